@@ -1,0 +1,49 @@
+"""The ``symbolic`` command: subcommands that mirror the Python API, files in and files out."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from symbolic.errors import SymbolicError
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered."""
+    from symbolic import __version__
+    from symbolic.cli import data, demo, tokenize
+
+    parser = argparse.ArgumentParser(
+        prog="symbolic",
+        description="Symbolic (MIDI) music modeling on a laptop CPU: read, tokenize, build data sets.",
+        epilog="Run 'symbolic COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"symbolic {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    tokenize.register(commands)
+    data.register(commands)
+    demo.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 check failed, 2 error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except SymbolicError as exc:
+        print(f"symbolic {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # output piped into head and the like
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print(f"symbolic {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

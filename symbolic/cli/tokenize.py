@@ -1,0 +1,140 @@
+"""``symbolic tokenize`` and ``symbolic detokenize``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from symbolic.errors import DataError, SymbolicError
+
+__all__ = ["register", "expand_midi_paths"]
+
+_MIDI_SUFFIXES = {".mid", ".midi", ".kar"}
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "tokenize", help="MIDI files to tokens, or --verify their round trip",
+        description="Encode MIDI files as event tokens or note rolls.  With --verify, decode what was "
+                    "encoded and compare note for note with the grid projection; the last line reads "
+                    "'verified N files: E exact, L lossy' and the exit code is 1 when any file is lossy "
+                    "or unreadable.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="MIDI files or folders (searched recursively)")
+    p.add_argument("--tokenizer", choices=("events", "roll"), default="events",
+                   help="events: multi-track event stream (default); roll: 78-pitch note roll")
+    p.add_argument("--verify", action="store_true", help="check the round trip instead of writing files")
+    p.add_argument("--out", type=Path, help="folder for token files (<name>.tokens.json or <name>.roll.npz)")
+    p.add_argument("--style", default=None, help="style token to put first (events only; default: none)")
+    p.add_argument("--spec", default="events-v1", help="event tokenizer spec: a name in tokenizers/ or a .json path")
+    p.add_argument("--frames-per-beat", type=int, default=4, help="note-roll frames per quarter note (default 4)")
+    p.add_argument("--quiet", action="store_true", help="print only problems and the summary")
+    p.set_defaults(handler=run_tokenize)
+
+    d = commands.add_parser(
+        "detokenize", help="a token file back to MIDI",
+        description="Decode a .tokens.json or .roll.npz file written by 'symbolic tokenize' into a MIDI file.",
+    )
+    d.add_argument("tokens", type=Path, metavar="TOKENS", help="a .tokens.json or .roll.npz file")
+    d.add_argument("--out", type=Path, required=True, help="output MIDI file")
+    d.set_defaults(handler=run_detokenize)
+
+
+def expand_midi_paths(items: list[str]) -> list[Path]:
+    """Files as given, folders expanded to the MIDI files below them (sorted)."""
+    out: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _MIDI_SUFFIXES)
+        else:
+            out.append(path)
+    return out
+
+
+def run_tokenize(args: argparse.Namespace) -> int:
+    from symbolic.inputs.midi import read_midi
+    from symbolic.resources import tokenizer_spec_path
+    from symbolic.tokenization.events import EventTokenizer
+    from symbolic.tokenization.files import write_roll, write_tokens
+    from symbolic.tokenization.roll import NoteRollConfig, to_note_roll
+    from symbolic.tokenization.verify import roll_merge_count, verify_events, verify_roll
+
+    if not args.verify and args.out is None:
+        raise DataError("say where the token files go with --out DIR, or check the round trip with --verify")
+    files = expand_midi_paths(args.files)
+    if not files:
+        raise DataError(f"no MIDI files found in {' '.join(args.files)}")
+    tokenizer = EventTokenizer.from_spec(tokenizer_spec_path(args.spec))
+    roll_config = NoteRollConfig(frames_per_beat=args.frames_per_beat)
+    if args.style is not None:
+        tokenizer.check_style(args.style)
+    exact = lossy = unreadable = 0
+    for path in files:
+        try:
+            score = read_midi(path)
+        except SymbolicError as exc:
+            unreadable += 1
+            print(f"skipped: {exc}", file=sys.stderr)
+            continue
+        if args.verify:
+            problems = verify_events(score, tokenizer) if args.tokenizer == "events" else verify_roll(score, roll_config)
+            if problems:
+                lossy += 1
+                print(f"lossy: {path}: " + "; ".join(problems))
+            else:
+                exact += 1
+                if not args.quiet:
+                    merged = "" if args.tokenizer == "events" else \
+                        f", {roll_merge_count(score, roll_config)} same-pitch overlaps merged"
+                    print(f"exact: {path} ({score.n_notes} notes{merged})")
+            continue
+        stem = path.name.rsplit(".", 1)[0]
+        try:
+            if args.tokenizer == "events":
+                ids = tokenizer.encode(score, style=args.style)
+                write_tokens(args.out / f"{stem}.tokens.json", ids, tokenizer, args.style)
+                detail = f"{len(ids)} tokens"
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    roll = to_note_roll(score, roll_config)
+                write_roll(args.out / f"{stem}.roll.npz", roll)
+                detail = f"{roll.n_frames} frames" + (
+                    f", {roll.n_out_of_range} notes out of range and {roll.n_drum_notes} drum notes left out"
+                    if roll.n_out_of_range or roll.n_drum_notes else "")
+        except SymbolicError as exc:
+            unreadable += 1
+            print(f"skipped: {path}: {exc}", file=sys.stderr)
+            continue
+        exact += 1
+        if not args.quiet:
+            print(f"wrote {args.out / stem}: {detail}")
+    if unreadable:
+        print(f"{unreadable} files could not be read or encoded (listed above)")
+    if args.verify:
+        print(f"verified {exact + lossy} files: {exact} exact, {lossy} lossy")
+        return 1 if lossy or unreadable else 0
+    print(f"tokenized {exact} files into {args.out}")
+    return 1 if unreadable else 0
+
+
+def run_detokenize(args: argparse.Namespace) -> int:
+    from symbolic.outputs.midi import write_midi
+    from symbolic.tokenization.files import read_roll, read_tokens
+    from symbolic.tokenization.roll import NoteRollConfig, from_note_roll
+
+    name = args.tokens.name
+    if name.endswith(".npz"):
+        roll = read_roll(args.tokens)
+        score = from_note_roll(roll, NoteRollConfig(frames_per_beat=roll.frames_per_beat))
+    elif name.endswith(".json"):
+        ids, tokenizer = read_tokens(args.tokens)
+        score = tokenizer.decode(ids)
+    else:
+        raise DataError(f"{args.tokens}: expected a .tokens.json or .roll.npz file")
+    write_midi(score, args.out)
+    print(f"wrote {args.out}: {score.n_notes} notes in {len(score.tracks)} tracks")
+    return 0

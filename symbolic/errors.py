@@ -1,0 +1,49 @@
+"""The one error hierarchy of ``symbolic``.
+
+Every error raised at a public boundary derives from :class:`SymbolicError`, so
+callers can catch all of ours with one ``except`` clause.  Messages say what is
+wrong, where, and what to do about it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SymbolicError",
+    "MidiError",
+    "ScoreError",
+    "TokenizationError",
+    "ConfigError",
+    "DataError",
+    "StyleError",
+]
+
+
+class SymbolicError(Exception):
+    """Base class of every error raised by ``symbolic``."""
+
+
+class MidiError(SymbolicError, ValueError):
+    """A MIDI file cannot be read or written (corrupt, truncated, unsupported)."""
+
+
+class ScoreError(SymbolicError, ValueError):
+    """A score is not valid for the operation asked of it."""
+
+
+class TokenizationError(SymbolicError, ValueError):
+    """Tokens cannot be produced or decoded (out-of-range id, unsupported value)."""
+
+
+class ConfigError(SymbolicError, ValueError):
+    """A configuration value is out of range, misspelt or inconsistent."""
+
+
+class DataError(SymbolicError, ValueError):
+    """A data set or data file is missing, malformed or inconsistent."""
+
+
+class StyleError(SymbolicError, KeyError):
+    """A style name is not known to the tokenizer, data set or model."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we do not want that.
+        return str(self.args[0]) if self.args else ""

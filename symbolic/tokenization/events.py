@@ -1,0 +1,383 @@
+"""Multi-track REMI-like event tokenization.
+
+A sequence reads::
+
+    BOS Style_s  (Track_i [Drums] Program_p)*          header: one entry per track slot
+    ( Bar [TimeSig]                                    a bar, with its meter when it changes
+      (Position_k Tempo_t)* [Position_k TimeSig]       global events; a mid-bar meter ends the bar at k
+      ( Track_i (Position_k (Pitch Velocity Duration)+)+ )*   each track's notes in the bar
+    )*
+    EOS
+
+Positions count ``steps_per_beat`` steps per quarter note from the bar start.
+Tracks are serialized bar by bar in slot order, so the tracks placed first
+(``track_order``) are known before the rest of each bar is generated.
+
+:meth:`EventTokenizer.quantize` is the grid projection of a score, written
+independently of the encoder: ``decode(encode(s))`` equals ``quantize(s)`` for
+every score the tokenization can hold (see :func:`~symbolic.tokenization.verify`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import os
+from typing import Iterable, Sequence
+
+from symbolic.errors import StyleError, TokenizationError
+from symbolic.score import Note, Score, TempoChange, TimeSignature, Track
+from symbolic.tokenization.vocab import (
+    NO_STYLE,
+    EventTokenizerConfig,
+    TokenType,
+    Vocabulary,
+    load_spec,
+    save_spec,
+)
+
+__all__ = ["EventTokenizer"]
+
+_T = TokenType
+
+
+class EventTokenizer:
+    """Encode scores to token ids and decode ids back to scores.
+
+    Args:
+        config: the tokenization settings; the default matches ``tokenizers/events-v1.json``.
+    """
+
+    def __init__(self, config: EventTokenizerConfig | None = None) -> None:
+        self.config = config or EventTokenizerConfig()
+        self.vocab = Vocabulary(self.config)
+        v = self.vocab
+        spb = self.config.steps_per_beat
+        self._ts_index = {ts: i for i, ts in enumerate(v.time_signatures)}
+        self._default_ts = self._ts_index.get((4, 4), 0)
+        self._default_bar_steps = 4 * spb
+        # Lookup tables: value -> bin index (nearest; ties go to the smaller bin).
+        max_duration = v.duration_steps[-1]
+        self._duration_bin = [_nearest(v.duration_steps, d) for d in range(max_duration + 1)]
+        self._velocity_bin = [_nearest(v.velocity_values, x) for x in range(128)]
+        self._log_tempo = [math.log(q) for q in v.tempo_qpm]
+        self._ticks_per_step = self.config.decode_ticks_per_beat // spb
+
+    # ------------------------------------------------------------------ files
+    @classmethod
+    def from_spec(cls, path_or_dict: str | os.PathLike[str] | dict) -> "EventTokenizer":
+        """Load a tokenizer from a JSON spec file (or its parsed dict)."""
+        return cls(load_spec(path_or_dict))
+
+    def save_spec(self, path: str | os.PathLike[str]) -> None:
+        """Write this tokenizer's JSON spec to ``path``."""
+        save_spec(self.config, path)
+
+    def __len__(self) -> int:
+        return len(self.vocab)
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of token ids."""
+        return len(self.vocab)
+
+    # ------------------------------------------------------------- quantizers
+    def _step(self, ticks: int, tpb: int) -> int:
+        """Ticks to grid steps, rounding half up."""
+        spb = self.config.steps_per_beat
+        return (2 * ticks * spb + tpb) // (2 * tpb)
+
+    def _duration_index(self, duration_ticks: int, tpb: int) -> int:
+        steps = max(1, self._step(duration_ticks, tpb))
+        table = self._duration_bin
+        return table[steps] if steps < len(table) else len(self.vocab.duration_steps) - 1
+
+    def _tempo_index(self, microseconds_per_beat: int) -> int:
+        qpm = 60_000_000.0 / microseconds_per_beat
+        x = math.log(qpm)
+        return min(range(len(self._log_tempo)), key=lambda i: (abs(self._log_tempo[i] - x), i))
+
+    def _ts_token_index(self, numerator: int, denominator: int) -> int:
+        """Index of a meter; an unsupported one falls back to a meter of the same bar length, else 4/4."""
+        index = self._ts_index.get((numerator, denominator))
+        if index is not None:
+            return index
+        steps = numerator * 4 * self.config.steps_per_beat / denominator
+        for i, bar in enumerate(self.vocab.bar_steps):
+            if bar == steps:
+                return i
+        return self._default_ts
+
+    def _tempo_microseconds(self, index: int) -> int:
+        return int(round(60_000_000.0 / self.vocab.tempo_qpm[index]))
+
+    # ----------------------------------------------------------------- encode
+    def encode(self, score: Score, style: str | None = None, track_order: Sequence[int] | None = None) -> list[int]:
+        """Token ids of ``score``.
+
+        Args:
+            score: the piece.
+            style: style name for the leading style token (``None``: no style).
+            track_order: indices of ``score.tracks`` to serialize first, in this
+                order; the other tracks follow in score order.
+
+        Returns:
+            A list of ints in ``range(vocab_size)``, starting with BOS and ending with EOS.
+
+        Raises:
+            StyleError: unknown style.  TokenizationError: too many tracks or bars.
+        """
+        v = self.vocab
+        tpb = score.ticks_per_beat
+        order = self._track_order(score, track_order)
+        ids = [v.bos_id, v.style_id(style)]
+        for slot, index in enumerate(order):
+            track = score.tracks[index]
+            ids.append(v.id_of(_T.TRACK, slot))
+            if track.is_drum:
+                ids.append(v.drums_id)
+            ids.append(v.id_of(_T.PROGRAM, track.program))
+
+        ts_changes = _last_per_step((self._step(ts.time_ticks, tpb), self._ts_token_index(ts.numerator, ts.denominator))
+                                    for ts in score.time_signatures)
+        tempo_changes = _last_per_step((self._step(t.time_ticks, tpb), self._tempo_index(t.microseconds_per_beat))
+                                       for t in score.tempos)
+        step, dur_index, vel_bin = self._step, self._duration_index, self._velocity_bin
+        notes = []
+        for slot, index in enumerate(order):
+            for n in score.tracks[index].notes:
+                notes.append((step(n.onset_ticks, tpb), slot, n.pitch, dur_index(n.duration_ticks, tpb),
+                              vel_bin[n.velocity]))
+        change_steps = [s for s, _ in ts_changes] + [s for s, _ in tempo_changes]
+        last = max([n[0] for n in notes] + change_steps, default=-1)
+        if last < 0:  # nothing in time: no bars
+            ids.append(v.eos_id)
+            return ids
+
+        bars = self._bars(ts_changes, last)
+        starts = [b[0] for b in bars]
+        per_bar_tempo: dict[int, list[tuple[int, int]]] = {}
+        for s, t in tempo_changes:
+            b = bisect.bisect_right(starts, s) - 1
+            per_bar_tempo.setdefault(b, []).append((s - starts[b], t))
+        # One sort puts notes in stream order: bar, track slot, position, pitch.
+        keyed = sorted((bisect.bisect_right(starts, onset) - 1, slot, onset, pitch, d, vel)
+                       for onset, slot, pitch, d, vel in notes)
+
+        pos_off, pitch_off = v.offsets[_T.POSITION], v.offsets[_T.PITCH]
+        vel_off, dur_off, track_off = v.offsets[_T.VELOCITY], v.offsets[_T.DURATION], v.offsets[_T.TRACK]
+        ts_off, tempo_off, bar_id = v.offsets[_T.TIMESIG], v.offsets[_T.TEMPO], v.bar_id
+        i, n_notes = 0, len(keyed)
+        for b, (start, length, ts_at_start, cut_ts) in enumerate(bars):
+            ids.append(bar_id)
+            if ts_at_start is not None:
+                ids.append(ts_off + ts_at_start)
+            for position, t in per_bar_tempo.get(b, ()):
+                ids += (pos_off + position, tempo_off + t)
+            if cut_ts is not None:
+                ids += (pos_off + length, ts_off + cut_ts)
+            current_slot = current_pos = -1
+            while i < n_notes and keyed[i][0] == b:
+                _, slot, onset, pitch, d, vel = keyed[i]
+                i += 1
+                if slot != current_slot:
+                    ids.append(track_off + slot)
+                    current_slot, current_pos = slot, -1
+                position = onset - start
+                if position != current_pos:
+                    ids.append(pos_off + position)
+                    current_pos = position
+                ids += (pitch_off + pitch, vel_off + vel, dur_off + d)
+        ids.append(v.eos_id)
+        return ids
+
+    def _track_order(self, score: Score, track_order: Sequence[int] | None) -> list[int]:
+        n = len(score.tracks)
+        first = list(track_order or [])
+        for index in first:
+            if not 0 <= index < n:
+                raise TokenizationError(f"track_order names track {index}, but the score has {n} tracks")
+        if len(set(first)) != len(first):
+            raise TokenizationError(f"track_order {first} names a track twice")
+        order = first + [i for i in range(n) if i not in set(first)]
+        if n > self.config.max_tracks:
+            raise TokenizationError(
+                f"the score has {n} tracks, over this tokenizer's max_tracks={self.config.max_tracks}; "
+                "merge tracks or use a tokenizer config with more track slots"
+            )
+        return order
+
+    def _bars(self, ts_changes: list[tuple[int, int]], last_step: int) -> list[tuple[int, int, int | None, int | None]]:
+        """Bar segmentation: (start step, length in steps, meter at start or None, meter of a mid-bar cut or None)."""
+        bars = []
+        bar_steps = self.vocab.bar_steps
+        current: int | None = None  # before the first meter: 4 beats a bar, as MIDI assumes
+        k, start, declared = 0, 0, False
+        while start <= last_step:
+            at_start = None
+            while k < len(ts_changes) and ts_changes[k][0] <= start:
+                current = ts_changes[k][1]
+                at_start = None if declared else current
+                k += 1
+            declared = False
+            length = self._default_bar_steps if current is None else bar_steps[current]
+            cut = None
+            if k < len(ts_changes) and ts_changes[k][0] < start + length:
+                length = ts_changes[k][0] - start
+                cut = ts_changes[k][1]
+                declared = True
+            bars.append((start, length, at_start, cut))
+            if len(bars) > self.config.max_bars:
+                raise TokenizationError(
+                    f"the score spans more than max_bars={self.config.max_bars} bars (last event at beat "
+                    f"{last_step / self.config.steps_per_beat:.0f}); it is probably a corrupt file with huge "
+                    "delta times, or raise max_bars in the tokenizer config"
+                )
+            start += length
+        return bars
+
+    # ----------------------------------------------------------------- decode
+    def decode(self, ids: Iterable[int]) -> Score:
+        """Decode token ids into a score at ``decode_ticks_per_beat``.
+
+        Total: every sequence of valid ids decodes; tokens that do not fit where
+        they stand (a pitch without a position, a note missing its duration...)
+        are skipped.  Decoding stops at the first EOS.
+
+        Raises:
+            TokenizationError: an id outside ``range(vocab_size)``.
+        """
+        v = self.vocab
+        types, values, size = v.types, v.values, len(v)
+        tps = self._ticks_per_step
+        score = Score(ticks_per_beat=self.config.decode_ticks_per_beat)
+        tracks: dict[int, Track] = {}
+        ts_map: dict[int, tuple[int, int]] = {}
+        tempo_map: dict[int, int] = {}
+        in_header, header_slot, drums = True, None, False
+        bar_start, bar_len, cut_len, cut_ts = -1, self._default_bar_steps, None, None
+        section, pos, pitch, vel, at_bar_start = None, None, None, None, False
+        for k, token in enumerate(ids):
+            token = int(token)
+            if not 0 <= token < size:
+                raise TokenizationError(f"token id {token} at index {k} is outside the vocabulary (0..{size - 1})")
+            t, val = types[token], values[token]
+            if t == _T.EOS:
+                break
+            if t == _T.BAR:
+                in_header = False
+                if bar_start < 0:
+                    bar_start = 0
+                else:
+                    bar_start += cut_len if cut_len is not None else bar_len
+                if cut_ts is not None:
+                    bar_len = v.bar_steps[cut_ts]
+                    ts_map[bar_start] = v.time_signatures[cut_ts]
+                cut_len = cut_ts = None
+                section, pos, pitch, vel, at_bar_start = "global", None, None, None, True
+            elif t == _T.TIMESIG:
+                if section != "global":
+                    continue
+                if at_bar_start or pos == 0:
+                    bar_len = v.bar_steps[val]
+                    ts_map[bar_start] = v.time_signatures[val]
+                elif pos is not None:
+                    cut_len, cut_ts = pos, val
+            elif t == _T.POSITION:
+                if section is not None:
+                    pos, pitch, vel, at_bar_start = val, None, None, False
+            elif t == _T.TEMPO:
+                if section == "global" and pos is not None:
+                    tempo_map[bar_start + pos] = self._tempo_microseconds(val)
+            elif t == _T.TRACK:
+                if in_header:
+                    header_slot, drums = val, False
+                elif bar_start >= 0:
+                    section, pos, pitch, vel, at_bar_start = val, None, None, None, False
+            elif t == _T.DRUMS:
+                drums = in_header and header_slot is not None
+            elif t == _T.PROGRAM:
+                if in_header and header_slot is not None:
+                    tracks[header_slot] = Track(program=val, is_drum=drums)
+                    header_slot, drums = None, False
+            elif t == _T.PITCH:
+                if isinstance(section, int) and pos is not None:
+                    pitch, vel = val, None
+            elif t == _T.VELOCITY:
+                if pitch is not None:
+                    vel = val
+            elif t == _T.DURATION:
+                if pitch is not None and vel is not None:
+                    track = tracks.get(section)
+                    if track is None:
+                        track = tracks[section] = Track()
+                    track.notes.append(Note((bar_start + pos) * tps, v.duration_steps[val] * tps, pitch,
+                                            v.velocity_values[vel]))
+                    pitch = vel = None
+        score.tracks = [tracks[slot] for slot in sorted(tracks)]
+        score.time_signatures = [TimeSignature(s * tps, n, d) for s, (n, d) in sorted(ts_map.items())]
+        score.tempos = [TempoChange(s * tps, us) for s, us in sorted(tempo_map.items())]
+        return score.sort()
+
+    def decode_style(self, ids: Iterable[int]) -> str | None:
+        """The style named by the first style token of ``ids`` (``None`` for none or no token)."""
+        offset, count = self.vocab.offsets[_T.STYLE], len(self.vocab.styles)
+        for token in ids:
+            if offset <= int(token) < offset + count:
+                name = self.vocab.styles[int(token) - offset]
+                return None if name == NO_STYLE else name
+        return None
+
+    def check_style(self, style: str | None) -> None:
+        """Raise :class:`StyleError` unless ``style`` is known (``None`` always is)."""
+        if style is not None and style not in self.config.styles:
+            raise StyleError(f"unknown style {style!r}; known styles: {', '.join(self.config.styles)}")
+
+    # --------------------------------------------------------------- projection
+    def quantize(self, score: Score, track_order: Sequence[int] | None = None) -> Score:
+        """The grid projection of ``score``: what an exact round trip must return.
+
+        Onsets go to the nearest step, durations and velocities to their nearest
+        bins, tempos to the nearest tempo bin (in log space), simultaneous map
+        changes keep the last one; key signatures and track names are not part
+        of the tokenization and are dropped.  Tracks follow ``track_order``.
+        """
+        v = self.vocab
+        tpb, tps = score.ticks_per_beat, self._ticks_per_step
+        order = self._track_order(score, track_order) if len(score.tracks) <= self.config.max_tracks else \
+            list(range(len(score.tracks)))
+        out = Score(ticks_per_beat=self.config.decode_ticks_per_beat)
+        for index in order:
+            track = score.tracks[index]
+            notes = [
+                Note(self._step(n.onset_ticks, tpb) * tps,
+                     v.duration_steps[self._duration_index(n.duration_ticks, tpb)] * tps,
+                     n.pitch, v.velocity_values[self._velocity_bin[n.velocity]])
+                for n in track.notes
+            ]
+            out.tracks.append(Track(program=track.program, is_drum=track.is_drum, notes=notes))
+        tempos = {self._step(t.time_ticks, tpb): self._tempo_microseconds(self._tempo_index(t.microseconds_per_beat))
+                  for t in score.tempos}
+        out.tempos = [TempoChange(s * tps, us) for s, us in sorted(tempos.items())]
+        meters = {self._step(ts.time_ticks, tpb): (ts.numerator, ts.denominator) for ts in score.time_signatures}
+        out.time_signatures = [TimeSignature(s * tps, n, d) for s, (n, d) in sorted(meters.items())]
+        return out.sort()
+
+    # ----------------------------------------------------------------- helpers
+    def token_names(self, ids: Iterable[int]) -> list[str]:
+        """Readable names of ``ids`` (for debugging and display)."""
+        names = self.vocab.names
+        return [names[int(i)] for i in ids]
+
+
+def _nearest(values: list[int], x: float) -> int:
+    return min(range(len(values)), key=lambda i: (abs(values[i] - x), i))
+
+
+def _last_per_step(changes: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sort (step, value) pairs by step; of simultaneous changes keep the last in input order."""
+    merged: dict[int, int] = {}
+    for step, value in changes:
+        merged[step] = value
+    return sorted(merged.items())
+

@@ -1,0 +1,180 @@
+"""The grammar of event sequences, as a state machine for constrained sampling.
+
+:data:`TYPE_GRAMMAR` says which token types may follow in each phase of a
+sequence.  :class:`GrammarState` adds the value rules (header slots count up,
+positions rise inside a section and stay inside the bar, tracks rise inside a
+bar and were declared, chord pitches do not fall) and gives, at every step, the
+boolean mask of allowed next ids.  Every sequence :meth:`EventTokenizer.encode`
+writes is accepted, and every accepted sequence decodes with nothing skipped.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from symbolic.errors import TokenizationError
+from symbolic.tokenization.vocab import TokenType, Vocabulary
+
+__all__ = ["Phase", "TYPE_GRAMMAR", "GrammarState"]
+
+T = TokenType
+
+
+class Phase:
+    """Where in a sequence the last token put us."""
+
+    START, AFTER_BOS, HEADER, HEADER_TRACK, HEADER_DRUMS, BAR_START, BAR_TIMESIG, GLOBAL_POSITION, \
+        GLOBAL_TEMPO, GLOBAL_CUT, BODY_TRACK, NOTE_POSITION, NOTE_PITCH, NOTE_VELOCITY, NOTE_DURATION, END = range(16)
+
+
+_BAR_END = {T.TRACK, T.BAR, T.EOS}
+TYPE_GRAMMAR: dict[int, frozenset[int]] = {
+    Phase.START: frozenset({T.BOS}),
+    Phase.AFTER_BOS: frozenset({T.STYLE}),
+    Phase.HEADER: frozenset({T.TRACK, T.BAR, T.EOS}),
+    Phase.HEADER_TRACK: frozenset({T.PROGRAM, T.DRUMS}),
+    Phase.HEADER_DRUMS: frozenset({T.PROGRAM}),
+    Phase.BAR_START: frozenset({T.TIMESIG, T.POSITION} | _BAR_END),
+    Phase.BAR_TIMESIG: frozenset({T.POSITION} | _BAR_END),
+    Phase.GLOBAL_POSITION: frozenset({T.TEMPO, T.TIMESIG}),
+    Phase.GLOBAL_TEMPO: frozenset({T.POSITION} | _BAR_END),
+    Phase.GLOBAL_CUT: frozenset(_BAR_END),
+    Phase.BODY_TRACK: frozenset({T.POSITION}),
+    Phase.NOTE_POSITION: frozenset({T.PITCH}),
+    Phase.NOTE_PITCH: frozenset({T.VELOCITY}),
+    Phase.NOTE_VELOCITY: frozenset({T.DURATION}),
+    Phase.NOTE_DURATION: frozenset({T.PITCH, T.POSITION} | _BAR_END),
+    Phase.END: frozenset({T.PAD}),
+}
+
+
+class GrammarState:
+    """Incremental grammar check for one sequence.
+
+    ``allowed()`` returns a ``(vocab_size,)`` bool array of ids that may come next;
+    ``advance(id)`` consumes one id (raising :class:`TokenizationError` if it is
+    not allowed).  ``copy()`` forks the state, for beams or batched sampling.
+    """
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+        self.phase = Phase.START
+        self.n_tracks = 0
+        self.bar_len = 4 * vocab.config.steps_per_beat
+        self.global_pos = -1
+        self.note_pos = -1
+        self.slot = -1
+        self.last_pitch = -1
+        self.next_bar_len: int | None = None  # set by a mid-bar meter change
+        self._type_of = vocab.types
+        self._value_of = vocab.values
+
+    def copy(self) -> "GrammarState":
+        """An independent copy of this state."""
+        new = GrammarState.__new__(GrammarState)
+        new.__dict__.update(self.__dict__)
+        return new
+
+    # ------------------------------------------------------------------ ranges
+    def _value_range(self, token_type: int) -> tuple[int, int]:
+        """Allowed values [lo, hi) of ``token_type`` in the current phase."""
+        v, p = self.vocab, self.phase
+        count = {T.STYLE: len(v.styles), T.TRACK: v.config.max_tracks, T.PROGRAM: 128, T.TIMESIG: len(v.time_signatures),
+                 T.POSITION: v.max_bar_steps, T.TEMPO: len(v.tempo_qpm), T.PITCH: 128,
+                 T.VELOCITY: len(v.velocity_values), T.DURATION: len(v.duration_steps)}.get(token_type, 1)
+        if token_type == T.TRACK:
+            if p == Phase.HEADER:
+                return (self.n_tracks, self.n_tracks + 1) if self.n_tracks < count else (0, 0)
+            return self.slot + 1, self.n_tracks
+        if token_type == T.POSITION:
+            if p in (Phase.BAR_START, Phase.BAR_TIMESIG, Phase.GLOBAL_TEMPO):
+                return self.global_pos + 1, self.bar_len
+            return self.note_pos + 1, self.bar_len
+        if token_type == T.TIMESIG and p == Phase.GLOBAL_POSITION and self.global_pos == 0:
+            return 0, 0  # a meter at position 0 belongs right after the Bar token
+        if token_type == T.PITCH and p == Phase.NOTE_DURATION:
+            return max(self.last_pitch, 0), count
+        return 0, count
+
+    def allowed(self) -> np.ndarray:
+        """Bool mask ``(vocab_size,)`` of the ids that may come next."""
+        mask = np.zeros(len(self.vocab), dtype=bool)
+        for token_type in TYPE_GRAMMAR[self.phase]:
+            lo, hi = self._value_range(token_type)
+            if hi > lo:
+                offset = self.vocab.offsets[token_type]
+                mask[offset + lo: offset + hi] = True
+        return mask
+
+    def accepts(self, token: int) -> bool:
+        """Whether ``token`` may come next."""
+        token_type = self._type_of[token]
+        if token_type not in TYPE_GRAMMAR[self.phase]:
+            return False
+        lo, hi = self._value_range(token_type)
+        return lo <= self._value_of[token] < hi
+
+    # ----------------------------------------------------------------- advance
+    def advance(self, token: int) -> None:
+        """Consume ``token``; raises :class:`TokenizationError` if it breaks the grammar."""
+        token = int(token)
+        if not 0 <= token < len(self.vocab) or not self.accepts(token):
+            name = self.vocab.names[token] if 0 <= token < len(self.vocab) else str(token)
+            raise TokenizationError(f"token {name} is not allowed after phase {self.phase}")
+        t, val, p = self._type_of[token], self._value_of[token], self.phase
+        v = self.vocab
+        if t == T.BOS:
+            self.phase = Phase.AFTER_BOS
+        elif t == T.STYLE:
+            self.phase = Phase.HEADER
+        elif t == T.TRACK and p == Phase.HEADER:
+            self.phase = Phase.HEADER_TRACK
+        elif t == T.DRUMS:
+            self.phase = Phase.HEADER_DRUMS
+        elif t == T.PROGRAM:
+            self.n_tracks += 1
+            self.phase = Phase.HEADER
+        elif t == T.BAR:
+            if self.next_bar_len is not None:
+                self.bar_len, self.next_bar_len = self.next_bar_len, None
+            self.global_pos = self.note_pos = self.slot = self.last_pitch = -1
+            self.phase = Phase.BAR_START
+        elif t == T.TIMESIG:
+            if p == Phase.BAR_START:
+                self.bar_len = v.bar_steps[val]
+                self.phase = Phase.BAR_TIMESIG
+            else:  # a cut: this bar ends at the position, the next bar takes the meter
+                self.next_bar_len = v.bar_steps[val]
+                self.bar_len = self.global_pos
+                self.phase = Phase.GLOBAL_CUT
+        elif t == T.POSITION:
+            if p in (Phase.BAR_START, Phase.BAR_TIMESIG, Phase.GLOBAL_TEMPO):
+                self.global_pos = val
+                self.phase = Phase.GLOBAL_POSITION
+            else:
+                self.note_pos = val
+                self.last_pitch = -1
+                self.phase = Phase.NOTE_POSITION
+        elif t == T.TEMPO:
+            self.phase = Phase.GLOBAL_TEMPO
+        elif t == T.TRACK:
+            self.slot = val
+            self.note_pos = -1
+            self.phase = Phase.BODY_TRACK
+        elif t == T.PITCH:
+            self.last_pitch = val
+            self.phase = Phase.NOTE_PITCH
+        elif t == T.VELOCITY:
+            self.phase = Phase.NOTE_VELOCITY
+        elif t == T.DURATION:
+            self.phase = Phase.NOTE_DURATION
+        elif t in (T.EOS, T.PAD):
+            self.phase = Phase.END
+
+    def advance_all(self, tokens: Iterable[int]) -> "GrammarState":
+        """Consume every token of ``tokens``; returns ``self``."""
+        for token in tokens:
+            self.advance(token)
+        return self
