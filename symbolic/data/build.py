@@ -111,6 +111,9 @@ def _convert(piece: CorpusPiece, cache_dir: str) -> tuple[str, bool, str]:
     from symbolic.data.corpus import load_piece
     from symbolic.outputs.midi import midi_bytes
 
+    import warnings
+
+    warnings.simplefilter("ignore")  # music21's notes on overfull measures would flood the progress bar
     name = _cache_name(piece.id)
     try:
         score = load_piece(piece)

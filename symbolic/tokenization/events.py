@@ -2,14 +2,17 @@
 
 A sequence reads::
 
-    BOS Style_s  (Track_i [Drums] Program_p)*          header: one entry per track slot
-    ( Bar [TimeSig]                                    a bar, with its meter when it changes
-      (Position_k Tempo_t)* [Position_k TimeSig]       global events; a mid-bar meter ends the bar at k
+    BOS Style_s  (Track_i [Drums] Program_p)*              header: one entry per track slot
+    ( Bar [TimeSig_n Denom_d]                              a bar; a meter here starts a new bar of that meter
+      (Position_k Tempo_t)* [Position_k TimeSig_n Denom_d] global events; a mid-bar meter ends the bar at k
       ( Track_i (Position_k (Pitch Velocity Duration)+)+ )*   each track's notes in the bar
     )*
     EOS
 
 Positions count ``steps_per_beat`` steps per quarter note from the bar start.
+A bar longer than ``max_bar_beats`` (4/1, or an unmetered tune stored as one
+huge bar) is split into chunks of at most that length, each opened by ``Bar``;
+every MIDI meter whose bar is a whole number of steps can be held.
 Tracks are serialized bar by bar in slot order, so the tracks placed first
 (``track_order``) are known before the rest of each bar is generated.
 
@@ -53,9 +56,7 @@ class EventTokenizer:
         self.vocab = Vocabulary(self.config)
         v = self.vocab
         spb = self.config.steps_per_beat
-        self._ts_index = {ts: i for i, ts in enumerate(v.time_signatures)}
-        self._default_ts = self._ts_index.get((4, 4), 0)
-        self._default_bar_steps = 4 * spb
+        self._default_bar_steps = 4 * spb  # before the first meter, as MIDI assumes (4/4)
         # Lookup tables: value -> bin index (nearest; ties go to the smaller bin).
         max_duration = v.duration_steps[-1]
         self._duration_bin = [_nearest(v.duration_steps, d) for d in range(max_duration + 1)]
@@ -97,16 +98,13 @@ class EventTokenizer:
         x = math.log(qpm)
         return min(range(len(self._log_tempo)), key=lambda i: (abs(self._log_tempo[i] - x), i))
 
-    def _ts_token_index(self, numerator: int, denominator: int) -> int:
-        """Index of a meter; an unsupported one falls back to a meter of the same bar length, else 4/4."""
-        index = self._ts_index.get((numerator, denominator))
-        if index is not None:
-            return index
-        steps = numerator * 4 * self.config.steps_per_beat / denominator
-        for i, bar in enumerate(self.vocab.bar_steps):
-            if bar == steps:
-                return i
-        return self._default_ts
+    def _meter(self, numerator: int, denominator: int) -> tuple[int, int]:
+        """A meter the tokenization can hold: itself, or 4/4 for one it cannot (verification reports it)."""
+        return (numerator, denominator) if self.vocab.meter_steps(numerator, denominator) else (4, 4)
+
+    def _meter_ids(self, meter: tuple[int, int]) -> tuple[int, int]:
+        v = self.vocab
+        return (v.id_of(_T.TIMESIG, meter[0] - 1), v.id_of(_T.DENOM, v.denominators.index(meter[1])))
 
     def _tempo_microseconds(self, index: int) -> int:
         return int(round(60_000_000.0 / self.vocab.tempo_qpm[index]))
@@ -138,7 +136,7 @@ class EventTokenizer:
                 ids.append(v.drums_id)
             ids.append(v.id_of(_T.PROGRAM, track.program))
 
-        ts_changes = _last_per_step((self._step(ts.time_ticks, tpb), self._ts_token_index(ts.numerator, ts.denominator))
+        ts_changes = _last_per_step((self._step(ts.time_ticks, tpb), self._meter(ts.numerator, ts.denominator))
                                     for ts in score.time_signatures)
         tempo_changes = _last_per_step((self._step(t.time_ticks, tpb), self._tempo_index(t.microseconds_per_beat))
                                        for t in score.tempos)
@@ -166,16 +164,16 @@ class EventTokenizer:
 
         pos_off, pitch_off = v.offsets[_T.POSITION], v.offsets[_T.PITCH]
         vel_off, dur_off, track_off = v.offsets[_T.VELOCITY], v.offsets[_T.DURATION], v.offsets[_T.TRACK]
-        ts_off, tempo_off, bar_id = v.offsets[_T.TIMESIG], v.offsets[_T.TEMPO], v.bar_id
+        tempo_off, bar_id = v.offsets[_T.TEMPO], v.bar_id
         i, n_notes = 0, len(keyed)
         for b, (start, length, ts_at_start, cut_ts) in enumerate(bars):
             ids.append(bar_id)
             if ts_at_start is not None:
-                ids.append(ts_off + ts_at_start)
+                ids += self._meter_ids(ts_at_start)
             for position, t in per_bar_tempo.get(b, ()):
                 ids += (pos_off + position, tempo_off + t)
             if cut_ts is not None:
-                ids += (pos_off + length, ts_off + cut_ts)
+                ids += (pos_off + length, *self._meter_ids(cut_ts))
             current_slot = current_pos = -1
             while i < n_notes and keyed[i][0] == b:
                 _, slot, onset, pitch, d, vel = keyed[i]
@@ -207,34 +205,40 @@ class EventTokenizer:
             )
         return order
 
-    def _bars(self, ts_changes: list[tuple[int, int]], last_step: int) -> list[tuple[int, int, int | None, int | None]]:
-        """Bar segmentation: (start step, length in steps, meter at start or None, meter of a mid-bar cut or None)."""
-        bars = []
-        bar_steps = self.vocab.bar_steps
-        current: int | None = None  # before the first meter: 4 beats a bar, as MIDI assumes
+    def _bars(self, ts_changes: list[tuple[int, tuple[int, int]]], last_step: int) -> list[tuple]:
+        """Bar segmentation into chunks: (start step, length in steps, meter starting here or None,
+        meter of a mid-chunk change that ends the chunk, or None)."""
+        chunks = []
+        limit = self.vocab.max_bar_steps
+        bar_len = self._default_bar_steps
+        remaining = bar_len  # steps left in the current bar
         k, start, declared = 0, 0, False
         while start <= last_step:
             at_start = None
             while k < len(ts_changes) and ts_changes[k][0] <= start:
-                current = ts_changes[k][1]
-                at_start = None if declared else current
+                meter = ts_changes[k][1]
+                bar_len = remaining = self.vocab.meter_steps(*meter)
+                at_start = None if declared else meter
                 k += 1
             declared = False
-            length = self._default_bar_steps if current is None else bar_steps[current]
+            length = min(limit, remaining)
             cut = None
             if k < len(ts_changes) and ts_changes[k][0] < start + length:
                 length = ts_changes[k][0] - start
                 cut = ts_changes[k][1]
                 declared = True
-            bars.append((start, length, at_start, cut))
-            if len(bars) > self.config.max_bars:
+            chunks.append((start, length, at_start, cut))
+            if len(chunks) > self.config.max_bars:
                 raise TokenizationError(
                     f"the score spans more than max_bars={self.config.max_bars} bars (last event at beat "
                     f"{last_step / self.config.steps_per_beat:.0f}); it is probably a corrupt file with huge "
                     "delta times, or raise max_bars in the tokenizer config"
                 )
             start += length
-        return bars
+            remaining -= length
+            if remaining <= 0:
+                remaining = bar_len
+        return chunks
 
     # ----------------------------------------------------------------- decode
     def decode(self, ids: Iterable[int]) -> Score:
@@ -255,7 +259,9 @@ class EventTokenizer:
         ts_map: dict[int, tuple[int, int]] = {}
         tempo_map: dict[int, int] = {}
         in_header, header_slot, drums = True, None, False
-        bar_start, bar_len, cut_len, cut_ts = -1, self._default_bar_steps, None, None
+        limit = v.max_bar_steps
+        bar_len = remaining = chunk = self._default_bar_steps  # real bar, left of it, this chunk
+        bar_start, cut_len, cut_meter, numerator = -1, None, None, None
         section, pos, pitch, vel, at_bar_start = None, None, None, None, False
         for k, token in enumerate(ids):
             token = int(token)
@@ -268,24 +274,37 @@ class EventTokenizer:
                 in_header = False
                 if bar_start < 0:
                     bar_start = 0
+                elif cut_meter is not None:
+                    bar_start += cut_len
+                    bar_len = remaining = v.meter_steps(*cut_meter)
+                    ts_map[bar_start] = cut_meter
                 else:
-                    bar_start += cut_len if cut_len is not None else bar_len
-                if cut_ts is not None:
-                    bar_len = v.bar_steps[cut_ts]
-                    ts_map[bar_start] = v.time_signatures[cut_ts]
-                cut_len = cut_ts = None
+                    bar_start += chunk
+                    remaining -= chunk
+                    if remaining <= 0:
+                        remaining = bar_len
+                chunk = min(limit, remaining)
+                cut_len = cut_meter = numerator = None
                 section, pos, pitch, vel, at_bar_start = "global", None, None, None, True
             elif t == _T.TIMESIG:
-                if section != "global":
+                numerator = val + 1 if section == "global" and (at_bar_start or pos) else None
+            elif t == _T.DENOM:
+                if numerator is None:
                     continue
-                if at_bar_start or pos == 0:
-                    bar_len = v.bar_steps[val]
-                    ts_map[bar_start] = v.time_signatures[val]
-                elif pos is not None:
-                    cut_len, cut_ts = pos, val
+                meter, numerator = (numerator, v.denominators[val]), None
+                steps = v.meter_steps(*meter)
+                if steps is None:
+                    continue
+                if at_bar_start:
+                    bar_len = remaining = steps
+                    chunk = min(limit, remaining)
+                    ts_map[bar_start] = meter
+                    at_bar_start = False
+                else:
+                    cut_len, cut_meter = pos, meter
             elif t == _T.POSITION:
                 if section is not None:
-                    pos, pitch, vel, at_bar_start = val, None, None, False
+                    pos, pitch, vel, at_bar_start, numerator = val, None, None, False, None
             elif t == _T.TEMPO:
                 if section == "global" and pos is not None:
                     tempo_map[bar_start + pos] = self._tempo_microseconds(val)

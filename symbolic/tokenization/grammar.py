@@ -25,8 +25,9 @@ T = TokenType
 class Phase:
     """Where in a sequence the last token put us."""
 
-    START, AFTER_BOS, HEADER, HEADER_TRACK, HEADER_DRUMS, BAR_START, BAR_TIMESIG, GLOBAL_POSITION, \
-        GLOBAL_TEMPO, GLOBAL_CUT, BODY_TRACK, NOTE_POSITION, NOTE_PITCH, NOTE_VELOCITY, NOTE_DURATION, END = range(16)
+    START, AFTER_BOS, HEADER, HEADER_TRACK, HEADER_DRUMS, BAR_START, BAR_NUMERATOR, BAR_TIMESIG, GLOBAL_POSITION, \
+        GLOBAL_NUMERATOR, GLOBAL_TEMPO, GLOBAL_CUT, BODY_TRACK, NOTE_POSITION, NOTE_PITCH, NOTE_VELOCITY, \
+        NOTE_DURATION, END = range(18)
 
 
 _BAR_END = {T.TRACK, T.BAR, T.EOS}
@@ -37,8 +38,10 @@ TYPE_GRAMMAR: dict[int, frozenset[int]] = {
     Phase.HEADER_TRACK: frozenset({T.PROGRAM, T.DRUMS}),
     Phase.HEADER_DRUMS: frozenset({T.PROGRAM}),
     Phase.BAR_START: frozenset({T.TIMESIG, T.POSITION} | _BAR_END),
+    Phase.BAR_NUMERATOR: frozenset({T.DENOM}),
     Phase.BAR_TIMESIG: frozenset({T.POSITION} | _BAR_END),
     Phase.GLOBAL_POSITION: frozenset({T.TEMPO, T.TIMESIG}),
+    Phase.GLOBAL_NUMERATOR: frozenset({T.DENOM}),
     Phase.GLOBAL_TEMPO: frozenset({T.POSITION} | _BAR_END),
     Phase.GLOBAL_CUT: frozenset(_BAR_END),
     Phase.BODY_TRACK: frozenset({T.POSITION}),
@@ -48,6 +51,7 @@ TYPE_GRAMMAR: dict[int, frozenset[int]] = {
     Phase.NOTE_DURATION: frozenset({T.PITCH, T.POSITION} | _BAR_END),
     Phase.END: frozenset({T.PAD}),
 }
+_GLOBAL_POSITION_PHASES = (Phase.BAR_START, Phase.BAR_TIMESIG, Phase.GLOBAL_TEMPO)
 
 
 class GrammarState:
@@ -62,14 +66,21 @@ class GrammarState:
         self.vocab = vocab
         self.phase = Phase.START
         self.n_tracks = 0
-        self.bar_len = 4 * vocab.config.steps_per_beat
+        default = 4 * vocab.config.steps_per_beat
+        self.bar_len = self.remaining = self.chunk = default  # real bar, steps left of it, this chunk
+        self.cut_bar_len: int | None = None  # meter of a mid-bar change, for the next Bar
+        self.numerator = 0
+        self.started = False  # a Bar token has been seen
         self.global_pos = -1
         self.note_pos = -1
         self.slot = -1
         self.last_pitch = -1
-        self.next_bar_len: int | None = None  # set by a mid-bar meter change
         self._type_of = vocab.types
         self._value_of = vocab.values
+        self._counts = {T.STYLE: len(vocab.styles), T.TRACK: vocab.config.max_tracks, T.PROGRAM: 128,
+                        T.TIMESIG: vocab.config.max_numerator, T.DENOM: len(vocab.denominators),
+                        T.POSITION: vocab.max_bar_steps, T.TEMPO: len(vocab.tempo_qpm), T.PITCH: 128,
+                        T.VELOCITY: len(vocab.velocity_values), T.DURATION: len(vocab.duration_steps)}
 
     def copy(self) -> "GrammarState":
         """An independent copy of this state."""
@@ -78,34 +89,37 @@ class GrammarState:
         return new
 
     # ------------------------------------------------------------------ ranges
-    def _value_range(self, token_type: int) -> tuple[int, int]:
-        """Allowed values [lo, hi) of ``token_type`` in the current phase."""
-        v, p = self.vocab, self.phase
-        count = {T.STYLE: len(v.styles), T.TRACK: v.config.max_tracks, T.PROGRAM: 128, T.TIMESIG: len(v.time_signatures),
-                 T.POSITION: v.max_bar_steps, T.TEMPO: len(v.tempo_qpm), T.PITCH: 128,
-                 T.VELOCITY: len(v.velocity_values), T.DURATION: len(v.duration_steps)}.get(token_type, 1)
+    def _allowed_values(self, token_type: int) -> range | list[int]:
+        """Allowed values of ``token_type`` in the current phase."""
+        p = self.phase
+        count = self._counts.get(token_type, 1)
         if token_type == T.TRACK:
             if p == Phase.HEADER:
-                return (self.n_tracks, self.n_tracks + 1) if self.n_tracks < count else (0, 0)
-            return self.slot + 1, self.n_tracks
+                return range(self.n_tracks, min(self.n_tracks + 1, count))
+            return range(self.slot + 1, self.n_tracks)
         if token_type == T.POSITION:
-            if p in (Phase.BAR_START, Phase.BAR_TIMESIG, Phase.GLOBAL_TEMPO):
-                return self.global_pos + 1, self.bar_len
-            return self.note_pos + 1, self.bar_len
+            if p in _GLOBAL_POSITION_PHASES:
+                return range(self.global_pos + 1, self.chunk)
+            return range(self.note_pos + 1, self.chunk)
         if token_type == T.TIMESIG and p == Phase.GLOBAL_POSITION and self.global_pos == 0:
-            return 0, 0  # a meter at position 0 belongs right after the Bar token
+            return range(0)  # a meter at position 0 belongs right after the Bar token
+        if token_type == T.DENOM:
+            v = self.vocab
+            return [i for i, d in enumerate(v.denominators) if v.meter_steps(self.numerator, d)]
         if token_type == T.PITCH and p == Phase.NOTE_DURATION:
-            return max(self.last_pitch, 0), count
-        return 0, count
+            return range(max(self.last_pitch, 0), count)
+        return range(count)
 
     def allowed(self) -> np.ndarray:
         """Bool mask ``(vocab_size,)`` of the ids that may come next."""
         mask = np.zeros(len(self.vocab), dtype=bool)
         for token_type in TYPE_GRAMMAR[self.phase]:
-            lo, hi = self._value_range(token_type)
-            if hi > lo:
-                offset = self.vocab.offsets[token_type]
-                mask[offset + lo: offset + hi] = True
+            values = self._allowed_values(token_type)
+            offset = self.vocab.offsets[token_type]
+            if isinstance(values, range):
+                mask[offset + values.start: offset + max(values.start, values.stop)] = True
+            else:
+                mask[[offset + x for x in values]] = True
         return mask
 
     def accepts(self, token: int) -> bool:
@@ -113,8 +127,7 @@ class GrammarState:
         token_type = self._type_of[token]
         if token_type not in TYPE_GRAMMAR[self.phase]:
             return False
-        lo, hi = self._value_range(token_type)
-        return lo <= self._value_of[token] < hi
+        return self._value_of[token] in self._allowed_values(token_type)
 
     # ----------------------------------------------------------------- advance
     def advance(self, token: int) -> None:
@@ -137,20 +150,33 @@ class GrammarState:
             self.n_tracks += 1
             self.phase = Phase.HEADER
         elif t == T.BAR:
-            if self.next_bar_len is not None:
-                self.bar_len, self.next_bar_len = self.next_bar_len, None
+            if self.started:  # the previous chunk ends here
+                if self.cut_bar_len is not None:
+                    self.bar_len = self.remaining = self.cut_bar_len
+                    self.cut_bar_len = None
+                else:
+                    self.remaining -= self.chunk
+                    if self.remaining <= 0:
+                        self.remaining = self.bar_len
+            self.started = True
+            self.chunk = min(v.max_bar_steps, self.remaining)
             self.global_pos = self.note_pos = self.slot = self.last_pitch = -1
             self.phase = Phase.BAR_START
         elif t == T.TIMESIG:
-            if p == Phase.BAR_START:
-                self.bar_len = v.bar_steps[val]
+            self.numerator = val + 1
+            self.phase = Phase.BAR_NUMERATOR if p == Phase.BAR_START else Phase.GLOBAL_NUMERATOR
+        elif t == T.DENOM:
+            steps = v.meter_steps(self.numerator, v.denominators[val])
+            if p == Phase.BAR_NUMERATOR:
+                self.bar_len = self.remaining = steps
+                self.chunk = min(v.max_bar_steps, steps)
                 self.phase = Phase.BAR_TIMESIG
             else:  # a cut: this bar ends at the position, the next bar takes the meter
-                self.next_bar_len = v.bar_steps[val]
-                self.bar_len = self.global_pos
+                self.cut_bar_len = steps
+                self.chunk = self.global_pos
                 self.phase = Phase.GLOBAL_CUT
         elif t == T.POSITION:
-            if p in (Phase.BAR_START, Phase.BAR_TIMESIG, Phase.GLOBAL_TEMPO):
+            if p in _GLOBAL_POSITION_PHASES:
                 self.global_pos = val
                 self.phase = Phase.GLOBAL_POSITION
             else:

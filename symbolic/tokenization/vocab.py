@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from symbolic.errors import ConfigError, StyleError
@@ -35,19 +35,11 @@ NO_STYLE = "none"
 class TokenType:
     """Token type codes (small ints, so grammar tables are plain arrays)."""
 
-    PAD, BOS, EOS, MASK, STYLE, TRACK, PROGRAM, DRUMS, BAR, TIMESIG, POSITION, TEMPO, PITCH, VELOCITY, DURATION = range(15)
-    NAMES = ("Pad", "BOS", "EOS", "Mask", "Style", "Track", "Program", "Drums", "Bar", "TimeSig",
+    PAD, BOS, EOS, MASK, STYLE, TRACK, PROGRAM, DRUMS, BAR, TIMESIG, DENOM, POSITION, TEMPO, PITCH, VELOCITY, \
+        DURATION = range(16)
+    NAMES = ("Pad", "BOS", "EOS", "Mask", "Style", "Track", "Program", "Drums", "Bar", "TimeSig", "Denom",
              "Position", "Tempo", "Pitch", "Velocity", "Duration")
-    COUNT = 15
-
-
-def _default_time_signatures() -> tuple[str, ...]:
-    out = []
-    for denominator in (1, 2, 4, 8, 16):
-        for numerator in range(1, 25):
-            if numerator * 4 / denominator <= 12:
-                out.append(f"{numerator}/{denominator}")
-    return tuple(out)
+    COUNT = 16
 
 
 @dataclass(frozen=True)
@@ -62,8 +54,13 @@ class EventTokenizerConfig:
         velocity_bins: number of velocity values (evenly spaced over 1..127).
         tempo_bins: number of tempo values, geometric between ``min_qpm`` and ``max_qpm``.
         min_qpm, max_qpm: tempo range in quarter notes per minute.
-        time_signatures: supported meters as ``"n/d"``; the longest sets the position count.
-        max_bars: a score longer than this many bars is refused (guards runaway files).
+        max_numerator: largest meter numerator (MIDI allows 255).
+        denominators: meter denominators (powers of two); a meter whose bar is not a
+            whole number of steps (3/32 at 12 steps a beat) cannot be encoded.
+        max_bar_beats: quarter notes a ``Bar`` token spans at most; a longer bar
+            (4/1, or an unmetered tune stored as one huge bar) is split into
+            chunks of this length, each opened by a ``Bar`` token.
+        max_bars: a score longer than this many bars (chunks) is refused (guards runaway files).
         decode_ticks_per_beat: ticks per quarter note of decoded scores.
     """
 
@@ -75,13 +72,15 @@ class EventTokenizerConfig:
     tempo_bins: int = 48
     min_qpm: float = 24.0
     max_qpm: float = 320.0
-    time_signatures: tuple[str, ...] = field(default_factory=_default_time_signatures)
+    max_numerator: int = 255
+    denominators: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
+    max_bar_beats: int = 12
     max_bars: int = 4096
     decode_ticks_per_beat: int = 480
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "styles", tuple(self.styles))
-        object.__setattr__(self, "time_signatures", tuple(self.time_signatures))
+        object.__setattr__(self, "denominators", tuple(self.denominators))
         if not 1 <= self.steps_per_beat <= 96:
             raise ConfigError(f"steps_per_beat={self.steps_per_beat} must be in 1..96 (12 is the default)")
         if not 1 <= self.max_tracks <= 128:
@@ -105,16 +104,13 @@ class EventTokenizerConfig:
             if style in seen:
                 raise ConfigError(f"style {style!r} is listed twice")
             seen.add(style)
-        for ts in self.time_signatures:
-            try:
-                n, d = (int(x) for x in ts.split("/"))
-            except ValueError:
-                raise ConfigError(f"time signature {ts!r} is not of the form 'n/d'") from None
-            if n < 1 or d < 1 or d & (d - 1):
-                raise ConfigError(f"time signature {ts!r}: numerator must be >= 1, denominator a power of two")
-            if (n * 4 * self.steps_per_beat) % d:
-                raise ConfigError(f"time signature {ts!r} does not fill a whole number of steps at "
-                                  f"steps_per_beat={self.steps_per_beat}")
+        if not 1 <= self.max_numerator <= 255:
+            raise ConfigError(f"max_numerator={self.max_numerator} must be in 1..255 (a MIDI meter byte)")
+        if not self.denominators or any(d < 1 or d & (d - 1) or d > 64 for d in self.denominators) \
+                or len(set(self.denominators)) != len(self.denominators):
+            raise ConfigError(f"denominators={self.denominators} must be distinct powers of two in 1..64")
+        if not 1 <= self.max_bar_beats <= 64:
+            raise ConfigError(f"max_bar_beats={self.max_bar_beats} must be in 1..64 (12 is the default)")
 
     @classmethod
     def from_dict(cls, data: dict) -> "EventTokenizerConfig":
@@ -129,7 +125,7 @@ class EventTokenizerConfig:
         """The config as plain JSON-ready data."""
         out = asdict(self)
         out["styles"] = list(self.styles)
-        out["time_signatures"] = list(self.time_signatures)
+        out["denominators"] = list(self.denominators)
         return out
 
 
@@ -148,10 +144,9 @@ class Vocabulary:
         self.offsets: dict[int, int] = {}
         T = TokenType
         self.styles = (NO_STYLE,) + config.styles
-        self.time_signatures = [tuple(int(x) for x in ts.split("/")) for ts in config.time_signatures]
         spb = config.steps_per_beat
-        self.bar_steps = [n * 4 * spb // d for n, d in self.time_signatures]
-        self.max_bar_steps = max(self.bar_steps)
+        self.denominators = config.denominators
+        self.max_bar_steps = config.max_bar_beats * spb  # positions a Bar token spans
         self.velocity_values = [
             int(round(1 + (127 - 1) * (i + 1) / config.velocity_bins)) for i in range(config.velocity_bins)
         ]
@@ -168,7 +163,8 @@ class Vocabulary:
         self._add(T.PROGRAM, [f"Program_{p}" for p in range(128)])
         self._add(T.DRUMS, ["Drums"])
         self._add(T.BAR, ["Bar"])
-        self._add(T.TIMESIG, [f"TimeSig_{n}/{d}" for n, d in self.time_signatures])
+        self._add(T.TIMESIG, [f"TimeSig_{n}" for n in range(1, config.max_numerator + 1)])
+        self._add(T.DENOM, [f"Denom_{d}" for d in config.denominators])
         self._add(T.POSITION, [f"Position_{i}" for i in range(self.max_bar_steps)])
         self._add(T.TEMPO, [f"Tempo_{q}" for q in self.tempo_qpm])
         self._add(T.PITCH, [f"Pitch_{p}" for p in range(128)])
@@ -191,6 +187,14 @@ class Vocabulary:
     def id_of(self, token_type: int, value: int) -> int:
         """Token id of the ``value``-th token of ``token_type``."""
         return self.offsets[token_type] + value
+
+    def meter_steps(self, numerator: int, denominator: int) -> int | None:
+        """Bar length of a meter in steps, or ``None`` when the tokenization cannot hold the meter."""
+        spb = self.config.steps_per_beat
+        if not 1 <= numerator <= self.config.max_numerator or denominator not in self.denominators:
+            return None
+        steps, rest = divmod(numerator * 4 * spb, denominator)
+        return None if rest else steps
 
     def style_id(self, style: str | None) -> int:
         """Token id of a style; ``None`` means no style."""

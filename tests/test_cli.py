@@ -1,0 +1,96 @@
+"""The symbolic command line, run in process (and once as the installed script)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import random_score
+from make_edge_cases import EXPECTED
+from symbolic import read_midi, write_midi
+from symbolic.cli import main
+
+
+def test_help_lists_commands(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("tokenize", "detokenize", "data", "demo"):
+        assert command in out
+
+
+def test_console_script_installed():
+    exe = shutil.which("symbolic") or str((__import__("pathlib").Path(sys.executable).parent / "symbolic"))
+    result = subprocess.run([exe, "tokenize", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "--verify" in result.stdout
+
+
+def test_verify_edge_cases(data_dir, capsys):
+    good = [str(data_dir / n) for n, e in EXPECTED.items() if e == "roundtrip" and n != "huge_delta.mid"]
+    assert main(["tokenize", *good, "--verify"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == f"verified {len(good)} files: {len(good)} exact, 0 lossy"
+    assert main(["tokenize", *good, "--verify", "--tokenizer", "roll", "--quiet"]) == 1  # drums are not in a roll
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last == f"verified {len(good)} files: {len(good) - 1} exact, 1 lossy"
+
+
+def test_verify_reports_unreadable_and_lossy(data_dir, capsys):
+    code = main(["tokenize", str(data_dir / "type2.mid"), str(data_dir / "huge_delta.mid"), "--verify"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "type-2" in captured.err
+    assert "lossy: " in captured.out and "max_bars" in captured.out
+    assert captured.out.strip().splitlines()[-1] == "verified 1 files: 0 exact, 1 lossy"
+
+
+def test_tokenize_detokenize_events_and_roll(tmp_path, capsys):
+    src = write_midi(random_score(5, n_tracks=3), tmp_path / "piece.mid")
+    assert main(["tokenize", str(src), "--out", str(tmp_path / "tok"), "--style", "irish"]) == 0
+    assert main(["detokenize", str(tmp_path / "tok" / "piece.tokens.json"), "--out", str(tmp_path / "back.mid")]) == 0
+    from symbolic.tokenization import EventTokenizer
+
+    tokenizer = EventTokenizer()
+    original, back = read_midi(src), read_midi(tmp_path / "back.mid")
+    expected = tokenizer.quantize(original)
+    assert [sorted(t.notes) for t in back.tracks] == [sorted(t.notes) for t in expected.tracks]
+    assert main(["tokenize", str(src), "--out", str(tmp_path / "roll"), "--tokenizer", "roll"]) == 0
+    assert main(["detokenize", str(tmp_path / "roll" / "piece.roll.npz"), "--out", str(tmp_path / "r.mid")]) == 0
+    assert read_midi(tmp_path / "r.mid").n_notes > 0
+
+
+def test_errors_are_clear(tmp_path, capsys):
+    src = write_midi(random_score(1), tmp_path / "p.mid")
+    assert main(["tokenize", str(src), "--verify", "--style", "polka"]) == 2
+    assert "unknown style 'polka'" in capsys.readouterr().err
+    assert main(["tokenize", str(src)]) == 2
+    assert "--out" in capsys.readouterr().err
+    (tmp_path / "x.tokens.json").write_text("{}")
+    assert main(["detokenize", str(tmp_path / "x.tokens.json"), "--out", str(tmp_path / "y.mid")]) == 2
+    assert "not a symbolic token file" in capsys.readouterr().err
+    assert main(["tokenize", str(tmp_path / "missing.mid"), "--verify"]) == 1
+    with pytest.raises(SystemExit):
+        main(["tokenize", str(src), "--tokeniser", "events"])  # a typo in an option name
+
+
+def test_data_build_from_midi_dir(tmp_path, capsys):
+    for style in ("a", "b"):
+        for i in range(3):
+            write_midi(random_score(i, n_tracks=2), tmp_path / "midi" / style / f"{i}.mid")
+    args = ["data", "build", "--midi-dir", str(tmp_path / "midi"), "--out", str(tmp_path / "ds"), "--no-progress"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "converted 0 pieces" in out and "train" in out
+    assert main(args) == 0
+    assert "reused the existing build" in capsys.readouterr().out
+    assert main(args + ["--styles", "a"]) == 2
+
+
+def test_demo_small(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--limit", "2", "--styles", "chorale,irish"]) == 0
+    out = capsys.readouterr().out
+    assert "events exact 4/4" in out and "note roll (12 frames a beat) exact 4/4" in out
+    assert (tmp_path / "demo" / "example-roundtrip.mid").is_file()

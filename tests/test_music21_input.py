@@ -1,0 +1,71 @@
+"""music21 streams into scores, and the corpus listing."""
+
+from __future__ import annotations
+
+import pytest
+from music21 import chord, corpus, instrument, meter, note, stream, tempo
+
+from symbolic import from_music21
+from symbolic.data.corpus import MUSIC21_STYLES, list_music21_pieces, load_piece
+from symbolic.errors import DataError, ScoreError, StyleError
+
+
+def test_chorale_parts_become_tracks_and_pickup_is_aligned():
+    score = from_music21(corpus.parse("bach/bwv66.6"))
+    assert [t.name for t in score.tracks] == ["Soprano", "Alto", "Tenor", "Bass"]
+    assert [(k.sharps, k.minor) for k in score.key_signatures] == [(3, True)]
+    assert [(ts.numerator, ts.denominator) for ts in score.time_signatures] == [(4, 4)]
+    # The one-beat pickup is padded: the first note starts on beat 4 of bar 0.
+    assert min(n.onset_ticks for t in score.tracks for n in t.notes) == 3 * 480
+
+
+def test_hand_built_stream_with_chord_tie_tempo_and_instrument():
+    part = stream.Part()
+    part.insert(0, instrument.Violin())
+    part.append(meter.TimeSignature("3/4"))
+    part.append(tempo.MetronomeMark(number=90))
+    first = note.Note("C4", quarterLength=1.0)
+    first.tie = __import__("music21").tie.Tie("start")
+    second = note.Note("C4", quarterLength=1.0)
+    second.tie = __import__("music21").tie.Tie("stop")
+    part.append([first, second, chord.Chord(["E4", "G4"], quarterLength=1.0)])
+    score = from_music21(part)
+    track = score.tracks[0]
+    assert track.program == 40
+    assert [(n.onset_ticks, n.duration_ticks, n.pitch) for n in track.notes] == [
+        (0, 960, 60), (960, 480, 64), (960, 480, 67)]
+    assert score.tempos[0].microseconds_per_beat == round(60_000_000 / 90)
+
+
+def test_opus_and_non_stream_rejected():
+    with pytest.raises(ScoreError, match="Opus"):
+        from_music21(stream.Opus())
+    with pytest.raises(ScoreError, match="music21 Stream"):
+        from_music21("not a stream")
+
+
+def test_corpus_listing_covers_every_style():
+    pieces = list_music21_pieces()
+    styles = {p.style for p in pieces}
+    assert styles == set(MUSIC21_STYLES)
+    assert len({p.id for p in pieces}) == len(pieces)
+    counts = {s: sum(p.style == s for p in pieces) for s in styles}
+    assert counts["chorale"] > 300 and counts["irish"] > 1000 and counts["classical"] >= 40
+    with pytest.raises(StyleError, match="chorale"):
+        list_music21_pieces(["polka"])
+
+
+def test_multi_tune_abc_piece_loads_one_tune():
+    pieces = [p for p in list_music21_pieces(["irish"]) if p.id.startswith("oneills1850/0001-0050.abc#")]
+    assert len(pieces) == 50
+    score = load_piece(pieces[1])
+    assert len(score.tracks) == 1 and 20 < score.n_notes < 400
+
+
+def test_unparseable_piece_raises_data_error(tmp_path):
+    from symbolic.data.corpus import CorpusPiece
+
+    bad = tmp_path / "bad.abc"
+    bad.write_text("X:1\nT:broken\nK:Q#\n|||::((\n")
+    with pytest.raises(DataError):
+        load_piece(CorpusPiece("bad.abc#1", "irish", str(bad), 7))
