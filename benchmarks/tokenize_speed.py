@@ -51,7 +51,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="timed passes; the best counts (default 3)")
     args = parser.parse_args()
 
-    import miditok
+    from importlib import metadata
+
     from miditok import REMI, TokenizerConfig
 
     from symbolic import read_midi
@@ -85,7 +86,7 @@ def main() -> int:
                      "notes_per_s": round(n_notes / ours_s), "tokens_per_note": round(ours_tokens / n_notes, 3)},
         "miditok_remi": {"seconds": round(theirs_s, 4), "files_per_s": round(len(files) / theirs_s, 1),
                          "notes_per_s": round(n_notes / theirs_s), "tokens_per_note": round(theirs_tokens / n_notes, 3),
-                         "version": getattr(miditok, "__version__", "?")},
+                         "version": metadata.version("miditok")},
         "speedup": round(theirs_s / ours_s, 2),
         "machine": f"{platform.processor() or platform.machine()}, python {platform.python_version()}",
     }

@@ -127,9 +127,18 @@ def _parse_track(data: bytes, pos: int, end: int, track_index: int, score: Score
     active: dict[tuple[int, int], deque[tuple[int, int, int]]] = {}  # (channel, pitch) -> (onset, vel, program)
     notes: dict[tuple[int, int], list[Note]] = {}  # (channel, program) -> notes, in first-note order
     read_varlen = _read_varlen
+    new_note = tuple.__new__  # builds Note tuples without the NamedTuple constructor's overhead
     while pos < end:
-        delta, pos = read_varlen(data, pos, end, source, track_index)
-        tick += delta
+        byte = data[pos]
+        if byte < 0x80:  # one- and two-byte delta times cover nearly every event
+            tick += byte
+            pos += 1
+        elif pos + 1 < end and data[pos + 1] < 0x80:
+            tick += ((byte & 0x7F) << 7) | data[pos + 1]
+            pos += 2
+        else:
+            delta, pos = read_varlen(data, pos, end, source, track_index)
+            tick += delta
         if pos >= end:
             raise MidiError(f"{source}: truncated: track {track_index} ends after a delta time")
         byte = data[pos]
@@ -161,7 +170,7 @@ def _parse_track(data: bytes, pos: int, end: int, track_index: int, score: Score
                         group = notes.get((channel, program))
                         if group is None:
                             group = notes[(channel, program)] = []
-                        group.append(Note(onset, tick - onset, pitch, vel))
+                        group.append(new_note(Note, (onset, tick - onset, pitch, vel)))
         elif kind in (0xA0, 0xB0, 0xE0):
             pos += 2
         elif kind == 0xC0:

@@ -140,12 +140,14 @@ class EventTokenizer:
                                     for ts in score.time_signatures)
         tempo_changes = _last_per_step((self._step(t.time_ticks, tpb), self._tempo_index(t.microseconds_per_beat))
                                        for t in score.tempos)
-        step, dur_index, vel_bin = self._step, self._duration_index, self._velocity_bin
+        vel_bin, dur_bin = self._velocity_bin, self._duration_bin
+        two_spb, two_tpb, last_bin = 2 * self.config.steps_per_beat, 2 * tpb, len(self._duration_bin) - 1
         notes = []
         for slot, index in enumerate(order):
-            for n in score.tracks[index].notes:
-                notes.append((step(n.onset_ticks, tpb), slot, n.pitch, dur_index(n.duration_ticks, tpb),
-                              vel_bin[n.velocity]))
+            for onset, duration, pitch, velocity in score.tracks[index].notes:
+                steps = (duration * two_spb + tpb) // two_tpb  # inlined _step and _duration_index
+                notes.append(((onset * two_spb + tpb) // two_tpb, slot, pitch,
+                              dur_bin[min(max(steps, 1), last_bin)], vel_bin[velocity]))
         change_steps = [s for s, _ in ts_changes] + [s for s, _ in tempo_changes]
         last = max([n[0] for n in notes] + change_steps, default=-1)
         if last < 0:  # nothing in time: no bars
