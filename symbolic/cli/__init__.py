@@ -13,17 +13,18 @@ __all__ = ["main", "build_parser"]
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
     from symbolic import __version__
-    from symbolic.cli import data, demo, tokenize
+    from symbolic.cli import data, demo, models, tokenize
 
     parser = argparse.ArgumentParser(
         prog="symbolic",
-        description="Symbolic (MIDI) music modeling on a laptop CPU: read, tokenize, build data sets.",
+        description="Symbolic (MIDI) music modeling on a laptop CPU: read, tokenize, build data sets, train, generate.",
         epilog="Run 'symbolic COMMAND --help' for a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"symbolic {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     tokenize.register(commands)
     data.register(commands)
+    models.register(commands)
     demo.register(commands)
     return parser
 

@@ -1,0 +1,108 @@
+"""``symbolic train`` and ``symbolic generate``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = ["register"]
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    t = commands.add_parser(
+        "train", help="train a style-conditioned decoder on a built data set",
+        description="Train a GPT or LSTM decoder on CPU.  Checkpoints (config, tokenizer spec, styles, "
+                    "weights, optimizer state) are written to --out at every validation; --resume continues "
+                    "an interrupted run exactly.  Under torchrun it trains data-parallel (gloo).",
+    )
+    t.add_argument("--data", type=Path, required=True, help="a folder built by 'symbolic data build'")
+    t.add_argument("--model", choices=("gpt", "lstm"), default="gpt", help="decoder kind (default gpt)")
+    t.add_argument("--out", type=Path, required=True, help="checkpoint folder")
+    t.add_argument("--preset", choices=("tiny", "small", "default"), default="tiny",
+                   help="model and schedule size (default tiny: about 100 s here)")
+    t.add_argument("--max-steps", type=int, help="optimisation steps (default: the preset's)")
+    t.add_argument("--max-minutes", type=float, help="stop and checkpoint after this much training time")
+    t.add_argument("--batch-size", type=int, help="windows per step (default: the preset's)")
+    t.add_argument("--learning-rate", type=float, help="peak learning rate (default: the preset's)")
+    t.add_argument("--eval-every", type=int, help="steps between validations (default: the preset's)")
+    t.add_argument("--seed", type=int, default=0, help="seed of initialisation, batches and dropout")
+    t.add_argument("--resume", action="store_true", help="continue the run checkpointed in --out")
+    t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    t.set_defaults(handler=run_train)
+
+    g = commands.add_parser(
+        "generate", help="sample MIDI from a checkpoint",
+        description="Sample style-conditioned MIDI.  Every sample follows the token grammar, so it always "
+                    "decodes.  --style takes a name or a mix such as irish:0.7,chorale:0.3.",
+    )
+    g.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint folder from 'symbolic train'")
+    g.add_argument("--style", default=None, help="style name or mix a:0.7,b:0.3 (default: none)")
+    g.add_argument("--prompt", type=Path, help="a MIDI file to continue")
+    g.add_argument("--prompt-bars", type=int, help="keep only the first N bars of the prompt")
+    g.add_argument("--bars", type=int, default=8, help="new bars to generate (default 8)")
+    g.add_argument("--max-new-tokens", type=int, default=2048, help="bound on sampled tokens (default 2048)")
+    g.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
+    g.add_argument("--top-k", type=int, help="keep the k most likely tokens")
+    g.add_argument("--top-p", type=float, help="nucleus sampling mass")
+    g.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance scale (1 = off)")
+    g.add_argument("--num-samples", type=int, default=1, help="pieces to sample (OUT-1.mid, OUT-2.mid, ...)")
+    g.add_argument("--seed", type=int, default=0, help="sampling seed")
+    g.add_argument("--out", type=Path, required=True, help="output MIDI file")
+    g.set_defaults(handler=run_generate)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from symbolic.models.checkpoint import build_model
+    from symbolic.models.presets import preset
+    from symbolic.models.training import TrainConfig, train
+    from symbolic.tokenization.events import EventTokenizer
+
+    tokenizer = EventTokenizer.from_spec(args.data / "tokenizer.json") if (args.data / "tokenizer.json").is_file() \
+        else None
+    if tokenizer is None:
+        from symbolic.errors import DataError
+
+        raise DataError(f"{args.data}: no tokenizer.json; build the data set first with 'symbolic data build'")
+    model_settings, train_settings = preset(args.preset, args.model)
+    for key, value in (("max_steps", args.max_steps), ("batch_size", args.batch_size),
+                       ("learning_rate", args.learning_rate), ("eval_every", args.eval_every),
+                       ("max_minutes", args.max_minutes)):
+        if value is not None:
+            train_settings[key] = value
+    if train_settings["min_learning_rate"] > train_settings["learning_rate"]:
+        train_settings["min_learning_rate"] = train_settings["learning_rate"] / 10
+    config = TrainConfig(seed=args.seed, **train_settings)
+    torch.manual_seed(args.seed)
+    model = build_model(args.model, {**model_settings, "vocab_size": tokenizer.vocab_size,
+                                     "n_styles": len(tokenizer.vocab.styles)})
+    print(f"training {args.model} ({model.num_parameters():,} parameters, preset {args.preset}) on {args.data}")
+    result = train(model, tokenizer, args.data, args.out, config, resume=args.resume,
+                   progress=not args.no_progress)
+    print(f"stopped at step {result.step} ({result.stopped}) after {result.seconds:.1f} s")
+    print(f"best validation loss {result.best_valid_loss:.3f} nats/token; unigram baseline "
+          f"{result.unigram_loss:.3f}")
+    print(f"checkpoint: {result.checkpoint}")
+    return 0
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from symbolic.generation import generate_scores
+    from symbolic.inputs.midi import read_midi
+    from symbolic.models.checkpoint import load_checkpoint
+    from symbolic.models.sampling import GenerationConfig
+    from symbolic.outputs.midi import write_midi
+
+    model, tokenizer, _ = load_checkpoint(args.checkpoint)
+    config = GenerationConfig(max_new_tokens=args.max_new_tokens, max_bars=args.bars,
+                              temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                              guidance_scale=args.guidance, seed=args.seed)
+    prompt = read_midi(args.prompt) if args.prompt else None
+    scores = generate_scores(model, tokenizer, config, style=args.style, n_samples=args.num_samples,
+                             prompt=prompt, prompt_bars=args.prompt_bars)
+    for i, score in enumerate(scores):
+        path = args.out if len(scores) == 1 else args.out.with_name(f"{args.out.stem}-{i + 1}{args.out.suffix}")
+        write_midi(score, path)
+        print(f"wrote {path}: {score.n_notes} notes, {len(score.tracks)} tracks, {score.duration_seconds:.1f} s")
+    return 0

@@ -1,0 +1,68 @@
+"""Causal multi-head self-attention through ``scaled_dot_product_attention``, with a KV cache.
+
+Shared by the GPT blocks and the attention layer of the LSTM decoder.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["KVCache", "CausalSelfAttention"]
+
+
+class KVCache:
+    """Preallocated keys and values of every layer: ``(B, n_head, capacity, head_dim)`` each.
+
+    ``length`` is the number of positions filled.  One cache serves one batch.
+    """
+
+    def __init__(self, n_layer: int, batch_size: int, n_head: int, capacity: int, head_dim: int,
+                 dtype: torch.dtype, device: torch.device) -> None:
+        shape = (batch_size, n_head, capacity, head_dim)
+        self.keys = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layer)]
+        self.values = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layer)]
+        self.length = 0
+        self.capacity = capacity
+
+    def reset(self) -> None:
+        """Forget every cached position."""
+        self.length = 0
+
+
+class CausalSelfAttention(nn.Module):
+    """Causal self-attention; ``config`` needs ``n_embd``, ``n_head`` and ``dropout``.
+
+    Without a cache: ``is_causal`` attention over the window.  With a cache: the
+    new keys and values are written at ``cache.length`` and the queries attend to
+    every cached position before them (the caller advances ``cache.length``).
+    """
+
+    def __init__(self, config) -> None:
+        super().__init__()
+        self.n_head = config.n_head
+        self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd)
+        self.proj = nn.Linear(config.n_embd, config.n_embd)
+        self.dropout = config.dropout
+        self.resid_dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor, cache: KVCache | None, layer: int) -> torch.Tensor:
+        b, t, c = x.shape
+        q, k, v = self.qkv(x).split(c, dim=2)
+        q, k, v = (z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))
+        p = self.dropout if self.training else 0.0
+        if cache is None:
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+        else:
+            start = cache.length
+            cache.keys[layer][:, :, start:start + t] = k
+            cache.values[layer][:, :, start:start + t] = v
+            keys, values = cache.keys[layer][:, :, :start + t], cache.values[layer][:, :, :start + t]
+            if t == 1:  # one new token sees every cached position
+                y = F.scaled_dot_product_attention(q, keys, values, dropout_p=p)
+            else:  # a block of new tokens: causal among themselves, full view of the past
+                mask = torch.ones(t, start + t, dtype=torch.bool, device=x.device).tril(diagonal=start)
+                y = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask, dropout_p=p)
+        y = y.transpose(1, 2).contiguous().view(b, t, c)
+        return self.resid_dropout(self.proj(y))

@@ -1,0 +1,121 @@
+"""A GPT-style decoder: pre-norm blocks, causal attention through SDPA, a KV cache.
+
+Positions are learned absolute embeddings.  On a CPU that is one table lookup
+per token, where rotary embeddings cost a rotation of every query and key in
+every layer at every step.  Training windows always start at position 0 (the
+data set cuts pieces into windows), and generation past the context
+re-encodes the most recent half-context as a new window, so absolute
+positions never meet a case they were not trained on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from symbolic.errors import ConfigError
+from symbolic.models.attention import CausalSelfAttention, KVCache
+from symbolic.models.base import StyleConditioning, check_decoder_config, language_model_loss
+
+__all__ = ["GPTConfig", "GPT", "KVCache"]
+
+
+@dataclass(frozen=True)
+class GPTConfig:
+    """Size and regularisation of a :class:`GPT`.
+
+    Attributes:
+        vocab_size: token ids (from the tokenizer).
+        n_styles: style vocabulary size, "none" included (index 0).
+        context_length: longest window in tokens.
+        n_layer, n_head, n_embd: depth, attention heads, width.
+        dropout: dropout on embeddings, attention and MLP outputs.
+        style_dropout: training probability of replacing the style by "none".
+    """
+
+    vocab_size: int
+    n_styles: int
+    context_length: int = 512
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 256
+    dropout: float = 0.1
+    style_dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        check_decoder_config(self)
+
+
+class Block(nn.Module):
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(config.n_embd)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = nn.LayerNorm(config.n_embd)
+        self.mlp = nn.Sequential(nn.Linear(config.n_embd, 4 * config.n_embd), nn.GELU(approximate="tanh"),
+                                 nn.Linear(4 * config.n_embd, config.n_embd), nn.Dropout(config.dropout))
+
+    def forward(self, x: torch.Tensor, cache: KVCache | None, layer: int) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x), cache, layer)
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT(nn.Module):
+    """Style-conditioned GPT decoder; see :mod:`symbolic.models.base` for the interface."""
+
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.tok_emb = nn.Embedding(config.vocab_size, config.n_embd)
+        self.pos_emb = nn.Embedding(config.context_length, config.n_embd)
+        self.style = StyleConditioning(config.n_styles, config.n_embd, config.style_dropout)
+        self.drop = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
+        self.ln_f = nn.LayerNorm(config.n_embd)
+        self.head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.head.weight = self.tok_emb.weight  # weight tying
+        self.apply(self._init_weights)
+        for name, param in self.named_parameters():
+            if name.endswith("proj.weight") or name.endswith("mlp.2.weight"):
+                nn.init.normal_(param, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def new_cache(self, batch_size: int) -> KVCache:
+        """An empty KV cache for ``batch_size`` sequences."""
+        c, weight = self.config, self.tok_emb.weight
+        return KVCache(c.n_layer, batch_size, c.n_head, c.context_length, c.n_embd // c.n_head, weight.dtype,
+                       weight.device)
+
+    def forward(self, input_ids: torch.Tensor, style_ids: torch.Tensor | None = None,
+                targets: torch.Tensor | None = None, style_weights: torch.Tensor | None = None,
+                cache: KVCache | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits ``(B, T, vocab_size)`` float32 and the mean loss (nats per token) when ``targets`` is given."""
+        b, t = input_ids.shape
+        start = cache.length if cache is not None else 0
+        if start + t > self.config.context_length:
+            raise ConfigError(f"{start + t} positions exceed context_length={self.config.context_length}; "
+                              "crop the input or start a new cache")
+        positions = torch.arange(start, start + t, device=input_ids.device)
+        style = self.style(style_ids, style_weights, b)
+        x = self.drop(self.tok_emb(input_ids) + self.pos_emb(positions) + style[:, None, :])
+        for layer, block in enumerate(self.blocks):
+            x = block(x, cache, layer)
+        if cache is not None:
+            cache.length += t
+        logits = self.head(self.ln_f(x))
+        return logits, language_model_loss(logits, targets)
+
+    def num_parameters(self) -> int:
+        """Trainable parameters (tied weights counted once)."""
+        return sum(p.numel() for p in self.parameters())
