@@ -26,6 +26,7 @@ __all__ = [
     "TopP",
     "GrammarMask",
     "Guidance",
+    "MinNewTokens",
     "compose",
     "GenerationConfig",
     "generate",
@@ -38,6 +39,7 @@ class StepContext:
 
     grammar_states: Sequence[GrammarState] | None = None
     uncond_logits: torch.Tensor | None = None
+    n_generated: int = 0
 
 
 class LogitsProcessor(Protocol):
@@ -104,6 +106,19 @@ class GrammarMask:
 
 
 @dataclass(frozen=True)
+class MinNewTokens:
+    """Forbid ``eos_id`` until ``min_new_tokens`` tokens were sampled (HF's ``min_new_tokens``)."""
+
+    min_new_tokens: int
+    eos_id: int
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        if context.n_generated >= self.min_new_tokens:
+            return logits
+        return logits.index_fill(-1, torch.tensor([self.eos_id], device=logits.device), float("-inf"))
+
+
+@dataclass(frozen=True)
 class Guidance:
     """Classifier-free guidance: ``uncond + scale * (cond - uncond)`` (scale 1 = plain conditional)."""
 
@@ -133,6 +148,7 @@ class GenerationConfig:
 
     Attributes:
         max_new_tokens: hard bound on sampled tokens per sequence.
+        min_new_tokens: no EOS before this many sampled tokens (the bar bound still ends a sequence).
         max_bars: stop a sequence after this many new bars (``None``: no bar bound).
         temperature, top_k, top_p: as in HF ``generate`` (``None`` disables top-k / top-p).
         guidance_scale: classifier-free guidance; 1.0 turns it off.
@@ -142,6 +158,7 @@ class GenerationConfig:
     """
 
     max_new_tokens: int = 1024
+    min_new_tokens: int = 0
     max_bars: int | None = None
     temperature: float = 1.0
     top_k: int | None = None
@@ -154,6 +171,8 @@ class GenerationConfig:
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
             raise ConfigError(f"max_new_tokens={self.max_new_tokens} must be >= 1")
+        if self.min_new_tokens < 0:
+            raise ConfigError(f"min_new_tokens={self.min_new_tokens} must be >= 0")
         if self.max_bars is not None and self.max_bars < 1:
             raise ConfigError(f"max_bars={self.max_bars} must be >= 1")
         Temperature(self.temperature)
@@ -162,9 +181,11 @@ class GenerationConfig:
         if self.top_p is not None:
             TopP(self.top_p)
 
-    def processors(self) -> list:
+    def processors(self, eos_id: int) -> list:
         """The processor list this config describes, in order."""
         out: list = []
+        if self.min_new_tokens:
+            out.append(MinNewTokens(self.min_new_tokens, eos_id))
         if self.guidance_scale != 1.0:
             out.append(Guidance(self.guidance_scale))
         if self.constrain:
@@ -224,7 +245,7 @@ def generate(model: torch.nn.Module, tokenizer, prompt_ids: Sequence[int], confi
         style_ids = style_ids.to(device)
         if guided:
             style_ids = torch.cat([style_ids, torch.zeros_like(style_ids)])
-    process = compose(config.processors())
+    process = compose(config.processors(vocab.eos_id))
     generator = torch.Generator(device="cpu").manual_seed(config.seed)
     context_length = model.config.context_length
     sequences = [list(prompt) for _ in range(batch_size)]
@@ -244,9 +265,9 @@ def generate(model: torch.nn.Module, tokenizer, prompt_ids: Sequence[int], confi
         return [s[window_start:] for s in sequences]
 
     logits = run(window())
-    for _ in range(config.max_new_tokens):
+    for n_generated in range(config.max_new_tokens):
         cond = logits[:batch_size]
-        context = StepContext(states, logits[batch_size:] if guided else None)
+        context = StepContext(states, logits[batch_size:] if guided else None, n_generated)
         probs = torch.softmax(process(cond, context), dim=-1).cpu()
         sampled = torch.multinomial(probs, 1, generator=generator).squeeze(1).tolist()
         for row, token in enumerate(sampled):
