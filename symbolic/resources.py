@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from symbolic.errors import ConfigError
+from symbolic.errors import ConfigError, DataError
 
 __all__ = [
     "project_root",
+    "resolve_soundfont",
+    "soundfont_candidates",
+    "pretty_midi_soundfont",
     "tokenizer_spec_path",
     "default_event_tokenizer",
     "shared_data_dir",
@@ -22,6 +25,14 @@ __all__ = [
 ]
 
 DEFAULT_EVENTS_SPEC = "events-v1"
+SOUNDFONT_ENV = "SYMBOLIC_SOUNDFONT"
+
+# Used when the repository's soundfonts/manifest.json is not beside the package (a wheel install).
+_FALLBACK_SOUNDFONTS = [
+    {"name": "FluidR3_GM", "paths": ["/usr/share/sounds/sf2/FluidR3_GM.sf2"]},
+    {"name": "MuseScore_General", "paths": ["/usr/share/sounds/sf3/MuseScore_General.sf3"]},
+    {"name": "TimGM6mb", "paths": ["{pretty_midi}/TimGM6mb.sf2"]},
+]
 
 
 def project_root() -> Path:
@@ -55,3 +66,59 @@ def shared_data_dir() -> Path:
     """``../shared/data`` beside the repository, or ``$SYMBOLIC_SHARED_DATA`` when set."""
     override = os.environ.get("SYMBOLIC_SHARED_DATA")
     return Path(override) if override else project_root().parent / "shared" / "data"
+
+
+def pretty_midi_soundfont() -> Path:
+    """``TimGM6mb.sf2`` inside the installed pretty_midi package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pretty_midi")
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError("pretty_midi is not installed; pip install pretty_midi (it ships TimGM6mb.sf2)")
+    return Path(list(spec.submodule_search_locations)[0]) / "TimGM6mb.sf2"
+
+
+def soundfont_candidates() -> list[tuple[str, Path]]:
+    """Every ``(name, path)`` the manifest lists, in order, installed or not."""
+    import json
+
+    manifest = project_root() / "soundfonts" / "manifest.json"
+    entries = json.loads(manifest.read_text(encoding="utf-8"))["soundfonts"] if manifest.is_file() \
+        else _FALLBACK_SOUNDFONTS
+    out = []
+    for entry in entries:
+        for raw in entry["paths"]:
+            if "{pretty_midi}" in raw:
+                raw = raw.replace("{pretty_midi}", str(pretty_midi_soundfont().parent))
+            out.append((entry["name"], Path(raw)))
+    return out
+
+
+def resolve_soundfont(path: str | os.PathLike[str] | None = None) -> Path:
+    """The SoundFont to render with.
+
+    Order: ``path`` when given; ``$SYMBOLIC_SOUNDFONT``; the first installed font of
+    ``soundfonts/manifest.json``; ``TimGM6mb.sf2`` from the pretty_midi wheel.
+
+    Raises:
+        DataError: an explicit path or ``$SYMBOLIC_SOUNDFONT`` that is missing or not a SoundFont.
+    """
+    for given, where in ((path, "the SoundFont path given"), (os.environ.get(SOUNDFONT_ENV), f"${SOUNDFONT_ENV}")):
+        if given:
+            candidate = Path(given).expanduser()
+            if not candidate.is_file():
+                raise DataError(f"{where} ({candidate}) does not exist; pass an .sf2/.sf3 file, or unset it to "
+                                "use the default (see soundfonts/README.md)")
+            _check_soundfont_header(candidate)
+            return candidate
+    for _, candidate in soundfont_candidates():
+        if candidate.is_file():
+            return candidate
+    return pretty_midi_soundfont()
+
+
+def _check_soundfont_header(path: Path) -> None:
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
+        raise DataError(f"{path} is not a SoundFont (.sf2/.sf3 files start with RIFF....sfbk)")

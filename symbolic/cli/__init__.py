@@ -13,11 +13,11 @@ __all__ = ["main", "build_parser"]
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
     from symbolic import __version__
-    from symbolic.cli import data, demo, models, tokenize
+    from symbolic.cli import audio, data, demo, models, tokenize
 
     parser = argparse.ArgumentParser(
         prog="symbolic",
-        description="Symbolic (MIDI) music modeling on a laptop CPU: read, tokenize, build data sets, train, generate.",
+        description="Symbolic (MIDI) music modeling on a laptop CPU: read, tokenize, build data sets, train, generate, render, evaluate.",
         epilog="Run 'symbolic COMMAND --help' for a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"symbolic {__version__}")
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     tokenize.register(commands)
     data.register(commands)
     models.register(commands)
+    audio.register(commands)
     demo.register(commands)
     return parser
 

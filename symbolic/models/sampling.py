@@ -8,6 +8,7 @@ unconditional logits for guidance, the grammar states for the mask).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
@@ -199,7 +200,7 @@ class GenerationConfig:
         return out
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def generate(model: torch.nn.Module, tokenizer, prompt_ids: Sequence[int], config: GenerationConfig,
              batch_size: int = 1, style_ids: torch.Tensor | None = None,
              style_weights: torch.Tensor | None = None) -> list[list[int]]:
@@ -264,39 +265,52 @@ def generate(model: torch.nn.Module, tokenizer, prompt_ids: Sequence[int], confi
     def window() -> list[list[int]]:
         return [s[window_start:] for s in sequences]
 
-    logits = run(window())
-    for n_generated in range(config.max_new_tokens):
-        cond = logits[:batch_size]
-        context = StepContext(states, logits[batch_size:] if guided else None, n_generated)
-        probs = torch.softmax(process(cond, context), dim=-1).cpu()
-        sampled = torch.multinomial(probs, 1, generator=generator).squeeze(1).tolist()
-        for row, token in enumerate(sampled):
-            if finished[row]:  # finished rows are padded to keep the batch rectangular
-                sampled[row] = vocab.pad_id
-                sequences[row].append(vocab.pad_id)
-                continue
-            if vocab.types[token] == TokenType.BAR:
-                bars[row] += 1
-                if config.max_bars is not None and bars[row] > config.max_bars:
-                    token = vocab.eos_id  # EOS is allowed wherever Bar is
-            sampled[row] = token
-            if states is not None:
-                states[row].advance(token)
-            sequences[row].append(token)
-            finished[row] = token == vocab.eos_id
-        if all(finished):
-            break
-        length = len(sequences[0])
-        if length - window_start >= context_length:  # slide: re-encode the last half-context
-            window_start = length - context_length // 2
-            if cache is not None:
-                cache.reset()
-            logits = run(window())
-        elif cache is not None:
-            logits = run([[t] for t in sampled])
-        else:
-            logits = run(window())
+    # One sequence: the matrix-vector products are memory-bound and run faster on one thread.
+    with _num_threads(1 if rows == 1 else torch.get_num_threads()):
+        logits = run(window())
+        for n_generated in range(config.max_new_tokens):
+            cond = logits[:batch_size]
+            context = StepContext(states, logits[batch_size:] if guided else None, n_generated)
+            probs = torch.softmax(process(cond, context), dim=-1).cpu()
+            sampled = torch.multinomial(probs, 1, generator=generator).squeeze(1).tolist()
+            for row, token in enumerate(sampled):
+                if finished[row]:  # finished rows are padded to keep the batch rectangular
+                    sampled[row] = vocab.pad_id
+                    sequences[row].append(vocab.pad_id)
+                    continue
+                if vocab.types[token] == TokenType.BAR:
+                    bars[row] += 1
+                    if config.max_bars is not None and bars[row] > config.max_bars:
+                        token = vocab.eos_id  # EOS is allowed wherever Bar is
+                sampled[row] = token
+                if states is not None:
+                    states[row].advance(token)
+                sequences[row].append(token)
+                finished[row] = token == vocab.eos_id
+            if all(finished):
+                break
+            length = len(sequences[0])
+            if length - window_start >= context_length:  # slide: re-encode the last half-context
+                window_start = length - context_length // 2
+                if cache is not None:
+                    cache.reset()
+                logits = run(window())
+            elif cache is not None:
+                logits = run([[t] for t in sampled])
+            else:
+                logits = run(window())
     return [_strip_padding(s, len(prompt), vocab.pad_id) for s in sequences]
+
+
+@contextmanager
+def _num_threads(n: int):
+    """Run a block with ``torch.set_num_threads(n)``, restoring the old count after."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def _strip_padding(sequence: list[int], keep: int, pad_id: int) -> list[int]:

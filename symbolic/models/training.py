@@ -44,6 +44,8 @@ class TrainConfig:
         max_minutes: stop and checkpoint after this much training time (``None``: no bound).
         seed: seeds batches, dropout and initialisation.
         num_threads: torch threads per process (0: all cores, divided among DDP processes).
+        bf16: run forward passes under bfloat16 autocast (about 1.25 times faster on CPUs with
+            AVX512-BF16 or AMX; slower on CPUs without them).
     """
 
     batch_size: int = 16
@@ -61,6 +63,7 @@ class TrainConfig:
     max_minutes: float | None = None
     seed: int = 0
     num_threads: int = 0
+    bf16: bool = False
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.max_steps < 1 or self.eval_every < 1 or self.eval_batches < 1:
@@ -126,12 +129,14 @@ def _optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW
 
 
 @torch.no_grad()
-def _evaluate(model: torch.nn.Module, valid: TokenDataset, batches: list[list[int]]) -> float:
+def _evaluate(model: torch.nn.Module, valid: TokenDataset, batches: list[list[int]], bf16: bool) -> float:
     model.eval()
     total = count = 0.0
     for indices in batches:
         inputs, targets, styles = make_batch(valid, indices)
-        logits, _ = model(inputs, styles)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits, _ = model(inputs, styles)
+        logits = logits.float()
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1),
                                                  ignore_index=IGNORE_INDEX, reduction="sum")
         total += float(loss)
@@ -217,7 +222,8 @@ def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.
             torch.manual_seed(config.seed * 7_000_003 + step * world + rank)  # dropout noise of this step
             for group in optimizer.param_groups:
                 group["lr"] = config.learning_rate_at(step)
-            _, loss = ddp_model(inputs, styles, targets=targets)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+                _, loss = ddp_model(inputs, styles, targets=targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip > 0:
@@ -229,7 +235,7 @@ def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.
             bar.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{tokens_seen / max(elapsed, 1e-9):.0f}")
             record = {"step": step, "loss": round(loss.item(), 6), "lr": config.learning_rate_at(step)}
             if step % config.eval_every == 0 or step == config.max_steps:
-                valid_loss = _evaluate(model, valid_set, eval_batches)
+                valid_loss = _evaluate(model, valid_set, eval_batches, config.bf16)
                 record["valid_loss"] = round(valid_loss, 6)
                 if valid_loss < best_loss - 1e-4:
                     best_loss, stale, best_state = valid_loss, 0, _safetensors_bytes(model)

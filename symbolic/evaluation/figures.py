@@ -1,0 +1,106 @@
+"""PNG figures of an evaluation: piano rolls, histograms, mel spectrograms, metric distributions."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from symbolic.evaluation.metrics import METRIC_NAMES, all_metrics
+from symbolic.score import Score
+
+__all__ = ["write_figures"]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _piano_roll(ax, score: Score, title: str) -> None:
+    for track in score.tracks:
+        for n in track.notes:
+            ax.broken_barh([(n.onset_ticks / score.ticks_per_beat, n.duration_ticks / score.ticks_per_beat)],
+                           (n.pitch - 0.4, 0.8), color="tab:gray" if track.is_drum else None)
+    ax.set_title(title, fontsize=8)
+    ax.set_xlabel("beats")
+    ax.set_ylabel("pitch")
+
+
+def write_figures(out: Path, generated: list[tuple[Path, Score]], reference: list[tuple[Path, Score]],
+                  mels: dict[str, list[np.ndarray]], config) -> list[str]:
+    """Write the figures into ``out``; returns their paths."""
+    plt = _plt()
+    written = []
+
+    n = config.n_figures
+    if n:
+        fig, axes = plt.subplots(2, n, figsize=(4 * n, 6), squeeze=False)
+        for row, (label, pieces) in enumerate((("generated", generated), ("reference", reference))):
+            for col in range(n):
+                ax = axes[row][col]
+                if col < len(pieces):
+                    _piano_roll(ax, pieces[col][1], f"{label}: {pieces[col][0].name}")
+                else:
+                    ax.axis("off")
+        fig.tight_layout()
+        written.append(_save(fig, out / "piano_rolls.png", plt))
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for label, pieces in (("generated", generated), ("reference", reference)):
+        pcs = np.bincount([nt.pitch % 12 for _, s in pieces for t in s.tracks if not t.is_drum for nt in t.notes],
+                          minlength=12).astype(float)
+        axes[0].plot(range(12), pcs / max(1.0, pcs.sum()), marker="o", label=label)
+        durations = [nt.duration_ticks / s.ticks_per_beat for _, s in pieces for t in s.tracks for nt in t.notes]
+        axes[1].hist(np.clip(durations, 0, 4), bins=32, range=(0, 4), alpha=0.5, density=True, label=label)
+    axes[0].set_xticks(range(12), ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"])
+    axes[0].set_title("pitch-class histogram")
+    axes[1].set_title("note durations (beats, clipped at 4)")
+    for ax in axes:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    written.append(_save(fig, out / "histograms.png", plt))
+
+    if mels.get("generated") and mels.get("reference"):
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+        for ax, label in zip(axes, ("generated", "reference")):
+            ax.imshow(mels[label][0], origin="lower", aspect="auto", cmap="magma")
+            ax.set_title(f"log-mel, first {label} piece (dB)")
+            ax.set_xlabel("frame")
+            ax.set_ylabel("mel band")
+        fig.tight_layout()
+        written.append(_save(fig, out / "mel_spectrograms.png", plt))
+
+    metrics = {"generated": [all_metrics(s) for _, s in generated],
+               "reference": [all_metrics(s) for _, s in reference]}
+    cols = 4
+    rows = math.ceil(len(METRIC_NAMES) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.6 * rows), squeeze=False)
+    for i, name in enumerate(METRIC_NAMES):
+        ax = axes[i // cols][i % cols]
+        data = [[m[name] for m in metrics[label] if not math.isnan(m[name])] for label in ("generated", "reference")]
+        if all(data):
+            ax.boxplot(data, tick_labels=["generated", "reference"])
+        ax.set_title(name, fontsize=9)
+    for j in range(len(METRIC_NAMES), rows * cols):
+        axes[j // cols][j % cols].axis("off")
+    fig.tight_layout()
+    written.append(_save(fig, out / "metric_distributions.png", plt))
+    return written
+
+
+def _save(fig, path: Path, plt) -> str:
+    import io
+
+    from symbolic.utils import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+    return str(path)

@@ -1,0 +1,33 @@
+"""Lower-precision copies of a trained decoder for faster sampling on CPU.
+
+Sampling one sequence is bound by memory traffic: every new token reads every
+weight once.  Fewer bytes per weight means faster tokens:
+
+* :func:`to_bfloat16`: bfloat16 weights and cache (half the bytes; exact up to bf16 rounding).
+* :func:`quantize_int8`: dynamic int8 quantization of every linear layer (a quarter of the
+  bytes of the linear weights); an approximation, measured in ``benchmarks/model_speed.py``.
+
+Both return a new model for inference; the original is unchanged.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import torch
+
+__all__ = ["to_bfloat16", "quantize_int8"]
+
+
+def to_bfloat16(model: torch.nn.Module) -> torch.nn.Module:
+    """A bfloat16 copy of ``model`` in eval mode."""
+    return copy.deepcopy(model).to(torch.bfloat16).eval()
+
+
+def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of ``model`` whose ``nn.Linear`` layers run dynamic int8 quantization (eval mode)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch points eager quantization users at torchao; it still works
+        return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model).eval(), {torch.nn.Linear},
+                                                      dtype=torch.qint8)
