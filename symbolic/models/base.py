@@ -14,13 +14,15 @@ tokens and the cache is extended in place; logits are ``(B, T, vocab_size)``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from symbolic.errors import ConfigError
 
-__all__ = ["StyleConditioning", "language_model_loss", "check_decoder_config", "IGNORE_INDEX"]
+__all__ = ["DecoderConfig", "StyleConditioning", "language_model_loss", "check_decoder_config", "IGNORE_INDEX"]
 
 IGNORE_INDEX = -100
 
@@ -37,6 +39,32 @@ def check_decoder_config(config) -> None:
         raise ConfigError("dropout must be in [0, 1) and style_dropout in [0, 1]")
     if config.n_layer < 1:
         raise ConfigError("n_layer must be at least 1")
+
+
+@dataclass(frozen=True)
+class DecoderConfig:
+    """Size and regularisation shared by both decoders.
+
+    Attributes:
+        vocab_size: token ids (from the tokenizer).
+        n_styles: style vocabulary size, "none" included (index 0).
+        context_length: longest window in tokens (the LSTM's attention window).
+        n_layer, n_head, n_embd: depth, attention heads, width.
+        dropout: dropout on embeddings and residual outputs (not on attention probabilities).
+        style_dropout: training probability of replacing the style by "none".
+    """
+
+    vocab_size: int
+    n_styles: int
+    context_length: int = 512
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 256
+    dropout: float = 0.1
+    style_dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        check_decoder_config(self)
 
 
 class StyleConditioning(nn.Module):

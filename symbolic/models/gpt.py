@@ -18,35 +18,14 @@ from torch import nn
 
 from symbolic.errors import ConfigError
 from symbolic.models.attention import CausalSelfAttention, KVCache
-from symbolic.models.base import StyleConditioning, check_decoder_config, language_model_loss
+from symbolic.models.base import DecoderConfig, StyleConditioning, language_model_loss
 
 __all__ = ["GPTConfig", "GPT", "KVCache"]
 
 
 @dataclass(frozen=True)
-class GPTConfig:
-    """Size and regularisation of a :class:`GPT`.
-
-    Attributes:
-        vocab_size: token ids (from the tokenizer).
-        n_styles: style vocabulary size, "none" included (index 0).
-        context_length: longest window in tokens.
-        n_layer, n_head, n_embd: depth, attention heads, width.
-        dropout: dropout on embeddings, attention and MLP outputs.
-        style_dropout: training probability of replacing the style by "none".
-    """
-
-    vocab_size: int
-    n_styles: int
-    context_length: int = 512
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 256
-    dropout: float = 0.1
-    style_dropout: float = 0.1
-
-    def __post_init__(self) -> None:
-        check_decoder_config(self)
+class GPTConfig(DecoderConfig):
+    """Size of a :class:`GPT` (fields in :class:`~symbolic.models.base.DecoderConfig`)."""
 
 
 class Block(nn.Module):

@@ -15,29 +15,17 @@ from torch import nn
 
 from symbolic.errors import ConfigError
 from symbolic.models.attention import CausalSelfAttention, KVCache
-from symbolic.models.base import StyleConditioning, check_decoder_config, language_model_loss
+from symbolic.models.base import DecoderConfig, StyleConditioning, language_model_loss
 
 __all__ = ["LSTMConfig", "LSTMDecoder", "LSTMCache"]
 
 
 @dataclass(frozen=True)
-class LSTMConfig:
-    """Size and regularisation of an :class:`LSTMDecoder` (fields as in :class:`~symbolic.models.gpt.GPTConfig`).
+class LSTMConfig(DecoderConfig):
+    """Size of an :class:`LSTMDecoder` (fields in :class:`~symbolic.models.base.DecoderConfig`);
+    ``n_layer`` counts LSTM layers, ``context_length`` bounds the attention window."""
 
-    ``context_length`` bounds the attention window (and training windows).
-    """
-
-    vocab_size: int
-    n_styles: int
-    context_length: int = 512
     n_layer: int = 2
-    n_head: int = 4
-    n_embd: int = 256
-    dropout: float = 0.1
-    style_dropout: float = 0.1
-
-    def __post_init__(self) -> None:
-        check_decoder_config(self)
 
 
 class LSTMCache(KVCache):
