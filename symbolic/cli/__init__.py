@@ -13,7 +13,7 @@ __all__ = ["main", "build_parser"]
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
     from symbolic import __version__
-    from symbolic.cli import audio, data, demo, models, tokenize
+    from symbolic.cli import audio, bench, data, demo, models, tokenize
 
     parser = argparse.ArgumentParser(
         prog="symbolic",
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.register(commands)
     models.register(commands)
     audio.register(commands)
+    bench.register(commands)
     demo.register(commands)
     return parser
 

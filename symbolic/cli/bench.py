@@ -1,0 +1,135 @@
+"""``symbolic bench polyphonic``: the standard polyphonic music benchmark."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+__all__ = ["register", "MODEL_NAMES"]
+
+# name -> (time axis, pitch head)
+MODEL_NAMES = {
+    "lstm-independent": ("lstm", "independent"),
+    "lstm-made": ("lstm", "made"),
+    "gpt-independent": ("gpt", "independent"),
+    "gpt-made": ("gpt", "made"),
+}
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("bench", help="standard benchmarks",
+                            description="Standard benchmarks.")
+    sub = p.add_subparsers(dest="bench_command", metavar="BENCHMARK", required=True)
+    b = sub.add_parser(
+        "polyphonic", help="frame NLL on JSB Chorales, Nottingham, ... (.mat files)",
+        description="Train a note-roll model on traindata, select on validdata, report on testdata the "
+                    "negative log-likelihood per frame (nats, summed over the 88 units) and frame accuracy, as "
+                    "../shared/data/README.md describes.  With --checkpoint, re-evaluate a saved model.  The "
+                    "last line reads 'test nll=X.XX acc=Y.Y%%'.",
+    )
+    b.add_argument("--data", type=Path, required=True, help="a benchmark .mat file (traindata/validdata/testdata)")
+    b.add_argument("--model", choices=tuple(MODEL_NAMES), default="lstm-made",
+                   help="time axis and pitch head (default lstm-made)")
+    b.add_argument("--checkpoint", type=Path, help="re-evaluate this saved model instead of training")
+    b.add_argument("--train-minutes", type=float, default=30.0, help="training budget (default 30)")
+    b.add_argument("--out", type=Path, help="folder for the checkpoint, learning curve and samples")
+    b.add_argument("--hidden", type=int, default=256, help="time-axis width (default 256)")
+    b.add_argument("--layers", type=int, default=2, help="time-axis layers (default 2)")
+    b.add_argument("--made-hidden", type=int, default=512, help="MADE hidden units (default 512)")
+    b.add_argument("--dropout", type=float, default=0.3, help="dropout (default 0.3)")
+    b.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    b.add_argument("--batch-size", type=int, default=16, help="pieces per batch (default 16)")
+    b.add_argument("--frames-per-beat", type=int, default=1,
+                   help="what a frame means, for the MIDI samples (JSB 1, Nottingham 2)")
+    b.add_argument("--samples", type=int, default=0, help="write this many sampled pieces as MIDI to --out")
+    b.add_argument("--seed", type=int, default=0, help="seed of initialisation, batches and samples")
+    b.add_argument("--threads", type=int, default=0, help="torch threads (default 0: every core)")
+    b.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    b.set_defaults(handler=run_polyphonic)
+
+
+def run_polyphonic(args: argparse.Namespace) -> int:
+    import torch
+
+    from symbolic.data.polyphonic import load_polyphonic
+    from symbolic.errors import ConfigError
+    from symbolic.models.roll import RollModel, RollModelConfig
+    from symbolic.models.roll_bench import evaluate_rolls, load_roll_model, save_roll_model, train_roll_model
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    data = load_polyphonic(args.data, frames_per_beat=args.frames_per_beat)
+    if args.checkpoint:
+        model, meta = load_roll_model(args.checkpoint)
+        print(f"loaded {args.checkpoint} ({meta.get('model', '?')}, trained on {meta.get('data', '?')})")
+    else:
+        if args.out is None:
+            raise ConfigError("say where the trained model goes with --out DIR")
+        time_axis, pitch_head = MODEL_NAMES[args.model]
+        torch.manual_seed(args.seed)
+        model = RollModel(RollModelConfig(time_axis=time_axis, pitch_head=pitch_head, hidden=args.hidden,
+                                          n_layer=args.layers, made_hidden=args.made_hidden, dropout=args.dropout))
+        n_params = sum(p.numel() for p in model.parameters())
+        print(f"training {args.model} ({n_params:,} parameters) on {args.data.name} for up to "
+              f"{args.train_minutes:g} minutes")
+        run = train_roll_model(model, data["traindata"], data["validdata"], args.train_minutes,
+                               learning_rate=args.learning_rate, batch_size=args.batch_size, seed=args.seed,
+                               threads=args.threads, progress=not args.no_progress)
+        meta = {"model": args.model, "data": args.data.name, "train_seconds": run["seconds"],
+                "epochs": run["epochs"], "best_valid_nll": run["best_valid_nll"], "curve": run["curve"],
+                "parameters": n_params, "seed": args.seed}
+    valid = evaluate_rolls(model, data["validdata"])
+    test = evaluate_rolls(model, data["testdata"])
+    if args.out is not None:
+        meta = {**meta, "valid": valid, "test": test}
+        save_roll_model(args.out, model, meta)
+        _plot_curve(args.out, meta)
+        if args.samples:
+            _write_samples(args.out, model, args.samples, args.frames_per_beat, args.seed)
+    if test["violations"]:
+        print(f"warning: {test['violations']} test pieces sound outside MIDI 24..101 (infinite NLL)")
+    print(f"valid nll={valid['nll']:.2f} acc={100 * valid['acc']:.1f}% over {valid['frames']} frames")
+    print(f"test nll={test['nll']:.2f} acc={100 * test['acc']:.1f}%")
+    return 0 if math.isfinite(test["nll"]) else 1
+
+
+def _plot_curve(out: Path, meta: dict) -> None:
+    curve = meta.get("curve")
+    if not curve:
+        return
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from symbolic.utils import atomic_write_bytes
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot([c[0] / 60 for c in curve], [c[2] for c in curve], marker=".")
+    ax.set_xlabel("training minutes")
+    ax.set_ylabel("validation NLL (nats per frame)")
+    ax.set_title(f"{meta.get('model')} on {meta.get('data')}")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    atomic_write_bytes(out / "nll_curve.png", buffer.getvalue())
+
+
+def _write_samples(out: Path, model, n: int, frames_per_beat: int, seed: int) -> None:
+    from symbolic.outputs.midi import write_midi
+    from symbolic.tokenization.roll import NoteRoll, NoteRollConfig, from_note_roll
+
+    for i in range(n):
+        play = model.sample(64, seed=seed + i)
+        previous = play.copy()
+        previous[1:] = play[:-1]
+        previous[0] = False
+        roll = NoteRoll(play, play & ~previous, frames_per_beat)
+        path = write_midi(from_note_roll(roll, NoteRollConfig(frames_per_beat=frames_per_beat)),
+                          out / f"sample-{i + 1}.mid")
+        print(f"wrote {path}")
