@@ -35,7 +35,6 @@ def main() -> int:
     parser.add_argument("--files", type=Path, help="folder of MIDI files (default: the tokenize benchmark's sample)")
     parser.add_argument("--limit", type=int, default=30, help="files to render (default 30)")
     args = parser.parse_args()
-    import numpy as np
 
     from symbolic.audio import RenderConfig, Renderer, write_wav
     from symbolic.audio import features as F

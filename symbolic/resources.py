@@ -15,6 +15,7 @@ from symbolic.errors import ConfigError, DataError
 
 __all__ = [
     "project_root",
+    "asset_path",
     "resolve_soundfont",
     "soundfont_candidates",
     "pretty_midi_soundfont",
@@ -38,6 +39,15 @@ _FALLBACK_SOUNDFONTS = [
 def project_root() -> Path:
     """The repository root (the folder holding ``symbolic/``)."""
     return Path(__file__).resolve().parent.parent
+
+
+def asset_path(name: str) -> Path:
+    """A model shipped inside the package (``symbolic/assets/NAME``), e.g. ``"style-classifier"``."""
+    path = Path(__file__).resolve().parent / "assets" / name
+    if not path.is_dir():
+        available = sorted(p.name for p in (path.parent).glob("*") if p.is_dir()) if path.parent.is_dir() else []
+        raise DataError(f"no shipped model named {name!r}; available: {', '.join(available) or 'none'}")
+    return path
 
 
 def tokenizer_spec_path(name: str = DEFAULT_EVENTS_SPEC) -> Path:

@@ -133,3 +133,17 @@ def test_bench_command_on_a_small_mat_file(tmp_path, capsys):
     assert (tmp_path / "run" / "nll_curve.png").is_file() and (tmp_path / "run" / "sample-1.mid").is_file()
     assert main(["bench", "polyphonic", "--data", str(mat), "--checkpoint", str(tmp_path / "run")]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == last  # re-evaluation gives the same figures
+
+
+def test_shipped_jsb_checkpoint_reproduces_its_figure():
+    from symbolic.data.polyphonic import load_polyphonic
+    from symbolic.resources import project_root, shared_data_dir
+
+    checkpoint = project_root() / "benchmarks" / "checkpoints" / "jsb-lstm-made"
+    data = shared_data_dir() / "polyphonic" / "JSB_Chorales.mat"
+    if not (checkpoint / "meta.json").is_file() or not data.is_file():
+        pytest.skip("shipped checkpoint or shared benchmark data not present")
+    model, meta = load_roll_model(checkpoint)
+    result = evaluate_rolls(model, load_polyphonic(data)["testdata"], accuracy=False)
+    assert result["nll"] == pytest.approx(meta["test"]["nll"], abs=1e-3)
+    assert result["nll"] < 5.56  # RNN-NADE (Boulanger-Lewandowski et al. 2012)

@@ -13,11 +13,12 @@ __all__ = ["main", "build_parser"]
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
     from symbolic import __version__
-    from symbolic.cli import audio, bench, data, demo, models, tokenize
+    from symbolic.cli import audio, bench, classify, data, demo, models, tokenize
 
     parser = argparse.ArgumentParser(
         prog="symbolic",
-        description="Symbolic (MIDI) music modeling on a laptop CPU: read, tokenize, build data sets, train, generate, render, evaluate.",
+        description="Symbolic (MIDI) music modeling on a laptop CPU: read, tokenize, build data sets, train, "
+                    "generate, render, evaluate, benchmark.",
         epilog="Run 'symbolic COMMAND --help' for a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"symbolic {__version__}")
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.register(commands)
     audio.register(commands)
     bench.register(commands)
+    classify.register(commands)
     demo.register(commands)
     return parser
 

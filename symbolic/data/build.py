@@ -206,8 +206,9 @@ def build_dataset(pieces: list[CorpusPiece], out_dir: str | os.PathLike[str], to
         if fail.is_file():
             failures.append(json.loads(fail.read_text(encoding="utf-8")))
             continue
+        midi_path = Path(piece.path) if _is_midi(piece) else cache / f"{name}.mid"
         try:
-            score = read_midi(piece.path if _is_midi(piece) else cache / f"{name}.mid")
+            score = read_midi(midi_path)
             ids = tokenizer.encode(score, style=piece.style)
         except SymbolicError as exc:
             failures.append({"id": piece.id, "reason": str(exc)})
@@ -218,7 +219,7 @@ def build_dataset(pieces: list[CorpusPiece], out_dir: str | os.PathLike[str], to
         shard["styles"].append(tokenizer.vocab.styles.index(piece.style))
         shard["ids"].append(piece.id)
         records.append({"id": piece.id, "style": piece.style, "split": split, "notes": score.n_notes,
-                        "tokens": len(ids)})
+                        "tokens": len(ids), "midi": str(midi_path.resolve())})
 
     n_pieces, n_tokens = {}, {}
     for split, shard in shards.items():

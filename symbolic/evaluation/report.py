@@ -87,8 +87,11 @@ def _audio_measures(pieces: list[tuple[Path, Score]], renderer, config: Evaluati
         per_piece["spectral_centroid_hz"].append(float(F.spectral_centroid(y, config.sample_rate).mean()))
         per_piece["spectral_flatness"].append(float(F.spectral_flatness(y).mean()))
         per_piece["rms"].append(float(F.rms(y).mean()))
-    stack = (lambda xs, d: np.concatenate(xs) if xs else np.zeros((0, d)))
-    return per_piece, stack(mfcc_frames, config.n_mfcc), stack(mel_frames, config.n_mels), mels
+    return per_piece, _stack(mfcc_frames, config.n_mfcc), _stack(mel_frames, config.n_mels), mels
+
+
+def _stack(frames: list[np.ndarray], dim: int) -> np.ndarray:
+    return np.concatenate(frames) if frames else np.zeros((0, dim))
 
 
 def evaluate(generated: list[Path], reference: list[Path], out_dir: str | os.PathLike[str],

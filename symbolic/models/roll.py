@@ -104,12 +104,18 @@ class ConditionalMADE(nn.Module):
         self.context_out = nn.Linear(context, d)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    def context_terms(self, context: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """The context's contribution to every layer (computed once per frame, reused pitch by pitch)."""
+        return [condition(context) for condition in self.conditions], self.context_out(context)
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor,
+                terms: tuple[list[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
         """Logits ``(..., 78)`` of each pitch given the pitches below it in ``x`` and ``context``."""
+        conditions, out_bias = terms if terms is not None else self.context_terms(context)
         h = x
-        for layer, condition in zip(self.layers, self.conditions):
-            h = self.drop(F.relu(layer(h) + condition(context)))
-        return self.output(h) + self.direct(x) + self.context_out(context)
+        for layer, condition in zip(self.layers, conditions):
+            h = self.drop(F.relu(layer(h) + condition))
+        return self.output(h) + self.direct(x) + out_bias
 
 
 class RollModel(nn.Module):
@@ -171,8 +177,9 @@ class RollModel(nn.Module):
             p = torch.sigmoid(self.head(ctx))
             return (torch.rand(p.shape, generator=generator) < p).float() if sample else (p > 0.5).float()
         x = torch.zeros(ctx.shape[0], N_PITCHES)
+        terms = self.head.context_terms(ctx)
         for k in range(N_PITCHES):
-            p = torch.sigmoid(self.head(x, ctx)[:, k])
+            p = torch.sigmoid(self.head(x, ctx, terms)[:, k])
             x[:, k] = (torch.rand(p.shape, generator=generator) < p).float() if sample else (p > 0.5).float()
         return x
 

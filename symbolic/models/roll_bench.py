@@ -56,7 +56,7 @@ def evaluate_rolls(model: RollModel, rolls: list[NoteRoll], accuracy: bool = Tru
     """
     model.eval()
     total, frames, violations = 0.0, 0, 0
-    tp = fp = fn = 0
+    contexts, targets = [], []
     for roll in rolls:
         nll, n = frame_nll(model, roll)
         if math.isinf(nll):
@@ -65,13 +65,14 @@ def evaluate_rolls(model: RollModel, rolls: list[NoteRoll], accuracy: bool = Tru
         frames += n
         if accuracy and n:
             x = _tensor(roll)
-            ctx = model.context(x[None, :-1])[0]
-            pred = model.predict_frame(ctx, sample=False)
-            true = x[1:]
-            tp += int((pred * true).sum())
-            fp += int((pred * (1 - true)).sum())
-            fn += int(((1 - pred) * true).sum())
-    acc = tp / (tp + fp + fn) if tp + fp + fn else math.nan
+            contexts.append(model.context(x[None, :-1])[0])
+            targets.append(x[1:])
+    acc = math.nan
+    if contexts:  # every frame of the split decoded at once: one batch per pitch step
+        pred = model.predict_frame(torch.cat(contexts), sample=False)
+        true = torch.cat(targets)
+        tp, fp, fn = int((pred * true).sum()), int((pred * (1 - true)).sum()), int(((1 - pred) * true).sum())
+        acc = tp / (tp + fp + fn) if tp + fp + fn else math.nan
     return {"nll": total / frames if frames else math.nan, "acc": acc, "frames": frames, "violations": violations}
 
 
