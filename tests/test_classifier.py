@@ -58,3 +58,18 @@ def test_errors():
         ClassifierConfig(styles=("one",))
     with pytest.raises(DataError):
         load_classifier("/nonexistent")
+
+
+def test_shipped_classifier_on_held_out_corpus_pieces():
+    from symbolic.data.build import BuildConfig, split_of
+    from symbolic.data.corpus import list_music21_pieces, load_piece
+    from symbolic.resources import asset_path
+
+    model, meta = load_classifier(asset_path("style-classifier"))
+    assert meta["test_accuracy"] > 0.9
+    config = BuildConfig()
+    pieces = []
+    for style in ("chorale", "irish"):
+        held_out = [p for p in list_music21_pieces([style]) if split_of(p.id, config) == "test"][:10]
+        pieces += [(load_piece(p), model.config.styles.index(style)) for p in held_out]
+    assert piece_accuracy(model, pieces) >= 0.8  # 92.8% over the whole held-out split

@@ -147,3 +147,15 @@ def test_shipped_jsb_checkpoint_reproduces_its_figure():
     result = evaluate_rolls(model, load_polyphonic(data)["testdata"], accuracy=False)
     assert result["nll"] == pytest.approx(meta["test"]["nll"], abs=1e-3)
     assert result["nll"] < 5.56  # RNN-NADE (Boulanger-Lewandowski et al. 2012)
+
+
+def test_transposition_shift():
+    from symbolic.models.roll_bench import _shift
+
+    x = torch.zeros(1, 2, 78)
+    x[0, 0, 0] = x[0, 1, 77] = x[0, 1, 40] = 1
+    up = _shift(x, 2)
+    assert up[0, 0, 2] == 1 and up[0, 1, 42] == 1 and up.sum() == 2  # the top note falls off, nothing wraps
+    assert torch.equal(_shift(x, 0), x)
+    down = _shift(x, -1)
+    assert down[0, 1, 76] == 1 and down[0, 1, 39] == 1 and down.sum() == 2

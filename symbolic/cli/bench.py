@@ -45,6 +45,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     b.add_argument("--samples", type=int, default=0, help="write this many sampled pieces as MIDI to --out")
     b.add_argument("--seed", type=int, default=0, help="seed of initialisation, batches and samples")
     b.add_argument("--threads", type=int, default=0, help="torch threads (default 0: every core)")
+    b.add_argument("--transpose", type=int, default=0,
+                   help="augment training batches by random transposition of up to N semitones (default 0)")
     b.add_argument("--no-progress", action="store_true", help="hide progress bars")
     b.set_defaults(handler=run_polyphonic)
 
@@ -75,8 +77,11 @@ def run_polyphonic(args: argparse.Namespace) -> int:
               f"{args.train_minutes:g} minutes")
         run = train_roll_model(model, data["traindata"], data["validdata"], args.train_minutes,
                                learning_rate=args.learning_rate, batch_size=args.batch_size, seed=args.seed,
-                               threads=args.threads, progress=not args.no_progress)
+                               threads=args.threads, transpose=args.transpose, progress=not args.no_progress)
         meta = {"model": args.model, "data": args.data.name, "train_seconds": run["seconds"],
+                "settings": {"hidden": args.hidden, "layers": args.layers, "made_hidden": args.made_hidden,
+                             "dropout": args.dropout, "learning_rate": args.learning_rate,
+                             "batch_size": args.batch_size, "transpose": args.transpose},
                 "epochs": run["epochs"], "best_valid_nll": run["best_valid_nll"], "curve": run["curve"],
                 "parameters": n_params, "seed": args.seed}
     valid = evaluate_rolls(model, data["validdata"])
@@ -98,15 +103,9 @@ def _plot_curve(out: Path, meta: dict) -> None:
     curve = meta.get("curve")
     if not curve:
         return
-    import io
+    from symbolic.evaluation.figures import pyplot, save_figure
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from symbolic.utils import atomic_write_bytes
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot([c[0] / 60 for c in curve], [c[2] for c in curve], marker=".")
     ax.set_xlabel("training minutes")
@@ -114,10 +113,7 @@ def _plot_curve(out: Path, meta: dict) -> None:
     ax.set_title(f"{meta.get('model')} on {meta.get('data')}")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    plt.close(fig)
-    atomic_write_bytes(out / "nll_curve.png", buffer.getvalue())
+    save_figure(fig, out / "nll_curve.png", plt)
 
 
 def _write_samples(out: Path, model, n: int, frames_per_beat: int, seed: int) -> None:

@@ -10,10 +10,11 @@ import numpy as np
 from symbolic.evaluation.metrics import METRIC_NAMES, all_metrics
 from symbolic.score import Score
 
-__all__ = ["write_figures"]
+__all__ = ["write_figures", "save_figure", "pyplot"]
 
 
-def _plt():
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -35,7 +36,7 @@ def _piano_roll(ax, score: Score, title: str) -> None:
 def write_figures(out: Path, generated: list[tuple[Path, Score]], reference: list[tuple[Path, Score]],
                   mels: dict[str, list[np.ndarray]], config) -> list[str]:
     """Write the figures into ``out``; returns their paths."""
-    plt = _plt()
+    plt = pyplot()
     written = []
 
     n = config.n_figures
@@ -49,7 +50,7 @@ def write_figures(out: Path, generated: list[tuple[Path, Score]], reference: lis
                 else:
                     ax.axis("off")
         fig.tight_layout()
-        written.append(_save(fig, out / "piano_rolls.png", plt))
+        written.append(save_figure(fig, out / "piano_rolls.png", plt))
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     for label, pieces in (("generated", generated), ("reference", reference)):
@@ -64,7 +65,7 @@ def write_figures(out: Path, generated: list[tuple[Path, Score]], reference: lis
     for ax in axes:
         ax.legend(fontsize=8)
     fig.tight_layout()
-    written.append(_save(fig, out / "histograms.png", plt))
+    written.append(save_figure(fig, out / "histograms.png", plt))
 
     if mels.get("generated") and mels.get("reference"):
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
@@ -74,7 +75,7 @@ def write_figures(out: Path, generated: list[tuple[Path, Score]], reference: lis
             ax.set_xlabel("frame")
             ax.set_ylabel("mel band")
         fig.tight_layout()
-        written.append(_save(fig, out / "mel_spectrograms.png", plt))
+        written.append(save_figure(fig, out / "mel_spectrograms.png", plt))
 
     metrics = {"generated": [all_metrics(s) for _, s in generated],
                "reference": [all_metrics(s) for _, s in reference]}
@@ -90,11 +91,12 @@ def write_figures(out: Path, generated: list[tuple[Path, Score]], reference: lis
     for j in range(len(METRIC_NAMES), rows * cols):
         axes[j // cols][j % cols].axis("off")
     fig.tight_layout()
-    written.append(_save(fig, out / "metric_distributions.png", plt))
+    written.append(save_figure(fig, out / "metric_distributions.png", plt))
     return written
 
 
-def _save(fig, path: Path, plt) -> str:
+def save_figure(fig, path: Path, plt) -> str:
+    """Write ``fig`` as a PNG to ``path`` atomically, close it, and return the path."""
     import io
 
     from symbolic.utils import atomic_write_bytes

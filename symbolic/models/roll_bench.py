@@ -96,10 +96,11 @@ def _batches(rolls: list[NoteRoll], batch_size: int, rng: random.Random, max_fra
 
 def train_roll_model(model: RollModel, train: list[NoteRoll], valid: list[NoteRoll], minutes: float,
                      learning_rate: float = 1e-3, batch_size: int = 16, max_frames: int = 256, seed: int = 0,
-                     patience: int = 20, threads: int = 0, progress: bool = True) -> dict:
+                     patience: int = 20, threads: int = 0, transpose: int = 0, progress: bool = True) -> dict:
     """Train for ``minutes`` (or until ``patience`` epochs without a better validation NLL).
 
-    ``threads`` sets torch's threads (0: every core).  Returns ``{"best_valid_nll", "curve":
+    ``threads`` sets torch's threads (0: every core).  ``transpose`` shifts each training batch by a
+    random number of semitones in ``[-transpose, transpose]`` (notes pushed out of the roll are dropped).  Returns ``{"best_valid_nll", "curve":
     [[seconds, epoch, valid_nll], ...], "epochs", "seconds"}``;
     the model holds the best weights at the end.
     """
@@ -116,6 +117,8 @@ def train_roll_model(model: RollModel, train: list[NoteRoll], valid: list[NoteRo
         epoch += 1
         model.train()
         for x, mask in _batches(train, batch_size, rng, max_frames):
+            if transpose:
+                x = _shift(x, rng.randint(-transpose, transpose))
             logits = model(x[:, :-1], targets=x[:, 1:])
             loss = (F.binary_cross_entropy_with_logits(logits, x[:, 1:], reduction="none").sum(-1) * mask).sum()
             loss = loss / mask.sum()
@@ -138,6 +141,18 @@ def train_roll_model(model: RollModel, train: list[NoteRoll], valid: list[NoteRo
     if best_state is not None:
         model.load_state_dict(best_state)
     return {"best_valid_nll": best, "curve": curve, "epochs": epoch, "seconds": round(time.perf_counter() - start, 1)}
+
+
+def _shift(x: torch.Tensor, semitones: int) -> torch.Tensor:
+    """Frames shifted up (positive) or down by ``semitones``, zero-filled."""
+    if semitones == 0:
+        return x
+    out = torch.zeros_like(x)
+    if semitones > 0:
+        out[..., semitones:] = x[..., :-semitones]
+    else:
+        out[..., :semitones] = x[..., -semitones:]
+    return out
 
 
 def save_roll_model(path: str | os.PathLike[str], model: RollModel, meta: dict) -> Path:
