@@ -10,7 +10,7 @@ from symbolic.score import Score
 from symbolic.tokenization.events import EventTokenizer
 from symbolic.tokenization.vocab import NO_STYLE, TokenType
 
-__all__ = ["parse_style_mix", "prompt_ids", "generate_scores"]
+__all__ = ["parse_style_mix", "resolve_style", "prompt_ids", "generate_scores"]
 
 
 def parse_style_mix(text: str | None, styles: tuple[str, ...]) -> dict[str, float]:
@@ -39,6 +39,21 @@ def parse_style_mix(text: str | None, styles: tuple[str, ...]) -> dict[str, floa
     return {name: value / total for name, value in weights.items()}
 
 
+def resolve_style(text: str | None, styles: tuple[str, ...]) -> tuple[dict[str, float], bool]:
+    """Weights over ``styles`` for ``--style``: a name, a mix ``a:0.7,b:0.3``, or a description in words.
+
+    Returns the weights and whether they came from a description (then say what was chosen).
+    """
+    from symbolic.styles import style_from_text
+
+    if text is None:
+        return {NO_STYLE: 1.0}, False
+    parts = [part.strip().partition(":")[0].strip() for part in text.split(",")]
+    if all(part in styles for part in parts):
+        return parse_style_mix(text, styles), False
+    return style_from_text(text, styles), True
+
+
 def prompt_ids(tokenizer: EventTokenizer, style: str | None, prompt: Score | None = None,
                prompt_bars: int | None = None) -> list[int]:
     """Ids to start generation from: BOS and the style token, then the prompt score without its EOS.
@@ -57,7 +72,7 @@ def prompt_ids(tokenizer: EventTokenizer, style: str | None, prompt: Score | Non
 
 def generate_scores(model, tokenizer: EventTokenizer, config, style: str | None = None, n_samples: int = 1,
                     prompt: Score | None = None, prompt_bars: int | None = None) -> list[Score]:
-    """Sample ``n_samples`` scores in ``style`` (a name, a mix ``"a:0.7,b:0.3"``, or ``None``).
+    """Sample ``n_samples`` scores in ``style`` (a name, a mix ``"a:0.7,b:0.3"``, a description, or ``None``).
 
     Args:
         model: a trained decoder.
@@ -74,7 +89,7 @@ def generate_scores(model, tokenizer: EventTokenizer, config, style: str | None 
     from symbolic.models.sampling import generate
 
     styles = tokenizer.vocab.styles
-    mix = parse_style_mix(style, styles)
+    mix, _ = resolve_style(style, styles)
     lead = max(mix, key=mix.get)
     ids = prompt_ids(tokenizer, None if lead == NO_STYLE else lead, prompt, prompt_bars)
     context = model.config.context_length

@@ -240,3 +240,37 @@ def test_generate_scores_returns_scores():
     model = make("gpt")
     scores = generate_scores(model, TOK, GenerationConfig(max_new_tokens=50, seed=2), style="irish", n_samples=2)
     assert len(scores) == 2 and all(s.ticks_per_beat == 480 for s in scores)
+
+
+def test_style_from_words():
+    from symbolic.generation import resolve_style
+    from symbolic.styles import describe_mix, style_from_text
+
+    styles = TOK.vocab.styles
+    assert style_from_text("a lively irish jig", styles) == {"irish": 1.0}
+    assert list(style_from_text("four-part church hymn", styles)) == ["chorale"]
+    mix = style_from_text("a fiddle reel with a Bach chorale harmony", styles)
+    assert set(mix) == {"irish", "chorale"} and abs(sum(mix.values()) - 1) < 1e-9
+    assert describe_mix({"irish": 0.7, "chorale": 0.3}) == "irish 70%, chorale 30%"
+    assert resolve_style("irish:0.7,chorale:0.3", styles) == ({"irish": 0.7, "chorale": 0.3}, False)
+    assert resolve_style("Mozart string quartet minuet", styles) == ({"classical": 1.0}, True)
+    for bad in ("", "   ", "heavy metal with blast beats"):
+        with pytest.raises(StyleError):
+            style_from_text(bad, styles)
+        with pytest.raises(StyleError):
+            resolve_style(bad, styles)
+    assert resolve_style(None, styles) == ({"none": 1.0}, False)
+
+
+def test_generate_with_a_description(tiny_dataset, tmp_path, capsys):
+    from symbolic.cli import main
+
+    ck = tmp_path / "ck"
+    assert main(["train", "--data", str(tiny_dataset), "--model", "gpt", "--out", str(ck), "--preset", "tiny",
+                 "--max-steps", "2", "--eval-every", "2", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["generate", "--checkpoint", str(ck), "--style", "a lively irish jig", "--bars", "1",
+                 "--out", str(tmp_path / "g.mid")]) == 0
+    assert "style from the description 'a lively irish jig': irish 100%" in capsys.readouterr().out
+    assert main(["generate", "--checkpoint", str(ck), "--style", "  ", "--out", str(tmp_path / "g.mid")]) == 2
+    assert "description is empty" in capsys.readouterr().err

@@ -38,7 +38,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "decodes.  --style takes a name or a mix such as irish:0.7,chorale:0.3.",
     )
     g.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint folder from 'symbolic train'")
-    g.add_argument("--style", default=None, help="style name or mix a:0.7,b:0.3 (default: none)")
+    g.add_argument("--style", default=None,
+                   help="style name, mix a:0.7,b:0.3, or a description such as 'a lively irish jig' (default: none)")
     g.add_argument("--prompt", type=Path, help="a MIDI file to continue")
     g.add_argument("--prompt-bars", type=int, help="keep only the first N bars of the prompt")
     g.add_argument("--bars", type=int, default=8, help="new bars to generate (default 8)")
@@ -112,6 +113,12 @@ def run_generate(args: argparse.Namespace) -> int:
                               temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                               guidance_scale=args.guidance, seed=args.seed)
     prompt = read_midi(args.prompt) if args.prompt else None
+    from symbolic.generation import resolve_style
+    from symbolic.styles import describe_mix
+
+    weights, from_words = resolve_style(args.style, tokenizer.vocab.styles)
+    if from_words:
+        print(f"style from the description {args.style!r}: {describe_mix(weights)}")
     scores = generate_scores(model, tokenizer, config, style=args.style, n_samples=args.num_samples,
                              prompt=prompt, prompt_bars=args.prompt_bars)
     for i, score in enumerate(scores):
