@@ -39,8 +39,8 @@ def test_learns_separable_styles_and_round_trips(tmp_path, capsys):
     model = StyleClassifier(ClassifierConfig(styles=("chorale", "irish"), channels=8))
     train = [(chorale_like(i), 0) for i in range(6)] + [(reel_like(i), 1) for i in range(6)]
     held_out = [(chorale_like(100 + i), 0) for i in range(4)] + [(reel_like(100 + i), 1) for i in range(4)]
-    run = train_classifier(model, train, held_out, minutes=0.1, batch_size=16, progress=False)
-    assert run["epochs"] >= 1 and piece_accuracy(model, held_out) == 1.0
+    run = train_classifier(model, train, held_out, minutes=10, batch_size=16, max_epochs=40, progress=False)
+    assert run["epochs"] == 40 and piece_accuracy(model, held_out) == 1.0
     probs = classify_scores(model, [chorale_like(7), Score()])
     assert probs.shape == (2, 2) and np.allclose(probs.sum(axis=1), 1) and probs[1].tolist() == [0.5, 0.5]
     save_classifier(tmp_path / "clf", model, {"test_accuracy": 1.0})

@@ -96,8 +96,9 @@ def test_training_learns_a_pattern_and_save_load_keeps_it(tmp_path):
     torch.manual_seed(0)
     model = RollModel(RollModelConfig(pitch_head="made", **SMALL))
     before = evaluate_rolls(model, pieces[:4], accuracy=False)["nll"]
-    run = train_roll_model(model, pieces, pieces[:4], minutes=0.15, learning_rate=1e-2, batch_size=4,
-                           patience=1000, progress=False)
+    run = train_roll_model(model, pieces, pieces[:4], minutes=10, learning_rate=1e-2, batch_size=4,
+                           patience=1000, max_epochs=40, progress=False)
+    assert run["epochs"] == 40
     after = evaluate_rolls(model, pieces[:4])
     assert after["nll"] < before / 4 and after["acc"] > 0.9
     assert run["curve"] and run["best_valid_nll"] == pytest.approx(after["nll"], rel=1e-4)

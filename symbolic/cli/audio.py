@@ -46,9 +46,9 @@ def run_render(args: argparse.Namespace) -> int:
 
     from symbolic.audio.render import RenderConfig, Renderer
     from symbolic.audio.wav import write_wav
-    from symbolic.cli.tokenize import expand_midi_paths
-    from symbolic.errors import SymbolicError
-    from symbolic.inputs.midi import read_midi
+    import math
+
+    from symbolic.cli.common import expand_midi_paths, read_scores
 
     files = expand_midi_paths(args.files)
     single = args.out.suffix.lower() == ".wav"
@@ -57,30 +57,27 @@ def run_render(args: argparse.Namespace) -> int:
 
         raise ConfigError(f"--out {args.out} is one WAV file but {len(files)} inputs were given; pass a folder")
     config = RenderConfig(sample_rate=args.sample_rate, tail_seconds=args.tail_seconds)
-    failed = 0
+    skipped: list[str] = []
     with Renderer(args.soundfont, config) as renderer:
         print(f"SoundFont: {renderer.soundfont}")
-        for path in tqdm(files, desc="rendering", unit="file", disable=args.no_progress or len(files) < 2):
-            try:
-                score = read_midi(path)
-            except SymbolicError as exc:
-                failed += 1
-                print(f"skipped: {exc}")
-                continue
+        progress = tqdm(total=len(files), desc="rendering", unit="file", disable=args.no_progress or len(files) < 2)
+        for path, score in read_scores(files, skipped):
+            progress.update(1)
             target = args.out if single else args.out / f"{path.stem}.wav"
             audio = renderer.render(score)
             write_wav(target, audio, args.sample_rate, args.float32)
-            peak_db = 20 * __import__("math").log10(renderer.last_peak) if renderer.last_peak > 0 else float("-inf")
+            peak_db = 20 * math.log10(renderer.last_peak) if renderer.last_peak > 0 else -math.inf
             print(f"wrote {target}: {len(audio) / args.sample_rate:.1f} s, peak before normalisation "
                   f"{peak_db:.1f} dBFS" + (" (silent)" if renderer.last_peak == 0 else ""))
             if args.stems:
                 for i, stem in enumerate(renderer.render_stems(score)):
                     write_wav(target.with_name(f"{target.stem}-track{i}.wav"), stem, args.sample_rate, args.float32)
-    return 1 if failed else 0
+        progress.close()
+    return 1 if skipped else 0
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from symbolic.cli.tokenize import expand_midi_paths
+    from symbolic.cli.common import expand_midi_paths
     from symbolic.evaluation.report import EvaluationConfig, evaluate
 
     config = EvaluationConfig(render_audio=not args.no_audio, sample_rate=args.sample_rate,

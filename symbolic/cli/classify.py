@@ -33,26 +33,18 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_classify(args: argparse.Namespace) -> int:
-    from symbolic.cli.tokenize import expand_midi_paths
-    from symbolic.errors import SymbolicError
-    from symbolic.inputs.midi import read_midi
+    from symbolic.cli.common import expand_midi_paths, read_scores
     from symbolic.models.classifier import classify_scores, load_classifier
     from symbolic.resources import asset_path
 
     model, _ = load_classifier(args.classifier or asset_path("style-classifier"))
     styles = model.config.styles
-    failed = 0
-    for path in expand_midi_paths(args.files):
-        try:
-            score = read_midi(path)
-        except SymbolicError as exc:
-            failed += 1
-            print(f"skipped: {exc}")
-            continue
+    skipped: list[str] = []
+    for path, score in read_scores(expand_midi_paths(args.files), skipped):
         probs = classify_scores(model, [score])[0]
         ranked = sorted(zip(styles, probs), key=lambda x: -x[1])
         print(f"{path}: {ranked[0][0]} ({ranked[0][1]:.2f}); " + ", ".join(f"{s} {p:.2f}" for s, p in ranked[1:]))
-    return 1 if failed else 0
+    return 1 if skipped else 0
 
 
 def run_train_classifier(args: argparse.Namespace) -> int:

@@ -9,9 +9,7 @@ from pathlib import Path
 
 from symbolic.errors import DataError, SymbolicError
 
-__all__ = ["register", "expand_midi_paths"]
-
-_MIDI_SUFFIXES = {".mid", ".midi", ".kar"}
+__all__ = ["register"]
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -42,20 +40,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     d.set_defaults(handler=run_detokenize)
 
 
-def expand_midi_paths(items: list[str]) -> list[Path]:
-    """Files as given, folders expanded to the MIDI files below them (sorted)."""
-    out: list[Path] = []
-    for item in items:
-        path = Path(item)
-        if path.is_dir():
-            out += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _MIDI_SUFFIXES)
-        else:
-            out.append(path)
-    return out
-
-
 def run_tokenize(args: argparse.Namespace) -> int:
-    from symbolic.inputs.midi import read_midi
+    from symbolic.cli.common import expand_midi_paths, read_scores
     from symbolic.resources import tokenizer_spec_path
     from symbolic.tokenization.events import EventTokenizer
     from symbolic.tokenization.files import write_roll, write_tokens
@@ -72,13 +58,8 @@ def run_tokenize(args: argparse.Namespace) -> int:
     if args.style is not None:
         tokenizer.check_style(args.style)
     exact = lossy = unreadable = 0
-    for path in files:
-        try:
-            score = read_midi(path)
-        except SymbolicError as exc:
-            unreadable += 1
-            print(f"skipped: {exc}", file=sys.stderr)
-            continue
+    skipped: list[str] = []
+    for path, score in read_scores(files, skipped):
         if args.verify:
             problems = verify_events(score, tokenizer) if args.tokenizer == "events" else verify_roll(score, roll_config)
             if problems:
@@ -112,6 +93,7 @@ def run_tokenize(args: argparse.Namespace) -> int:
         exact += 1
         if not args.quiet:
             print(f"wrote {args.out / stem}: {detail}")
+    unreadable += len(skipped)
     if unreadable:
         print(f"{unreadable} files could not be read or encoded (listed above)")
     if args.verify:

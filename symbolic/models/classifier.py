@@ -109,10 +109,11 @@ def classify_scores(model: StyleClassifier, scores: list[Score]) -> np.ndarray:
 
 def train_classifier(model: StyleClassifier, train: list[tuple[Score, int]], valid: list[tuple[Score, int]],
                      minutes: float, learning_rate: float = 1e-3, batch_size: int = 64, seed: int = 0,
-                     progress: bool = True) -> dict:
+                     max_epochs: int | None = None, progress: bool = True) -> dict:
     """Train on windows of ``(score, style index)`` pairs; keep the weights of the best validation piece accuracy.
 
-    Styles are balanced by sampling windows per style equally.  Returns
+    Styles are balanced by sampling windows per style equally.  Training stops after ``minutes``
+    (checked between epochs) or ``max_epochs``, whichever comes first.  Returns
     ``{"best_valid_accuracy", "epochs", "seconds", "curve"}``.
     """
     from tqdm import tqdm
@@ -131,7 +132,7 @@ def train_classifier(model: StyleClassifier, train: list[tuple[Score, int]], val
     start = time.perf_counter()
     steps_per_epoch = max(1, sum(len(v) for v in by_style.values()) // batch_size)
     bar = tqdm(desc="training classifier", unit="epoch", disable=not progress)
-    while time.perf_counter() - start < 60 * minutes:
+    while time.perf_counter() - start < 60 * minutes and (max_epochs is None or epoch < max_epochs):
         epoch += 1
         model.train()
         for _ in range(steps_per_epoch):

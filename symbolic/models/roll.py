@@ -145,6 +145,10 @@ class RollModel(nn.Module):
             self.head = ConditionalMADE(h, config.made_hidden, config.made_layers, config.dropout)
         else:
             self.head = nn.Linear(h, N_PITCHES)
+            # A direct path from the current frame: logistic regression on the previous frame is a strong
+            # baseline on these data (9.03 on JSB), which the LSTM then only has to improve on.
+            self.skip = nn.Linear(N_PITCHES, N_PITCHES, bias=False)
+            nn.init.zeros_(self.skip.weight)
 
     def context(self, frames: torch.Tensor) -> torch.Tensor:
         """Time-axis states ``(B, T, hidden)``; state ``t`` has seen frames ``<= t``."""
@@ -167,14 +171,17 @@ class RollModel(nn.Module):
             if targets is None:
                 raise ConfigError("the MADE head needs the target frames (the pitches below each one)")
             return self.head(targets, ctx)
-        return self.head(ctx)
+        return self.head(ctx) + self.skip(frames)
 
     @torch.no_grad()
-    def predict_frame(self, ctx: torch.Tensor, sample: bool, generator: torch.Generator | None = None) -> torch.Tensor:
-        """The next frame ``(N, 78)`` from contexts ``(N, hidden)``: ancestral over pitches for MADE
-        (``sample`` draws, else each pitch is on when its probability exceeds 0.5)."""
+    def predict_frame(self, ctx: torch.Tensor, sample: bool, generator: torch.Generator | None = None,
+                      frames: torch.Tensor | None = None) -> torch.Tensor:
+        """The next frame ``(N, 78)`` from contexts ``(N, hidden)`` (and, for the independent head, the
+        current frames ``(N, 78)``): ancestral over pitches for MADE (``sample`` draws, else each pitch is on
+        when its probability exceeds 0.5)."""
         if self.config.pitch_head != "made":
-            p = torch.sigmoid(self.head(ctx))
+            logits = self.head(ctx) + (self.skip(frames) if frames is not None else 0)
+            p = torch.sigmoid(logits)
             return (torch.rand(p.shape, generator=generator) < p).float() if sample else (p > 0.5).float()
         x = torch.zeros(ctx.shape[0], N_PITCHES)
         terms = self.head.context_terms(ctx)
@@ -192,7 +199,7 @@ class RollModel(nn.Module):
         for _ in range(n_frames - 1):
             window = torch.stack(frames[-self.config.context_length:])[None]
             ctx = self.context(window)[:, -1]
-            frames.append(self.predict_frame(ctx, sample=True, generator=generator)[0])
+            frames.append(self.predict_frame(ctx, sample=True, generator=generator, frames=window[:, -1])[0])
         return torch.stack(frames).numpy().astype(bool)
 
 

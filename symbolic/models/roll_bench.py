@@ -56,7 +56,7 @@ def evaluate_rolls(model: RollModel, rolls: list[NoteRoll], accuracy: bool = Tru
     """
     model.eval()
     total, frames, violations = 0.0, 0, 0
-    contexts, targets = [], []
+    contexts, currents, targets = [], [], []
     for roll in rolls:
         nll, n = frame_nll(model, roll)
         if math.isinf(nll):
@@ -66,10 +66,11 @@ def evaluate_rolls(model: RollModel, rolls: list[NoteRoll], accuracy: bool = Tru
         if accuracy and n:
             x = _tensor(roll)
             contexts.append(model.context(x[None, :-1])[0])
+            currents.append(x[:-1])
             targets.append(x[1:])
     acc = math.nan
     if contexts:  # every frame of the split decoded at once: one batch per pitch step
-        pred = model.predict_frame(torch.cat(contexts), sample=False)
+        pred = model.predict_frame(torch.cat(contexts), sample=False, frames=torch.cat(currents))
         true = torch.cat(targets)
         tp, fp, fn = int((pred * true).sum()), int((pred * (1 - true)).sum()), int(((1 - pred) * true).sum())
         acc = tp / (tp + fp + fn) if tp + fp + fn else math.nan
@@ -96,11 +97,13 @@ def _batches(rolls: list[NoteRoll], batch_size: int, rng: random.Random, max_fra
 
 def train_roll_model(model: RollModel, train: list[NoteRoll], valid: list[NoteRoll], minutes: float,
                      learning_rate: float = 1e-3, batch_size: int = 16, max_frames: int = 256, seed: int = 0,
-                     patience: int = 20, threads: int = 0, transpose: int = 0, progress: bool = True) -> dict:
+                     patience: int = 20, threads: int = 0, transpose: int = 0, max_epochs: int | None = None,
+                     progress: bool = True) -> dict:
     """Train for ``minutes`` (or until ``patience`` epochs without a better validation NLL).
 
     ``threads`` sets torch's threads (0: every core).  ``transpose`` shifts each training batch by a
-    random number of semitones in ``[-transpose, transpose]`` (notes pushed out of the roll are dropped).  Returns ``{"best_valid_nll", "curve":
+    random number of semitones in ``[-transpose, transpose]`` (notes pushed out of the roll are dropped).
+    ``max_epochs`` bounds the epochs as well as the time.  Returns ``{"best_valid_nll", "curve":
     [[seconds, epoch, valid_nll], ...], "epochs", "seconds"}``;
     the model holds the best weights at the end.
     """
@@ -113,7 +116,7 @@ def train_roll_model(model: RollModel, train: list[NoteRoll], valid: list[NoteRo
     start = time.perf_counter()
     best, best_state, stale, curve, epoch = math.inf, None, 0, [], 0
     bar = tqdm(desc="training", unit="epoch", disable=not progress)
-    while time.perf_counter() - start < 60 * minutes and stale < patience:
+    while time.perf_counter() - start < 60 * minutes and stale < patience and (max_epochs is None or epoch < max_epochs):
         epoch += 1
         model.train()
         for x, mask in _batches(train, batch_size, rng, max_frames):

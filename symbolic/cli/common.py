@@ -1,0 +1,40 @@
+"""What the commands share: finding MIDI files, and reading them with bad files skipped and reported."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Iterator
+
+from symbolic.errors import SymbolicError
+from symbolic.score import Score
+
+__all__ = ["expand_midi_paths", "read_scores"]
+
+_MIDI_SUFFIXES = {".mid", ".midi", ".kar"}
+
+
+def expand_midi_paths(items: list[str]) -> list[Path]:
+    """Files as given, folders expanded to the MIDI files below them (sorted)."""
+    out: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _MIDI_SUFFIXES)
+        else:
+            out.append(path)
+    return out
+
+
+def read_scores(paths: list[Path], skipped: list[str]) -> Iterator[tuple[Path, Score]]:
+    """``(path, score)`` for each readable file; an unreadable one is reported on stderr and added to ``skipped``."""
+    from symbolic.inputs.midi import read_midi
+
+    for path in paths:
+        try:
+            score = read_midi(path)
+        except SymbolicError as exc:
+            skipped.append(str(exc))
+            print(f"skipped: {exc}", file=sys.stderr)
+            continue
+        yield path, score
