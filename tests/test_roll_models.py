@@ -136,18 +136,23 @@ def test_bench_command_on_a_small_mat_file(tmp_path, capsys):
     assert capsys.readouterr().out.strip().splitlines()[-1] == last  # re-evaluation gives the same figures
 
 
-def test_shipped_jsb_checkpoint_reproduces_its_figure():
+@pytest.mark.parametrize("name, data_file, frames_per_beat, published", [
+    ("jsb-lstm-made", "JSB_Chorales.mat", 1, 5.56),  # RNN-NADE (Boulanger-Lewandowski et al. 2012)
+    ("nottingham-lstm-made", "Nottingham.mat", 2, None),
+])
+def test_shipped_checkpoints_reproduce_their_figures(name, data_file, frames_per_beat, published):
     from symbolic.data.polyphonic import load_polyphonic
     from symbolic.resources import project_root, shared_data_dir
 
-    checkpoint = project_root() / "benchmarks" / "checkpoints" / "jsb-lstm-made"
-    data = shared_data_dir() / "polyphonic" / "JSB_Chorales.mat"
+    checkpoint = project_root() / "benchmarks" / "checkpoints" / name
+    data = shared_data_dir() / "polyphonic" / data_file
     if not (checkpoint / "meta.json").is_file() or not data.is_file():
         pytest.skip("shipped checkpoint or shared benchmark data not present")
     model, meta = load_roll_model(checkpoint)
-    result = evaluate_rolls(model, load_polyphonic(data)["testdata"], accuracy=False)
+    result = evaluate_rolls(model, load_polyphonic(data, frames_per_beat)["testdata"], accuracy=False)
     assert result["nll"] == pytest.approx(meta["test"]["nll"], abs=1e-3)
-    assert result["nll"] < 5.56  # RNN-NADE (Boulanger-Lewandowski et al. 2012)
+    if published is not None:
+        assert result["nll"] < published
 
 
 def test_transposition_shift():
@@ -160,3 +165,23 @@ def test_transposition_shift():
     assert torch.equal(_shift(x, 0), x)
     down = _shift(x, -1)
     assert down[0, 1, 76] == 1 and down[0, 1, 39] == 1 and down.sum() == 2
+
+
+def test_fast_greedy_decoding_equals_the_plain_pitch_by_pitch_loop():
+    torch.manual_seed(3)
+    model = RollModel(RollModelConfig(pitch_head="made", **SMALL)).eval()
+    with torch.no_grad():
+        model.head.context_out.bias.fill_(-1.0)  # about a quarter of the pitches on, as in real frames
+        ctx = torch.randn(40, 16)
+        fast = model.predict_frame(ctx, sample=False)
+        plain = torch.zeros(40, 78)
+        for k in range(78):
+            plain[:, k] = (torch.sigmoid(model.head(plain, ctx)[:, k]) > 0.5).float()
+        assert torch.equal(fast, plain) and 0 < fast.sum() < fast.numel()
+        a = model.predict_frame(ctx, sample=True, generator=torch.Generator().manual_seed(1))
+        b = torch.zeros(40, 78)
+        g = torch.Generator().manual_seed(1)
+        for k in range(78):
+            p = torch.sigmoid(model.head(b, ctx)[:, k])
+            b[:, k] = (torch.rand(p.shape, generator=g) < p).float()
+        assert torch.equal(a, b)

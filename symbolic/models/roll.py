@@ -185,9 +185,16 @@ class RollModel(nn.Module):
             return (torch.rand(p.shape, generator=generator) < p).float() if sample else (p > 0.5).float()
         x = torch.zeros(ctx.shape[0], N_PITCHES)
         terms = self.head.context_terms(ctx)
+        logits = self.head(x, ctx, terms)
         for k in range(N_PITCHES):
-            p = torch.sigmoid(self.head(x, ctx, terms)[:, k])
-            x[:, k] = (torch.rand(p.shape, generator=generator) < p).float() if sample else (p > 0.5).float()
+            p = torch.sigmoid(logits[:, k])
+            on = (torch.rand(p.shape, generator=generator) < p) if sample else (p > 0.5)
+            x[:, k] = on.float()
+            rows = torch.nonzero(on).squeeze(1)
+            # Pitch k + 1 depends on the pitches below it: only rows where pitch k came out on changed.
+            if len(rows) and k + 1 < N_PITCHES:
+                row_terms = ([c[rows] for c in terms[0]], terms[1][rows])
+                logits[rows] = self.head(x[rows], ctx[rows], row_terms)
         return x
 
     @torch.no_grad()
