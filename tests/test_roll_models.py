@@ -138,7 +138,8 @@ def test_bench_command_on_a_small_mat_file(tmp_path, capsys):
 
 @pytest.mark.parametrize("name, data_file, frames_per_beat, published", [
     ("jsb-lstm-made", "JSB_Chorales.mat", 1, 5.56),  # RNN-NADE (Boulanger-Lewandowski et al. 2012)
-    ("nottingham-lstm-made", "Nottingham.mat", 2, None),
+    ("nottingham-lstm-made", "Nottingham.mat", 2, 2.31),  # RNN-NADE
+    ("jsb-lstm-independent", "JSB_Chorales.mat", 1, 8.45),  # LSTM (Bai et al. 2018)
 ])
 def test_shipped_checkpoints_reproduce_their_figures(name, data_file, frames_per_beat, published):
     from symbolic.data.polyphonic import load_polyphonic
