@@ -7,12 +7,10 @@ from pathlib import Path
 from typing import Iterator
 
 from symbolic.errors import SymbolicError
+from symbolic.inputs.midi import is_midi_path
 from symbolic.score import Score
 
 __all__ = ["expand_midi_paths", "read_scores"]
-
-_MIDI_SUFFIXES = {".mid", ".midi", ".kar"}
-
 
 def expand_midi_paths(items: list[str]) -> list[Path]:
     """Files as given, folders expanded to the MIDI files below them (sorted)."""
@@ -20,7 +18,7 @@ def expand_midi_paths(items: list[str]) -> list[Path]:
     for item in items:
         path = Path(item)
         if path.is_dir():
-            out += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in _MIDI_SUFFIXES)
+            out += sorted(p for p in path.rglob("*") if p.is_file() and is_midi_path(p))
         else:
             out.append(path)
     return out

@@ -28,6 +28,7 @@ import numpy as np
 
 from symbolic.data.corpus import CorpusPiece
 from symbolic.errors import ConfigError, SymbolicError
+from symbolic.inputs.midi import is_midi_path
 from symbolic.tokenization.events import EventTokenizer
 from symbolic.utils import atomic_write_bytes, atomic_write_json, stable_hash
 
@@ -103,7 +104,7 @@ def _cache_name(piece_id: str) -> str:
 
 
 def _is_midi(piece: CorpusPiece) -> bool:
-    return piece.path.lower().endswith((".mid", ".midi", ".kar"))
+    return is_midi_path(piece.path)
 
 
 def _convert(piece: CorpusPiece, cache_dir: str) -> tuple[str, bool, str]:

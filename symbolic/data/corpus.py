@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from symbolic.errors import DataError, StyleError
+from symbolic.inputs.midi import is_midi_path, read_midi
 from symbolic.score import Score
 
 __all__ = [
@@ -36,7 +37,6 @@ MUSIC21_STYLES: dict[str, tuple[tuple[str, str], ...]] = {
     "german-folk": (("essenFolksong", r"^(altdeu|ballad|boehme|dva|erk|fink|kinder|lot|zuccal).*\.abc$"),),
 }
 
-_MIDI_SUFFIXES = (".mid", ".midi", ".MID", ".MIDI", ".kar")
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def list_midi_dir_pieces(directory: str | os.PathLike[str]) -> list[CorpusPiece]
     pieces = []
     for sub in sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for path in sorted(sub.rglob("*")):
-            if path.is_file() and path.suffix in _MIDI_SUFFIXES:
+            if path.is_file() and is_midi_path(path):
                 pieces.append(CorpusPiece(path.relative_to(directory).as_posix(), sub.name, str(path)))
     if not pieces:
         raise DataError(f"{directory}: no MIDI files found in style subfolders; lay it out as "
@@ -143,9 +143,7 @@ def load_piece(piece: CorpusPiece) -> Score:
     """
     from symbolic.errors import SymbolicError
 
-    if piece.path.endswith(_MIDI_SUFFIXES):
-        from symbolic.inputs.midi import read_midi
-
+    if is_midi_path(piece.path):
         return read_midi(piece.path)
     from symbolic.inputs.music21 import from_music21
 

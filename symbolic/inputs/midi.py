@@ -24,10 +24,16 @@ from pathlib import Path
 from symbolic.errors import MidiError
 from symbolic.score import KeySignature, Note, Score, TempoChange, TimeSignature, Track
 
-__all__ = ["read_midi", "parse_midi_bytes", "MAX_MIDI_BYTES"]
+__all__ = ["read_midi", "parse_midi_bytes", "is_midi_path", "MAX_MIDI_BYTES", "MIDI_SUFFIXES"]
 
 MAX_MIDI_BYTES = 64 * 1024 * 1024  # larger files are refused: nothing real is this big
 _DRUM_CHANNEL = 9
+MIDI_SUFFIXES = (".mid", ".midi", ".kar")
+
+
+def is_midi_path(path: str | os.PathLike[str]) -> bool:
+    """Whether a file name ends in a MIDI suffix (any letter case)."""
+    return str(path).lower().endswith(MIDI_SUFFIXES)
 
 
 def read_midi(path: str | os.PathLike[str]) -> Score:

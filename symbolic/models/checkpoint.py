@@ -30,8 +30,8 @@ from symbolic.tokenization.events import EventTokenizer
 from symbolic.tokenization.vocab import spec_dict
 from symbolic.utils import atomic_write_bytes, atomic_write_json
 
-__all__ = ["MODEL_KINDS", "build_model", "model_kind", "save_checkpoint", "load_checkpoint", "read_meta",
-           "CHECKPOINT_FORMAT"]
+__all__ = ["MODEL_KINDS", "build_model", "model_kind", "save_checkpoint", "load_checkpoint", "load_weights",
+           "read_meta", "CHECKPOINT_FORMAT"]
 
 CHECKPOINT_FORMAT = "symbolic.checkpoint/1"
 MODEL_KINDS = {"gpt": (GPT, GPTConfig), "lstm": (LSTMDecoder, LSTMConfig)}
@@ -103,6 +103,15 @@ def save_checkpoint(path: str | os.PathLike[str], model: torch.nn.Module, tokeni
     return path
 
 
+def load_weights(model: torch.nn.Module, data: bytes) -> None:
+    """Load safetensors bytes written by :func:`save_checkpoint` into ``model`` (re-tying the head)."""
+    from safetensors.torch import load
+
+    state = load(data)
+    state["head.weight"] = state["tok_emb.weight"]  # the head is tied to the embedding; it is not stored
+    model.load_state_dict(state)
+
+
 def read_meta(path: str | os.PathLike[str]) -> dict:
     """The ``meta.json`` of a checkpoint, checked for format."""
     path = Path(path)
@@ -124,8 +133,6 @@ def load_checkpoint(path: str | os.PathLike[str], best: bool = True) -> tuple[to
     Raises:
         DataError: not a checkpoint, or written for another tokenizer version than this code reads.
     """
-    from safetensors.torch import load
-
     path = Path(path)
     meta = read_meta(path)
     try:
@@ -135,8 +142,6 @@ def load_checkpoint(path: str | os.PathLike[str], best: bool = True) -> tuple[to
                         "retrain the model with this version") from None
     model = build_model(meta["model"], meta["model_config"])
     name = "best.safetensors" if best else meta["weights"]
-    state = load((path / name).read_bytes())
-    state["head.weight"] = state["tok_emb.weight"]
-    model.load_state_dict(state)
+    load_weights(model, (path / name).read_bytes())
     model.eval()
     return model, tokenizer, meta

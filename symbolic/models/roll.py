@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from symbolic.errors import ConfigError
-from symbolic.models.attention import CausalSelfAttention
+from symbolic.models.gpt import Block
 from symbolic.tokenization.roll import N_PITCHES
 
 __all__ = ["RollModelConfig", "RollModel", "TIME_AXES", "PITCH_HEADS"]
@@ -138,7 +138,7 @@ class RollModel(nn.Module):
             self.inp = nn.Linear(N_PITCHES, h)
             self.pos = nn.Embedding(config.context_length, h)
             attn_config = _AttnConfig(h, config.n_head, config.dropout)
-            self.blocks = nn.ModuleList(_Block(attn_config) for _ in range(config.n_layer))
+            self.blocks = nn.ModuleList(Block(attn_config) for _ in range(config.n_layer))
             self.ln = nn.LayerNorm(h)
         self.drop = nn.Dropout(config.dropout)
         if config.pitch_head == "made":
@@ -160,7 +160,7 @@ class RollModel(nn.Module):
                 raise ConfigError(f"{t} frames exceed context_length={self.config.context_length}")
             out = self.inp(frames) + self.pos(torch.arange(t, device=frames.device))
             for block in self.blocks:
-                out = block(out)
+                out = block(out, None, 0)
             out = self.ln(out)
         return self.drop(out)
 
@@ -212,20 +212,8 @@ class RollModel(nn.Module):
 
 @dataclass(frozen=True)
 class _AttnConfig:
+    """What :class:`~symbolic.models.gpt.Block` reads of a config."""
+
     n_embd: int
     n_head: int
     dropout: float
-
-
-class _Block(nn.Module):
-    def __init__(self, config: _AttnConfig) -> None:
-        super().__init__()
-        self.ln_1 = nn.LayerNorm(config.n_embd)
-        self.attn = CausalSelfAttention(config)
-        self.ln_2 = nn.LayerNorm(config.n_embd)
-        self.mlp = nn.Sequential(nn.Linear(config.n_embd, 4 * config.n_embd), nn.GELU(),
-                                 nn.Linear(4 * config.n_embd, config.n_embd), nn.Dropout(config.dropout))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x), None, 0)
-        return x + self.mlp(self.ln_2(x))

@@ -21,7 +21,7 @@ import torch
 from symbolic.data.dataset import TokenDataset
 from symbolic.errors import ConfigError, DataError
 from symbolic.models.base import IGNORE_INDEX
-from symbolic.models.checkpoint import _safetensors_bytes, read_meta, save_checkpoint
+from symbolic.models.checkpoint import _safetensors_bytes, load_weights, read_meta, save_checkpoint
 from symbolic.tokenization.events import EventTokenizer
 
 __all__ = ["TrainConfig", "TrainResult", "train", "unigram_baseline", "make_batch"]
@@ -190,11 +190,7 @@ def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.
         if meta["model_config"] != {k: v for k, v in model.config.__dict__.items()}:
             raise ConfigError(f"{out}: the checkpoint's model config differs from this run's; resume with the "
                               "same --model and --preset")
-        from safetensors.torch import load
-
-        state = load((out / meta["weights"]).read_bytes())
-        state["head.weight"] = state["tok_emb.weight"]
-        model.load_state_dict(state)
+        load_weights(model, (out / meta["weights"]).read_bytes())
         optimizer.load_state_dict(torch.load(out / meta["optimizer"], weights_only=True))
         step, history = meta["step"], meta["history"]
         best_loss, stale = meta.get("best_valid_loss", float("inf")), meta.get("stale_evals", 0)
