@@ -191,6 +191,26 @@ class EventTokenizer:
         ids.append(v.eos_id)
         return ids
 
+    def bar_starts_steps(self, score: Score, cover_sounding: bool = False) -> list[int]:
+        """Grid step at which each ``Bar`` of ``encode(score)`` starts, plus one entry for the bar after the last.
+
+        Long bars count once per chunk, as they are encoded.  ``[0]`` for a score with nothing in time.
+        With ``cover_sounding``, bars go on until the last note has stopped sounding
+        (``encode`` stops at the bar of the last onset).
+        """
+        tpb = score.ticks_per_beat
+        ts_changes = _last_per_step((self._step(ts.time_ticks, tpb), self._meter(ts.numerator, ts.denominator))
+                                    for ts in score.time_signatures)
+        steps = [self._step(n.onset_ticks, tpb) for t in score.tracks for n in t.notes]
+        steps += [s for s, _ in ts_changes] + [self._step(t.time_ticks, tpb) for t in score.tempos]
+        last = max(steps, default=-1)
+        if last < 0:
+            return [0]
+        if cover_sounding:
+            last = max(last, self._step(score.end_ticks, tpb) - 1)
+        bars = self._bars(ts_changes, last)
+        return [b[0] for b in bars] + [bars[-1][0] + bars[-1][1]]
+
     def _track_order(self, score: Score, track_order: Sequence[int] | None) -> list[int]:
         n = len(score.tracks)
         first = list(track_order or [])

@@ -1,0 +1,80 @@
+"""Models shipped inside the package, loaded by name, and the style encoder for ``--style-from``.
+
+``default`` is the GPT decoder trained by ``symbolic train --preset default`` on
+the embedded music21 corpus (see MODEL_CARD.md); ``style-classifier`` is the
+note-roll CNN that judges style.  Both live in ``symbolic/assets``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from symbolic.errors import DataError, StyleError
+from symbolic.score import Score
+from symbolic.utils import atomic_write_bytes
+
+__all__ = ["PRETRAINED_DECODERS", "decoder_path", "load_decoder", "export_decoder", "style_from_example"]
+
+PRETRAINED_DECODERS: dict[str, str] = {"default": "default-model"}
+
+
+def decoder_path(name_or_path: str | os.PathLike[str]) -> Path:
+    """Folder of a decoder: a checkpoint folder on disk, or the name of a shipped one."""
+    from symbolic.resources import asset_path
+
+    path = Path(name_or_path)
+    if path.is_dir():
+        return path
+    if str(name_or_path) in PRETRAINED_DECODERS:
+        return asset_path(PRETRAINED_DECODERS[str(name_or_path)])
+    raise DataError(f"no model {str(name_or_path)!r}: give a checkpoint folder from 'symbolic train' or one of "
+                    f"the shipped models: {', '.join(PRETRAINED_DECODERS)}")
+
+
+def load_decoder(name_or_path: str | os.PathLike[str] = "default"):
+    """``(model in eval mode, tokenizer, meta)`` of a shipped decoder (by name) or a checkpoint folder."""
+    from symbolic.models.checkpoint import load_checkpoint
+
+    model, tokenizer, meta = load_checkpoint(decoder_path(name_or_path))
+    return model.eval(), tokenizer, meta
+
+
+def export_decoder(checkpoint: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path:
+    """Copy the best weights and ``meta.json`` of a training checkpoint to ``out`` (no optimizer state)."""
+    checkpoint, out = Path(checkpoint), Path(out)
+    for name in ("meta.json", "best.safetensors"):
+        if not (checkpoint / name).is_file():
+            raise DataError(f"{checkpoint}: no {name}; is it a folder written by 'symbolic train'?")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out / "best.safetensors", (checkpoint / "best.safetensors").read_bytes())
+    atomic_write_bytes(out / "meta.json", (checkpoint / "meta.json").read_bytes())
+    return out
+
+
+def style_from_example(score: Score, styles: tuple[str, ...], classifier_path=None,
+                       min_weight: float = 0.1) -> dict[str, float]:
+    """A style mix from an example piece: the style classifier's probabilities, averaged over its windows.
+
+    Styles under ``min_weight`` are dropped and the rest renormalised; only styles
+    the decoder knows (``styles``) are kept.
+
+    Raises:
+        StyleError: the example has no pitched notes, or none of its styles is known to the decoder.
+    """
+    from symbolic.models.classifier import classify_scores, load_classifier
+    from symbolic.resources import asset_path
+
+    if all(t.is_drum or not t.notes for t in score.tracks):
+        raise StyleError("the style example has no pitched notes; give a MIDI file with music in the style")
+    model, _ = load_classifier(classifier_path or asset_path("style-classifier"))
+    probs = classify_scores(model, [score])[0]
+    pairs = [(name, float(p)) for name, p in zip(model.config.styles, probs) if name in styles]
+    kept = {name: p for name, p in pairs if p >= min_weight}
+    if not kept:
+        if not pairs:
+            raise StyleError(f"the classifier's styles ({', '.join(model.config.styles)}) are unknown to this "
+                             "model; pass --style instead")
+        kept = dict([max(pairs, key=lambda item: item[1])])
+    total = sum(kept.values())
+    return {name: p / total for name, p in kept.items()}

@@ -1,0 +1,93 @@
+"""What each style sounds like as an ensemble, and instruments by name.
+
+A :class:`StyleTexture` says which General MIDI instruments a style uses (its
+lead and its accompanying parts, high to low), how many accompanying parts a
+conversion into the style writes, and which programs the training corpus of the
+style declares (the model is prompted with those, so that it hears the header it
+learned from; the output then gets the style's instruments).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from symbolic.errors import ConfigError, StyleError
+
+__all__ = ["StyleTexture", "STYLE_TEXTURES", "INSTRUMENTS", "texture_of", "parse_instruments"]
+
+
+@dataclass(frozen=True)
+class StyleTexture:
+    """The ensemble of a style.
+
+    Attributes:
+        lead_program: GM program of the melody.
+        part_programs: GM programs of the accompanying parts, highest part first.
+        convert_parts: accompanying parts a conversion into this style writes (0: a solo tune).
+        corpus_programs: programs the style's training pieces declare, melody first (cycled).
+    """
+
+    lead_program: int
+    part_programs: tuple[int, ...]
+    convert_parts: int
+    corpus_programs: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        for program in (self.lead_program, *self.part_programs, *self.corpus_programs):
+            if not 0 <= program <= 127:
+                raise ConfigError(f"GM program {program} is outside 0..127")
+        if not self.part_programs or not self.corpus_programs:
+            raise ConfigError("a texture needs at least one part program and one corpus program")
+        if self.convert_parts < 0:
+            raise ConfigError(f"convert_parts={self.convert_parts} must be >= 0")
+
+    def part_program(self, index: int) -> int:
+        """Program of accompanying part ``index`` (0 = highest); the lowest program repeats."""
+        return self.part_programs[min(index, len(self.part_programs) - 1)]
+
+    def corpus_program(self, slot: int) -> int:
+        """Program the corpus of this style declares for track slot ``slot``."""
+        return self.corpus_programs[min(slot, len(self.corpus_programs) - 1)]
+
+
+# Church organ for the chorales, a choir for the a-cappella polyphony, a string quartet,
+# fiddle with guitar and bass for the Irish tunes, a voice with accordion and bass for the songs.
+STYLE_TEXTURES: dict[str, StyleTexture] = {
+    "chorale": StyleTexture(19, (19, 19, 19), 3, (0,)),
+    "renaissance": StyleTexture(52, (52, 52, 52), 3, (0,)),
+    "classical": StyleTexture(40, (40, 41, 42), 3, (40, 40, 41, 42)),
+    "irish": StyleTexture(110, (24, 32), 0, (0,)),
+    "german-folk": StyleTexture(53, (21, 32), 0, (0,)),
+}
+_FALLBACK = StyleTexture(0, (0, 0, 32), 3, (0,))  # a user's own style: piano parts over a bass
+
+# name -> (GM program, typical pitch): parts asked for by name are ordered high to low by the pitch.
+INSTRUMENTS: dict[str, tuple[int, int]] = {
+    "piano": (0, 60), "organ": (19, 60), "harpsichord": (6, 62), "accordion": (21, 62),
+    "guitar": (24, 57), "bass": (32, 40), "violin": (40, 74), "fiddle": (110, 74), "viola": (41, 62),
+    "cello": (42, 50), "contrabass": (43, 38), "harp": (46, 60), "strings": (48, 60), "choir": (52, 62),
+    "soprano": (52, 72), "alto": (52, 64), "tenor": (52, 57), "trumpet": (56, 70), "trombone": (57, 52),
+    "horn": (60, 58), "oboe": (68, 74), "bassoon": (70, 48), "clarinet": (71, 66), "flute": (73, 79),
+    "recorder": (74, 77),
+}
+
+
+def texture_of(style: str) -> StyleTexture:
+    """The texture of ``style``; a style not in :data:`STYLE_TEXTURES` gets piano parts over a bass."""
+    return STYLE_TEXTURES.get(style, _FALLBACK)
+
+
+def parse_instruments(text: str) -> list[tuple[str, int]]:
+    """``"bass,piano"`` to ``[(name, program), ...]`` ordered high to low (the order parts are written in).
+
+    Raises:
+        StyleError: an unknown name (the message lists the known ones) or an empty list.
+    """
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    if not names:
+        raise StyleError("--tracks is empty; name instruments, e.g. --tracks piano,bass")
+    unknown = [name for name in names if name not in INSTRUMENTS]
+    if unknown:
+        raise StyleError(f"unknown instrument {unknown[0]!r}; known: {', '.join(sorted(INSTRUMENTS))}")
+    ordered = sorted(enumerate(names), key=lambda item: (-INSTRUMENTS[item[1]][1], item[0]))
+    return [(name, INSTRUMENTS[name][0]) for _, name in ordered]

@@ -1,0 +1,191 @@
+"""Accompaniment, conversion and continuation: what is kept stays exact, plans are followed, windows slide.
+
+These tests use a small untrained GPT, so they check the mechanics whatever the
+model writes; tests/test_jobs.py runs the shipped model end to end.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from symbolic.arrangement import accompany, choose_melody_track, continue_score, convert
+from symbolic.errors import ConfigError, ScoreError, StyleError
+from symbolic.inputs.midi import parse_midi_bytes
+from symbolic.models.constrained import BarPlan, Plan, generate_planned, sequence_nll, split_bars
+from symbolic.models.gpt import GPT, GPTConfig
+from symbolic.models.sampling import GenerationConfig
+from symbolic.outputs.midi import midi_bytes
+from symbolic.score import Note, Score, TempoChange, TimeSignature, Track
+from symbolic.textures import parse_instruments
+from symbolic.tokenization.vocab import TokenType
+
+CONFIG = GenerationConfig(seed=0)
+
+
+@pytest.fixture(scope="module")
+def model(tokenizer):
+    torch.manual_seed(0)
+    config = GPTConfig(vocab_size=tokenizer.vocab_size, n_styles=len(tokenizer.vocab.styles), context_length=96,
+                       n_layer=1, n_head=2, n_embd=32)
+    return GPT(config).eval()
+
+
+def melody_score(n_bars: int = 4, tpb: int = 384) -> Score:
+    """A one-track tune: quarter notes climbing and falling, 3/4 then 4/4, a tempo change."""
+    notes, tick = [], 0
+    pitches = [60, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62]
+    for k in range(n_bars * 4):
+        notes.append(Note(tick, tpb - 7, pitches[k % len(pitches)], 80 + k % 20))
+        tick += tpb
+    score = Score(ticks_per_beat=tpb, tracks=[Track(program=73, notes=notes)],
+                  tempos=[TempoChange(0, 600_000), TempoChange(4 * tpb, 500_000)],
+                  time_signatures=[TimeSignature(0, 4, 4)])
+    return score
+
+
+def quartet(tpb: int = 480) -> Score:
+    """Four single-line parts, soprano to bass, listed in the order bass, alto, soprano, tenor."""
+    def line(base: int) -> list[Note]:
+        return [Note(k * tpb, tpb, base + (k % 5), 70) for k in range(16)]
+    return Score(ticks_per_beat=tpb, tracks=[Track(32, notes=line(40)), Track(0, notes=line(62)),
+                                             Track(0, notes=line(70)), Track(0, notes=line(54))],
+                 time_signatures=[TimeSignature(0, 4, 4)])
+
+
+def test_choose_melody_track_prefers_highest_single_line():
+    score = quartet()
+    assert choose_melody_track(score) == 2
+    chords = [Note(k * 480, 480, p, 70) for k in range(16) for p in (80, 84, 87)]
+    score.tracks.append(Track(0, notes=chords))  # higher, but chords
+    assert choose_melody_track(score) == 2
+    score.tracks.append(Track(0, notes=[Note(0, 480, 100, 70)]))  # higher, single line, but one note
+    assert choose_melody_track(score) == 2
+
+
+def test_empty_and_drum_only_inputs_get_clear_errors(model, tokenizer):
+    with pytest.raises(ScoreError, match="no notes"):
+        choose_melody_track(Score())
+    drums = Score(tracks=[Track(0, is_drum=True, notes=[Note(0, 100, 36, 90)])])
+    with pytest.raises(ScoreError, match="only drum notes"):
+        accompany(model, tokenizer, drums, {"chorale": 1.0}, CONFIG)
+    with pytest.raises(ScoreError, match="only drum notes"):
+        continue_score(model, tokenizer, drums, {"irish": 1.0}, CONFIG, n_bars=2)
+
+
+def test_split_bars_and_fully_given_plan_reproduce_the_encoding(model, tokenizer):
+    score = quartet()
+    ids = tokenizer.encode(score, style="chorale")
+    header, bars = split_bars(tokenizer.vocab, ids)
+    rebuilt = list(header) + [t for opening, parts in bars for t in opening + sum(parts.values(), [])]
+    assert rebuilt + [tokenizer.vocab.eos_id] == ids
+    plan = Plan(tuple(header), tuple(BarPlan(tuple(o), tuple((s, tuple(p)) for s, p in sorted(parts.items())))
+                                     for o, parts in bars))
+    assert generate_planned(model, tokenizer, plan, CONFIG) == ids
+
+
+@pytest.mark.parametrize("tpb", [384, 480, 96])
+def test_accompany_keeps_every_input_note_and_adds_parts(model, tokenizer, tpb):
+    score = melody_score(tpb=tpb)
+    result = accompany(model, tokenizer, score, {"chorale": 1.0}, CONFIG, programs=[0, 32])
+    out = result.score
+    assert out.tracks[0].notes == score.tracks[0].notes and out.tracks[0].program == 73
+    assert result.new_tracks == (1, 2) and [out.tracks[i].program for i in result.new_tracks] == [0, 32]
+    assert out.tempos == score.tempos and out.time_signatures == score.time_signatures
+    assert out.ticks_per_beat == tpb
+    bar = 4 * tpb
+    for i in result.new_tracks:  # every free part plays in every bar of the melody
+        bars_played = {n.onset_ticks // bar for n in out.tracks[i].notes}
+        assert bars_played == set(range(4))
+    again = parse_midi_bytes(midi_bytes(out), "accompaniment.mid")
+    assert again.tracks[0].notes == score.tracks[0].notes
+
+
+def test_accompany_a_melody_longer_than_the_context(model, tokenizer):
+    score = melody_score(n_bars=24)
+    assert len(tokenizer.encode(score)) > 3 * model.config.context_length
+    result = accompany(model, tokenizer, score, {"irish": 1.0}, CONFIG, programs=[24])
+    new = result.score.tracks[1].notes
+    assert {n.onset_ticks // (4 * 384) for n in new} == set(range(24))
+    assert result.score.tracks[0].notes == score.tracks[0].notes
+
+
+def test_convert_strength_zero_half_and_one(model, tokenizer):
+    score = quartet()
+    same = convert(model, tokenizer, score, {"classical": 1.0}, CONFIG, strength=0.0)
+    assert [t.notes for t in same.score.tracks] == [t.notes for t in score.tracks]
+
+    full = convert(model, tokenizer, score, {"classical": 1.0}, CONFIG, strength=1.0)
+    out = full.score
+    assert full.melody_track == 0 and out.tracks[0].notes == score.tracks[2].notes
+    assert out.tracks[0].program == 40 and len(full.new_tracks) == 3 and full.kept_tracks == (0,)
+    assert [out.tracks[i].program for i in full.new_tracks] == [40, 41, 42]
+
+    half = convert(model, tokenizer, score, {"chorale": 1.0}, CONFIG, strength=0.5)
+    # three other parts, ceil(1.5) = 2 rewritten from the top (alto, tenor): the bass is kept,
+    # and two new parts make up the chorale's three
+    kept = [half.score.tracks[i].notes for i in half.kept_tracks[1:]]
+    assert kept == [score.tracks[0].notes]
+    assert len(half.new_tracks) == 2
+
+    solo = convert(model, tokenizer, score, {"irish": 1.0}, CONFIG, strength=1.0)
+    assert len(solo.score.tracks) == 1 and solo.score.tracks[0].program == 110
+
+
+def test_convert_rejects_bad_settings(model, tokenizer):
+    score = quartet()
+    with pytest.raises(ConfigError, match="strength"):
+        convert(model, tokenizer, score, {"irish": 1.0}, CONFIG, strength=1.5)
+    with pytest.raises(ConfigError, match="melody-track 9"):
+        convert(model, tokenizer, score, {"irish": 1.0}, CONFIG, melody_track=9)
+    score.tracks.append(Track(0, is_drum=True, notes=[Note(0, 10, 36, 90)]))
+    with pytest.raises(ConfigError, match="drum track"):
+        convert(model, tokenizer, score, {"irish": 1.0}, CONFIG, melody_track=4)
+
+
+def test_continue_adds_exactly_the_bars_asked_for(model, tokenizer):
+    score = melody_score(n_bars=3)
+    result = continue_score(model, tokenizer, score, {"german-folk": 1.0}, GenerationConfig(seed=3), n_bars=5)
+    out = result.score
+    old = set(score.tracks[0].notes)
+    assert old <= set(out.tracks[0].notes)
+    new = [n for n in out.tracks[0].notes if n not in old]
+    end = 3 * 4 * 384
+    assert all(end <= n.onset_ticks < end + 5 * 4 * 384 for n in new)
+    with pytest.raises(ConfigError, match="bars"):
+        continue_score(model, tokenizer, score, {"irish": 1.0}, CONFIG, n_bars=0)
+
+
+def test_sequence_nll_by_windows_matches_one_pass(model, tokenizer):
+    ids = tokenizer.encode(melody_score(n_bars=2), style="irish")
+    assert len(ids) <= model.config.context_length
+    weights = torch.zeros(1, len(tokenizer.vocab.styles))
+    weights[0, tokenizer.vocab.styles.index("irish")] = 1
+    nll = sequence_nll(model, ids, weights)
+    with torch.no_grad():
+        logits, _ = model(torch.tensor([ids]), style_weights=weights)
+    direct = -torch.log_softmax(logits[0, :-1], -1).gather(1, torch.tensor(ids[1:])[:, None])[:, 0]
+    assert torch.allclose(nll, direct, atol=1e-5)
+    long_ids = tokenizer.encode(melody_score(n_bars=20), style="irish")
+    long_nll = sequence_nll(model, long_ids, weights)
+    assert long_nll.shape == (len(long_ids) - 1,) and bool(torch.all(long_nll > 0))
+    assert torch.allclose(long_nll[:model.config.context_length - 1], sequence_nll(
+        model, long_ids[:model.config.context_length], weights), atol=1e-5)
+
+
+def test_parse_instruments_orders_high_to_low():
+    assert parse_instruments("bass, flute ,piano") == [("flute", 73), ("piano", 0), ("bass", 32)]
+    with pytest.raises(StyleError, match="unknown instrument 'kazoo'"):
+        parse_instruments("piano,kazoo")
+    with pytest.raises(StyleError, match="empty"):
+        parse_instruments(" , ")
+
+
+def test_bar_starts_steps(tokenizer):
+    score = melody_score(n_bars=2)
+    score.time_signatures = [TimeSignature(0, 3, 4)]
+    starts = tokenizer.bar_starts_steps(score)
+    assert starts == [0, 36, 72, 108]  # 8 beats of notes in 3/4: three bars, then the next one
+    assert tokenizer.bar_starts_steps(Score()) == [0]
+    types = tokenizer.vocab.types
+    assert sum(types[t] == TokenType.BAR for t in tokenizer.encode(score)) == len(starts) - 1
