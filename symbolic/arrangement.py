@@ -105,11 +105,12 @@ def _lead(weights: dict[str, float]) -> str:
 
 
 def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int], n_new: int,
-                 weights: dict[str, float], config) -> list[list[Note]]:
+                 weights: dict[str, float], config, progress: bool) -> list[list[Note]]:
     """Notes of ``n_new`` new parts under the ``given`` tracks (melody first), at ``score.ticks_per_beat``.
 
     The model sees slot 0 = the melody, slots 1..n_new = the new parts, then the
-    other given tracks; programs are those the lead style's corpus declares.
+    other given tracks; programs are those the lead style's corpus declares.  New
+    parts keep under the parts above them and over the given parts below them.
     """
     lead = _lead(weights)
     texture = texture_of(lead)
@@ -124,8 +125,9 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     plan = Plan(tuple(header), tuple(
         BarPlan(tuple(opening), tuple(sorted([(s, tuple(ids)) for s, ids in parts.items()] + [(s, None) for s in free],
                                              key=lambda item: item[0])))
-        for opening, parts in bars))
-    ids = generate_planned(model, tokenizer, plan, config, style_weights=_style_weights(tokenizer, weights))
+        for opening, parts in bars), keep_register=True)
+    ids = generate_planned(model, tokenizer, plan, config, style_weights=_style_weights(tokenizer, weights),
+                           progress=progress)
     decoded = tokenizer.decode(ids)
     return [_rescale(decoded.tracks[slot].notes, decoded.ticks_per_beat, score.ticks_per_beat) for slot in free]
 
@@ -141,7 +143,8 @@ def _frame(score: Score, tracks: list[Track]) -> Score:
 
 
 def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float], config,
-              programs: list[int] | None = None, melody_track: int | None = None) -> JobResult:
+              programs: list[int] | None = None, melody_track: int | None = None,
+              progress: bool = False) -> JobResult:
     """New accompanying tracks under every track of ``score``, which stay as they are.
 
     Args:
@@ -151,6 +154,7 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
         config: a :class:`~symbolic.models.sampling.GenerationConfig`.
         programs: GM programs of the new parts, highest part first (default: the lead style's parts).
         melody_track: index of the melody (default: :func:`choose_melody_track`).
+        progress: show a tqdm bar over the bars.
 
     Returns:
         The input tracks, unchanged and in order, then the new tracks.
@@ -163,7 +167,7 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
     if not programs:
         raise ConfigError("ask for at least one accompanying part (--voices 1 or more)")
     given = [melody] + _pitched_high_to_low(score, melody)
-    parts = _write_parts(model, tokenizer, score, given, len(programs), weights, config)
+    parts = _write_parts(model, tokenizer, score, given, len(programs), weights, config, progress)
     tracks = [_copy_track(t) for t in score.tracks]
     tracks += [Track(program=p, name=f"accompaniment {k + 1}", notes=notes)
                for k, (p, notes) in enumerate(zip(programs, parts))]
@@ -172,7 +176,8 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
 
 
 def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float], config,
-            strength: float = 1.0, melody_track: int | None = None, parts: int | None = None) -> JobResult:
+            strength: float = 1.0, melody_track: int | None = None, parts: int | None = None,
+            progress: bool = False) -> JobResult:
     """Rewrite ``score`` in another style, keeping its melody note for note and its bars.
 
     ``strength`` in [0, 1] is the share of the other tracks that is rewritten,
@@ -202,7 +207,8 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
     kept = order[math.ceil(strength * len(order) - 1e-9):]
     kept_pitched = [i for i in kept if not score.tracks[i].is_drum]
     n_new = max((texture.convert_parts if parts is None else parts) - len(kept_pitched), 0)
-    new_notes = _write_parts(model, tokenizer, score, [melody] + kept_pitched, n_new, weights, config) if n_new else []
+    new_notes = _write_parts(model, tokenizer, score, [melody] + kept_pitched, n_new, weights, config,
+                             progress) if n_new else []
     tracks = [_copy_track(score.tracks[melody], texture.lead_program)]
     tracks += [Track(program=texture.part_program(k), name=f"new part {k + 1}", notes=notes)
                for k, notes in enumerate(new_notes)]
@@ -213,7 +219,7 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
 
 
 def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float], config,
-                   n_bars: int) -> JobResult:
+                   n_bars: int, progress: bool = False) -> JobResult:
     """``score`` followed by ``n_bars`` new bars for its tracks; the input's notes stay as they are.
 
     The new bars start after the bar in which the input's last note stops.  The
@@ -235,7 +241,8 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     slots = tuple((s, None) for s in range(len(score.tracks)))
     new_bars = [BarPlan((tokenizer.vocab.bar_id,), slots)] * n_bars
     plan = Plan(tuple(header), tuple(given_bars + rest_bars + new_bars), optional_free=True)
-    ids = generate_planned(model, tokenizer, plan, config, style_weights=_style_weights(tokenizer, weights))
+    ids = generate_planned(model, tokenizer, plan, config, style_weights=_style_weights(tokenizer, weights),
+                           progress=progress)
     decoded = tokenizer.decode(ids)
     start_ticks = starts[-1] * decoded.ticks_per_beat // tokenizer.config.steps_per_beat
     tracks = [_copy_track(t) for t in score.tracks]

@@ -189,3 +189,33 @@ def test_bar_starts_steps(tokenizer):
     assert tokenizer.bar_starts_steps(Score()) == [0]
     types = tokenizer.vocab.types
     assert sum(types[t] == TokenType.BAR for t in tokenizer.encode(score)) == len(starts) - 1
+
+
+def test_new_parts_stay_under_the_parts_above(model, tokenizer):
+    score = melody_score(n_bars=6)
+    result = accompany(model, tokenizer, score, {"chorale": 1.0}, GenerationConfig(seed=5), programs=[0, 0, 32])
+    tracks = result.score.tracks
+    checked = 0
+    for upper, lower in ((0, 1), (1, 2), (2, 3)):
+        for note in tracks[lower].notes:
+            sounding = [m.pitch for m in tracks[upper].notes
+                        if m.onset_ticks <= note.onset_ticks < m.onset_ticks + m.duration_ticks
+                        and m.onset_ticks // 1536 == note.onset_ticks // 1536]  # same bar
+            if sounding:
+                checked += 1
+                assert note.pitch <= min(sounding)
+    assert checked > 20
+
+
+def test_pitch_range_processor():
+    from symbolic.models.sampling import PitchRange, StepContext
+
+    offset = 10
+    logits = torch.zeros(2, offset + 128)
+    logits[1, :offset + 100] = float("-inf")  # row 1 allows only pitches 100..127
+    out = PitchRange(offset)(logits, StepContext(pitch_range=(40, 60)))
+    allowed = torch.isfinite(out[0, offset:]).nonzero().flatten().tolist()
+    assert allowed == list(range(40, 61)) and torch.isfinite(out[0, :offset]).all()
+    assert torch.equal(out[1], logits[1])  # nothing would remain: the row is left as it was
+    assert torch.equal(PitchRange(offset)(logits, StepContext()), logits)
+    assert torch.equal(logits[0], torch.zeros(offset + 128))  # the input is not changed

@@ -17,9 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from tqdm import tqdm
 
 from symbolic.errors import ConfigError, TokenizationError
-from symbolic.models.sampling import GenerationConfig, StepContext, _num_threads, compose
+from symbolic.models.sampling import GenerationConfig, GrammarMask, PitchRange, StepContext, _num_threads, compose
 from symbolic.tokenization.grammar import GrammarState
 from symbolic.tokenization.vocab import TokenType
 
@@ -49,11 +50,17 @@ class Plan:
     ``optional_free``: the model decides whether each free part plays in a bar
     (continuation); otherwise every free part gets at least one note per bar
     (accompaniment, conversion).
+
+    ``keep_register``: a free part's pitches stay at or below the parts of lower
+    slots (the melody and the parts above it) and at or above the given parts of
+    higher slots, wherever they sound in the bar, so parts written under a melody
+    stay under it and do not cross each other.
     """
 
     header: tuple[int, ...]
     bars: tuple[BarPlan, ...]
     optional_free: bool = False
+    keep_register: bool = False
 
 
 def split_bars(vocab, ids: list[int]) -> tuple[list[int], list[tuple[list[int], dict[int, list[int]]]]]:
@@ -81,6 +88,49 @@ def split_bars(vocab, ids: list[int]) -> tuple[list[int], list[tuple[list[int], 
             assert current is not None
             current.append(token)
     return header, bars
+
+
+def _part_notes(vocab, tokens) -> list[tuple[int, int, int]]:
+    """``(start step, end step, pitch)`` of the notes in one part's tokens (positions within the bar)."""
+    types, values = vocab.types, vocab.values
+    notes, pos, pitch = [], 0, None
+    for token in tokens:
+        kind = types[token]
+        if kind == TokenType.POSITION:
+            pos = values[token]
+        elif kind == TokenType.PITCH:
+            pitch = values[token]
+        elif kind == TokenType.DURATION and pitch is not None:
+            notes.append((pos, pos + vocab.duration_steps[values[token]], pitch))
+            pitch = None
+    return notes
+
+
+def _pitch_near(notes: list[tuple[int, int, int]], pos: int, pick) -> int | None:
+    """The pitch the part(s) hold at ``pos``: ``pick`` of those sounding, else the latest before, else the next."""
+    sounding = [p for start, end, p in notes if start <= pos < end]
+    if sounding:
+        return pick(sounding)
+    before = [(start, p) for start, _, p in notes if start <= pos]
+    if before:
+        return max(before)[1]
+    after = [(start, p) for start, _, p in notes if start > pos]
+    return min(after)[1] if after else None
+
+
+def _register(bar_notes: dict[int, list], given_slots: set[int], slot: int, pos: int) -> tuple[int, int] | None:
+    """Pitch range for a note of free part ``slot`` at ``pos``: under the parts above, over the given parts below."""
+    if pos < 0:
+        return None
+    above = [n for s, notes in bar_notes.items() if s < slot for n in notes]
+    below = [n for s, notes in bar_notes.items() if s > slot and s in given_slots for n in notes]
+    high = _pitch_near(above, pos, min)
+    low = _pitch_near(below, pos, max)
+    if high is None and low is None:
+        return None
+    high = 127 if high is None else high
+    low = 0 if low is None or low > high else low
+    return low, high
 
 
 class _Runner:
@@ -116,7 +166,8 @@ class _Runner:
 
 @torch.inference_mode()
 def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
-                     style_weights: torch.Tensor | None = None, max_part_tokens: int = 256) -> list[int]:
+                     style_weights: torch.Tensor | None = None, max_part_tokens: int = 256,
+                     progress: bool = False) -> list[int]:
     """Ids of the whole planned sequence, the free parts sampled, ending with EOS.
 
     Args:
@@ -127,6 +178,7 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
             not apply: the plan fixes the length).
         style_weights: float ``(1, n_styles)`` style mix; ``None``: the plan's style token alone.
         max_part_tokens: a free part is closed after this many tokens (at a note boundary).
+        progress: show a tqdm bar over the bars.
 
     Raises:
         TokenizationError: the plan breaks the token grammar.
@@ -146,7 +198,11 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
     # The grammar mask is always on here: a free part must stay inside its bar and track.
     sampling = GenerationConfig(temperature=config.temperature, top_k=config.top_k, top_p=config.top_p,
                                 guidance_scale=config.guidance_scale, constrain=True, seed=config.seed)
-    process = compose(sampling.processors(vocab.eos_id))
+    processors = sampling.processors(vocab.eos_id)
+    if plan.keep_register:  # right after the grammar mask, before temperature and the top-k/top-p cuts
+        at = next(i for i, p in enumerate(processors) if isinstance(p, GrammarMask)) + 1
+        processors.insert(at, PitchRange(vocab.offsets[TokenType.PITCH]))
+    process = compose(processors)
     generator = torch.Generator(device="cpu").manual_seed(config.seed)
     runner = _Runner(model, style_weights, guided)
     types = vocab.types
@@ -158,17 +214,19 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
             raise TokenizationError(f"the plan breaks the token grammar: {exc}") from None
         runner.feed(list(tokens))
 
-    def sample(n_sampled: int) -> int:
+    def sample(n_sampled: int, pitch_range: tuple[int, int] | None = None) -> int:
         logits = runner.logits
-        context = StepContext([state], logits[1:] if guided else None, n_sampled)
+        context = StepContext([state], logits[1:] if guided else None, n_sampled, pitch_range)
         probs = torch.softmax(process(logits[:1], context), dim=-1)
         return int(torch.multinomial(probs, 1, generator=generator))
 
     with _num_threads(1):  # one sequence: memory-bound matrix-vector products run best on one thread
         given(plan.header)
-        for bar in plan.bars:
+        for bar in tqdm(plan.bars, desc="generating", unit="bar", disable=not progress, leave=False):
             given(bar.opening)
             pending = None  # the model's last sampled token that closed a part (optional mode)
+            given_slots = {slot for slot, tokens in bar.parts if tokens is not None}
+            bar_notes = {slot: _part_notes(vocab, tokens) for slot, tokens in bar.parts if tokens is not None}
             for slot, tokens in bar.parts:
                 if tokens is not None:
                     given(tokens)
@@ -182,14 +240,19 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
                         continue  # the model skips this part (or the rest of the bar)
                     pending = None
                 given([track_id])
-                n_sampled = 0
+                n_sampled, written = 0, []
                 while True:
-                    token = sample(n_sampled)
+                    register = _register(bar_notes, given_slots, slot, state.note_pos) if plan.keep_register \
+                        else None
+                    token = sample(n_sampled, register)
                     if types[token] not in NOTE_TYPES:
                         pending = token  # the model closed the part
                         break
                     state.advance(token)
                     runner.feed([token])
+                    written.append(token)
+                    if types[token] == TokenType.DURATION:
+                        bar_notes[slot] = _part_notes(vocab, written)
                     n_sampled += 1
                     if n_sampled >= max_part_tokens and types[token] == TokenType.DURATION:
                         break

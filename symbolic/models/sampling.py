@@ -26,6 +26,7 @@ __all__ = [
     "TopK",
     "TopP",
     "GrammarMask",
+    "PitchRange",
     "Guidance",
     "MinNewTokens",
     "compose",
@@ -41,6 +42,7 @@ class StepContext:
     grammar_states: Sequence[GrammarState] | None = None
     uncond_logits: torch.Tensor | None = None
     n_generated: int = 0
+    pitch_range: tuple[int, int] | None = None  # inclusive MIDI pitches allowed next (PitchRange)
 
 
 class LogitsProcessor(Protocol):
@@ -104,6 +106,25 @@ class GrammarMask:
             raise ConfigError("GrammarMask needs the grammar states of the rows")
         allowed = torch.from_numpy(np.stack([s.allowed() for s in context.grammar_states])).to(logits.device)
         return logits.masked_fill(~allowed, float("-inf"))
+
+
+@dataclass(frozen=True)
+class PitchRange:
+    """Keep Pitch ids inside ``context.pitch_range`` (inclusive MIDI pitches; ``pitch_offset`` is the id of
+    pitch 0).  A no-op without a range, and for a row it would leave with nothing allowed."""
+
+    pitch_offset: int
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        if context.pitch_range is None:
+            return logits
+        low, high = context.pitch_range
+        outside = torch.zeros(logits.size(-1), dtype=torch.bool, device=logits.device)
+        outside[self.pitch_offset:self.pitch_offset + max(low, 0)] = True
+        outside[self.pitch_offset + min(high, 127) + 1:self.pitch_offset + 128] = True
+        masked = logits.masked_fill(outside, float("-inf"))
+        keep = torch.isfinite(masked).any(dim=-1, keepdim=True)
+        return torch.where(keep, masked, logits)
 
 
 @dataclass(frozen=True)
