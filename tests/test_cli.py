@@ -90,7 +90,23 @@ def test_data_build_from_midi_dir(tmp_path, capsys):
 
 
 def test_demo_small(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path / "demo"), "--limit", "2", "--styles", "chorale,irish"]) == 0
-    out = capsys.readouterr().out
-    assert "events exact 4/4" in out and "note roll (12 frames a beat) exact 4/4" in out
-    assert (tmp_path / "demo" / "example-roundtrip.mid").is_file()
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--bars", "4", "--continue-bars", "2", "--no-audio"]) == 0
+    printed = capsys.readouterr().out
+    assert "held out from the shipped model's training" in printed
+    import json
+
+    report = json.loads((out / "report.json").read_text())
+    names = [r["output"] for r in report["outputs"]]
+    assert names == ["source", "convert to chorale", "convert to classical", "accompany in irish",
+                     "continue 2 bars in irish"]
+    assert all(r["melody_kept"] for r in report["outputs"])
+    for name in names:
+        assert read_midi(out / (name.replace(" ", "-") + ".mid")).n_notes > 0
+    assert (out / "report.md").is_file() and (out / "piano-rolls.png").stat().st_size > 1000
+    from symbolic.cli.demo import held_out_pieces
+    from symbolic.data.build import BuildConfig, split_of
+
+    assert report["piece"] in {p.id for p in held_out_pieces("irish")}
+    assert all(split_of(p.id, BuildConfig()) == "test" for p in held_out_pieces("chorale"))
+    assert main(["demo", "--out", str(out), "--to", "jazz", "--no-audio"]) == 2

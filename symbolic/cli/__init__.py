@@ -13,7 +13,7 @@ __all__ = ["main", "build_parser"]
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
     from symbolic import __version__
-    from symbolic.cli import audio, bench, classify, data, demo, models, tokenize
+    from symbolic.cli import audio, bench, classify, data, demo, jobs, models, tokenize
 
     parser = argparse.ArgumentParser(
         prog="symbolic",
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     tokenize.register(commands)
     data.register(commands)
     models.register(commands)
+    jobs.register(commands)
     audio.register(commands)
     bench.register(commands)
     classify.register(commands)

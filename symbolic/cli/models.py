@@ -39,7 +39,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Sample style-conditioned MIDI.  Every sample follows the token grammar, so it always "
                     "decodes.  --style takes a name or a mix such as irish:0.7,chorale:0.3.",
     )
-    g.add_argument("--checkpoint", type=Path, required=True, help="a checkpoint folder from 'symbolic train'")
+    g.add_argument("--checkpoint", default="default",
+                   help="a checkpoint folder from 'symbolic train', or a shipped model's name (default: default)")
     g.add_argument("--style", default=None,
                    help="style name, mix a:0.7,b:0.3, or a description such as 'a lively irish jig' (default: none)")
     g.add_argument("--prompt", type=Path, help="a MIDI file to continue")
@@ -101,12 +102,12 @@ def run_train(args: argparse.Namespace) -> int:
 def run_generate(args: argparse.Namespace) -> int:
     from symbolic.generation import generate_scores
     from symbolic.inputs.midi import read_midi
-    from symbolic.models.checkpoint import load_checkpoint
     from symbolic.models.precision import quantize_int8, to_bfloat16
     from symbolic.models.sampling import GenerationConfig
     from symbolic.outputs.midi import write_midi
+    from symbolic.pretrained import load_decoder
 
-    model, tokenizer, _ = load_checkpoint(args.checkpoint)
+    model, tokenizer, _ = load_decoder(args.checkpoint)
     if args.bf16:
         model = to_bfloat16(model)
     elif args.int8:

@@ -1,0 +1,174 @@
+"""``symbolic convert``, ``symbolic accompany`` and ``symbolic continue``: one MIDI file in, one out."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = ["register", "load_job_inputs", "DEFAULT_GUIDANCE", "DEFAULT_TEMPERATURE"]
+
+DEFAULT_GUIDANCE = 1.0
+DEFAULT_TEMPERATURE = 0.9
+_MODEL_HELP = "a shipped model name or a checkpoint folder from 'symbolic train' (default: default, the shipped one)"
+
+
+def _common(parser: argparse.ArgumentParser, style_flag: str) -> None:
+    parser.add_argument("input", type=Path, metavar="IN.mid", help="the MIDI file to work on")
+    parser.add_argument(style_flag, dest="style", default=None,
+                        help="style name, mix such as irish:0.7,chorale:0.3, or a description such as "
+                             "'a lively irish jig'")
+    parser.add_argument("--style-from", type=Path, metavar="REF.mid",
+                        help="take the style from an example piece (the style classifier's reading of it)")
+    parser.add_argument("--model", default="default", help=_MODEL_HELP)
+    parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE,
+                        help=f"sampling temperature (default {DEFAULT_TEMPERATURE})")
+    parser.add_argument("--top-k", type=int, help="keep the k most likely tokens")
+    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (default 0.95)")
+    parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE,
+                        help=f"classifier-free guidance scale: above 1 the style is applied more strongly "
+                             f"(default {DEFAULT_GUIDANCE}, chosen on the validation split; 1 = off)")
+    parser.add_argument("--seed", type=int, default=0, help="sampling seed")
+    parser.add_argument("--out", type=Path, required=True, help="output MIDI file")
+    parser.add_argument("--wav", type=Path, help="also render the output to this WAV file (needs FluidSynth)")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    c = commands.add_parser(
+        "convert", help="rewrite a MIDI file in another style, keeping its melody and bars",
+        description="Keep the melody note for note and the bars (meters, tempi, phrase lengths); rewrite the "
+                    "other parts in the target style with the model, with the style's instruments.  The "
+                    "melody track is chosen automatically (the highest mostly single-line track) unless "
+                    "--melody-track is given.",
+    )
+    _common(c, "--to")
+    c.add_argument("--strength", type=float, default=1.0,
+                   help="share of the other tracks rewritten, 0..1 (default 1); the bass goes last, so at "
+                        "lower strengths the bass line and its harmony stay")
+    c.add_argument("--melody-track", type=int, help="index of the melody track (default: chosen automatically)")
+    c.add_argument("--parts", type=int,
+                   help="accompanying parts to write (default: the target style's texture, e.g. 3 for "
+                        "chorale, 0 for the solo-tune styles irish and german-folk)")
+    c.set_defaults(handler=run_convert)
+
+    a = commands.add_parser(
+        "accompany", help="write accompaniment tracks under a melody (or under given tracks)",
+        description="Every input track stays as it is, note for note; new tracks are written under it in "
+                    "the style, one per instrument of --tracks (or --voices parts with the style's "
+                    "instruments).  A bare melody is enough.",
+    )
+    _common(a, "--style")
+    parts = a.add_mutually_exclusive_group()
+    parts.add_argument("--tracks", help="instruments of the new parts, e.g. piano,bass (see the README list)")
+    parts.add_argument("--voices", type=int, help="number of new parts with the style's instruments (default 3 "
+                                                  "for chorale, renaissance and classical, 2 otherwise)")
+    a.add_argument("--melody-track", type=int, help="index of the melody track (default: chosen automatically)")
+    a.set_defaults(handler=run_accompany)
+
+    n = commands.add_parser(
+        "continue", help="add new bars to a MIDI file in a style",
+        description="The model hears the whole file (by windows when it is longer than its context) and "
+                    "writes N more bars for its tracks; the input's notes are kept as they are.",
+    )
+    _common(n, "--style")
+    n.add_argument("--bars", type=int, default=8, help="bars to add (default 8)")
+    n.set_defaults(handler=run_continue)
+
+
+def load_job_inputs(args: argparse.Namespace):
+    """``(model, tokenizer, score, style weights, generation config)`` for a job's arguments."""
+    from symbolic.errors import StyleError
+    from symbolic.generation import resolve_style
+    from symbolic.inputs.midi import read_midi
+    from symbolic.models.sampling import GenerationConfig
+    from symbolic.pretrained import load_decoder, style_from_example
+    from symbolic.styles import describe_mix
+
+    config = GenerationConfig(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                              guidance_scale=args.guidance, seed=args.seed)
+    score = read_midi(args.input)
+    model, tokenizer, _ = load_decoder(args.model)
+    styles = tokenizer.vocab.styles
+    if args.style_from is not None:
+        if args.style is not None:
+            raise StyleError("give either a style or --style-from, not both")
+        weights = style_from_example(read_midi(args.style_from), styles)
+        print(f"style from {args.style_from.name}: {describe_mix(weights)}")
+    else:
+        if args.style is None:
+            raise StyleError(f"name a style ({', '.join(s for s in styles if s != 'none')}), a description, "
+                             "or give --style-from REF.mid")
+        weights, from_words = resolve_style(args.style, styles)
+        if from_words:
+            print(f"style from the description {args.style!r}: {describe_mix(weights)}")
+    return model, tokenizer, score, weights, config
+
+
+def _finish(args: argparse.Namespace, result) -> int:
+    from symbolic.outputs.midi import write_midi
+
+    write_midi(result.score, args.out)
+    if args.wav is not None:
+        from symbolic.audio.render import render
+        from symbolic.audio.wav import write_wav
+
+        write_wav(args.wav, render(result.score), 44100)
+        print(f"wrote {args.wav}")
+    return 0
+
+
+def _describe(score, result) -> str:
+    new = sum(len(result.score.tracks[i].notes) for i in result.new_tracks)
+    return f"{len(result.new_tracks)} new tracks with {new} notes"
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    from symbolic.arrangement import convert
+
+    model, tokenizer, score, weights, config = load_job_inputs(args)
+    result = convert(model, tokenizer, score, weights, config, strength=args.strength,
+                     melody_track=args.melody_track, parts=args.parts, progress=True)
+    melody = args.melody_track if args.melody_track is not None else _melody_index(score)
+    print(f"melody: track {melody} of {args.input.name} (kept note for note); {_describe(score, result)}; "
+          f"{len(result.kept_tracks) - 1} other tracks kept; wrote {args.out}")
+    return _finish(args, result)
+
+
+def run_accompany(args: argparse.Namespace) -> int:
+    from symbolic.arrangement import accompany
+    from symbolic.errors import ConfigError
+    from symbolic.textures import parse_instruments, texture_of
+
+    model, tokenizer, score, weights, config = load_job_inputs(args)
+    if args.tracks is not None:
+        named = parse_instruments(args.tracks)
+        programs = [program for _, program in named]
+        print(f"new parts, high to low: {', '.join(name for name, _ in named)}")
+    elif args.voices is not None:
+        if not 1 <= args.voices <= 8:
+            raise ConfigError(f"--voices {args.voices}: ask for 1 to 8 parts")
+        texture = texture_of(max(weights, key=weights.get))
+        programs = [texture.part_program(k) for k in range(args.voices)]
+    else:
+        programs = None
+    result = accompany(model, tokenizer, score, weights, config, programs=programs, melody_track=args.melody_track,
+                       progress=True)
+    print(f"melody: track {result.melody_track} of {args.input.name}; input tracks kept note for note; "
+          f"{_describe(score, result)}; wrote {args.out}")
+    return _finish(args, result)
+
+
+def run_continue(args: argparse.Namespace) -> int:
+    from symbolic.arrangement import continue_score
+
+    model, tokenizer, score, weights, config = load_job_inputs(args)
+    result = continue_score(model, tokenizer, score, weights, config, n_bars=args.bars, progress=True)
+    added = result.score.n_notes - score.n_notes
+    print(f"added {args.bars} bars with {added} notes after the {score.n_notes} notes of {args.input.name}; "
+          f"wrote {args.out}")
+    return _finish(args, result)
+
+
+def _melody_index(score) -> int:
+    from symbolic.arrangement import choose_melody_track
+
+    return choose_melody_track(score)
