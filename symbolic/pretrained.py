@@ -7,12 +7,13 @@ note-roll CNN that judges style.  Both live in ``symbolic/assets``.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from symbolic.errors import DataError, StyleError
 from symbolic.score import Score
-from symbolic.utils import atomic_write_bytes
+from symbolic.utils import atomic_write_bytes, atomic_write_json
 
 __all__ = ["PRETRAINED_DECODERS", "decoder_path", "load_decoder", "export_decoder", "style_from_example"]
 
@@ -41,14 +42,20 @@ def load_decoder(name_or_path: str | os.PathLike[str] = "default"):
 
 
 def export_decoder(checkpoint: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path:
-    """Copy the best weights and ``meta.json`` of a training checkpoint to ``out`` (no optimizer state)."""
+    """Copy the best weights and ``meta.json`` of a training checkpoint to ``out`` (no optimizer state).
+
+    The copy's ``meta.json`` names ``best.safetensors`` as its weights and no optimizer
+    state, so it loads for generation but is not a run to ``--resume``.
+    """
     checkpoint, out = Path(checkpoint), Path(out)
     for name in ("meta.json", "best.safetensors"):
         if not (checkpoint / name).is_file():
             raise DataError(f"{checkpoint}: no {name}; is it a folder written by 'symbolic train'?")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out / "best.safetensors", (checkpoint / "best.safetensors").read_bytes())
-    atomic_write_bytes(out / "meta.json", (checkpoint / "meta.json").read_bytes())
+    meta = json.loads((checkpoint / "meta.json").read_text(encoding="utf-8"))
+    meta.update(weights="best.safetensors", optimizer=None)
+    atomic_write_json(out / "meta.json", meta)
     return out
 
 
