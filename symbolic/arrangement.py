@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from symbolic.errors import ConfigError, ScoreError
 from symbolic.models.constrained import BarPlan, Plan, generate_planned, split_bars
 from symbolic.score import Note, Score, TempoChange, Track
-from symbolic.textures import texture_of
+from symbolic.textures import program_range, texture_of
 from symbolic.tokenization.events import EventTokenizer
 
 __all__ = ["JobResult", "choose_melody_track", "check_playable", "accompany", "convert", "continue_score"]
@@ -104,14 +104,16 @@ def _lead(weights: dict[str, float]) -> str:
     return max(weights, key=weights.get)
 
 
-def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int], n_new: int,
+def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int], programs: list[int],
                  weights: dict[str, float], config, progress: bool) -> list[list[Note]]:
-    """Notes of ``n_new`` new parts under the ``given`` tracks (melody first), at ``score.ticks_per_beat``.
+    """Notes of new parts on ``programs`` under the ``given`` tracks (melody first), at ``score.ticks_per_beat``.
 
     The model sees slot 0 = the melody, slots 1..n_new = the new parts, then the
     other given tracks; programs are those the lead style's corpus declares.  New
-    parts keep under the parts above them and over the given parts below them.
+    parts keep under the parts above them and over the given parts below them, and
+    inside the playable range of their instrument.
     """
+    n_new = len(programs)
     lead = _lead(weights)
     texture = texture_of(lead)
     sources = [given[0]] + [None] * n_new + given[1:]
@@ -125,7 +127,8 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     plan = Plan(tuple(header), tuple(
         BarPlan(tuple(opening), tuple(sorted([(s, tuple(ids)) for s, ids in parts.items()] + [(s, None) for s in free],
                                              key=lambda item: item[0])))
-        for opening, parts in bars), keep_register=True)
+        for opening, parts in bars), keep_register=True,
+        part_ranges=tuple((slot, *program_range(p)) for slot, p in zip(free, programs) if program_range(p)))
     ids = generate_planned(model, tokenizer, plan, config, style_weights=_style_weights(tokenizer, weights),
                            progress=progress)
     decoded = tokenizer.decode(ids)
@@ -167,7 +170,7 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
     if not programs:
         raise ConfigError("ask for at least one accompanying part (--voices 1 or more)")
     given = [melody] + _pitched_high_to_low(score, melody)
-    parts = _write_parts(model, tokenizer, score, given, len(programs), weights, config, progress)
+    parts = _write_parts(model, tokenizer, score, given, list(programs), weights, config, progress)
     tracks = [_copy_track(t) for t in score.tracks]
     tracks += [Track(program=p, name=f"accompaniment {k + 1}", notes=notes)
                for k, (p, notes) in enumerate(zip(programs, parts))]
@@ -207,7 +210,8 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
     kept = order[math.ceil(strength * len(order) - 1e-9):]
     kept_pitched = [i for i in kept if not score.tracks[i].is_drum]
     n_new = max((texture.convert_parts if parts is None else parts) - len(kept_pitched), 0)
-    new_notes = _write_parts(model, tokenizer, score, [melody] + kept_pitched, n_new, weights, config,
+    new_programs = [texture.part_program(k) for k in range(n_new)]
+    new_notes = _write_parts(model, tokenizer, score, [melody] + kept_pitched, new_programs, weights, config,
                              progress) if n_new else []
     tracks = [_copy_track(score.tracks[melody], texture.lead_program)]
     tracks += [Track(program=texture.part_program(k), name=f"new part {k + 1}", notes=notes)

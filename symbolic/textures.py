@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from symbolic.errors import ConfigError, StyleError
 
-__all__ = ["StyleTexture", "STYLE_TEXTURES", "INSTRUMENTS", "texture_of", "parse_instruments"]
+__all__ = ["StyleTexture", "STYLE_TEXTURES", "INSTRUMENTS", "PROGRAM_RANGES", "program_range", "texture_of",
+           "parse_instruments"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,20 @@ INSTRUMENTS: dict[str, tuple[int, int]] = {
     "horn": (60, 58), "oboe": (68, 74), "bassoon": (70, 48), "clarinet": (71, 66), "flute": (73, 79),
     "recorder": (74, 77),
 }
+
+
+# Playable range (lowest, highest MIDI pitch) of the GM programs that have a narrow one; new parts on
+# these instruments are written inside it.  Keyboards, harps, organs and choirs are left free.
+PROGRAM_RANGES: dict[int, tuple[int, int]] = {
+    24: (40, 76), 25: (40, 76), 32: (28, 55), 33: (28, 55), 43: (28, 55), 40: (55, 96), 110: (55, 96),
+    41: (48, 84), 42: (36, 72), 56: (54, 82), 57: (40, 72), 60: (41, 77), 68: (58, 91), 70: (34, 72),
+    71: (50, 91), 73: (60, 96), 74: (60, 86), 21: (41, 89),
+}
+
+
+def program_range(program: int) -> tuple[int, int] | None:
+    """Playable pitch range of a GM program, or ``None`` for a wide or unknown one."""
+    return PROGRAM_RANGES.get(program)
 
 
 def texture_of(style: str) -> StyleTexture:

@@ -193,7 +193,7 @@ def test_bar_starts_steps(tokenizer):
 
 def test_new_parts_stay_under_the_parts_above(model, tokenizer):
     score = melody_score(n_bars=6)
-    result = accompany(model, tokenizer, score, {"chorale": 1.0}, GenerationConfig(seed=5), programs=[0, 0, 32])
+    result = accompany(model, tokenizer, score, {"chorale": 1.0}, GenerationConfig(seed=5), programs=[0, 0, 19])
     tracks = result.score.tracks
     checked = 0
     for upper, lower in ((0, 1), (1, 2), (2, 3)):
@@ -219,3 +219,15 @@ def test_pitch_range_processor():
     assert torch.equal(out[1], logits[1])  # nothing would remain: the row is left as it was
     assert torch.equal(PitchRange(offset)(logits, StepContext()), logits)
     assert torch.equal(logits[0], torch.zeros(offset + 128))  # the input is not changed
+
+
+def test_new_parts_stay_in_their_instruments_range(model, tokenizer):
+    from symbolic.textures import program_range
+
+    score = melody_score(n_bars=6)
+    result = accompany(model, tokenizer, score, {"irish": 1.0}, GenerationConfig(seed=2), programs=[40, 42, 32])
+    for index, program in zip(result.new_tracks, (40, 42, 32)):
+        low, high = program_range(program)
+        pitches = [n.pitch for n in result.score.tracks[index].notes]
+        assert pitches and low <= min(pitches) and max(pitches) <= high
+    assert program_range(0) is None and program_range(32) == (28, 55)

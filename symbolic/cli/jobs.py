@@ -7,7 +7,7 @@ from pathlib import Path
 
 __all__ = ["register", "load_job_inputs", "DEFAULT_GUIDANCE", "DEFAULT_TEMPERATURE"]
 
-DEFAULT_GUIDANCE = 1.0
+DEFAULT_GUIDANCE = 3.0
 DEFAULT_TEMPERATURE = 0.9
 _MODEL_HELP = "a shipped model name or a checkpoint folder from 'symbolic train' (default: default, the shipped one)"
 

@@ -55,12 +55,16 @@ class Plan:
     slots (the melody and the parts above it) and at or above the given parts of
     higher slots, wherever they sound in the bar, so parts written under a melody
     stay under it and do not cross each other.
+
+    ``part_ranges``: free parts whose instrument has a playable range stay inside it
+    (where the register rule and the range disagree, the range wins).
     """
 
     header: tuple[int, ...]
     bars: tuple[BarPlan, ...]
     optional_free: bool = False
     keep_register: bool = False
+    part_ranges: tuple[tuple[int, int, int], ...] = ()  # (slot, lowest, highest pitch) of free parts
 
 
 def split_bars(vocab, ids: list[int]) -> tuple[list[int], list[tuple[list[int], dict[int, list[int]]]]]:
@@ -116,6 +120,14 @@ def _pitch_near(notes: list[tuple[int, int, int]], pos: int, pick) -> int | None
         return max(before)[1]
     after = [(start, p) for start, _, p in notes if start > pos]
     return min(after)[1] if after else None
+
+
+def _clip(register: tuple[int, int] | None, playable: tuple[int, int] | None) -> tuple[int, int] | None:
+    """The register inside the instrument's playable range; the range alone where they do not meet."""
+    if register is None or playable is None:
+        return register or playable
+    low, high = max(register[0], playable[0]), min(register[1], playable[1])
+    return (low, high) if low <= high else playable
 
 
 def _register(bar_notes: dict[int, list], given_slots: set[int], slot: int, pos: int) -> tuple[int, int] | None:
@@ -199,13 +211,14 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
     sampling = GenerationConfig(temperature=config.temperature, top_k=config.top_k, top_p=config.top_p,
                                 guidance_scale=config.guidance_scale, constrain=True, seed=config.seed)
     processors = sampling.processors(vocab.eos_id)
-    if plan.keep_register:  # right after the grammar mask, before temperature and the top-k/top-p cuts
+    if plan.keep_register or plan.part_ranges:  # right after the grammar mask, before temperature and the top-k/top-p cuts
         at = next(i for i, p in enumerate(processors) if isinstance(p, GrammarMask)) + 1
         processors.insert(at, PitchRange(vocab.offsets[TokenType.PITCH]))
     process = compose(processors)
     generator = torch.Generator(device="cpu").manual_seed(config.seed)
     runner = _Runner(model, style_weights, guided)
     types = vocab.types
+    playable = {slot: (low, high) for slot, low, high in plan.part_ranges}
 
     def given(tokens) -> None:
         try:
@@ -244,6 +257,7 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
                 while True:
                     register = _register(bar_notes, given_slots, slot, state.note_pos) if plan.keep_register \
                         else None
+                    register = _clip(register, playable.get(slot))
                     token = sample(n_sampled, register)
                     if types[token] not in NOTE_TYPES:
                         pending = token  # the model closed the part
