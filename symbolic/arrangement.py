@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 
 from symbolic.errors import ConfigError, ScoreError
+from symbolic.generation import style_weights
 from symbolic.models.constrained import BarPlan, Plan, generate_planned, split_bars
 from symbolic.score import Note, Score, TempoChange, Track
 from symbolic.textures import program_range, texture_of
@@ -90,16 +91,6 @@ def _rescale(notes, from_tpb: int, to_tpb: int) -> list[Note]:
                  n.pitch, n.velocity) for n in notes]
 
 
-def _style_weights(tokenizer: EventTokenizer, weights: dict[str, float]):
-    import torch
-
-    styles = tokenizer.vocab.styles
-    out = torch.zeros(1, len(styles))
-    for name, value in weights.items():
-        out[0, styles.index(name)] = value
-    return out
-
-
 def _lead(weights: dict[str, float]) -> str:
     return max(weights, key=weights.get)
 
@@ -129,7 +120,7 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
                                              key=lambda item: item[0])))
         for opening, parts in bars), keep_register=True,
         part_ranges=tuple((slot, *program_range(p)) for slot, p in zip(free, programs) if program_range(p)))
-    ids = generate_planned(model, tokenizer, plan, config, style_weights=_style_weights(tokenizer, weights),
+    ids = generate_planned(model, tokenizer, plan, config, style_weights=style_weights(tokenizer.vocab.styles, weights),
                            progress=progress)
     decoded = tokenizer.decode(ids)
     return [_rescale(decoded.tracks[slot].notes, decoded.ticks_per_beat, score.ticks_per_beat) for slot in free]
@@ -233,9 +224,6 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     if n_bars < 1:
         raise ConfigError(f"bars={n_bars} must be at least 1")
     check_playable(score)
-    if len(score.tracks) > tokenizer.config.max_tracks:
-        raise ScoreError(f"the input has {len(score.tracks)} tracks; the tokenizer holds at most "
-                         f"{tokenizer.config.max_tracks}")
     lead = _lead(weights)
     header, bars = split_bars(tokenizer.vocab, tokenizer.encode(score, style=lead))
     given_bars = [BarPlan(tuple(opening), tuple(sorted((s, tuple(ids)) for s, ids in parts.items())))
@@ -245,7 +233,7 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     slots = tuple((s, None) for s in range(len(score.tracks)))
     new_bars = [BarPlan((tokenizer.vocab.bar_id,), slots)] * n_bars
     plan = Plan(tuple(header), tuple(given_bars + rest_bars + new_bars), optional_free=True)
-    ids = generate_planned(model, tokenizer, plan, config, style_weights=_style_weights(tokenizer, weights),
+    ids = generate_planned(model, tokenizer, plan, config, style_weights=style_weights(tokenizer.vocab.styles, weights),
                            progress=progress)
     decoded = tokenizer.decode(ids)
     start_ticks = starts[-1] * decoded.ticks_per_beat // tokenizer.config.steps_per_beat

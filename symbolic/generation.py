@@ -10,7 +10,7 @@ from symbolic.score import Score
 from symbolic.tokenization.events import EventTokenizer
 from symbolic.tokenization.vocab import NO_STYLE, TokenType
 
-__all__ = ["parse_style_mix", "resolve_style", "prompt_ids", "generate_scores"]
+__all__ = ["parse_style_mix", "resolve_style", "style_weights", "prompt_ids", "generate_scores"]
 
 
 def parse_style_mix(text: str | None, styles: tuple[str, ...]) -> dict[str, float]:
@@ -54,6 +54,16 @@ def resolve_style(text: str | None, styles: tuple[str, ...]) -> tuple[dict[str, 
     return style_from_text(text, styles), True
 
 
+def style_weights(styles: tuple[str, ...], mix: dict[str, float], rows: int = 1):
+    """Float32 ``(rows, len(styles))`` tensor of a style mix (names from ``styles``), for ``style_weights=``."""
+    import torch
+
+    weights = torch.zeros(rows, len(styles))
+    for name, value in mix.items():
+        weights[:, styles.index(name)] = value
+    return weights
+
+
 def prompt_ids(tokenizer: EventTokenizer, style: str | None, prompt: Score | None = None,
                prompt_bars: int | None = None) -> list[int]:
     """Ids to start generation from: BOS and the style token, then the prompt score without its EOS.
@@ -84,8 +94,6 @@ def generate_scores(model, tokenizer: EventTokenizer, config, style: str | None 
     Raises:
         StyleError: unknown style.  TokenizationError: the prompt does not fit the context.
     """
-    import torch
-
     from symbolic.models.sampling import generate
 
     styles = tokenizer.vocab.styles
@@ -97,8 +105,6 @@ def generate_scores(model, tokenizer: EventTokenizer, config, style: str | None 
         raise TokenizationError(
             f"the prompt is {len(ids)} tokens, but the model's context is {context}; keep fewer bars with "
             "--prompt-bars N (or prompt_bars=N)")
-    weights = torch.zeros(n_samples, len(styles))
-    for name, value in mix.items():
-        weights[:, styles.index(name)] = value
-    sequences = generate(model, tokenizer, ids, config, batch_size=n_samples, style_weights=weights)
+    sequences = generate(model, tokenizer, ids, config, batch_size=n_samples,
+                         style_weights=style_weights(styles, mix, n_samples))
     return [tokenizer.decode(seq) for seq in sequences]

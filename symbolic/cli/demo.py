@@ -100,11 +100,11 @@ def run_demo(args: argparse.Namespace) -> int:
     steps.append((f"accompany in {args.style}", lambda: accompany(model, tokenizer, source, {args.style: 1.0}, config)))
     steps.append((f"continue {args.continue_bars} bars in {args.style}",
                   lambda: continue_score(model, tokenizer, source, {args.style: 1.0}, config, args.continue_bars)))
-    outputs = [("source", source, None)]
+    outputs = [("source", source)]
     for name, job in tqdm(steps, desc="demo jobs", unit="job"):
-        outputs.append((name, job().score, name))
+        outputs.append((name, job().score))
     files = {}
-    for name, score, _ in outputs:
+    for name, score in outputs:
         files[name] = write_midi(score, out / f"{_slug(name)}.mid")
     audio = {}
     if not args.no_audio:
@@ -114,7 +114,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
         with Renderer(None, RenderConfig()) as renderer:
             sr = renderer.config.sample_rate
-            for name, score, _ in tqdm(outputs, desc="rendering", unit="file"):
+            for name, score in tqdm(outputs, desc="rendering", unit="file"):
                 y = renderer.render(score)
                 write_wav(out / f"{_slug(name)}.wav", y, sr)
                 mono = F.to_mono(y)
@@ -122,10 +122,10 @@ def run_demo(args: argparse.Namespace) -> int:
                                "spectral_centroid_hz": round(float(F.spectral_centroid(mono, sr).mean()), 1),
                                "rms": round(float(F.rms(mono).mean()), 4)}
 
-    probs = classify_scores(classifier, [s for _, s, _ in outputs])
+    probs = classify_scores(classifier, [s for _, s in outputs])
     melody = source.tracks[0]
     rows = []
-    for (name, score, _), p in zip(outputs, probs):
+    for (name, score), p in zip(outputs, probs):
         metrics = all_metrics(score)
         rows.append({
             "output": name, "file": str(files[name]), "tracks": len(score.tracks), "notes": score.n_notes,
@@ -159,7 +159,7 @@ def _piano_rolls(path: Path, outputs) -> str:
 
     plt = pyplot()
     fig, axes = plt.subplots(len(outputs), 1, figsize=(11, 2.2 * len(outputs)), squeeze=False)
-    for ax, (name, score, _) in zip(axes[:, 0], outputs):
+    for ax, (name, score) in zip(axes[:, 0], outputs):
         tpb = score.ticks_per_beat
         for k, track in enumerate(score.tracks):
             for n in track.notes:

@@ -116,19 +116,19 @@ def _finish(args: argparse.Namespace, result) -> int:
     return 0
 
 
-def _describe(score, result) -> str:
+def _describe(result) -> str:
     new = sum(len(result.score.tracks[i].notes) for i in result.new_tracks)
     return f"{len(result.new_tracks)} new tracks with {new} notes"
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from symbolic.arrangement import convert
+    from symbolic.arrangement import choose_melody_track, convert
 
     model, tokenizer, score, weights, config = load_job_inputs(args)
+    melody = args.melody_track if args.melody_track is not None else choose_melody_track(score)
     result = convert(model, tokenizer, score, weights, config, strength=args.strength,
-                     melody_track=args.melody_track, parts=args.parts, progress=True)
-    melody = args.melody_track if args.melody_track is not None else _melody_index(score)
-    print(f"melody: track {melody} of {args.input.name} (kept note for note); {_describe(score, result)}; "
+                     melody_track=melody, parts=args.parts, progress=True)
+    print(f"melody: track {melody} of {args.input.name} (kept note for note); {_describe(result)}; "
           f"{len(result.kept_tracks) - 1} other tracks kept; wrote {args.out}")
     return _finish(args, result)
 
@@ -153,7 +153,7 @@ def run_accompany(args: argparse.Namespace) -> int:
     result = accompany(model, tokenizer, score, weights, config, programs=programs, melody_track=args.melody_track,
                        progress=True)
     print(f"melody: track {result.melody_track} of {args.input.name}; input tracks kept note for note; "
-          f"{_describe(score, result)}; wrote {args.out}")
+          f"{_describe(result)}; wrote {args.out}")
     return _finish(args, result)
 
 
@@ -166,9 +166,3 @@ def run_continue(args: argparse.Namespace) -> int:
     print(f"added {args.bars} bars with {added} notes after the {score.n_notes} notes of {args.input.name}; "
           f"wrote {args.out}")
     return _finish(args, result)
-
-
-def _melody_index(score) -> int:
-    from symbolic.arrangement import choose_melody_track
-
-    return choose_melody_track(score)

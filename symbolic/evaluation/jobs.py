@@ -93,16 +93,13 @@ def accompaniment_nll(model, tokenizer, score: Score, style: str | None, melody_
     the first value by the second for nats per note.  ``(0.0, 0)`` when the parts
     have no notes.
     """
-    import torch
-
+    from symbolic.generation import style_weights
     from symbolic.models.constrained import NOTE_TYPES, sequence_nll
-    from symbolic.tokenization.vocab import TokenType
+    from symbolic.tokenization.vocab import NO_STYLE, TokenType
 
     vocab = tokenizer.vocab
     ids = tokenizer.encode(score, style=style)
-    weights = torch.zeros(1, len(vocab.styles))
-    weights[0, vocab.styles.index(style) if style else 0] = 1.0
-    nll = sequence_nll(model, ids, weights)
+    nll = sequence_nll(model, ids, style_weights(vocab.styles, {style or NO_STYLE: 1.0}))
     types, values = vocab.types, vocab.values
     total, notes, in_part, in_body = 0.0, 0, False, False
     for k, token in enumerate(ids[1:], start=1):
