@@ -1,16 +1,25 @@
-"""Choose the jobs' sampling settings on the VALIDATION split (never the test split).
+"""Choose the conversion's sampling settings on the VALIDATION split (never the test split).
 
-For each ``temperature:guidance`` setting, the first 16 bars of 3 validation pieces
-per style are converted into chorale, renaissance and classical (the styles with
-accompanying parts) and back; printed: the style classifier's mean probability of
-the target, and the mean transfer strength.
+For each ``temperature:guidance`` setting, the first 16 bars of ``--per-style``
+validation pieces per style are converted into every other style and back.
+Printed per setting: the mean transfer strength over the 20 directions (five-way
+judge and pairwise judge, as in ``style_jobs.py``), the classifier's accuracy on
+the targets, and with ``--directions`` each direction's figures.
 
-    python benchmarks/guidance_sweep.py --settings 0.9:1,0.9:2,0.9:3,0.9:4,0.9:6
+Two switches measure the conversion's options against the default:
+
+* ``--from-source``: guidance steers away from the source style (``symbolic convert
+  --from``) instead of from "no style";
+* ``--no-style-rules``: the chorale and renaissance parts are written without their
+  style's part rhythm and voice ranges (``StyleTexture.part_rhythm``, ``part_ranges``).
+
+    python benchmarks/guidance_sweep.py --settings 0.9:2,0.9:3,0.9:4,0.9:6
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -21,8 +30,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from style_jobs import STYLES, test_pieces  # noqa: E402
 
+from symbolic import textures  # noqa: E402
 from symbolic.arrangement import convert  # noqa: E402
-from symbolic.evaluation.jobs import transfer_strength  # noqa: E402
+from symbolic.evaluation.jobs import pairwise_probability, transfer_strength  # noqa: E402
 from symbolic.models.classifier import classify_scores, load_classifier  # noqa: E402
 from symbolic.models.sampling import GenerationConfig  # noqa: E402
 from symbolic.pretrained import load_decoder  # noqa: E402
@@ -33,31 +43,50 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("data/m21-300"))
     parser.add_argument("--model", default="default")
-    parser.add_argument("--settings", default="0.9:1,0.9:2,0.9:3,0.9:4,0.9:6", help="temperature:guidance,...")
-    parser.add_argument("--per-style", type=int, default=3)
+    parser.add_argument("--settings", default="0.9:3", help="temperature:guidance,...")
+    parser.add_argument("--per-style", type=int, default=6, help="validation pieces per style")
+    parser.add_argument("--from-source", action="store_true",
+                        help="steer guidance away from the source style instead of from 'no style'")
+    parser.add_argument("--no-style-rules", action="store_true",
+                        help="write chorale and renaissance parts without their part rhythm and voice ranges")
+    parser.add_argument("--directions", action="store_true", help="print every direction's figures")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.no_style_rules:
+        for style in ("chorale", "renaissance"):
+            textures.STYLE_TEXTURES[style] = dataclasses.replace(textures.STYLE_TEXTURES[style], part_rhythm=None,
+                                                                 part_ranges=())
     model, tokenizer, _ = load_decoder(args.model)
     classifier, _ = load_classifier(asset_path("style-classifier"))
     pieces = test_pieces(args.data, args.per_style, 16, tokenizer, split="valid")
     index = {s: classifier.config.styles.index(s) for s in STYLES}
+    print("validation pieces:", {s: len(v) for s, v in pieces.items()})
     for setting in args.settings.split(","):
         temperature, guidance = (float(v) for v in setting.split(":"))
         config = GenerationConfig(temperature=temperature, top_p=0.95, guidance_scale=guidance, seed=0)
-        start, p_target, strengths = time.perf_counter(), {}, []
+        start, rows = time.perf_counter(), {}
         for a in STYLES:
-            for _, x in pieces[a]:
-                for b in ("chorale", "renaissance", "classical"):
-                    if a == b:
-                        continue
-                    there = convert(model, tokenizer, x, {b: 1.0}, config)
-                    back = convert(model, tokenizer, there.score, {a: 1.0}, config, melody_track=there.melody_track)
+            for b in STYLES:
+                if a == b:
+                    continue
+                five, pair, hits = [], [], []
+                for _, x in pieces[a]:
+                    there = convert(model, tokenizer, x, {b: 1.0}, config,
+                                    away_from={a: 1.0} if args.from_source else None)
+                    back = convert(model, tokenizer, there.score, {a: 1.0}, config, melody_track=there.melody_track,
+                                   away_from={b: 1.0} if args.from_source else None)
                     probs = classify_scores(classifier, [x, there.score, back.score])
-                    p_target.setdefault(b, []).append(probs[1][index[b]])
-                    strengths.append(transfer_strength(*(p[index[a]] for p in probs)))
-        means = {b: round(float(np.mean(v)), 3) for b, v in p_target.items()}
-        print(f"temperature {temperature} guidance {guidance}: mean P(target) {means}, "
-              f"transfer strength {np.mean(strengths):.3f} ({time.perf_counter() - start:.0f} s)", flush=True)
+                    five.append(transfer_strength(*(float(p[index[a]]) for p in probs)))
+                    pair.append(transfer_strength(*(pairwise_probability(p, index[a], index[b]) for p in probs)))
+                    hits.append(int(np.argmax(probs[1])) == index[b])
+                rows[f"{a}->{b}"] = (np.mean(five), np.mean(pair), np.mean(hits))
+                if args.directions:
+                    print(f"  {a + '->' + b:26s} TS {rows[f'{a}->{b}'][0]:.3f}  pairwise {rows[f'{a}->{b}'][1]:.3f}  "
+                          f"accuracy {rows[f'{a}->{b}'][2]:.2f}", flush=True)
+        five_mean, pair_mean, accuracy = (float(np.mean([r[k] for r in rows.values()])) for k in range(3))
+        print(f"temperature {temperature} guidance {guidance}: transfer strength {five_mean:.3f} "
+              f"(pairwise {pair_mean:.3f}), accuracy on the targets {accuracy:.3f} "
+              f"({time.perf_counter() - start:.0f} s)", flush=True)
     return 0
 
 

@@ -1,10 +1,13 @@
 """Evaluate the user's jobs with a decoder (the shipped default unless --model).
 
 Conversion: held-out test pieces of every style (the first --bars bars of each)
-are converted to every other style and back.  Reported per direction and in all:
-the style classifier's accuracy on the targets, Brunner et al.'s transfer
-strength, the melody kept note for note, the beat-chroma similarity of source and
-output, and the symbolic (and audio) measures of each target's converted set
+are converted to every other style and back (``--from-source``: guidance steers
+away from the source style, as ``symbolic convert --from`` does).  Reported per
+direction and in all: the style classifier's accuracy on the targets, Brunner et
+al.'s transfer strength (with the five-way classifier as the judge, and with a
+pairwise judge: the classifier restricted to the two styles, as Brunner's binary
+A-vs-B classifiers were), the melody kept note for note, the beat-chroma
+similarity of source and output, and the symbolic (and audio) measures of each target's converted set
 against real test pieces of the target style, next to the same measures of the
 unconverted sources.
 
@@ -38,7 +41,7 @@ from symbolic.arrangement import accompany, convert
 from symbolic.cli.jobs import DEFAULT_GUIDANCE, DEFAULT_TEMPERATURE
 from symbolic.evaluation.compare import overlapping_area
 from symbolic.evaluation.jobs import (accompaniment_nll, chroma_similarity, crop_bars, same_notes,
-                                      score_from_voice_frames, transfer_strength)
+                                      pairwise_probability, score_from_voice_frames, transfer_strength)
 from symbolic.evaluation.metrics import METRIC_NAMES, all_metrics
 from symbolic.evaluation.report import EvaluationConfig, evaluate
 from symbolic.inputs.midi import read_midi
@@ -74,8 +77,10 @@ def conversion(args, model, tokenizer, classifier, config) -> dict:
     seconds = 0.0
     for a, pid, x, b in tqdm(jobs, desc="converting", unit="conversion"):
         t0 = time.perf_counter()
-        there = convert(model, tokenizer, x, {b: 1.0}, config)
-        back = convert(model, tokenizer, there.score, {a: 1.0}, config, melody_track=there.melody_track)
+        away = {a: 1.0} if args.from_source else None
+        there = convert(model, tokenizer, x, {b: 1.0}, config, away_from=away)
+        back = convert(model, tokenizer, there.score, {a: 1.0}, config, melody_track=there.melody_track,
+                       away_from={b: 1.0} if args.from_source else None)
         seconds += time.perf_counter() - t0
         probs = classify_scores(classifier, [x, there.score, back.score])
         melody = max(range(len(x.tracks)), key=lambda i: same_notes(x.tracks[i], there.score.tracks[0],
@@ -88,7 +93,10 @@ def conversion(args, model, tokenizer, classifier, config) -> dict:
             "p_source": [float(p[index[a]]) for p in probs],
             "p_target": float(probs[1][index[b]]),
             "predicted": classifier.config.styles[int(np.argmax(probs[1]))],
+            "probabilities": [[float(v) for v in p] for p in probs],
             "transfer_strength": transfer_strength(*(float(p[index[a]]) for p in probs)),
+            "transfer_strength_pairwise": transfer_strength(*(pairwise_probability(p, index[a], index[b])
+                                                              for p in probs)),
             "melody_kept": same_notes(x.tracks[melody], there.score.tracks[0], x.ticks_per_beat,
                                       there.score.ticks_per_beat),
             "chroma_similarity": chroma_similarity(x, there.score),
@@ -102,6 +110,7 @@ def conversion(args, model, tokenizer, classifier, config) -> dict:
                     "n": len(sel),
                     "accuracy": float(np.mean([r["predicted"] == b for r in sel])),
                     "transfer_strength": float(np.mean([r["transfer_strength"] for r in sel])),
+                    "transfer_strength_pairwise": float(np.mean([r["transfer_strength_pairwise"] for r in sel])),
                     "melody_kept": float(np.mean([r["melody_kept"] for r in sel])),
                     "chroma_similarity": float(np.nanmean([r["chroma_similarity"] for r in sel])),
                 }
@@ -112,6 +121,8 @@ def conversion(args, model, tokenizer, classifier, config) -> dict:
         "accuracy": float(np.mean([r["predicted"] == r["target"] for r in rows])),
         "accuracy_by_target": by_target,
         "transfer_strength": float(np.mean([d["transfer_strength"] for d in directions.values()])),
+        "transfer_strength_pairwise": float(np.mean([d["transfer_strength_pairwise"]
+                                                     for d in directions.values()])),
         "melody_kept": float(np.mean([r["melody_kept"] for r in rows])),
         "chroma_similarity": float(np.nanmean([r["chroma_similarity"] for r in rows])),
         "source_accuracy": float(np.mean([classifier.config.styles[int(np.argmax(classify_scores(classifier, [x])[0]))]
@@ -207,6 +218,9 @@ def main() -> int:
     parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE)
     parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE)
     parser.add_argument("--no-audio", action="store_true")
+    parser.add_argument("--from-source", action="store_true",
+                        help="steer guidance away from the source style (symbolic convert --from) instead of "
+                             "from 'no style'")
     parser.add_argument("--skip", choices=("conversion", "accompaniment"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/style-jobs"))
     args = parser.parse_args()
@@ -220,6 +234,7 @@ def main() -> int:
         print(json.dumps(results["conversion"]["summary"], indent=1))
         for name, d in results["conversion"]["directions"].items():
             print(f"{name:26s} acc {d['accuracy']:.2f}  TS {d['transfer_strength']:+.3f}  "
+                  f"pairwise {d['transfer_strength_pairwise']:+.3f}  "
                   f"melody {d['melody_kept']:.2f}  chroma {d['chroma_similarity']:.3f}")
     if args.skip != "accompaniment":
         results["accompaniment"] = accompaniment(args, model, tokenizer, config)

@@ -15,11 +15,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from symbolic.errors import ConfigError, ScoreError
+from symbolic.errors import ConfigError, ScoreError, StyleError
 from symbolic.generation import style_weights
 from symbolic.models.constrained import BarPlan, Plan, generate_planned, split_bars
 from symbolic.score import Note, Score, TempoChange, Track
-from symbolic.textures import program_range, texture_of
+from symbolic.textures import texture_of
 from symbolic.tokenization.events import EventTokenizer
 
 __all__ = ["JobResult", "choose_melody_track", "check_playable", "accompany", "convert", "continue_score"]
@@ -49,6 +49,16 @@ def check_playable(score: Score, what: str = "the input") -> None:
     if all(t.is_drum or not t.notes for t in score.tracks):
         raise ScoreError(f"{what} has only drum notes (channel 10), so there is no melody to work from; "
                          "give a file with a pitched track")
+
+
+def _check_mix(mix: dict[str, float], styles: tuple[str, ...], what: str) -> None:
+    """Raise :class:`StyleError` when a style mix names a style the model does not know or has no weight."""
+    unknown = [name for name in mix if name not in styles]
+    if unknown:
+        raise StyleError(f"{what} names unknown style {unknown[0]!r}; this model knows: "
+                         f"{', '.join(s for s in styles if s != 'none')}")
+    if not mix or not sum(mix.values()) > 0:
+        raise StyleError(f"{what} is empty or has no positive weight; give e.g. {{'chorale': 1.0}}")
 
 
 def _mean_pitch(track: Track) -> float:
@@ -96,13 +106,16 @@ def _lead(weights: dict[str, float]) -> str:
 
 
 def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int], programs: list[int],
-                 weights: dict[str, float], config, progress: bool) -> list[list[Note]]:
+                 weights: dict[str, float], config, progress: bool,
+                 away_from: dict[str, float] | None = None) -> list[list[Note]]:
     """Notes of new parts on ``programs`` under the ``given`` tracks (melody first), at ``score.ticks_per_beat``.
 
     The model sees slot 0 = the melody, slots 1..n_new = the new parts, then the
     other given tracks; programs are those the lead style's corpus declares.  New
     parts keep under the parts above them and over the given parts below them, and
-    inside the playable range of their instrument.
+    inside their voice's or instrument's range; where the style has a part rhythm
+    (chorale, renaissance), their notes keep to it.  Guidance steers away from
+    ``away_from`` (``None``: from "no style").
     """
     n_new = len(programs)
     lead = _lead(weights)
@@ -119,9 +132,12 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
         BarPlan(tuple(opening), tuple(sorted([(s, tuple(ids)) for s, ids in parts.items()] + [(s, None) for s in free],
                                              key=lambda item: item[0])))
         for opening, parts in bars), keep_register=True,
-        part_ranges=tuple((slot, *program_range(p)) for slot, p in zip(free, programs) if program_range(p)))
+        part_ranges=tuple((slot, *texture.part_range(k, p)) for k, (slot, p) in enumerate(zip(free, programs))
+                          if texture.part_range(k, p)),
+        part_rhythm=texture.part_rhythm_steps(tokenizer.vocab.config.steps_per_beat))
+    negative = style_weights(tokenizer.vocab.styles, away_from) if away_from else None
     ids = generate_planned(model, tokenizer, plan, config, style_weights=style_weights(tokenizer.vocab.styles, weights),
-                           progress=progress)
+                           progress=progress, negative_weights=negative)
     decoded = tokenizer.decode(ids)
     return [_rescale(decoded.tracks[slot].notes, decoded.ticks_per_beat, score.ticks_per_beat) for slot in free]
 
@@ -154,6 +170,7 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
         The input tracks, unchanged and in order, then the new tracks.
     """
     check_playable(score)
+    _check_mix(weights, tokenizer.vocab.styles, "the style")
     melody = _check_track(score, melody_track) if melody_track is not None else choose_melody_track(score)
     if programs is None:
         texture = texture_of(_lead(weights))
@@ -171,7 +188,7 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
 
 def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float], config,
             strength: float = 1.0, melody_track: int | None = None, parts: int | None = None,
-            progress: bool = False) -> JobResult:
+            progress: bool = False, away_from: dict[str, float] | None = None) -> JobResult:
     """Rewrite ``score`` in another style, keeping its melody note for note and its bars.
 
     ``strength`` in [0, 1] is the share of the other tracks that is rewritten,
@@ -182,6 +199,10 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
     pitched track takes the target style's instruments.  ``strength = 0`` returns
     the input unchanged.
 
+    ``away_from`` is the style mix the input is in: guidance (``config.guidance_scale``)
+    then steers from it towards ``weights`` rather than from "no style", which
+    rewrites the source style's traits more strongly.  ``None``: plain guidance.
+
     Returns:
         The melody first, then the new parts, then the kept parts.
     """
@@ -191,6 +212,9 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
     if parts is not None and parts < 0:
         raise ConfigError(f"parts={parts} must be >= 0")
     check_playable(score)
+    _check_mix(weights, tokenizer.vocab.styles, "the target style")
+    if away_from is not None:
+        _check_mix(away_from, tokenizer.vocab.styles, "away_from")
     melody = _check_track(score, melody_track) if melody_track is not None else choose_melody_track(score)
     if strength == 0.0:
         tracks = [_copy_track(t) for t in score.tracks]
@@ -203,7 +227,7 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
     n_new = max((texture.convert_parts if parts is None else parts) - len(kept_pitched), 0)
     new_programs = [texture.part_program(k) for k in range(n_new)]
     new_notes = _write_parts(model, tokenizer, score, [melody] + kept_pitched, new_programs, weights, config,
-                             progress) if n_new else []
+                             progress, away_from) if n_new else []
     tracks = [_copy_track(score.tracks[melody], texture.lead_program)]
     tracks += [Track(program=texture.part_program(k), name=f"new part {k + 1}", notes=notes)
                for k, notes in enumerate(new_notes)]
@@ -223,6 +247,7 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     """
     if n_bars < 1:
         raise ConfigError(f"bars={n_bars} must be at least 1")
+    _check_mix(weights, tokenizer.vocab.styles, "the style")
     check_playable(score)
     lead = _lead(weights)
     header, bars = split_bars(tokenizer.vocab, tokenizer.encode(score, style=lead))

@@ -193,7 +193,8 @@ def test_bar_starts_steps(tokenizer):
 
 def test_new_parts_stay_under_the_parts_above(model, tokenizer):
     score = melody_score(n_bars=6)
-    result = accompany(model, tokenizer, score, {"chorale": 1.0}, GenerationConfig(seed=5), programs=[0, 0, 19])
+    # pianos: no instrument or voice range here, so only the register rule acts
+    result = accompany(model, tokenizer, score, {"chorale": 1.0}, GenerationConfig(seed=5), programs=[0, 0, 0])
     tracks = result.score.tracks
     checked = 0
     for upper, lower in ((0, 1), (1, 2), (2, 3)):
@@ -231,3 +232,68 @@ def test_new_parts_stay_in_their_instruments_range(model, tokenizer):
         pitches = [n.pitch for n in result.score.tracks[index].notes]
         assert pitches and low <= min(pitches) and max(pitches) <= high
     assert program_range(0) is None and program_range(32) == (28, 55)
+
+
+def test_rhythm_grid_processor(tokenizer):
+    from symbolic.models.sampling import RhythmGrid, StepContext
+
+    vocab = tokenizer.vocab
+    grid = RhythmGrid.for_vocab(vocab, onset_grid_steps=6, min_duration_steps=6)
+    logits = torch.zeros(2, len(vocab))
+    only_short = torch.full((len(vocab),), float("-inf"))
+    only_short[vocab.id_of(TokenType.DURATION, 0)] = 0.0  # the shortest duration alone
+    logits[1] = only_short
+    out = grid(logits, StepContext())
+    position = vocab.offsets[TokenType.POSITION]
+    allowed = [step for step in range(vocab.max_bar_steps) if torch.isfinite(out[0, position + step])]
+    assert allowed == list(range(0, vocab.max_bar_steps, 6))
+    duration = vocab.offsets[TokenType.DURATION]
+    kept = [steps for k, steps in enumerate(vocab.duration_steps) if torch.isfinite(out[0, duration + k])]
+    assert min(kept) == 6 and len(kept) == sum(steps >= 6 for steps in vocab.duration_steps)
+    pitch = vocab.offsets[TokenType.PITCH]
+    assert torch.isfinite(out[0, pitch:pitch + 128]).all()  # other types untouched
+    assert torch.equal(out[1], only_short)  # nothing would remain: the row is left as it was
+    assert torch.equal(logits[0], torch.zeros(len(vocab)))  # the input is not changed
+    with pytest.raises(ConfigError, match="must be >= 1"):
+        RhythmGrid.for_vocab(vocab, 0, 6)
+
+
+def test_chorale_parts_keep_its_rhythm_and_voice_ranges(model, tokenizer):
+    from symbolic.textures import STYLE_TEXTURES
+
+    tpb = 384
+    score = melody_score(n_bars=4, tpb=tpb)
+    score.tempos = [TempoChange(0, 500_000)]
+    chorale = STYLE_TEXTURES["chorale"]
+    result = accompany(model, tokenizer, score, {"chorale": 1.0}, GenerationConfig(seed=3))
+    assert len(result.new_tracks) == 3
+    for k, index in enumerate(result.new_tracks):
+        notes = result.score.tracks[index].notes
+        low, high = chorale.part_ranges[k]
+        assert notes and all(low <= n.pitch <= high for n in notes)
+        assert all(n.onset_ticks % (tpb // 2) == 0 for n in notes)  # on eighths (4/4 bars from tick 0)
+        assert all(n.duration_ticks >= tpb // 2 for n in notes)
+    # a part on another instrument than the texture's keeps that instrument's range instead
+    assert chorale.part_range(2, 32) == (28, 55) and chorale.part_range(2, 19) == (36, 62)
+    assert STYLE_TEXTURES["classical"].part_rhythm_steps(12) is None
+    assert chorale.part_rhythm_steps(12) == (6, 6) and chorale.part_rhythm_steps(5) is None
+
+
+def test_convert_steers_away_from_the_source_style(model, tokenizer):
+    score = melody_score(n_bars=4)
+    config = GenerationConfig(seed=4, guidance_scale=3.0)
+    plain = convert(model, tokenizer, score, {"classical": 1.0}, config)
+    away = convert(model, tokenizer, score, {"classical": 1.0}, config, away_from={"irish": 1.0})
+    assert away.score.tracks[0].notes == score.tracks[0].notes  # the melody is kept either way
+    new = [tuple(away.score.tracks[i].notes) for i in away.new_tracks]
+    assert len(new) == 3 and new != [tuple(plain.score.tracks[i].notes) for i in plain.new_tracks]
+    with pytest.raises(StyleError, match="away_from names unknown style 'jazz'"):
+        convert(model, tokenizer, score, {"classical": 1.0}, config, away_from={"jazz": 1.0})
+    with pytest.raises(StyleError, match="unknown style 'polka'"):
+        accompany(model, tokenizer, score, {"polka": 1.0}, config)
+    with pytest.raises(StyleError, match="no positive weight"):
+        continue_score(model, tokenizer, score, {}, config, 2)
+    header, bars = split_bars(tokenizer.vocab, tokenizer.encode(score, style="irish"))
+    with pytest.raises(ConfigError, match="negative_weights must be"):
+        generate_planned(model, tokenizer, Plan(tuple(header), ()), config, style_weights=torch.ones(1, 6) / 6,
+                         negative_weights=torch.ones(2, 6))

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from symbolic.evaluation.jobs import (accompaniment_nll, beat_chroma, chroma_similarity, crop_bars, same_notes,
-                                      score_from_voice_frames, transfer_strength)
+from symbolic.evaluation.jobs import (accompaniment_nll, beat_chroma, chroma_similarity, crop_bars,
+                                      pairwise_probability, same_notes, score_from_voice_frames, transfer_strength)
 from symbolic.models.gpt import GPT, GPTConfig
 from symbolic.score import Note, Score, TimeSignature, Track
 
@@ -19,6 +19,14 @@ def test_transfer_strength_formula():
     assert transfer_strength(0.9, 0.1, 0.8) == pytest.approx(0.5 * (0.8 + 0.7))
     assert transfer_strength(0.5, 0.5, 0.5) == 0.0
     assert transfer_strength(0.2, 0.9, 0.1) < 0
+
+
+def test_pairwise_probability_rules_out_the_other_styles():
+    probs = np.array([0.1, 0.6, 0.2, 0.1, 0.0])
+    assert pairwise_probability(probs, 2, 0) == pytest.approx(2 / 3)  # 0.2 / (0.2 + 0.1)
+    assert pairwise_probability(probs, 0, 2) == pytest.approx(1 / 3)
+    assert pairwise_probability(probs, 4, 4 - 1) == 0.0
+    assert pairwise_probability(np.zeros(5), 1, 2) == 0.5  # neither style: no evidence either way
 
 
 def test_beat_chroma_and_similarity():

@@ -19,7 +19,7 @@ import numpy as np
 
 from symbolic.score import Note, Score, TimeSignature, Track
 
-__all__ = ["transfer_strength", "chroma_similarity", "beat_chroma", "same_notes", "accompaniment_nll",
+__all__ = ["transfer_strength", "pairwise_probability", "chroma_similarity", "beat_chroma", "same_notes", "accompaniment_nll",
            "score_from_voice_frames", "crop_bars"]
 
 
@@ -32,6 +32,17 @@ def transfer_strength(p_source: float, p_converted: float, p_back: float) -> flo
         p_back: P_A(x_back) for the converted piece converted back to A.
     """
     return 0.5 * ((p_source - p_converted) + (p_back - p_converted))
+
+
+def pairwise_probability(probs, a: int, b: int) -> float:
+    """P(A) of a judge that only knows styles A and B, from a many-style classifier's probabilities.
+
+    ``probs`` float ``(n_styles,)``; the result is ``probs[a] / (probs[a] + probs[b])``,
+    the classifier's posterior once the other styles are ruled out (Brunner et al.
+    trained one binary A-vs-B classifier per pair).  0.5 when both are 0.
+    """
+    total = float(probs[a]) + float(probs[b])
+    return 0.5 if total <= 0 else float(probs[a]) / total
 
 
 def beat_chroma(score: Score) -> np.ndarray:

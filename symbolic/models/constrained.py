@@ -20,7 +20,8 @@ import torch
 from tqdm import tqdm
 
 from symbolic.errors import ConfigError, TokenizationError
-from symbolic.models.sampling import GenerationConfig, GrammarMask, PitchRange, StepContext, _num_threads, compose
+from symbolic.models.sampling import (GenerationConfig, GrammarMask, PitchRange, RhythmGrid, StepContext, _num_threads,
+                                     compose)
 from symbolic.tokenization.grammar import GrammarState
 from symbolic.tokenization.vocab import TokenType
 
@@ -58,6 +59,10 @@ class Plan:
 
     ``part_ranges``: free parts whose instrument has a playable range stay inside it
     (where the register rule and the range disagree, the range wins).
+
+    ``part_rhythm``: ``(onset grid, shortest duration)`` in steps for the free parts:
+    their notes start on the grid (counted from the bar line) and last at least that
+    long; ``None`` leaves the rhythm to the model.
     """
 
     header: tuple[int, ...]
@@ -65,6 +70,7 @@ class Plan:
     optional_free: bool = False
     keep_register: bool = False
     part_ranges: tuple[tuple[int, int, int], ...] = ()  # (slot, lowest, highest pitch) of free parts
+    part_rhythm: tuple[int, int] | None = None
 
 
 def split_bars(vocab, ids: list[int]) -> tuple[list[int], list[tuple[list[int], dict[int, list[int]]]]]:
@@ -179,7 +185,7 @@ class _Runner:
 @torch.inference_mode()
 def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
                      style_weights: torch.Tensor | None = None, max_part_tokens: int = 256,
-                     progress: bool = False) -> list[int]:
+                     progress: bool = False, negative_weights: torch.Tensor | None = None) -> list[int]:
     """Ids of the whole planned sequence, the free parts sampled, ending with EOS.
 
     Args:
@@ -189,6 +195,9 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
         config: sampling settings (``max_new_tokens``, ``max_bars`` and ``min_new_tokens`` do
             not apply: the plan fixes the length).
         style_weights: float ``(1, n_styles)`` style mix; ``None``: the plan's style token alone.
+        negative_weights: float ``(1, n_styles)`` style mix that guidance steers away from
+            (the source style of a conversion); ``None``: the "no style" entry, which is
+            plain classifier-free guidance.  Only used when ``config.guidance_scale != 1``.
         max_part_tokens: a free part is closed after this many tokens (at a note boundary).
         progress: show a tqdm bar over the bars.
 
@@ -204,16 +213,24 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
         style_weights[0, vocab.values[plan.header[1]]] = 1.0
     guided = config.guidance_scale != 1.0
     if guided:
-        none = torch.zeros_like(style_weights)
-        none[:, 0] = 1.0
-        style_weights = torch.cat([style_weights, none])
+        if negative_weights is None:
+            negative_weights = torch.zeros_like(style_weights)
+            negative_weights[:, 0] = 1.0
+        elif negative_weights.shape != style_weights.shape:
+            raise ConfigError(f"negative_weights must be {tuple(style_weights.shape)}, "
+                              f"got {tuple(negative_weights.shape)}")
+        style_weights = torch.cat([style_weights, negative_weights.to(style_weights.dtype)])
     # The grammar mask is always on here: a free part must stay inside its bar and track.
     sampling = GenerationConfig(temperature=config.temperature, top_k=config.top_k, top_p=config.top_p,
                                 guidance_scale=config.guidance_scale, constrain=True, seed=config.seed)
     processors = sampling.processors(vocab.eos_id)
-    if plan.keep_register or plan.part_ranges:  # right after the grammar mask, before temperature and the top-k/top-p cuts
-        at = next(i for i, p in enumerate(processors) if isinstance(p, GrammarMask)) + 1
-        processors.insert(at, PitchRange(vocab.offsets[TokenType.PITCH]))
+    masks = []  # right after the grammar mask, before temperature and the top-k/top-p cuts
+    if plan.part_rhythm is not None:
+        masks.append(RhythmGrid.for_vocab(vocab, *plan.part_rhythm))
+    if plan.keep_register or plan.part_ranges:
+        masks.append(PitchRange(vocab.offsets[TokenType.PITCH]))
+    at = next(i for i, p in enumerate(processors) if isinstance(p, GrammarMask)) + 1
+    processors[at:at] = masks
     process = compose(processors)
     generator = torch.Generator(device="cpu").manual_seed(config.seed)
     runner = _Runner(model, style_weights, guided)

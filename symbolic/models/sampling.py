@@ -27,6 +27,7 @@ __all__ = [
     "TopP",
     "GrammarMask",
     "PitchRange",
+    "RhythmGrid",
     "Guidance",
     "MinNewTokens",
     "compose",
@@ -123,6 +124,39 @@ class PitchRange:
         outside[self.pitch_offset:self.pitch_offset + max(low, 0)] = True
         outside[self.pitch_offset + min(high, 127) + 1:self.pitch_offset + 128] = True
         masked = logits.masked_fill(outside, float("-inf"))
+        keep = torch.isfinite(masked).any(dim=-1, keepdim=True)
+        return torch.where(keep, masked, logits)
+
+
+@dataclass(frozen=True)
+class RhythmGrid:
+    """Forbid note onsets off a grid and durations under a minimum (a style's rhythm for new parts).
+
+    ``forbidden`` is a bool ``(vocab_size,)`` tensor: the Position ids off the grid and
+    the Duration ids that are too short; build it with :meth:`for_vocab`.  A row it
+    would leave with nothing allowed is passed through unchanged.
+    """
+
+    forbidden: torch.Tensor
+
+    @classmethod
+    def for_vocab(cls, vocab, onset_grid_steps: int, min_duration_steps: int) -> "RhythmGrid":
+        """Onsets on multiples of ``onset_grid_steps`` from the bar line; durations of at least
+        ``min_duration_steps`` (both in the vocabulary's steps, ``steps_per_beat`` to a quarter note)."""
+        if onset_grid_steps < 1 or min_duration_steps < 1:
+            raise ConfigError(f"onset_grid_steps={onset_grid_steps} and min_duration_steps={min_duration_steps} "
+                              "must be >= 1")
+        forbidden = torch.zeros(len(vocab), dtype=torch.bool)
+        position = vocab.offsets[TokenType.POSITION]
+        for step in range(vocab.max_bar_steps):
+            forbidden[position + step] = step % onset_grid_steps != 0
+        duration = vocab.offsets[TokenType.DURATION]
+        for k, steps in enumerate(vocab.duration_steps):
+            forbidden[duration + k] = steps < min_duration_steps
+        return cls(forbidden)
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        masked = logits.masked_fill(self.forbidden.to(logits.device), float("-inf"))
         keep = torch.isfinite(masked).any(dim=-1, keepdim=True)
         return torch.where(keep, masked, logits)
 

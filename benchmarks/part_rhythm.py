@@ -1,0 +1,63 @@
+"""The rhythm of the accompanying parts in each style's training pieces.
+
+For every training piece of the data set, the pitched tracks other than the
+highest (the parts under the melody; a one-track piece counts its only track) are
+measured: where in the beat their notes start (on the beat, on an eighth, on a
+sixteenth, elsewhere) and how long they last.  ``StyleTexture.part_rhythm`` keeps
+the coarsest grid holding at least 95% of the onsets and the longest minimum
+note holding at least 95% of the notes.
+
+    python benchmarks/part_rhythm.py --data data/m21-300
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from symbolic.inputs.midi import read_midi
+
+GRIDS = ((1, "beat"), (2, "eighth"), (4, "sixteenth"))
+SHORTEST = ((1, "quarter"), (2, "eighth"), (4, "sixteenth"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("data/m21-300"))
+    parser.add_argument("--share", type=float, default=0.95, help="share of notes a rule must hold")
+    args = parser.parse_args()
+    manifest = json.loads((args.data / "manifest.json").read_text())
+    onsets: dict[str, Counter] = defaultdict(Counter)
+    lengths: dict[str, list[float]] = defaultdict(list)
+    for piece in manifest["pieces"]:
+        if piece["split"] != "train":
+            continue
+        score = read_midi(piece["midi"])
+        tpb = score.ticks_per_beat
+        tracks = [t for t in score.tracks if t.notes and not t.is_drum]
+        if len(tracks) > 1:
+            tracks = sorted(tracks, key=lambda t: -sum(n.pitch for n in t.notes) / len(t.notes))[1:]
+        for track in tracks:
+            for note in track.notes:
+                offset = note.onset_ticks % tpb
+                grid = next((n for n, _ in GRIDS if (offset * n) % tpb == 0), 0)
+                onsets[piece["style"]][grid] += 1
+                lengths[piece["style"]].append(note.duration_ticks / tpb)
+    for style in sorted(onsets):
+        total = sum(onsets[style].values())
+        shares = {name: sum(v for g, v in onsets[style].items() if g and g <= n) / total for n, name in GRIDS}
+        grid = next((name for n, name in GRIDS if shares[name] >= args.share), "none")
+        at_least = {name: sum(d >= 1 / n - 1e-9 for d in lengths[style]) / len(lengths[style])
+                    for n, name in SHORTEST}
+        shortest = next((name for n, name in SHORTEST if at_least[name] >= args.share), "none")
+        print(f"{style:12s} {total:7d} notes  onsets on: " + ", ".join(f"{k} {v:.3f}" for k, v in shares.items())
+              + "  lasting at least: " + ", ".join(f"{k} {v:.3f}" for k, v in at_least.items())
+              + f"  -> grid {grid}, shortest {shortest}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
