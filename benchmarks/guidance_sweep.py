@@ -4,14 +4,16 @@ For each ``temperature:guidance`` setting, the first 16 bars of ``--per-style``
 validation pieces per style are converted into every other style and back.
 Printed per setting: the mean transfer strength over the 20 directions (five-way
 judge and pairwise judge, as in ``style_jobs.py``), the classifier's accuracy on
-the targets, and with ``--directions`` each direction's figures.
+the targets, and with ``--directions`` each direction's figures.  So that the
+choice weighs the music and not only the judge, it also prints, for the
+conversions into chorale, renaissance and classical: the mean overlap of the ten
+symbolic metrics with the validation pieces of the target style (as
+``style_jobs.py`` does against test pieces), and the mean scale consistency of the
+converted pieces.
 
-Two switches measure the conversion's options against the default:
-
-* ``--from-source``: guidance steers away from the source style (``symbolic convert
-  --from``) instead of from "no style";
-* ``--no-style-rules``: the chorale and renaissance parts are written without their
-  style's part rhythm and voice ranges (``StyleTexture.part_rhythm``, ``part_ranges``).
+``--no-style-rules`` writes the chorale and renaissance parts without their
+style's part rhythm and voice ranges (``StyleTexture.part_rhythm``, ``part_ranges``),
+to measure what those rules do.
 
     python benchmarks/guidance_sweep.py --settings 0.9:2,0.9:3,0.9:4,0.9:6
 """
@@ -32,7 +34,9 @@ from style_jobs import STYLES, test_pieces  # noqa: E402
 
 from symbolic import textures  # noqa: E402
 from symbolic.arrangement import convert  # noqa: E402
+from symbolic.evaluation.compare import overlapping_area  # noqa: E402
 from symbolic.evaluation.jobs import pairwise_probability, transfer_strength  # noqa: E402
+from symbolic.evaluation.metrics import METRIC_NAMES, all_metrics  # noqa: E402
 from symbolic.models.classifier import classify_scores, load_classifier  # noqa: E402
 from symbolic.models.sampling import GenerationConfig  # noqa: E402
 from symbolic.pretrained import load_decoder  # noqa: E402
@@ -45,8 +49,6 @@ def main() -> int:
     parser.add_argument("--model", default="default")
     parser.add_argument("--settings", default="0.9:3", help="temperature:guidance,...")
     parser.add_argument("--per-style", type=int, default=6, help="validation pieces per style")
-    parser.add_argument("--from-source", action="store_true",
-                        help="steer guidance away from the source style instead of from 'no style'")
     parser.add_argument("--no-style-rules", action="store_true",
                         help="write chorale and renaissance parts without their part rhythm and voice ranges")
     parser.add_argument("--directions", action="store_true", help="print every direction's figures")
@@ -64,18 +66,18 @@ def main() -> int:
     for setting in args.settings.split(","):
         temperature, guidance = (float(v) for v in setting.split(":"))
         config = GenerationConfig(temperature=temperature, top_p=0.95, guidance_scale=guidance, seed=0)
-        start, rows = time.perf_counter(), {}
+        start, rows, converted = time.perf_counter(), {}, {b: [] for b in ("chorale", "renaissance", "classical")}
         for a in STYLES:
             for b in STYLES:
                 if a == b:
                     continue
                 five, pair, hits = [], [], []
                 for _, x in pieces[a]:
-                    there = convert(model, tokenizer, x, {b: 1.0}, config,
-                                    away_from={a: 1.0} if args.from_source else None)
-                    back = convert(model, tokenizer, there.score, {a: 1.0}, config, melody_track=there.melody_track,
-                                   away_from={b: 1.0} if args.from_source else None)
+                    there = convert(model, tokenizer, x, {b: 1.0}, config)
+                    back = convert(model, tokenizer, there.score, {a: 1.0}, config, melody_track=there.melody_track)
                     probs = classify_scores(classifier, [x, there.score, back.score])
+                    if b in converted:
+                        converted[b].append(all_metrics(there.score))
                     five.append(transfer_strength(*(float(p[index[a]]) for p in probs)))
                     pair.append(transfer_strength(*(pairwise_probability(p, index[a], index[b]) for p in probs)))
                     hits.append(int(np.argmax(probs[1])) == index[b])
@@ -84,8 +86,17 @@ def main() -> int:
                     print(f"  {a + '->' + b:26s} TS {rows[f'{a}->{b}'][0]:.3f}  pairwise {rows[f'{a}->{b}'][1]:.3f}  "
                           f"accuracy {rows[f'{a}->{b}'][2]:.2f}", flush=True)
         five_mean, pair_mean, accuracy = (float(np.mean([r[k] for r in rows.values()])) for k in range(3))
+        overlap, scale = {}, {}
+        for b, metrics in converted.items():
+            real = [all_metrics(x) for _, x in pieces[b]]
+            overlap[b] = float(np.nanmean([overlapping_area([m[name] for m in metrics], [m[name] for m in real])["overlap"]
+                                           for name in METRIC_NAMES]))
+            scale[b] = float(np.mean([m["scale_consistency"] for m in metrics]))
+        real_scale = float(np.mean([all_metrics(x)["scale_consistency"] for b in converted for _, x in pieces[b]]))
         print(f"temperature {temperature} guidance {guidance}: transfer strength {five_mean:.3f} "
-              f"(pairwise {pair_mean:.3f}), accuracy on the targets {accuracy:.3f} "
+              f"(pairwise {pair_mean:.3f}), accuracy on the targets {accuracy:.3f}; into chorale, renaissance, "
+              f"classical: metric overlap with real pieces {' '.join(f'{v:.3f}' for v in overlap.values())}, "
+              f"scale consistency {' '.join(f'{v:.3f}' for v in scale.values())} (real {real_scale:.3f}) "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
     return 0
 

@@ -1,9 +1,7 @@
 """Evaluate the user's jobs with a decoder (the shipped default unless --model).
 
 Conversion: held-out test pieces of every style (the first --bars bars of each)
-are converted to every other style and back (``--from-source``: guidance steers
-away from the source style, as ``symbolic convert --from`` does).  Reported per
-direction and in all: the style classifier's accuracy on the targets, Brunner et
+are converted to every other style and back.  Reported per direction and in all: the style classifier's accuracy on the targets, Brunner et
 al.'s transfer strength (with the five-way classifier as the judge, and with a
 pairwise judge: the classifier restricted to the two styles, as Brunner's binary
 A-vs-B classifiers were), the melody kept note for note, the beat-chroma
@@ -77,10 +75,8 @@ def conversion(args, model, tokenizer, classifier, config) -> dict:
     seconds = 0.0
     for a, pid, x, b in tqdm(jobs, desc="converting", unit="conversion"):
         t0 = time.perf_counter()
-        away = {a: 1.0} if args.from_source else None
-        there = convert(model, tokenizer, x, {b: 1.0}, config, away_from=away)
-        back = convert(model, tokenizer, there.score, {a: 1.0}, config, melody_track=there.melody_track,
-                       away_from={b: 1.0} if args.from_source else None)
+        there = convert(model, tokenizer, x, {b: 1.0}, config)
+        back = convert(model, tokenizer, there.score, {a: 1.0}, config, melody_track=there.melody_track)
         seconds += time.perf_counter() - t0
         probs = classify_scores(classifier, [x, there.score, back.score])
         melody = max(range(len(x.tracks)), key=lambda i: same_notes(x.tracks[i], there.score.tracks[0],
@@ -218,9 +214,6 @@ def main() -> int:
     parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE)
     parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE)
     parser.add_argument("--no-audio", action="store_true")
-    parser.add_argument("--from-source", action="store_true",
-                        help="steer guidance away from the source style (symbolic convert --from) instead of "
-                             "from 'no style'")
     parser.add_argument("--skip", choices=("conversion", "accompaniment"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/style-jobs"))
     args = parser.parse_args()

@@ -106,16 +106,14 @@ def _lead(weights: dict[str, float]) -> str:
 
 
 def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int], programs: list[int],
-                 weights: dict[str, float], config, progress: bool,
-                 away_from: dict[str, float] | None = None) -> list[list[Note]]:
+                 weights: dict[str, float], config, progress: bool) -> list[list[Note]]:
     """Notes of new parts on ``programs`` under the ``given`` tracks (melody first), at ``score.ticks_per_beat``.
 
     The model sees slot 0 = the melody, slots 1..n_new = the new parts, then the
     other given tracks; programs are those the lead style's corpus declares.  New
     parts keep under the parts above them and over the given parts below them, and
     inside their voice's or instrument's range; where the style has a part rhythm
-    (chorale, renaissance), their notes keep to it.  Guidance steers away from
-    ``away_from`` (``None``: from "no style").
+    (chorale, renaissance), their notes keep to it.
     """
     n_new = len(programs)
     lead = _lead(weights)
@@ -135,9 +133,8 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
         part_ranges=tuple((slot, *texture.part_range(k, p)) for k, (slot, p) in enumerate(zip(free, programs))
                           if texture.part_range(k, p)),
         part_rhythm=texture.part_rhythm_steps(tokenizer.vocab.config.steps_per_beat))
-    negative = style_weights(tokenizer.vocab.styles, away_from) if away_from else None
     ids = generate_planned(model, tokenizer, plan, config, style_weights=style_weights(tokenizer.vocab.styles, weights),
-                           progress=progress, negative_weights=negative)
+                           progress=progress)
     decoded = tokenizer.decode(ids)
     return [_rescale(decoded.tracks[slot].notes, decoded.ticks_per_beat, score.ticks_per_beat) for slot in free]
 
@@ -188,7 +185,7 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
 
 def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float], config,
             strength: float = 1.0, melody_track: int | None = None, parts: int | None = None,
-            progress: bool = False, away_from: dict[str, float] | None = None) -> JobResult:
+            progress: bool = False) -> JobResult:
     """Rewrite ``score`` in another style, keeping its melody note for note and its bars.
 
     ``strength`` in [0, 1] is the share of the other tracks that is rewritten,
@@ -198,10 +195,6 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
     has (``parts`` overrides), less the kept ones.  With ``strength > 0`` every
     pitched track takes the target style's instruments.  ``strength = 0`` returns
     the input unchanged.
-
-    ``away_from`` is the style mix the input is in: guidance (``config.guidance_scale``)
-    then steers from it towards ``weights`` rather than from "no style", which
-    rewrites the source style's traits more strongly.  ``None``: plain guidance.
 
     Returns:
         The melody first, then the new parts, then the kept parts.
@@ -213,8 +206,6 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
         raise ConfigError(f"parts={parts} must be >= 0")
     check_playable(score)
     _check_mix(weights, tokenizer.vocab.styles, "the target style")
-    if away_from is not None:
-        _check_mix(away_from, tokenizer.vocab.styles, "away_from")
     melody = _check_track(score, melody_track) if melody_track is not None else choose_melody_track(score)
     if strength == 0.0:
         tracks = [_copy_track(t) for t in score.tracks]
@@ -227,7 +218,7 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
     n_new = max((texture.convert_parts if parts is None else parts) - len(kept_pitched), 0)
     new_programs = [texture.part_program(k) for k in range(n_new)]
     new_notes = _write_parts(model, tokenizer, score, [melody] + kept_pitched, new_programs, weights, config,
-                             progress, away_from) if n_new else []
+                             progress) if n_new else []
     tracks = [_copy_track(score.tracks[melody], texture.lead_program)]
     tracks += [Track(program=texture.part_program(k), name=f"new part {k + 1}", notes=notes)
                for k, notes in enumerate(new_notes)]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 __all__ = ["register", "load_job_inputs", "DEFAULT_GUIDANCE", "DEFAULT_TEMPERATURE"]
 
-DEFAULT_GUIDANCE = 3.0
+DEFAULT_GUIDANCE = 6.0
 DEFAULT_TEMPERATURE = 0.9
 _MODEL_HELP = "a shipped model name or a checkpoint folder from 'symbolic train' (default: default, the shipped one)"
 
@@ -45,10 +45,6 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="share of the other tracks rewritten, 0..1 (default 1); the bass goes last, so at "
                         "lower strengths the bass line and its harmony stay")
     c.add_argument("--melody-track", type=int, help="index of the melody track (default: chosen automatically)")
-    c.add_argument("--from", dest="from_style", metavar="STYLE",
-                   help="the style the input is in (a name, mix or description): guidance then steers away "
-                        "from it rather than from 'no style' (it helps between chorale and renaissance; see "
-                        "the README). Default: plain guidance")
     c.add_argument("--parts", type=int,
                    help="accompanying parts to write (default: the target style's texture, e.g. 3 for "
                         "chorale, 0 for the solo-tune styles irish and german-folk)")
@@ -127,17 +123,11 @@ def _describe(result) -> str:
 
 def run_convert(args: argparse.Namespace) -> int:
     from symbolic.arrangement import choose_melody_track, convert
-    from symbolic.generation import resolve_style
-    from symbolic.styles import describe_mix
 
     model, tokenizer, score, weights, config = load_job_inputs(args)
-    away_from = None
-    if args.from_style is not None:
-        away_from, _ = resolve_style(args.from_style, tokenizer.vocab.styles)
-        print(f"steering away from the source style: {describe_mix(away_from)}")
     melody = args.melody_track if args.melody_track is not None else choose_melody_track(score)
     result = convert(model, tokenizer, score, weights, config, strength=args.strength,
-                     melody_track=melody, parts=args.parts, progress=True, away_from=away_from)
+                     melody_track=melody, parts=args.parts, progress=True)
     print(f"melody: track {melody} of {args.input.name} (kept note for note); {_describe(result)}; "
           f"{len(result.kept_tracks) - 1} other tracks kept; wrote {args.out}")
     return _finish(args, result)

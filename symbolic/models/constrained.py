@@ -57,8 +57,9 @@ class Plan:
     higher slots, wherever they sound in the bar, so parts written under a melody
     stay under it and do not cross each other.
 
-    ``part_ranges``: free parts whose instrument has a playable range stay inside it
-    (where the register rule and the range disagree, the range wins).
+    ``part_ranges``: free parts with a pitch range (their voice's, or their
+    instrument's playable range) stay inside it (where the register rule and the
+    range disagree, the range wins).
 
     ``part_rhythm``: ``(onset grid, shortest duration)`` in steps for the free parts:
     their notes start on the grid (counted from the bar line) and last at least that
@@ -185,7 +186,7 @@ class _Runner:
 @torch.inference_mode()
 def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
                      style_weights: torch.Tensor | None = None, max_part_tokens: int = 256,
-                     progress: bool = False, negative_weights: torch.Tensor | None = None) -> list[int]:
+                     progress: bool = False) -> list[int]:
     """Ids of the whole planned sequence, the free parts sampled, ending with EOS.
 
     Args:
@@ -195,9 +196,6 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
         config: sampling settings (``max_new_tokens``, ``max_bars`` and ``min_new_tokens`` do
             not apply: the plan fixes the length).
         style_weights: float ``(1, n_styles)`` style mix; ``None``: the plan's style token alone.
-        negative_weights: float ``(1, n_styles)`` style mix that guidance steers away from
-            (the source style of a conversion); ``None``: the "no style" entry, which is
-            plain classifier-free guidance.  Only used when ``config.guidance_scale != 1``.
         max_part_tokens: a free part is closed after this many tokens (at a note boundary).
         progress: show a tqdm bar over the bars.
 
@@ -213,13 +211,9 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
         style_weights[0, vocab.values[plan.header[1]]] = 1.0
     guided = config.guidance_scale != 1.0
     if guided:
-        if negative_weights is None:
-            negative_weights = torch.zeros_like(style_weights)
-            negative_weights[:, 0] = 1.0
-        elif negative_weights.shape != style_weights.shape:
-            raise ConfigError(f"negative_weights must be {tuple(style_weights.shape)}, "
-                              f"got {tuple(negative_weights.shape)}")
-        style_weights = torch.cat([style_weights, negative_weights.to(style_weights.dtype)])
+        none = torch.zeros_like(style_weights)
+        none[:, 0] = 1.0
+        style_weights = torch.cat([style_weights, none])
     # The grammar mask is always on here: a free part must stay inside its bar and track.
     sampling = GenerationConfig(temperature=config.temperature, top_k=config.top_k, top_p=config.top_p,
                                 guidance_scale=config.guidance_scale, constrain=True, seed=config.seed)
