@@ -63,10 +63,13 @@ def main() -> int:
     pieces = test_pieces(args.data, args.per_style, 16, tokenizer, split="valid")
     index = {s: classifier.config.styles.index(s) for s in STYLES}
     print("validation pieces:", {s: len(v) for s, v in pieces.items()})
+    targets = ("chorale", "renaissance", "classical")
+    real = {b: [all_metrics(x) for _, x in pieces[b]] for b in targets}  # the same for every setting
+    real_scale = float(np.mean([m["scale_consistency"] for b in targets for m in real[b]]))
     for setting in args.settings.split(","):
         temperature, guidance = (float(v) for v in setting.split(":"))
         config = GenerationConfig(temperature=temperature, top_p=0.95, guidance_scale=guidance, seed=0)
-        start, rows, converted = time.perf_counter(), {}, {b: [] for b in ("chorale", "renaissance", "classical")}
+        start, rows, converted = time.perf_counter(), {}, {b: [] for b in targets}
         for a in STYLES:
             for b in STYLES:
                 if a == b:
@@ -88,11 +91,10 @@ def main() -> int:
         five_mean, pair_mean, accuracy = (float(np.mean([r[k] for r in rows.values()])) for k in range(3))
         overlap, scale = {}, {}
         for b, metrics in converted.items():
-            real = [all_metrics(x) for _, x in pieces[b]]
-            overlap[b] = float(np.nanmean([overlapping_area([m[name] for m in metrics], [m[name] for m in real])["overlap"]
+            overlap[b] = float(np.nanmean([overlapping_area([m[name] for m in metrics],
+                                                            [m[name] for m in real[b]])["overlap"]
                                            for name in METRIC_NAMES]))
             scale[b] = float(np.mean([m["scale_consistency"] for m in metrics]))
-        real_scale = float(np.mean([all_metrics(x)["scale_consistency"] for b in converted for _, x in pieces[b]]))
         print(f"temperature {temperature} guidance {guidance}: transfer strength {five_mean:.3f} "
               f"(pairwise {pair_mean:.3f}), accuracy on the targets {accuracy:.3f}; into chorale, renaissance, "
               f"classical: metric overlap with real pieces {' '.join(f'{v:.3f}' for v in overlap.values())}, "

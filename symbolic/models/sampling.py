@@ -109,6 +109,14 @@ class GrammarMask:
         return logits.masked_fill(~allowed, float("-inf"))
 
 
+def _forbid_unless_empty(logits: torch.Tensor, forbidden: torch.Tensor) -> torch.Tensor:
+    """``logits`` with the ``forbidden`` ids (bool ``(vocab_size,)``) at -inf, except in rows where
+    nothing would remain allowed: those are returned as they were."""
+    masked = logits.masked_fill(forbidden, float("-inf"))
+    keep = torch.isfinite(masked).any(dim=-1, keepdim=True)
+    return torch.where(keep, masked, logits)
+
+
 @dataclass(frozen=True)
 class PitchRange:
     """Keep Pitch ids inside ``context.pitch_range`` (inclusive MIDI pitches; ``pitch_offset`` is the id of
@@ -123,9 +131,7 @@ class PitchRange:
         outside = torch.zeros(logits.size(-1), dtype=torch.bool, device=logits.device)
         outside[self.pitch_offset:self.pitch_offset + max(low, 0)] = True
         outside[self.pitch_offset + min(high, 127) + 1:self.pitch_offset + 128] = True
-        masked = logits.masked_fill(outside, float("-inf"))
-        keep = torch.isfinite(masked).any(dim=-1, keepdim=True)
-        return torch.where(keep, masked, logits)
+        return _forbid_unless_empty(logits, outside)
 
 
 @dataclass(frozen=True)
@@ -156,9 +162,7 @@ class RhythmGrid:
         return cls(forbidden)
 
     def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
-        masked = logits.masked_fill(self.forbidden.to(logits.device), float("-inf"))
-        keep = torch.isfinite(masked).any(dim=-1, keepdim=True)
-        return torch.where(keep, masked, logits)
+        return _forbid_unless_empty(logits, self.forbidden.to(logits.device))
 
 
 @dataclass(frozen=True)
