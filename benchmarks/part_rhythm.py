@@ -5,7 +5,13 @@ highest (the parts under the melody; a one-track piece counts its only track) ar
 measured: where in the beat their notes start (on the beat, on an eighth, on a
 sixteenth, elsewhere) and how long they last.  ``StyleTexture.part_rhythm`` keeps
 the coarsest grid holding at least 95% of the onsets and the longest minimum
-note holding at least 95% of the notes.
+note holding at least 95% of the notes, and the durations to whole numbers of
+grid steps where that holds for 95% of the notes too.  It also counts the notes that start while
+the part's previous note still sounds, apart (``over``) and together with it
+(``chord``): ``StyleTexture.part_lines`` is set where fewer than 1% of the notes
+start over another, ``part_chords`` where chords are more common than that.  And
+it counts the notes (after a part's first) that start right where the part's
+sound stopped, with no rest: ``part_legato`` where that holds for 95% of them.
 
     python benchmarks/part_rhythm.py --data data/m21-300
 """
@@ -32,6 +38,8 @@ def main() -> int:
     manifest = json.loads((args.data / "manifest.json").read_text())
     onsets: dict[str, Counter] = defaultdict(Counter)
     lengths: dict[str, list[float]] = defaultdict(list)
+    overlaps: dict[str, Counter] = defaultdict(Counter)
+    legato: dict[str, Counter] = defaultdict(Counter)
     for piece in manifest["pieces"]:
         if piece["split"] != "train":
             continue
@@ -41,7 +49,13 @@ def main() -> int:
         if len(tracks) > 1:
             tracks = sorted(tracks, key=lambda t: -sum(n.pitch for n in t.notes) / len(t.notes))[1:]
         for track in tracks:
-            for note in track.notes:
+            reach, last_onset = -1, -1
+            for note in sorted(track.notes):
+                if note.onset_ticks < reach:
+                    overlaps[piece["style"]]["chord" if note.onset_ticks == last_onset else "over"] += 1
+                if reach >= 0:
+                    legato[piece["style"]][note.onset_ticks <= reach] += 1
+                reach, last_onset = max(reach, note.onset_ticks + note.duration_ticks), note.onset_ticks
                 offset = note.onset_ticks % tpb
                 grid = next((n for n, _ in GRIDS if (offset * n) % tpb == 0), 0)
                 onsets[piece["style"]][grid] += 1
@@ -56,6 +70,14 @@ def main() -> int:
         print(f"{style:12s} {total:7d} notes  onsets on: " + ", ".join(f"{k} {v:.3f}" for k, v in shares.items())
               + "  lasting at least: " + ", ".join(f"{k} {v:.3f}" for k, v in at_least.items())
               + f"  -> grid {grid}, shortest {shortest}")
+        whole = {name: sum(abs(d * n - round(d * n)) < 1e-6 for d in lengths[style]) / len(lengths[style])
+                 for n, name in GRIDS}
+        print(f"{'':12s} lasting a whole number of: " + ", ".join(f"{k}s {v:.3f}" for k, v in whole.items()))
+        over, chord = (overlaps[style][k] / total for k in ("over", "chord"))
+        print(f"{'':12s} starting over the part's previous note: {over:.4f}, with it (chords): {chord:.4f}"
+              f"  -> lines {over < 0.01}, chords {chord >= 0.01}")
+        joined = legato[style][True] / max(1, sum(legato[style].values()))
+        print(f"{'':12s} starting with no rest after the part's previous note: {joined:.4f}  -> legato {joined >= args.share}")
     return 0
 
 

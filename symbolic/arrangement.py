@@ -15,9 +15,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from symbolic.errors import ConfigError, ScoreError, StyleError
 from symbolic.generation import style_weights
-from symbolic.models.constrained import BarPlan, Plan, generate_planned, split_bars
+from symbolic.keys import windowed_scales
+from symbolic.models.constrained import BarPlan, Plan, generate_planned, part_notes, split_bars
 from symbolic.score import Note, Score, TempoChange, Track
 from symbolic.textures import texture_of
 from symbolic.tokenization.events import EventTokenizer
@@ -105,6 +108,18 @@ def _lead(weights: dict[str, float]) -> str:
     return max(weights, key=weights.get)
 
 
+def _bar_scales(vocab, bars) -> tuple[frozenset[int] | None, ...]:
+    """The key's pitch classes around each bar, told from the given parts' notes (weighted by duration)."""
+    histograms = []
+    for _, parts in bars:
+        histogram = np.zeros(12)
+        for ids in parts.values():
+            for start, end, pitch in part_notes(vocab, ids):
+                histogram[pitch % 12] += end - start
+        histograms.append(histogram)
+    return tuple(windowed_scales(histograms))
+
+
 def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int], programs: list[int],
                  weights: dict[str, float], config, progress: bool) -> list[list[Note]]:
     """Notes of new parts on ``programs`` under the ``given`` tracks (melody first), at ``score.ticks_per_beat``.
@@ -113,7 +128,10 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     other given tracks; programs are those the lead style's corpus declares.  New
     parts keep under the parts above them and over the given parts below them, and
     inside their voice's or instrument's range; where the style has a part rhythm
-    (chorale, renaissance), their notes keep to it.
+    (chorale, renaissance), their notes keep to it; where its parts are single lines
+    (chorale, renaissance, classical), theirs are too, and chorale voices do not rest;
+    and notes outside the key of the given parts around each bar lose the style's
+    ``off_scale_penalty``.
     """
     n_new = len(programs)
     lead = _lead(weights)
@@ -132,7 +150,9 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
         for opening, parts in bars), keep_register=True,
         part_ranges=tuple((slot, *texture.part_range(k, p)) for k, (slot, p) in enumerate(zip(free, programs))
                           if texture.part_range(k, p)),
-        part_rhythm=texture.part_rhythm_steps(tokenizer.vocab.config.steps_per_beat))
+        part_rhythm=texture.part_rhythm_steps(tokenizer.vocab.config.steps_per_beat),
+        part_lines=texture.part_lines, part_chords=texture.part_chords, part_legato=texture.part_legato,
+        bar_scales=_bar_scales(tokenizer.vocab, bars), off_scale_penalty=texture.off_scale_penalty)
     ids = generate_planned(model, tokenizer, plan, config, style_weights=style_weights(tokenizer.vocab.styles, weights),
                            progress=progress)
     decoded = tokenizer.decode(ids)

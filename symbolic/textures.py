@@ -28,9 +28,16 @@ class StyleTexture:
         corpus_programs: programs the style's training pieces declare, melody first (cycled).
         part_rhythm: ``(onsets per quarter note, shortest note as 1/n of a quarter)`` that
             new accompanying parts keep to, e.g. ``(2, 2)``: notes start on eighths and last
-            at least an eighth; ``None``: the model's own rhythm.
+            a whole number of eighths, at least one; ``None``: the model's own rhythm.
         part_ranges: ``(lowest, highest)`` MIDI pitch of each accompanying part, highest part
             first (the voice ranges of a choir, say); empty: the instruments' ranges.
+        part_lines: new accompanying parts are single lines: a note starts only when the
+            part's previous note has ended.
+        part_chords: with ``part_lines``, notes may still start together (double stops).
+        part_legato: with ``part_lines``, each note starts where the part's previous note
+            ends: the parts do not rest.
+        off_scale_penalty: nats taken from the logit of a new part's pitch outside the key
+            of the given parts around its bar (:mod:`symbolic.keys`); 0: none.
     """
 
     lead_program: int
@@ -39,6 +46,10 @@ class StyleTexture:
     corpus_programs: tuple[int, ...]
     part_rhythm: tuple[int, int] | None = None
     part_ranges: tuple[tuple[int, int], ...] = ()
+    part_lines: bool = False
+    part_chords: bool = True
+    part_legato: bool = False
+    off_scale_penalty: float = 0.0
 
     def __post_init__(self) -> None:
         for program in (self.lead_program, *self.part_programs, *self.corpus_programs):
@@ -51,6 +62,8 @@ class StyleTexture:
         for low, high in self.part_ranges:
             if not 0 <= low < high <= 127:
                 raise ConfigError(f"part range ({low}, {high}) must be two MIDI pitches, low < high")
+        if not self.off_scale_penalty >= 0:
+            raise ConfigError(f"off_scale_penalty={self.off_scale_penalty} must be >= 0 nats")
         if self.part_rhythm is not None and min(self.part_rhythm) < 1:
             raise ConfigError(f"part_rhythm={self.part_rhythm} must be two counts per quarter note, each >= 1")
 
@@ -85,14 +98,27 @@ class StyleTexture:
 _ATB = ((53, 74), (48, 69), (36, 62))
 
 # part_rhythm follows the parts under the melody in the training pieces (benchmarks/part_rhythm.py): in the
-# chorales 97.8% of their notes start on an eighth and 96.0% last at least one; in the motets and masses 98.7%
-# start on a beat and 97.5% last at least a quarter.  The quartets' parts keep no such grid.
+# chorales 97.8% of their notes start on an eighth, 96.0% last at least one and 95.7% a whole number of them; in
+# the motets and masses 98.7% start on a beat, 97.5% last at least a quarter and 97.4% a whole number of quarters.
+# The quartets' parts keep no such grid.
+# part_lines follows the same parts: a note starting while the part's previous note still sounds is 0.14% of
+# the chorales' notes and none of the motets' and masses'; in the quartets 4.0% of the notes start together with
+# another of their part (double stops, so part_chords) and 0.08% start over one otherwise.  The Irish and German
+# pieces are single tunes, which say nothing about accompanying parts, so theirs are left free.  part_legato holds
+# where at least 95% of the notes start right where the part's previous note ends: 98.5% in the chorales (their
+# voices rest only at some fermatas), 94.0% in the motets and masses, 88.3% in the quartets.
+# off_scale_penalty makes the new parts leave the key of the melody as often as the real parts under it do
+# (benchmarks/key_fit.py on the validation pieces, the key told from the melody two bars either side): chorale 6.7%
+# of the alto, tenor and bass notes (penalty 1: 6.7%; none: 16.4%), renaissance 8.5% (0.5: 8.3%; none: 10.7%),
+# classical 10.3% (0.5: 9.7%; none: 17.0%).  Without it, guidance pushes the new parts out of the key.
 # Church organ for the chorales, a choir for the a-cappella polyphony, a string quartet,
 # fiddle with guitar and bass for the Irish tunes, a voice with accordion and bass for the songs.
 STYLE_TEXTURES: dict[str, StyleTexture] = {
-    "chorale": StyleTexture(19, (19, 19, 19), 3, (0,), part_rhythm=(2, 2), part_ranges=_ATB),
-    "renaissance": StyleTexture(52, (52, 52, 52), 3, (0,), part_rhythm=(1, 1), part_ranges=_ATB),
-    "classical": StyleTexture(40, (40, 41, 42), 3, (40, 40, 41, 42)),
+    "chorale": StyleTexture(19, (19, 19, 19), 3, (0,), part_rhythm=(2, 2), part_ranges=_ATB, part_lines=True,
+                            part_chords=False, part_legato=True, off_scale_penalty=1.0),
+    "renaissance": StyleTexture(52, (52, 52, 52), 3, (0,), part_rhythm=(1, 1), part_ranges=_ATB, part_lines=True,
+                                part_chords=False, off_scale_penalty=0.5),
+    "classical": StyleTexture(40, (40, 41, 42), 3, (40, 40, 41, 42), part_lines=True, off_scale_penalty=0.5),
     "irish": StyleTexture(110, (24, 32), 0, (0,)),
     "german-folk": StyleTexture(53, (21, 32), 0, (0,)),
 }

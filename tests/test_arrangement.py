@@ -18,6 +18,7 @@ from symbolic.models.sampling import GenerationConfig
 from symbolic.outputs.midi import midi_bytes
 from symbolic.score import Note, Score, TempoChange, TimeSignature, Track
 from symbolic.textures import parse_instruments
+from symbolic.tokenization.grammar import Phase
 from symbolic.tokenization.vocab import TokenType
 
 CONFIG = GenerationConfig(seed=0)
@@ -94,9 +95,11 @@ def test_accompany_keeps_every_input_note_and_adds_parts(model, tokenizer, tpb):
     assert out.tempos == score.tempos and out.time_signatures == score.time_signatures
     assert out.ticks_per_beat == tpb
     bar = 4 * tpb
-    for i in result.new_tracks:  # every free part plays in every bar of the melody
-        bars_played = {n.onset_ticks // bar for n in out.tracks[i].notes}
-        assert bars_played == set(range(4))
+    for i in result.new_tracks:  # every free part sounds in every bar of the melody (a chorale voice may hold a
+        # note across a bar line)
+        bars_sounding = {b for n in out.tracks[i].notes
+                         for b in range(n.onset_ticks // bar, (n.onset_ticks + n.duration_ticks - 1) // bar + 1)}
+        assert {n.onset_ticks // bar for n in out.tracks[i].notes} <= set(range(4)) <= bars_sounding
     again = parse_midi_bytes(midi_bytes(out), "accompaniment.mid")
     assert again.tracks[0].notes == score.tracks[0].notes
 
@@ -193,8 +196,9 @@ def test_bar_starts_steps(tokenizer):
 
 def test_new_parts_stay_under_the_parts_above(model, tokenizer):
     score = melody_score(n_bars=6)
-    # pianos: no instrument or voice range here, so only the register rule acts
-    result = accompany(model, tokenizer, score, {"chorale": 1.0}, GenerationConfig(seed=5), programs=[0, 0, 0])
+    # pianos in a style with no part rules: no instrument or voice range, no rhythm or line rule, so only the
+    # register rule acts
+    result = accompany(model, tokenizer, score, {"irish": 1.0}, GenerationConfig(seed=5), programs=[0, 0, 0])
     tracks = result.score.tracks
     checked = 0
     for upper, lower in ((0, 1), (1, 2), (2, 3)):
@@ -249,7 +253,8 @@ def test_rhythm_grid_processor(tokenizer):
     assert allowed == list(range(0, vocab.max_bar_steps, 6))
     duration = vocab.offsets[TokenType.DURATION]
     kept = [steps for k, steps in enumerate(vocab.duration_steps) if torch.isfinite(out[0, duration + k])]
-    assert min(kept) == 6 and len(kept) == sum(steps >= 6 for steps in vocab.duration_steps)
+    assert kept == [steps for steps in vocab.duration_steps if steps >= 6 and steps % 6 == 0]
+    assert 6 in kept and 12 in kept and 9 not in kept  # a whole number of grid steps, at least the minimum
     pitch = vocab.offsets[TokenType.PITCH]
     assert torch.isfinite(out[0, pitch:pitch + 128]).all()  # other types untouched
     assert torch.equal(out[1], only_short)  # nothing would remain: the row is left as it was
@@ -277,6 +282,100 @@ def test_chorale_parts_keep_its_rhythm_and_voice_ranges(model, tokenizer):
     assert chorale.part_range(2, 32) == (28, 55) and chorale.part_range(2, 19) == (36, 62)
     assert STYLE_TEXTURES["classical"].part_rhythm_steps(12) is None
     assert chorale.part_rhythm_steps(12) == (6, 6) and chorale.part_rhythm_steps(5) is None
+
+
+def test_single_line_processor(tokenizer):
+    from symbolic.models.sampling import SingleLine, StepContext
+    from symbolic.tokenization.grammar import GrammarState
+
+    vocab = tokenizer.vocab
+    position, pitch = vocab.offsets[TokenType.POSITION], vocab.offsets[TokenType.PITCH]
+    line = SingleLine.for_vocab(vocab)
+    score = melody_score(n_bars=1)
+    ids = tokenizer.encode(score)
+    first_duration = next(i for i, t in enumerate(ids) if vocab.types[t] == TokenType.DURATION)
+    after_duration = GrammarState(vocab).advance_all(ids[:first_duration + 1])
+    assert after_duration.phase == Phase.NOTE_DURATION
+    logits = torch.zeros(1, len(vocab))
+    out = line(logits, StepContext([after_duration], line=(30, False, None)))
+    positions = [step for step in range(vocab.max_bar_steps) if torch.isfinite(out[0, position + step])]
+    assert positions == list(range(30, vocab.max_bar_steps))
+    assert not torch.isfinite(out[0, pitch:pitch + 128]).any()  # no chord
+    assert torch.isfinite(out[0, vocab.bar_id]) and torch.isfinite(out[0, vocab.eos_id])  # the part may close
+    chords = line(logits, StepContext([after_duration], line=(30, True, None)))
+    assert torch.isfinite(chords[0, pitch:pitch + 128]).all()  # a chord at the same onset is allowed
+    # no rest: the next note starts where the last one ends, and the part may not close before the bar's end
+    legato = line(logits, StepContext([after_duration], line=(30, False, 48)))
+    positions = [step for step in range(vocab.max_bar_steps) if torch.isfinite(legato[0, position + step])]
+    assert positions == [30] and not torch.isfinite(legato[0, line.closing]).any()
+    ended = line(logits, StepContext([after_duration], line=(48, False, 48)))
+    assert torch.isfinite(ended[0, vocab.bar_id])  # the bar is full: the part closes
+    only_early = torch.full((1, len(vocab)), float("-inf"))
+    only_early[0, position + 3] = 0.0
+    assert torch.equal(line(only_early, StepContext(line=(30, False, 48))), only_early)  # nothing would remain
+    assert torch.equal(line(logits, StepContext()), logits) and torch.equal(logits, torch.zeros(1, len(vocab)))
+
+
+def _overlapping(notes) -> int:
+    reach, count = -1, 0
+    for note in sorted(notes):
+        count += note.onset_ticks < reach
+        reach = max(reach, note.onset_ticks + note.duration_ticks)
+    return count
+
+
+def test_chorale_and_quartet_parts_are_single_lines(model, tokenizer):
+    score = melody_score(n_bars=6)
+    for style, chords in (("chorale", False), ("classical", True)):
+        for seed in range(3):
+            result = accompany(model, tokenizer, score, {style: 1.0}, GenerationConfig(seed=seed))
+            for index in result.new_tracks:
+                notes = sorted(result.score.tracks[index].notes)
+                onsets = [n.onset_ticks for n in notes]
+                assert notes and (chords or len(set(onsets)) == len(onsets))
+                ends: dict[int, int] = {}  # onset -> latest end of the notes starting there
+                for note in notes:  # no note starts while a note that started earlier still sounds
+                    assert all(end <= note.onset_ticks for start, end in ends.items() if start < note.onset_ticks)
+                    ends[note.onset_ticks] = max(ends.get(note.onset_ticks, 0), note.onset_ticks + note.duration_ticks)
+    # the untrained model, left free, does overlap its notes: the rule is what prevents it
+    plain = accompany(model, tokenizer, score, {"irish": 1.0}, GenerationConfig(seed=0), programs=[0, 0, 0])
+    assert sum(_overlapping(plain.score.tracks[i].notes) for i in plain.new_tracks) > 0
+    with pytest.raises(ConfigError, match="optional_free"):
+        Plan((), (), optional_free=True, part_lines=True)
+    with pytest.raises(ConfigError, match="part_lines=True"):
+        Plan((), (), part_legato=True)
+
+
+def test_chorale_voices_do_not_rest(model, tokenizer):
+    score = melody_score(n_bars=8)
+    rests = notes = 0
+    for seed in range(3):
+        result = accompany(model, tokenizer, score, {"chorale": 1.0}, GenerationConfig(seed=seed))
+        for index in result.new_tracks:
+            track = sorted(result.score.tracks[index].notes)
+            notes += len(track) - 1
+            rests += sum(b.onset_ticks > a.onset_ticks + a.duration_ticks for a, b in zip(track, track[1:]))
+    assert notes > 20 and rests == 0
+
+
+def test_new_parts_keep_to_the_melodys_key(model, tokenizer, monkeypatch):
+    import dataclasses
+
+    from symbolic import textures
+
+    tpb, pitches = 384, [60, 64, 67, 72, 67, 64, 60, 62, 65, 71, 72, 67, 64, 60, 55, 60]  # C major, and clearly so
+    score = Score(ticks_per_beat=tpb, tracks=[Track(program=0, notes=[
+        Note(k * tpb, tpb, pitches[k % len(pitches)], 80) for k in range(24)])])
+    c_major = {0, 2, 4, 5, 7, 9, 11}
+
+    def outside(penalty: float) -> int:
+        irish = dataclasses.replace(textures.STYLE_TEXTURES["irish"], off_scale_penalty=penalty)
+        monkeypatch.setitem(textures.STYLE_TEXTURES, "irish", irish)
+        result = accompany(model, tokenizer, score, {"irish": 1.0}, GenerationConfig(seed=1), programs=[0, 0])
+        return sum(n.pitch % 12 not in c_major for i in result.new_tracks for n in result.score.tracks[i].notes)
+
+    assert outside(0.0) > 5  # the untrained model, left free, writes notes out of the key
+    assert outside(50.0) == 0
 
 
 def test_unknown_or_empty_style_mixes_are_refused(model, tokenizer):

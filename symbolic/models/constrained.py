@@ -20,12 +20,12 @@ import torch
 from tqdm import tqdm
 
 from symbolic.errors import ConfigError, TokenizationError
-from symbolic.models.sampling import (GenerationConfig, GrammarMask, PitchRange, RhythmGrid, StepContext, _num_threads,
-                                     compose)
+from symbolic.models.sampling import (GenerationConfig, GrammarMask, PitchRange, RhythmGrid, ScaleBias, SingleLine,
+                                     StepContext, _num_threads, compose)
 from symbolic.tokenization.grammar import GrammarState
 from symbolic.tokenization.vocab import TokenType
 
-__all__ = ["BarPlan", "Plan", "NOTE_TYPES", "split_bars", "generate_planned", "sequence_nll"]
+__all__ = ["BarPlan", "Plan", "NOTE_TYPES", "split_bars", "part_notes", "generate_planned", "sequence_nll"]
 
 NOTE_TYPES = frozenset({TokenType.POSITION, TokenType.PITCH, TokenType.VELOCITY, TokenType.DURATION})
 
@@ -50,7 +50,7 @@ class Plan:
 
     ``optional_free``: the model decides whether each free part plays in a bar
     (continuation); otherwise every free part gets at least one note per bar
-    (accompaniment, conversion).
+    (accompaniment, conversion), or with ``part_lines`` holds one through it.
 
     ``keep_register``: a free part's pitches stay at or below the parts of lower
     slots (the melody and the parts above it) and at or above the given parts of
@@ -64,6 +64,17 @@ class Plan:
     ``part_rhythm``: ``(onset grid, shortest duration)`` in steps for the free parts:
     their notes start on the grid (counted from the bar line) and last at least that
     long; ``None`` leaves the rhythm to the model.
+
+    ``part_lines``: each free part is a single line: a note starts only when the
+    part's previous note has ended (across bar lines too; a bar the part's note holds
+    through is left to it), and with ``part_chords`` several notes may start together
+    (a string player's double stop) but not overlap otherwise; with ``part_legato``
+    each note starts where the part's previous note ends, so the parts do not rest.
+    Not with ``optional_free``.
+
+    ``bar_scales``: the pitch classes of the key in each bar (``None`` for a bar with
+    no key), or empty; the free parts' pitches outside it lose ``off_scale_penalty``
+    nats of logit.
     """
 
     header: tuple[int, ...]
@@ -72,6 +83,21 @@ class Plan:
     keep_register: bool = False
     part_ranges: tuple[tuple[int, int, int], ...] = ()  # (slot, lowest, highest pitch) of free parts
     part_rhythm: tuple[int, int] | None = None
+    part_lines: bool = False
+    part_chords: bool = True
+    part_legato: bool = False
+    bar_scales: tuple[frozenset[int] | None, ...] = ()
+    off_scale_penalty: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.part_lines and self.optional_free:
+            raise ConfigError("part_lines needs every free part planned (optional_free=False)")
+        if self.part_legato and not self.part_lines:
+            raise ConfigError("part_legato is a rule for single lines: set part_lines=True as well")
+        if self.bar_scales and len(self.bar_scales) != len(self.bars):
+            raise ConfigError(f"bar_scales has {len(self.bar_scales)} entries for {len(self.bars)} bars")
+        if not self.off_scale_penalty >= 0:
+            raise ConfigError(f"off_scale_penalty={self.off_scale_penalty} must be >= 0 nats")
 
 
 def split_bars(vocab, ids: list[int]) -> tuple[list[int], list[tuple[list[int], dict[int, list[int]]]]]:
@@ -101,7 +127,7 @@ def split_bars(vocab, ids: list[int]) -> tuple[list[int], list[tuple[list[int], 
     return header, bars
 
 
-def _part_notes(vocab, tokens) -> list[tuple[int, int, int]]:
+def part_notes(vocab, tokens) -> list[tuple[int, int, int]]:
     """``(start step, end step, pitch)`` of the notes in one part's tokens (positions within the bar)."""
     types, values = vocab.types, vocab.values
     notes, pos, pitch = [], 0, None
@@ -223,6 +249,10 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
         masks.append(RhythmGrid.for_vocab(vocab, *plan.part_rhythm))
     if plan.keep_register or plan.part_ranges:
         masks.append(PitchRange(vocab.offsets[TokenType.PITCH]))
+    if plan.bar_scales and plan.off_scale_penalty:
+        masks.append(ScaleBias(vocab.offsets[TokenType.PITCH], plan.off_scale_penalty))
+    if plan.part_lines:
+        masks.append(SingleLine.for_vocab(vocab))
     at = next(i for i, p in enumerate(processors) if isinstance(p, GrammarMask)) + 1
     processors[at:at] = masks
     process = compose(processors)
@@ -230,6 +260,7 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
     runner = _Runner(model, style_weights, guided)
     types = vocab.types
     playable = {slot: (low, high) for slot, low, high in plan.part_ranges}
+    held_steps: dict[int, int] = {}  # free part -> steps into the next bar its last note sounds (part_lines)
 
     def given(tokens) -> None:
         try:
@@ -238,23 +269,30 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
             raise TokenizationError(f"the plan breaks the token grammar: {exc}") from None
         runner.feed(list(tokens))
 
-    def sample(n_sampled: int, pitch_range: tuple[int, int] | None = None) -> int:
+    def sample(n_sampled: int, pitch_range: tuple[int, int] | None = None,
+               line: tuple[int, bool] | None = None, scale: frozenset[int] | None = None) -> int:
         logits = runner.logits
-        context = StepContext([state], logits[1:] if guided else None, n_sampled, pitch_range)
+        context = StepContext([state], logits[1:] if guided else None, n_sampled, pitch_range, line, scale)
         probs = torch.softmax(process(logits[:1], context), dim=-1)
         return int(torch.multinomial(probs, 1, generator=generator))
 
     with _num_threads(1):  # one sequence: memory-bound matrix-vector products run best on one thread
         given(plan.header)
-        for bar in tqdm(plan.bars, desc="generating", unit="bar", disable=not progress, leave=False):
+        for index, bar in enumerate(tqdm(plan.bars, desc="generating", unit="bar", disable=not progress,
+                                         leave=False)):
+            scale = plan.bar_scales[index] if plan.bar_scales else None
             given(bar.opening)
             pending = None  # the model's last sampled token that closed a part (optional mode)
             given_slots = {slot for slot, tokens in bar.parts if tokens is not None}
-            bar_notes = {slot: _part_notes(vocab, tokens) for slot, tokens in bar.parts if tokens is not None}
+            bar_notes = {slot: part_notes(vocab, tokens) for slot, tokens in bar.parts if tokens is not None}
             for slot, tokens in bar.parts:
                 if tokens is not None:
                     given(tokens)
                     pending = None
+                    continue
+                held = held_steps.get(slot, 0)  # steps of this bar the part's last note still sounds
+                if plan.part_lines and held >= state.chunk:
+                    held_steps[slot] = held - state.chunk  # the note holds through the bar
                     continue
                 track_id = vocab.id_of(TokenType.TRACK, slot)
                 if plan.optional_free:
@@ -269,7 +307,9 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
                     register = _register(bar_notes, given_slots, slot, state.note_pos) if plan.keep_register \
                         else None
                     register = _clip(register, playable.get(slot))
-                    token = sample(n_sampled, register)
+                    line = (max([held] + [end for _, end, _ in bar_notes.get(slot, [])]), plan.part_chords,
+                            state.chunk if plan.part_legato else None) if plan.part_lines else None
+                    token = sample(n_sampled, register, line, scale)
                     if types[token] not in NOTE_TYPES:
                         pending = token  # the model closed the part
                         break
@@ -277,10 +317,13 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
                     runner.feed([token])
                     written.append(token)
                     if types[token] == TokenType.DURATION:
-                        bar_notes[slot] = _part_notes(vocab, written)
+                        bar_notes[slot] = part_notes(vocab, written)
                     n_sampled += 1
                     if n_sampled >= max_part_tokens and types[token] == TokenType.DURATION:
                         break
+                if plan.part_lines:
+                    reach = max([held, state.chunk] + [end for _, end, _ in bar_notes.get(slot, [])])
+                    held_steps[slot] = reach - state.chunk
         runner.sequence.append(vocab.eos_id)
     return runner.sequence
 

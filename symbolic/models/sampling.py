@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from symbolic.errors import ConfigError, TokenizationError
-from symbolic.tokenization.grammar import GrammarState
+from symbolic.tokenization.grammar import GrammarState, Phase
 from symbolic.tokenization.vocab import TokenType
 
 __all__ = [
@@ -28,6 +28,8 @@ __all__ = [
     "GrammarMask",
     "PitchRange",
     "RhythmGrid",
+    "SingleLine",
+    "ScaleBias",
     "Guidance",
     "MinNewTokens",
     "compose",
@@ -44,6 +46,8 @@ class StepContext:
     uncond_logits: torch.Tensor | None = None
     n_generated: int = 0
     pitch_range: tuple[int, int] | None = None  # inclusive MIDI pitches allowed next (PitchRange)
+    line: tuple[int, bool, int | None] | None = None  # (earliest onset step, chords, sound_until) (SingleLine)
+    scale: frozenset[int] | None = None  # pitch classes of the key here (ScaleBias)
 
 
 class LogitsProcessor(Protocol):
@@ -136,19 +140,22 @@ class PitchRange:
 
 @dataclass(frozen=True)
 class RhythmGrid:
-    """Forbid note onsets off a grid and durations under a minimum (a style's rhythm for new parts).
+    """Forbid note onsets off a grid, and durations under a minimum or off the grid (a style's rhythm
+    for new parts).
 
     ``forbidden`` is a bool ``(vocab_size,)`` tensor: the Position ids off the grid and
-    the Duration ids that are too short; build it with :meth:`for_vocab`.  A row it
-    would leave with nothing allowed is passed through unchanged.
+    the Duration ids that are too short or not a whole number of grid steps; build it
+    with :meth:`for_vocab`.  A row it would leave with nothing allowed is passed
+    through unchanged.
     """
 
     forbidden: torch.Tensor
 
     @classmethod
     def for_vocab(cls, vocab, onset_grid_steps: int, min_duration_steps: int) -> "RhythmGrid":
-        """Onsets on multiples of ``onset_grid_steps`` from the bar line; durations of at least
-        ``min_duration_steps`` (both in the vocabulary's steps, ``steps_per_beat`` to a quarter note)."""
+        """Onsets on multiples of ``onset_grid_steps`` from the bar line; durations that are multiples of
+        it too, and at least ``min_duration_steps`` (both in the vocabulary's steps, ``steps_per_beat``
+        to a quarter note)."""
         if onset_grid_steps < 1 or min_duration_steps < 1:
             raise ConfigError(f"onset_grid_steps={onset_grid_steps} and min_duration_steps={min_duration_steps} "
                               "must be >= 1")
@@ -158,11 +165,80 @@ class RhythmGrid:
             forbidden[position + step] = step % onset_grid_steps != 0
         duration = vocab.offsets[TokenType.DURATION]
         for k, steps in enumerate(vocab.duration_steps):
-            forbidden[duration + k] = steps < min_duration_steps
+            forbidden[duration + k] = steps < min_duration_steps or steps % onset_grid_steps != 0
         return cls(forbidden)
 
     def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
         return _forbid_unless_empty(logits, self.forbidden.to(logits.device))
+
+
+@dataclass(frozen=True)
+class SingleLine:
+    """Keep a part a single line, as a singer's or a string player's part is.
+
+    With ``context.line = (earliest, chords, sound_until)``: no note starts at a
+    Position before step ``earliest`` of the bar (where the part's previous note
+    ends); unless ``chords``, no second Pitch follows a note at the same onset; and
+    while ``earliest < sound_until`` (an int, the bar's length say; ``None``: no such
+    rule) the next note starts at ``earliest`` itself and the part may not close: it
+    does not rest.  ``closing`` is a bool ``(vocab_size,)`` tensor of the ids that
+    close a part (Track, Bar, EOS); build the processor with :meth:`for_vocab`.  A
+    no-op without a line; each of the two steps (the earliest onset and chords, then
+    the rest rule) leaves alone a row it would leave with nothing allowed.
+    """
+
+    position_offset: int
+    n_positions: int
+    pitch_offset: int
+    closing: torch.Tensor
+
+    @classmethod
+    def for_vocab(cls, vocab) -> "SingleLine":
+        closing = torch.zeros(len(vocab), dtype=torch.bool)
+        track = vocab.offsets[TokenType.TRACK]
+        closing[track:track + vocab.config.max_tracks] = True
+        closing[vocab.bar_id] = closing[vocab.eos_id] = True
+        return cls(vocab.offsets[TokenType.POSITION], vocab.max_bar_steps, vocab.offsets[TokenType.PITCH], closing)
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        if context.line is None:
+            return logits
+        earliest, chords, sound_until = context.line
+        earliest = min(max(earliest, 0), self.n_positions)
+        forbidden = torch.zeros(logits.size(-1), dtype=torch.bool, device=logits.device)
+        forbidden[self.position_offset:self.position_offset + earliest] = True
+        states = context.grammar_states
+        if not chords and states and states[0].phase == Phase.NOTE_DURATION:
+            forbidden[self.pitch_offset:self.pitch_offset + 128] = True
+        logits = _forbid_unless_empty(logits, forbidden)
+        if sound_until is None or earliest >= sound_until:
+            return logits
+        no_rest = self.closing.to(logits.device).clone()
+        no_rest[self.position_offset + earliest + 1:self.position_offset + self.n_positions] = True
+        return _forbid_unless_empty(logits, no_rest)
+
+
+@dataclass(frozen=True)
+class ScaleBias:
+    """Lower the logits of Pitch ids outside ``context.scale`` (a set of pitch classes, 0 = C) by
+    ``penalty`` nats: notes out of the key stay possible, but rarer.  ``pitch_offset`` is the id
+    of pitch 0.  A no-op without a scale."""
+
+    pitch_offset: int
+    penalty: float
+
+    def __post_init__(self) -> None:
+        if not self.penalty >= 0:
+            raise ConfigError(f"penalty={self.penalty} must be >= 0 nats")
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        if context.scale is None or self.penalty == 0:
+            return logits
+        classes = torch.arange(128, device=logits.device) % 12
+        outside = ~torch.isin(classes, torch.tensor(sorted(context.scale), dtype=torch.long, device=logits.device))
+        bias = torch.zeros(logits.size(-1), dtype=logits.dtype, device=logits.device)
+        bias[self.pitch_offset:self.pitch_offset + 128] = outside.to(logits.dtype) * -self.penalty
+        return logits + bias
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,99 @@
+"""How many notes of the parts under a melody lie outside the melody's key: real and generated.
+
+On the VALIDATION pieces of a style (first 16 bars), the key around each bar is
+told from the melody alone (``symbolic.keys.windowed_scales``, two bars either
+side), as the jobs tell it from the kept melody.  Printed: the share of the real
+parts' notes outside that key, and for each ``--penalties`` value of the style's
+``StyleTexture.off_scale_penalty`` the same share for the parts ``accompany``
+writes under the melody in that style (the CLI's default sampling settings), with
+the style classifier's mean probability of the style.  The texture's penalty is the
+one whose share comes closest to the real one.
+
+    python benchmarks/key_fit.py --style chorale --penalties 0,1,1.5,2,3
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from style_jobs import test_pieces  # noqa: E402
+
+from symbolic import arrangement, textures  # noqa: E402
+from symbolic.cli.jobs import DEFAULT_GUIDANCE, DEFAULT_TEMPERATURE  # noqa: E402
+from symbolic.keys import windowed_scales  # noqa: E402
+from symbolic.models.classifier import classify_scores, load_classifier  # noqa: E402
+from symbolic.models.constrained import part_notes, split_bars  # noqa: E402
+from symbolic.models.sampling import GenerationConfig  # noqa: E402
+from symbolic.pretrained import load_decoder  # noqa: E402
+from symbolic.resources import asset_path  # noqa: E402
+from symbolic.score import Score  # noqa: E402
+
+
+def outside_share(score: Score, tokenizer) -> tuple[int, int]:
+    """(notes of tracks 1.. outside the key of track 0 around their bar, all notes of tracks 1..)."""
+    vocab = tokenizer.vocab
+    _, bars = split_bars(vocab, tokenizer.encode(score))
+    melody = []
+    for _, parts in bars:
+        histogram = np.zeros(12)
+        for start, end, pitch in part_notes(vocab, parts.get(0, ())):
+            histogram[pitch % 12] += end - start
+        melody.append(histogram)
+    outside = total = 0
+    for scale, (_, parts) in zip(windowed_scales(melody), bars):
+        for slot, ids in parts.items():
+            if slot == 0 or scale is None:
+                continue
+            pitches = [pitch for _, _, pitch in part_notes(vocab, ids)]
+            outside += sum(p % 12 not in scale for p in pitches)
+            total += len(pitches)
+    return outside, total
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("data/m21-300"))
+    parser.add_argument("--style", default="chorale", choices=("chorale", "renaissance", "classical"))
+    parser.add_argument("--pieces", type=int, default=23, help="validation pieces")
+    parser.add_argument("--penalties", default="0,1,1.5,2,3")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    model, tokenizer, _ = load_decoder("default")
+    classifier, _ = load_classifier(asset_path("style-classifier"))
+    index = classifier.config.styles.index(args.style)
+    pieces = test_pieces(args.data, args.pieces, 16, tokenizer, split="valid")[args.style]
+    config = GenerationConfig(temperature=DEFAULT_TEMPERATURE, top_p=0.95, guidance_scale=DEFAULT_GUIDANCE, seed=0)
+    melodies, real = [], np.zeros(2)
+    for _, x in pieces:
+        melody = arrangement.choose_melody_track(x)
+        order = [melody] + [i for i in range(len(x.tracks)) if i != melody and x.tracks[i].notes]
+        ordered = Score(ticks_per_beat=x.ticks_per_beat, tracks=[x.tracks[i] for i in order], tempos=x.tempos,
+                        time_signatures=x.time_signatures)
+        real += outside_share(ordered, tokenizer)
+        melodies.append(Score(ticks_per_beat=x.ticks_per_beat, tracks=[x.tracks[melody]], tempos=x.tempos,
+                              time_signatures=x.time_signatures))
+    print(f"{len(pieces)} validation pieces ({args.style}); real parts under the melody outside its key: "
+          f"{real[0] / real[1]:.3f} of {int(real[1])} notes")
+    texture = textures.STYLE_TEXTURES[args.style]
+    for penalty in (float(v) for v in args.penalties.split(",")):
+        textures.STYLE_TEXTURES[args.style] = dataclasses.replace(texture, off_scale_penalty=penalty)
+        start, counts, p_style = time.perf_counter(), np.zeros(2), []
+        for tune in melodies:
+            result = arrangement.accompany(model, tokenizer, tune, {args.style: 1.0}, config)
+            counts += outside_share(result.score, tokenizer)
+            p_style.append(classify_scores(classifier, [result.score])[0][index])
+        print(f"penalty {penalty:g}: generated outside the key {counts[0] / counts[1]:.3f} of {int(counts[1])} notes, "
+              f"classifier P({args.style}) {np.mean(p_style):.3f} ({time.perf_counter() - start:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
