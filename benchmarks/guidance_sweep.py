@@ -11,9 +11,9 @@ symbolic metrics with the validation pieces of the target style (as
 ``style_jobs.py`` does against test pieces), and the mean scale consistency of the
 converted pieces.
 
-``--no-style-rules`` writes the chorale and renaissance parts without their
-style's part rhythm and voice ranges (``StyleTexture.part_rhythm``, ``part_ranges``),
-to measure what those rules do.
+``--no-style-rules`` writes the new parts without their style's part rules (the
+part rhythm, voice ranges, single lines, legato and key penalty of
+``StyleTexture``), to measure what those rules do.
 
     python benchmarks/guidance_sweep.py --settings 0.9:2,0.9:3,0.9:4,0.9:6
 """
@@ -50,14 +50,16 @@ def main() -> int:
     parser.add_argument("--settings", default="0.9:3", help="temperature:guidance,...")
     parser.add_argument("--per-style", type=int, default=6, help="validation pieces per style")
     parser.add_argument("--no-style-rules", action="store_true",
-                        help="write chorale and renaissance parts without their part rhythm and voice ranges")
+                        help="write new parts without their style's part rhythm, voice ranges, single lines, "
+                             "legato and key penalty")
     parser.add_argument("--directions", action="store_true", help="print every direction's figures")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.no_style_rules:
-        for style in ("chorale", "renaissance"):
-            textures.STYLE_TEXTURES[style] = dataclasses.replace(textures.STYLE_TEXTURES[style], part_rhythm=None,
-                                                                 part_ranges=())
+        for style, texture in list(textures.STYLE_TEXTURES.items()):
+            textures.STYLE_TEXTURES[style] = dataclasses.replace(texture, part_rhythm=None, part_ranges=(),
+                                                                 part_lines=False, part_legato=False,
+                                                                 off_scale_penalty=0.0)
     model, tokenizer, _ = load_decoder(args.model)
     classifier, _ = load_classifier(asset_path("style-classifier"))
     pieces = test_pieces(args.data, args.per_style, 16, tokenizer, split="valid")
