@@ -270,7 +270,7 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
         runner.feed(list(tokens))
 
     def sample(n_sampled: int, pitch_range: tuple[int, int] | None = None,
-               line: tuple[int, bool] | None = None, scale: frozenset[int] | None = None) -> int:
+               line: tuple[int, bool, int | None] | None = None, scale: frozenset[int] | None = None) -> int:
         logits = runner.logits
         context = StepContext([state], logits[1:] if guided else None, n_sampled, pitch_range, line, scale)
         probs = torch.softmax(process(logits[:1], context), dim=-1)

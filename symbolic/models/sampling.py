@@ -194,6 +194,7 @@ class SingleLine:
 
     @classmethod
     def for_vocab(cls, vocab) -> "SingleLine":
+        """The processor for a tokenizer vocabulary (its Position, Pitch and part-closing ids)."""
         closing = torch.zeros(len(vocab), dtype=torch.bool)
         track = vocab.offsets[TokenType.TRACK]
         closing[track:track + vocab.config.max_tracks] = True
