@@ -6,8 +6,10 @@ side), as the jobs tell it from the kept melody.  Printed: the share of the real
 parts' notes outside that key, and for each ``--penalties`` value of the style's
 ``StyleTexture.off_scale_penalty`` the same share for the parts ``accompany``
 writes under the melody in that style (the CLI's default sampling settings), with
-the style classifier's mean probability of the style.  The texture's penalty is the
-one whose share comes closest to the real one.
+the style classifier's mean probability of the style, and the mean note length of
+the real and the generated parts.  The texture's penalty is the one whose share
+comes closest to the real one.  ``--guidance`` sets the guidance (default: the
+CLI's).
 
     python benchmarks/key_fit.py --style chorale --penalties 0,1,1.5,2,3
 """
@@ -64,34 +66,39 @@ def main() -> int:
     parser.add_argument("--style", default="chorale", choices=("chorale", "renaissance", "classical"))
     parser.add_argument("--pieces", type=int, default=23, help="validation pieces")
     parser.add_argument("--penalties", default="0,1,1.5,2,3")
+    parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE)
     args = parser.parse_args()
     torch.set_num_threads(1)
     model, tokenizer, _ = load_decoder("default")
     classifier, _ = load_classifier(asset_path("style-classifier"))
     index = classifier.config.styles.index(args.style)
     pieces = test_pieces(args.data, args.pieces, 16, tokenizer, split="valid")[args.style]
-    config = GenerationConfig(temperature=DEFAULT_TEMPERATURE, top_p=0.95, guidance_scale=DEFAULT_GUIDANCE, seed=0)
-    melodies, real = [], np.zeros(2)
+    config = GenerationConfig(temperature=DEFAULT_TEMPERATURE, top_p=0.95, guidance_scale=args.guidance, seed=0)
+    melodies, real, real_beats = [], np.zeros(2), []
     for _, x in pieces:
         melody = arrangement.choose_melody_track(x)
         order = [melody] + [i for i in range(len(x.tracks)) if i != melody and x.tracks[i].notes]
         ordered = Score(ticks_per_beat=x.ticks_per_beat, tracks=[x.tracks[i] for i in order], tempos=x.tempos,
                         time_signatures=x.time_signatures)
         real += outside_share(ordered, tokenizer)
+        real_beats += [n.duration_ticks / x.ticks_per_beat for t in ordered.tracks[1:] for n in t.notes]
         melodies.append(Score(ticks_per_beat=x.ticks_per_beat, tracks=[x.tracks[melody]], tempos=x.tempos,
                               time_signatures=x.time_signatures))
     print(f"{len(pieces)} validation pieces ({args.style}); real parts under the melody outside its key: "
-          f"{real[0] / real[1]:.3f} of {int(real[1])} notes")
+          f"{real[0] / real[1]:.3f} of {int(real[1])} notes, {np.mean(real_beats):.2f} beats long on average")
     texture = textures.STYLE_TEXTURES[args.style]
     for penalty in (float(v) for v in args.penalties.split(",")):
         textures.STYLE_TEXTURES[args.style] = dataclasses.replace(texture, off_scale_penalty=penalty)
-        start, counts, p_style = time.perf_counter(), np.zeros(2), []
+        start, counts, p_style, beats = time.perf_counter(), np.zeros(2), [], []
         for tune in melodies:
             result = arrangement.accompany(model, tokenizer, tune, {args.style: 1.0}, config)
             counts += outside_share(result.score, tokenizer)
             p_style.append(classify_scores(classifier, [result.score])[0][index])
+            beats += [n.duration_ticks / tune.ticks_per_beat for i in result.new_tracks
+                      for n in result.score.tracks[i].notes]
         print(f"penalty {penalty:g}: generated outside the key {counts[0] / counts[1]:.3f} of {int(counts[1])} notes, "
-              f"classifier P({args.style}) {np.mean(p_style):.3f} ({time.perf_counter() - start:.0f} s)")
+              f"{np.mean(beats):.2f} beats long on average, classifier P({args.style}) {np.mean(p_style):.3f} "
+              f"({time.perf_counter() - start:.0f} s)")
     return 0
 
 
