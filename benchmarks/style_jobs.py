@@ -213,6 +213,7 @@ def main() -> int:
     parser.add_argument("--jsb-generate", type=int, default=20, help="JSB test chorales accompanied")
     parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE)
     parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE)
+    parser.add_argument("--seed", type=int, default=0, help="sampling seed of every job")
     parser.add_argument("--no-audio", action="store_true")
     parser.add_argument("--skip", choices=("conversion", "accompaniment"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/style-jobs"))
@@ -220,7 +221,7 @@ def main() -> int:
     torch.set_num_threads(1)
     model, tokenizer, meta = load_decoder(args.model)
     classifier, _ = load_classifier(asset_path("style-classifier"))
-    config = GenerationConfig(temperature=args.temperature, top_p=0.95, guidance_scale=args.guidance, seed=0)
+    config = GenerationConfig(temperature=args.temperature, top_p=0.95, guidance_scale=args.guidance, seed=args.seed)
     results: dict = {"model": args.model, "command": " ".join(sys.argv)}
     if args.skip != "conversion":
         results["conversion"] = conversion(args, model, tokenizer, classifier, config)
