@@ -1,7 +1,7 @@
 """How many notes of the parts under a melody lie outside the melody's key: real and generated.
 
 On the VALIDATION pieces of a style (first 16 bars), the key around each bar is
-told from the melody alone (``symbolic.keys.windowed_scales``, two bars either
+told from the melody alone (``arrangement.bar_scales``, two bars either
 side), as the jobs tell it from the kept melody.  Printed: the share of the real
 parts' notes outside that key, and for each ``--penalties`` value of the style's
 ``StyleTexture.off_scale_penalty`` the same share for the parts ``accompany``
@@ -30,7 +30,6 @@ from style_jobs import test_pieces  # noqa: E402
 
 from symbolic import arrangement, textures  # noqa: E402
 from symbolic.cli.jobs import DEFAULT_GUIDANCE, DEFAULT_TEMPERATURE  # noqa: E402
-from symbolic.keys import windowed_scales  # noqa: E402
 from symbolic.models.classifier import classify_scores, load_classifier  # noqa: E402
 from symbolic.models.constrained import part_notes, split_bars  # noqa: E402
 from symbolic.models.sampling import GenerationConfig  # noqa: E402
@@ -43,14 +42,8 @@ def outside_share(score: Score, tokenizer) -> tuple[int, int]:
     """(notes of tracks 1.. outside the key of track 0 around their bar, all notes of tracks 1..)."""
     vocab = tokenizer.vocab
     _, bars = split_bars(vocab, tokenizer.encode(score))
-    melody = []
-    for _, parts in bars:
-        histogram = np.zeros(12)
-        for start, end, pitch in part_notes(vocab, parts.get(0, ())):
-            histogram[pitch % 12] += end - start
-        melody.append(histogram)
     outside = total = 0
-    for scale, (_, parts) in zip(windowed_scales(melody), bars):
+    for scale, (_, parts) in zip(arrangement.bar_scales(vocab, bars, slots={0}), bars):
         for slot, ids in parts.items():
             if slot == 0 or scale is None:
                 continue

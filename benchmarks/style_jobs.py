@@ -1,13 +1,14 @@
 """Evaluate the user's jobs with a decoder (the shipped default unless --model).
 
 Conversion: held-out test pieces of every style (the first --bars bars of each)
-are converted to every other style and back.  Reported per direction and in all: the style classifier's accuracy on the targets, Brunner et
-al.'s transfer strength (with the five-way classifier as the judge, and with a
-pairwise judge: the classifier restricted to the two styles, as Brunner's binary
-A-vs-B classifiers were), the melody kept note for note, the beat-chroma
-similarity of source and output, and the symbolic (and audio) measures of each target's converted set
+are converted to every other style and back.  Reported per direction and in all:
+the style classifier's accuracy on the targets, Brunner et al.'s transfer strength
+(with the five-way classifier as the judge, and with a pairwise judge: the
+classifier restricted to the two styles, as Brunner's binary A-vs-B classifiers
+were), the melody kept note for note, the beat-chroma similarity of source and
+output, and the symbolic (and audio) measures of each target's converted set
 against real test pieces of the target style, next to the same measures of the
-unconverted sources.
+unconverted sources.  ``--seed`` sets the sampling seed of every job.
 
 Accompaniment: on the test chorales of ``Jsb16thSeparated.npz`` the soprano is
 given and alto, tenor and bass are generated; reported: the negative

@@ -25,7 +25,8 @@ from symbolic.score import Note, Score, TempoChange, Track
 from symbolic.textures import texture_of
 from symbolic.tokenization.events import EventTokenizer
 
-__all__ = ["JobResult", "choose_melody_track", "check_playable", "accompany", "convert", "continue_score"]
+__all__ = ["JobResult", "choose_melody_track", "check_playable", "bar_scales", "accompany", "convert",
+           "continue_score"]
 
 
 @dataclass(frozen=True)
@@ -108,12 +109,15 @@ def _lead(weights: dict[str, float]) -> str:
     return max(weights, key=weights.get)
 
 
-def _bar_scales(vocab, bars) -> tuple[frozenset[int] | None, ...]:
-    """The key's pitch classes around each bar, told from the given parts' notes (weighted by duration)."""
+def bar_scales(vocab, bars, slots: set[int] | None = None) -> tuple[frozenset[int] | None, ...]:
+    """The key's pitch classes around each bar (:func:`symbolic.keys.windowed_scales`), told from
+    the duration-weighted notes of the parts in ``bars`` (``split_bars`` output), or of ``slots`` only."""
     histograms = []
     for _, parts in bars:
         histogram = np.zeros(12)
-        for ids in parts.values():
+        for slot, ids in parts.items():
+            if slots is not None and slot not in slots:
+                continue
             for start, end, pitch in part_notes(vocab, ids):
                 histogram[pitch % 12] += end - start
         histograms.append(histogram)
@@ -148,11 +152,11 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
         BarPlan(tuple(opening), tuple(sorted([(s, tuple(ids)) for s, ids in parts.items()] + [(s, None) for s in free],
                                              key=lambda item: item[0])))
         for opening, parts in bars), keep_register=True,
-        part_ranges=tuple((slot, *texture.part_range(k, p)) for k, (slot, p) in enumerate(zip(free, programs))
-                          if texture.part_range(k, p)),
+        part_ranges=tuple((slot, *limits) for k, (slot, p) in enumerate(zip(free, programs))
+                          if (limits := texture.part_range(k, p))),
         part_rhythm=texture.part_rhythm_steps(tokenizer.vocab.config.steps_per_beat),
         part_lines=texture.part_lines, part_chords=texture.part_chords, part_legato=texture.part_legato,
-        bar_scales=_bar_scales(tokenizer.vocab, bars), off_scale_penalty=texture.off_scale_penalty)
+        bar_scales=bar_scales(tokenizer.vocab, bars), off_scale_penalty=texture.off_scale_penalty)
     ids = generate_planned(model, tokenizer, plan, config, style_weights=style_weights(tokenizer.vocab.styles, weights),
                            progress=progress)
     decoded = tokenizer.decode(ids)

@@ -19,8 +19,8 @@ import numpy as np
 
 from symbolic.score import Note, Score, TimeSignature, Track
 
-__all__ = ["transfer_strength", "pairwise_probability", "chroma_similarity", "beat_chroma", "same_notes", "accompaniment_nll",
-           "score_from_voice_frames", "crop_bars"]
+__all__ = ["transfer_strength", "pairwise_probability", "chroma_similarity", "beat_chroma", "same_notes",
+           "accompaniment_nll", "score_from_voice_frames", "crop_bars"]
 
 
 def transfer_strength(p_source: float, p_converted: float, p_back: float) -> float:

@@ -290,9 +290,9 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
                     given(tokens)
                     pending = None
                     continue
-                held = held_steps.get(slot, 0)  # steps of this bar the part's last note still sounds
-                if plan.part_lines and held >= state.chunk:
-                    held_steps[slot] = held - state.chunk  # the note holds through the bar
+                reach = held_steps.get(slot, 0)  # step of this bar up to which the part's notes sound
+                if plan.part_lines and reach >= state.chunk:
+                    held_steps[slot] = reach - state.chunk  # the note holds through the bar
                     continue
                 track_id = vocab.id_of(TokenType.TRACK, slot)
                 if plan.optional_free:
@@ -307,8 +307,8 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
                     register = _register(bar_notes, given_slots, slot, state.note_pos) if plan.keep_register \
                         else None
                     register = _clip(register, playable.get(slot))
-                    line = (max([held] + [end for _, end, _ in bar_notes.get(slot, [])]), plan.part_chords,
-                            state.chunk if plan.part_legato else None) if plan.part_lines else None
+                    line = (reach, plan.part_chords, state.chunk if plan.part_legato else None) \
+                        if plan.part_lines else None
                     token = sample(n_sampled, register, line, scale)
                     if types[token] not in NOTE_TYPES:
                         pending = token  # the model closed the part
@@ -318,12 +318,12 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig,
                     written.append(token)
                     if types[token] == TokenType.DURATION:
                         bar_notes[slot] = part_notes(vocab, written)
+                        reach = max(reach, bar_notes[slot][-1][1])  # the note just written ends there
                     n_sampled += 1
                     if n_sampled >= max_part_tokens and types[token] == TokenType.DURATION:
                         break
                 if plan.part_lines:
-                    reach = max([held, state.chunk] + [end for _, end, _ in bar_notes.get(slot, [])])
-                    held_steps[slot] = reach - state.chunk
+                    held_steps[slot] = max(reach - state.chunk, 0)
         runner.sequence.append(vocab.eos_id)
     return runner.sequence
 
