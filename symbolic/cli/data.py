@@ -62,13 +62,31 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def print_build_summary(result) -> None:
-    """Print what a build produced, its failures and its time."""
-    how = "reused the existing build" if result.reused else (
-        f"converted {result.converted} pieces, {result.cached} from cache")
+    """Print what a build did: sources, splits per style, moved and skipped pieces, time."""
+    if result.reused:
+        how = "reused the existing build (same pieces and settings; nothing converted or tokenized)"
+    else:
+        parts = []
+        if result.converted or result.cached:
+            parts.append(f"converted {result.converted} pieces, loaded {result.cached} from the cache")
+        if result.midi_files:
+            parts.append(f"read {result.midi_files} MIDI files")
+        if result.rebuilt:
+            parts.append(f"converted {result.rebuilt} broken cache entries again")
+        how = "; ".join(parts) or "no pieces"
     print(f"data set in {result.out_dir}: {how}, {result.seconds:.1f} s")
     for split in ("train", "valid", "test"):
         print(f"  {split:5s}: {result.n_pieces[split]:6d} pieces, {result.n_tokens[split]:9d} tokens")
+    if result.split_counts:
+        print("  split by a hash of each piece's id; every style with 3 or more pieces has at least one piece in "
+              "valid and in test, and every style one in train:")
+        for style, counts in result.split_counts.items():
+            print(f"    {style}: " + ", ".join(f"{counts[s]} {s}" for s in ("train", "valid", "test")))
+    for move in result.moved:
+        print(f"  moved {move['id']} from {move['from']} to {move['to']} (so that its style is in {move['to']})")
     if result.failures:
-        print(f"  skipped {len(result.failures)} pieces that failed to convert (see manifest.json), e.g.:")
-        for failure in result.failures[:5]:
+        print(f"  skipped {len(result.failures)} pieces (listed in manifest.json):")
+        for failure in result.failures[:10]:
             print(f"    {failure['id']}: {failure['reason'][:160]}")
+        if len(result.failures) > 10:
+            print(f"    ... and {len(result.failures) - 10} more")

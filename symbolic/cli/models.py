@@ -93,6 +93,10 @@ def run_train(args: argparse.Namespace) -> int:
     result = train(model, tokenizer, args.data, args.out, config, resume=args.resume,
                    progress=not args.no_progress)
     print(f"stopped at step {result.step} ({result.stopped}) after {result.seconds:.1f} s")
+    if result.stopped == "interrupted":
+        print(f"checkpoint at step {result.step} saved in {result.checkpoint}; run the same command with --resume "
+              "to continue exactly where it stopped")
+        return 130
     print(f"best validation loss {result.best_valid_loss:.3f} nats/token; unigram baseline "
           f"{result.unigram_loss:.3f}")
     print(f"checkpoint: {result.checkpoint}")

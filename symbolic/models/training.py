@@ -23,6 +23,7 @@ from symbolic.errors import ConfigError, DataError
 from symbolic.models.base import IGNORE_INDEX
 from symbolic.models.checkpoint import _safetensors_bytes, load_weights, read_meta, save_checkpoint
 from symbolic.tokenization.events import EventTokenizer
+from symbolic.utils import remove_stale_temporaries
 
 __all__ = ["TrainConfig", "TrainResult", "train", "unigram_baseline", "make_batch"]
 
@@ -145,6 +146,46 @@ def _evaluate(model: torch.nn.Module, valid: TokenDataset, batches: list[list[in
     return total / max(1.0, count)
 
 
+class _StopAtStepBoundary:
+    """While active, the first SIGINT (Ctrl-C) only sets ``requested``; the loop stops at the next step boundary.
+
+    A second SIGINT raises ``KeyboardInterrupt`` at once, as Python does by default.  Outside the main
+    thread (where signal handlers cannot be set) this does nothing.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> "_StopAtStepBoundary":
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _stop_requested(local: bool, world: int) -> bool:
+    """Whether any process asked to stop (under DDP every process must stop at the same step)."""
+    if world == 1:
+        return local
+    flag = torch.tensor([1 if local else 0])
+    torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+    return bool(flag.item())
+
+
 def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.PathLike[str],
           out_dir: str | os.PathLike[str], config: TrainConfig, resume: bool = False,
           progress: bool = True, stop_after_steps: int | None = None) -> TrainResult:
@@ -171,6 +212,8 @@ def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.
     if world > 1 and not torch.distributed.is_initialized():
         torch.distributed.init_process_group("gloo")
     out = Path(out_dir)
+    if rank == 0:
+        remove_stale_temporaries(out)  # left by a run killed while writing its checkpoint
     context = model.config.context_length
     train_set = TokenDataset(data_dir, "train", context_length=context + 1, overlap=context // 4)
     valid_set = TokenDataset(data_dir, "valid", context_length=context + 1)
@@ -208,52 +251,57 @@ def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.
     start_time = time.perf_counter()
     bar = tqdm(total=config.max_steps, initial=step, desc="training", unit="step", disable=not progress or rank)
     stopped, steps_this_call, tokens_seen = "max_steps", 0, 0
-    try:
-        while step < config.max_steps:
-            step += 1
-            steps_this_call += 1
-            generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
-            indices = torch.randint(len(train_set), (config.batch_size,), generator=generator).tolist()
-            inputs, targets, styles = make_batch(train_set, indices[rank::world])
-            torch.manual_seed(config.seed * 7_000_003 + step * world + rank)  # dropout noise of this step
-            for group in optimizer.param_groups:
-                group["lr"] = config.learning_rate_at(step)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
-                _, loss = ddp_model(inputs, styles, targets=targets)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            tokens_seen += int((targets != IGNORE_INDEX).sum()) * world
-            elapsed = time.perf_counter() - start_time
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{tokens_seen / max(elapsed, 1e-9):.0f}")
-            record = {"step": step, "loss": round(loss.item(), 6), "lr": config.learning_rate_at(step)}
-            if step % config.eval_every == 0 or step == config.max_steps:
-                valid_loss = _evaluate(model, valid_set, eval_batches, config.bf16)
-                record["valid_loss"] = round(valid_loss, 6)
-                if valid_loss < best_loss - 1e-4:
-                    best_loss, stale, best_state = valid_loss, 0, _safetensors_bytes(model)
-                else:
-                    stale += 1
-                history.append(record)
-                checkpoint()
-                if config.patience and stale >= config.patience:
-                    stopped = "early_stopping"
+    with _StopAtStepBoundary() as stop_request:
+        try:
+            while step < config.max_steps:
+                if _stop_requested(stop_request.requested, world):
+                    stopped = "interrupted"
                     break
-            else:
-                history.append(record)
-            if config.max_minutes is not None and elapsed > 60 * config.max_minutes:
-                stopped = "max_minutes"
-                break
-            if stop_after_steps is not None and steps_this_call >= stop_after_steps:
-                stopped = "interrupted"
-                break
-    except KeyboardInterrupt:
-        stopped = "interrupted"
-    finally:
-        bar.close()
-    if not history or "valid_loss" not in history[-1] or stopped == "interrupted":
-        checkpoint()
+                step += 1
+                steps_this_call += 1
+                generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+                indices = torch.randint(len(train_set), (config.batch_size,), generator=generator).tolist()
+                inputs, targets, styles = make_batch(train_set, indices[rank::world])
+                torch.manual_seed(config.seed * 7_000_003 + step * world + rank)  # dropout noise of this step
+                for group in optimizer.param_groups:
+                    group["lr"] = config.learning_rate_at(step)
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+                    _, loss = ddp_model(inputs, styles, targets=targets)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                optimizer.step()
+                tokens_seen += int((targets != IGNORE_INDEX).sum()) * world
+                elapsed = time.perf_counter() - start_time
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{tokens_seen / max(elapsed, 1e-9):.0f}")
+                record = {"step": step, "loss": round(loss.item(), 6), "lr": config.learning_rate_at(step)}
+                if step % config.eval_every == 0 or step == config.max_steps:
+                    valid_loss = _evaluate(model, valid_set, eval_batches, config.bf16)
+                    record["valid_loss"] = round(valid_loss, 6)
+                    if valid_loss < best_loss - 1e-4:
+                        best_loss, stale, best_state = valid_loss, 0, _safetensors_bytes(model)
+                    else:
+                        stale += 1
+                    history.append(record)
+                    checkpoint()
+                    if config.patience and stale >= config.patience:
+                        stopped = "early_stopping"
+                        break
+                else:
+                    history.append(record)
+                if config.max_minutes is not None and elapsed > 60 * config.max_minutes:
+                    stopped = "max_minutes"
+                    break
+                if stop_after_steps is not None and steps_this_call >= stop_after_steps:
+                    stopped = "interrupted"
+                    break
+        finally:
+            bar.close()
+        # A second Ctrl-C raises KeyboardInterrupt from inside a step; that step is half done, so it is
+        # not checkpointed: the last checkpoint on disk (at a step boundary) stays the one to resume from.
+        if not history or "valid_loss" not in history[-1] or stopped == "interrupted":
+            checkpoint()
+
     return TrainResult(out, step, best_loss, unigram, history, stopped, time.perf_counter() - start_time)
