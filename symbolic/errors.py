@@ -15,6 +15,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "StyleError",
+    "PathError",
 ]
 
 
@@ -47,3 +48,7 @@ class StyleError(SymbolicError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; we do not want that.
         return str(self.args[0]) if self.args else ""
+
+
+class PathError(SymbolicError, ValueError):
+    """A file or folder given to a job is missing, of the wrong kind (file/folder) or not writable."""

@@ -38,10 +38,14 @@ def run_build(args: argparse.Namespace) -> int:
     from symbolic.data.build import BuildConfig, build_dataset
     from symbolic.data.corpus import list_midi_dir_pieces, list_music21_pieces
     from symbolic.errors import ConfigError
+    from symbolic.paths import check_input_dir, check_output_dir
     from symbolic.resources import default_event_tokenizer
     from symbolic.tokenization.events import EventTokenizer
     from symbolic.tokenization.vocab import EventTokenizerConfig
 
+    check_output_dir(args.out, "data set folder")
+    if args.midi_dir is not None:
+        check_input_dir(args.midi_dir, "MIDI folder")
     config = BuildConfig(workers=args.workers, valid_percent=args.valid_percent, test_percent=args.test_percent,
                          limit_per_style=args.limit)
     tokenizer = default_event_tokenizer()
