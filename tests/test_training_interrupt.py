@@ -34,6 +34,12 @@ print(result.stopped, result.step, flush=True)
 """
 
 
+def _default_sigint() -> None:
+    """A job started in the background of a non-interactive shell inherits an ignored SIGINT; a terminal's
+    Ctrl-C reaches a foreground job, whose SIGINT is not ignored: give the child that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _run(data, out, resume=False):
     torch.manual_seed(0 if not resume else 99)  # resume must overwrite a different fresh init
     model = build_model("gpt", MODEL)
@@ -45,7 +51,8 @@ def test_sigint_stops_at_a_step_boundary_and_resumes_exactly(tiny_dataset, tmp_p
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
            "OMP_NUM_THREADS": "1"}
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(tiny_dataset), str(out)], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=_default_sigint)
     deadline = time.monotonic() + 120
     while not (out / "meta.json").is_file():  # the first checkpoint (step 30): training is under way
         assert child.poll() is None and time.monotonic() < deadline, child.communicate()
@@ -69,3 +76,16 @@ def test_sigint_stops_at_a_step_boundary_and_resumes_exactly(tiny_dataset, tmp_p
     assert resumed.best_valid_loss == whole.best_valid_loss
     for name in (read_meta(out)["weights"], "best.safetensors"):
         assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+
+
+def test_the_command_line_says_how_to_resume(tiny_dataset, tmp_path, monkeypatch, capsys):
+    import symbolic.models.training as training
+    from symbolic.cli import main
+
+    def interrupted(model, tokenizer, data, out, config, resume=False, progress=True):
+        return training.TrainResult(Path(out), 7, 3.2, 4.6, [], "interrupted", 1.0)
+
+    monkeypatch.setattr(training, "train", interrupted)
+    assert main(["train", "--data", str(tiny_dataset), "--out", str(tmp_path / "ck"), "--no-progress"]) == 130
+    out = capsys.readouterr().out
+    assert "checkpoint at step 7 saved" in out and "--resume" in out

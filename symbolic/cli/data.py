@@ -89,7 +89,8 @@ def print_build_summary(result) -> None:
     for move in result.moved:
         print(f"  moved {move['id']} from {move['from']} to {move['to']} (so that its style is in {move['to']})")
     if result.failures:
-        print(f"  skipped {len(result.failures)} pieces (listed in manifest.json):")
+        n = len(result.failures)
+        print(f"  skipped {n} piece{'s' if n != 1 else ''} (listed in manifest.json):")
         for failure in result.failures[:10]:
             print(f"    {failure['id']}: {failure['reason'][:160]}")
         if len(result.failures) > 10:

@@ -147,15 +147,18 @@ def _evaluate(model: torch.nn.Module, valid: TokenDataset, batches: list[list[in
 
 
 class _StopAtStepBoundary:
-    """While active, the first SIGINT (Ctrl-C) only sets ``requested``; the loop stops at the next step boundary.
+    """While active, the first SIGINT (Ctrl-C) or SIGTERM only sets ``requested``; the loop stops at the next
+    step boundary and checkpoints.
 
-    A second SIGINT raises ``KeyboardInterrupt`` at once, as Python does by default.  Outside the main
+    A second signal raises ``KeyboardInterrupt`` at once, as Python does by default.  Outside the main
     thread (where signal handlers cannot be set) this does nothing.
     """
 
+    SIGNALS = ("SIGINT", "SIGTERM")
+
     def __init__(self) -> None:
         self.requested = False
-        self._previous = None
+        self._previous: dict = {}
 
     def _handle(self, signum, frame) -> None:
         if self.requested:
@@ -167,14 +170,17 @@ class _StopAtStepBoundary:
         import threading
 
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for name in self.SIGNALS:
+                number = getattr(signal, name)
+                if signal.getsignal(number) is not signal.SIG_IGN:  # a signal ignored by the caller stays ignored
+                    self._previous[number] = signal.signal(number, self._handle)
         return self
 
     def __exit__(self, *exc) -> None:
         import signal
 
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
 
 
 def _stop_requested(local: bool, world: int) -> bool:
