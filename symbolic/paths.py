@@ -4,7 +4,9 @@ A job that would fail at its last step (an output path that is a folder, an outp
 folder that is a file, a folder given where one file is read, a folder that cannot
 be created) is refused at once with one line naming the path and the fix: no
 minutes of generation before the error, no traceback.  Every command calls these;
-they only look at the file system (nothing is created or written).
+they only look at the file system (nothing is created or written).  The inputs of
+batch commands (many files or folders) are not checked here: a missing or bad one
+is skipped and listed while the others are processed.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from symbolic.errors import PathError
 
-__all__ = ["check_input_file", "check_input_dir", "check_inputs", "check_output_file", "check_output_dir",
+__all__ = ["check_input_file", "check_input_dir", "check_output_file", "check_output_dir",
            "describe_os_error"]
 
 
@@ -46,18 +48,6 @@ def check_input_dir(path: str | os.PathLike[str], what: str = "input folder") ->
     if not path.is_dir():
         raise PathError(f"{path}: no such {what}; check the name")
     return path
-
-
-def check_inputs(paths: list[str | os.PathLike[str]], what: str = "input") -> list[Path]:
-    """Files or folders a batch job reads: each must exist (a folder stands for the MIDI files below it).
-
-    Raises:
-        PathError: the first one that does not exist.
-    """
-    for path in map(Path, paths):
-        if not path.exists():
-            raise PathError(f"{path}: no such {what} file or folder; check the name")
-    return [Path(p) for p in paths]
 
 
 def _nearest_existing(path: Path) -> Path:

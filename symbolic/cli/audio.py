@@ -50,9 +50,9 @@ def run_render(args: argparse.Namespace) -> int:
     import math
 
     from symbolic.cli.common import expand_midi_paths, read_scores
-    from symbolic.paths import check_input_file, check_inputs, check_output_dir, check_output_file
+    from symbolic.paths import check_input_file, check_output_dir, check_output_file
 
-    files = expand_midi_paths(check_inputs(args.files))
+    files = expand_midi_paths(args.files)
     single = args.out.suffix.lower() == ".wav"
     (check_output_file if single else check_output_dir)(args.out)
     if args.soundfont is not None:
@@ -86,9 +86,8 @@ def run_render(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from symbolic.cli.common import expand_midi_paths
     from symbolic.evaluation.report import EvaluationConfig, evaluate
-    from symbolic.paths import check_input_file, check_inputs, check_output_dir
+    from symbolic.paths import check_input_file, check_output_dir
 
-    check_inputs(args.generated + args.reference)
     check_output_dir(args.out, "report folder")
     if args.soundfont is not None:
         check_input_file(args.soundfont, "SoundFont")

@@ -36,10 +36,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_classify(args: argparse.Namespace) -> int:
     from symbolic.cli.common import expand_midi_paths, read_scores
     from symbolic.models.classifier import classify_scores, load_classifier
-    from symbolic.paths import check_input_dir, check_inputs
+    from symbolic.paths import check_input_dir
     from symbolic.resources import asset_path
 
-    files = expand_midi_paths(check_inputs(args.files))
+    files = expand_midi_paths(args.files)
     if args.classifier is not None:
         check_input_dir(args.classifier, "classifier folder")
     if not files:
@@ -91,7 +91,12 @@ def run_train_classifier(args: argparse.Namespace) -> int:
     test = dataset_pieces(args.data, "test", styles)
     torch.manual_seed(args.seed)
     model = StyleClassifier(ClassifierConfig(styles=styles))
-    print(f"training a style classifier on {len(train)} pieces of {', '.join(styles)}")
+    print(f"training a style classifier on {len(train)} pieces of {', '.join(styles)} ({len(valid)} validation, "
+          f"{len(test)} test pieces)")
+    unjudged = [s for i, s in enumerate(styles) if not any(style == i for _, style in valid)]
+    if unjudged:
+        print(f"warning: no validation piece of {', '.join(unjudged)}: the validation accuracy does not judge "
+              "these styles; rebuild the data set (each style needs 3 or more pieces)", file=sys.stderr)
     run = train_classifier(model, train, valid, args.minutes, seed=args.seed, progress=not args.no_progress)
     accuracy = piece_accuracy(model, test)
     per_style = {s: piece_accuracy(model, [p for p in test if p[1] == i]) for i, s in enumerate(styles)}

@@ -48,11 +48,10 @@ def run_tokenize(args: argparse.Namespace) -> int:
     from symbolic.tokenization.roll import NoteRollConfig, to_note_roll
     from symbolic.tokenization.verify import roll_merge_count, verify_events, verify_roll
 
-    from symbolic.paths import check_inputs, check_output_dir
+    from symbolic.paths import check_output_dir
 
     if not args.verify and args.out is None:
         raise DataError("say where the token files go with --out DIR, or check the round trip with --verify")
-    check_inputs(args.files)
     if args.out is not None:
         check_output_dir(args.out)
     files = expand_midi_paths(args.files)
