@@ -147,8 +147,8 @@ def _evaluate(model: torch.nn.Module, valid: TokenDataset, batches: list[list[in
 
 
 class _StopAtStepBoundary:
-    """While active, the first SIGINT (Ctrl-C) or SIGTERM only sets ``requested``; the loop stops at the next
-    step boundary and checkpoints.
+    """Between ``install()`` and ``restore()``, the first SIGINT (Ctrl-C) or SIGTERM only sets ``requested``;
+    the training loop stops at the next step boundary and checkpoints.
 
     A second signal raises ``KeyboardInterrupt`` at once, as Python does by default.  Outside the main
     thread (where signal handlers cannot be set) this does nothing.
@@ -165,7 +165,7 @@ class _StopAtStepBoundary:
             raise KeyboardInterrupt
         self.requested = True
 
-    def __enter__(self) -> "_StopAtStepBoundary":
+    def install(self) -> "_StopAtStepBoundary":
         import signal
         import threading
 
@@ -176,7 +176,7 @@ class _StopAtStepBoundary:
                     self._previous[number] = signal.signal(number, self._handle)
         return self
 
-    def __exit__(self, *exc) -> None:
+    def restore(self) -> None:
         import signal
 
         for number, handler in self._previous.items():
@@ -257,57 +257,55 @@ def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.
     start_time = time.perf_counter()
     bar = tqdm(total=config.max_steps, initial=step, desc="training", unit="step", disable=not progress or rank)
     stopped, steps_this_call, tokens_seen = "max_steps", 0, 0
-    with _StopAtStepBoundary() as stop_request:
-        try:
-            while step < config.max_steps:
-                if _stop_requested(stop_request.requested, world):
-                    stopped = "interrupted"
-                    break
-                step += 1
-                steps_this_call += 1
-                generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
-                indices = torch.randint(len(train_set), (config.batch_size,), generator=generator).tolist()
-                inputs, targets, styles = make_batch(train_set, indices[rank::world])
-                torch.manual_seed(config.seed * 7_000_003 + step * world + rank)  # dropout noise of this step
-                for group in optimizer.param_groups:
-                    group["lr"] = config.learning_rate_at(step)
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
-                    _, loss = ddp_model(inputs, styles, targets=targets)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                optimizer.step()
-                tokens_seen += int((targets != IGNORE_INDEX).sum()) * world
-                elapsed = time.perf_counter() - start_time
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{tokens_seen / max(elapsed, 1e-9):.0f}")
-                record = {"step": step, "loss": round(loss.item(), 6), "lr": config.learning_rate_at(step)}
-                if step % config.eval_every == 0 or step == config.max_steps:
-                    valid_loss = _evaluate(model, valid_set, eval_batches, config.bf16)
-                    record["valid_loss"] = round(valid_loss, 6)
-                    if valid_loss < best_loss - 1e-4:
-                        best_loss, stale, best_state = valid_loss, 0, _safetensors_bytes(model)
-                    else:
-                        stale += 1
-                    history.append(record)
-                    checkpoint()
-                    if config.patience and stale >= config.patience:
-                        stopped = "early_stopping"
-                        break
+    stop_request = _StopAtStepBoundary().install()
+    try:
+        while step < config.max_steps:
+            if _stop_requested(stop_request.requested, world):  # Ctrl-C: stop here, between two steps
+                stopped = "interrupted"
+                break
+            step += 1
+            steps_this_call += 1
+            generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+            indices = torch.randint(len(train_set), (config.batch_size,), generator=generator).tolist()
+            inputs, targets, styles = make_batch(train_set, indices[rank::world])
+            torch.manual_seed(config.seed * 7_000_003 + step * world + rank)  # dropout noise of this step
+            for group in optimizer.param_groups:
+                group["lr"] = config.learning_rate_at(step)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+                _, loss = ddp_model(inputs, styles, targets=targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            tokens_seen += int((targets != IGNORE_INDEX).sum()) * world
+            elapsed = time.perf_counter() - start_time
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{tokens_seen / max(elapsed, 1e-9):.0f}")
+            record = {"step": step, "loss": round(loss.item(), 6), "lr": config.learning_rate_at(step)}
+            if step % config.eval_every == 0 or step == config.max_steps:
+                valid_loss = _evaluate(model, valid_set, eval_batches, config.bf16)
+                record["valid_loss"] = round(valid_loss, 6)
+                if valid_loss < best_loss - 1e-4:
+                    best_loss, stale, best_state = valid_loss, 0, _safetensors_bytes(model)
                 else:
-                    history.append(record)
-                if config.max_minutes is not None and elapsed > 60 * config.max_minutes:
-                    stopped = "max_minutes"
+                    stale += 1
+                history.append(record)
+                checkpoint()
+                if config.patience and stale >= config.patience:
+                    stopped = "early_stopping"
                     break
-                if stop_after_steps is not None and steps_this_call >= stop_after_steps:
-                    stopped = "interrupted"
-                    break
-        finally:
-            bar.close()
-        # A second Ctrl-C raises KeyboardInterrupt from inside a step; that step is half done, so it is
-        # not checkpointed: the last checkpoint on disk (at a step boundary) stays the one to resume from.
-        if not history or "valid_loss" not in history[-1] or stopped == "interrupted":
-            checkpoint()
-
+            else:
+                history.append(record)
+            if config.max_minutes is not None and elapsed > 60 * config.max_minutes:
+                stopped = "max_minutes"
+                break
+            if stop_after_steps is not None and steps_this_call >= stop_after_steps:
+                stopped = "interrupted"
+                break
+    finally:  # a second Ctrl-C raises KeyboardInterrupt inside a step: that half-done step is not checkpointed
+        stop_request.restore()
+        bar.close()
+    if not history or "valid_loss" not in history[-1] or stopped == "interrupted":
+        checkpoint()
     return TrainResult(out, step, best_loss, unigram, history, stopped, time.perf_counter() - start_time)
