@@ -223,3 +223,18 @@ def test_ctrl_c_stops_a_build_within_a_second_and_counts_truly(tmp_path):
     cached = len(list((out / "cache").glob("*.mid"))) + len(list((out / "cache").glob("*.fail.json")))
     assert f"interrupted: {cached} of 4 pieces were converted" in stdout, stdout
     assert not any(_alive(w) for w in workers)
+
+
+def test_classifier_training_says_which_styles_validation_cannot_judge(tmp_path, monkeypatch, capsys):
+    import symbolic.models.classifier as classifier
+    from symbolic.cli import main
+
+    src = _midi_folder(tmp_path / "midi", {"pop": 4, "piano": 2})  # piano: too few pieces to hold one out
+    _build(src, tmp_path / "ds")
+    monkeypatch.setattr(classifier, "train_classifier",
+                        lambda *a, **k: {"best_valid_accuracy": 1.0, "epochs": 1, "seconds": 0.0})
+    assert main(["classifier", "train", "--data", str(tmp_path / "ds"), "--out", str(tmp_path / "cl"),
+                 "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "warning: no validation piece of piano" in captured.err and "pop" not in captured.err
+    assert "1 validation" in captured.out
