@@ -148,7 +148,7 @@ def die_with_parent(parent: int | None = None) -> None:
         if os.getppid() != parent:  # the parent died before prctl took effect
             os._exit(1)
         return
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # no prctl here (not Linux): watch the parent instead
         pass
     import threading
     import time
