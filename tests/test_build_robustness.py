@@ -189,6 +189,19 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def test_a_build_running_in_another_process_holds_its_folder(tmp_path):
+    out = tmp_path / "out"
+    child = _start_build(out)
+    try:
+        pieces = list_music21_pieces(["chorale"])[:2]
+        with pytest.raises(DataError, match=rf"already running in this folder \(process {child.pid}\)"):
+            build_dataset(pieces, out, EventTokenizer(), BuildConfig(workers=1), progress=False)
+    finally:
+        child.kill()
+        child.wait()
+    assert not (out / "manifest.json").exists()
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_workers_die_with_a_killed_parent(tmp_path):
     child = _start_build(tmp_path / "out")
