@@ -31,8 +31,12 @@ __all__ = [
     "ticks_of_seconds",
     "retime",
     "grid_fit",
+    "BeatTrackingConfig",
     "find_beats",
+    "QuantizeResult",
     "quantize_score",
+    "BEAT_METHODS",
+    "with_constant_tempo",
 ]
 
 
@@ -299,3 +303,214 @@ def grid_fit(score: Score, steps_per_beat: int = 12, tolerance_beats: float = 1 
     seconds_per_beat = seconds_of_ticks(score, onsets + beat_ticks) - seconds_of_ticks(score, onsets)
     return GridFit(len(onsets), float(np.mean(dev_beats <= tolerance_beats)), float(np.median(dev_beats)),
                    float(np.median(dev_beats * seconds_per_beat)), steps_per_beat)
+
+
+# ----------------------------------------------------------------------------- finding beats
+BEAT_METHODS = ("notes", "audio")
+
+
+@dataclass(frozen=True)
+class BeatTrackingConfig:
+    """How :func:`find_beats` finds beats.
+
+    Attributes:
+        method: ``"notes"``: an onset envelope built from the notes (each onset weighted by its
+            velocity and its length up to 1 s), tracked by our numpy form of Ellis's (2007)
+            dynamic-programming beat tracker; ``"audio"``: the score rendered with FluidSynth and
+            tracked by librosa's implementation of the same tracker.  Measured on POP909:
+            docs/results/quantize.md.
+        frames_per_second: envelope rate of the notes method.
+        tightness: how strictly the tracker keeps a steady tempo (Ellis's and librosa's ``tightness``).
+        max_qpm: a tracked tempo above it is taken as twice the beat and halved (the tracker's prior
+            sits at 120 qpm; pop songs mostly move slower), keeping the phase with the stronger onsets.
+        beats_per_bar: bar length; the bar line goes on the phase with the strongest low notes.
+        snap_seconds: each beat found moves to the strongest note onset within this distance (the tracker's
+            frames are 10-23 ms apart; the notes are exact), so that notes played on the beat land on it.
+        sample_rate: rendering rate of the audio method, in Hz.
+    """
+
+    method: str = "notes"
+    frames_per_second: int = 100
+    tightness: float = 400.0
+    max_qpm: float = 100.0
+    beats_per_bar: int = 4
+    snap_seconds: float = 0.06
+    sample_rate: int = 22050
+
+    def __post_init__(self) -> None:
+        if self.method not in BEAT_METHODS:
+            raise ConfigError(f"beat method {self.method!r} is not one of {', '.join(BEAT_METHODS)}")
+        if self.snap_seconds < 0:
+            raise ConfigError(f"snap_seconds={self.snap_seconds} must be >= 0")
+        if self.frames_per_second < 10 or self.tightness <= 0 or self.max_qpm <= 0 or self.beats_per_bar < 1:
+            raise ConfigError("frames_per_second must be >= 10, tightness and max_qpm > 0, beats_per_bar >= 1")
+        if not 8000 <= self.sample_rate <= 192000:
+            raise ConfigError(f"sample_rate={self.sample_rate} must be in 8000..192000 Hz")
+
+
+def _note_envelopes(score: Score, frames_per_second: int) -> tuple[np.ndarray, np.ndarray]:
+    """Onset envelope of all notes and of the notes below the median pitch, one value per frame."""
+    rows = np.asarray([(n.onset_ticks, n.duration_ticks, n.pitch, n.velocity)
+                       for t in score.tracks for n in t.notes], dtype=np.int64)
+    on = seconds_of_ticks(score, rows[:, 0])
+    off = seconds_of_ticks(score, rows[:, 0] + rows[:, 1])
+    frames = np.rint(on * frames_per_second).astype(np.int64)
+    weight = rows[:, 3] / 127.0 * np.minimum(off - on, 1.0)
+    low = rows[:, 2] < np.median(rows[:, 2])
+    size = int(frames.max()) + 2 * frames_per_second
+    env, bass = np.zeros(size), np.zeros(size)
+    np.add.at(env, frames, weight)
+    np.add.at(bass, frames[low], weight[low])
+    return env, bass
+
+
+def find_beats(score: Score, config: BeatTrackingConfig | None = None) -> BeatGrid:
+    """Beats and downbeats of a score from its sound, ignoring its tempo map (times in the score's seconds).
+
+    Raises:
+        ScoreError: fewer than two beats found (too few notes to tell a beat).
+        ImportError: the audio method without librosa (``pip install librosa``).
+    """
+    config = config or BeatTrackingConfig()
+    if score.n_notes < 4:
+        raise ScoreError(f"{score.n_notes} notes are too few to find a beat in")
+    fps = config.frames_per_second
+    env, bass = _note_envelopes(score, fps)
+    if config.method == "notes":
+        period = _tempo_period(env, fps)
+        beats = _track(env, period, config.tightness) / fps
+    else:
+        beats = _audio_beats(score, config)
+    if len(beats) < 2:
+        raise ScoreError("no steady beat found in the notes")
+    beats = _snap_to_onsets(score, beats, config.snap_seconds)
+    if 60.0 / np.median(np.diff(beats)) > config.max_qpm and len(beats) >= 4:
+        beats = max((beats[0::2], beats[1::2]), key=lambda b: _sum_at(env, b, fps) + _sum_at(bass, b, fps))
+    n = config.beats_per_bar
+    phase = max(range(min(n, len(beats))), key=lambda p: _sum_at(bass, beats[p::n], fps))
+    flags = tuple(k >= phase and (k - phase) % n == 0 for k in range(len(beats)))
+    return BeatGrid(tuple(float(b) for b in beats), flags)
+
+
+def _tempo_period(env: np.ndarray, fps: int, start_qpm: float = 120.0, std_octaves: float = 1.0) -> int:
+    """Beat period in frames: the autocorrelation peak of the envelope under a log-normal tempo prior
+    around ``start_qpm`` (the prior of Ellis 2007 and librosa's ``tempo``)."""
+    x = env - env.mean()
+    size = 1 << int(np.ceil(np.log2(2 * len(x))))
+    spectrum = np.fft.rfft(x, size)
+    acf = np.fft.irfft(spectrum * np.conj(spectrum), size)[: len(x)]
+    lags = np.arange(int(fps * 60 / 300), min(len(acf) - 1, int(fps * 60 / 30)) + 1)
+    qpm = 60.0 * fps / lags
+    weight = np.exp(-0.5 * ((np.log2(qpm) - np.log2(start_qpm)) / std_octaves) ** 2)
+    return int(lags[np.argmax(acf[lags] * weight)])
+
+
+def _track(env: np.ndarray, period: int, tightness: float) -> np.ndarray:
+    """Beat frames by dynamic programming (Ellis 2007): onsets rewarded, gaps other than ``period`` penalised
+    by ``tightness * log(gap / period)**2``."""
+    window = np.exp(-0.5 * (np.arange(-period, period + 1) * 32.0 / period) ** 2)
+    local = np.convolve(env / (env.std() or 1.0), window, "same")
+    n = len(local)
+    gaps = np.arange(max(1, period // 2), 2 * period + 1)
+    penalty = -tightness * np.log(gaps / period) ** 2
+    score = local.copy()
+    back = np.full(n, -1, dtype=np.int64)
+    for t in range(gaps[0], n):
+        prev = t - gaps
+        ok = prev >= 0
+        candidates = score[prev[ok]] + penalty[ok]
+        k = int(np.argmax(candidates))
+        if candidates[k] > 0:
+            score[t] += candidates[k]
+            back[t] = prev[ok][k]
+    active = np.flatnonzero(local > 0.01 * local.max())
+    first, last = (active[0], active[-1]) if len(active) else (0, n - 1)
+    tail = score[max(first, last - period):last + 1]
+    t = max(first, last - period) + int(np.argmax(tail))
+    beats = []
+    while t >= 0:
+        beats.append(t)
+        t = back[t]
+    beats = np.asarray(beats[::-1])
+    return beats[(beats >= first - period // 2)].astype(np.float64)
+
+
+def _audio_beats(score: Score, config: BeatTrackingConfig) -> np.ndarray:
+    """Beat times of the score's FluidSynth rendering by librosa's beat tracker."""
+    import warnings
+
+    import librosa
+
+    from symbolic.audio.render import RenderConfig, Renderer
+
+    with Renderer(config=RenderConfig(sample_rate=config.sample_rate, reverb=False)) as renderer:
+        audio = renderer.render(score).mean(axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, beats = librosa.beat.beat_track(y=audio, sr=config.sample_rate, units="time", tightness=config.tightness)
+    return np.asarray(beats, dtype=np.float64)
+
+
+def _snap_to_onsets(score: Score, beats: np.ndarray, window_seconds: float) -> np.ndarray:
+    """Each beat moved to the onset within ``window_seconds`` whose notes are loudest (velocity sum); beats with
+    no onset near keep their time.  Beats that would meet are kept apart (the later one stays)."""
+    onsets = sorted((n.onset_ticks, n.velocity) for t in score.tracks for n in t.notes)
+    if not onsets or window_seconds == 0:
+        return beats
+    ticks, weights = np.unique(np.asarray([o for o, _ in onsets]), return_inverse=True)
+    weight = np.bincount(weights, weights=np.asarray([v for _, v in onsets], dtype=np.float64))
+    times = seconds_of_ticks(score, ticks)
+    out = beats.copy()
+    lo = np.searchsorted(times, beats - window_seconds, side="left")
+    hi = np.searchsorted(times, beats + window_seconds, side="right")
+    for k, (a, b) in enumerate(zip(lo, hi)):
+        if b > a:
+            out[k] = times[a + int(np.argmax(weight[a:b]))]
+    keep = np.concatenate([np.diff(out) > 0, [True]])
+    return out[keep]
+
+
+def _sum_at(envelope: np.ndarray, seconds: np.ndarray, frames_per_second: int) -> float:
+    frames = np.minimum(np.rint(seconds * frames_per_second).astype(np.int64), len(envelope) - 1)
+    return float(envelope[frames].sum())
+
+
+def with_constant_tempo(score: Score, qpm: float = 120.0, ticks_per_beat: int = 480) -> Score:
+    """``score`` re-expressed under one constant tempo and 4/4 from tick 0, every note at the same second.
+
+    What a recording at a fixed tempo looks like: the bars have nothing to do with the music.
+    """
+    if not qpm > 0:
+        raise ConfigError(f"qpm={qpm} must be positive")
+    beat = 60.0 / qpm
+    n = int(score.duration_seconds / beat) + 2
+    grid = BeatGrid(tuple(k * beat for k in range(n)), tuple(k % 4 == 0 for k in range(n)))
+    return retime(score, grid, ticks_per_beat, tolerance_seconds=1e-3).score
+
+
+@dataclass
+class QuantizeResult:
+    """What :func:`quantize_score` did: the new score, the beats it used, the grid fit before and after,
+    and the largest change of a note's time in seconds."""
+
+    score: Score
+    grid: BeatGrid
+    before: GridFit
+    after: GridFit
+    max_shift_seconds: float
+
+
+def quantize_score(score: Score, config: BeatTrackingConfig | None = None, ticks_per_beat: int = 960
+                   ) -> QuantizeResult:
+    """Find the beats of ``score`` (:func:`find_beats`) and :func:`retime` it onto them.
+
+    Notes keep their times in seconds (to within half a tick); the tempo map and the bar
+    lines are new, so the bars of the result follow the music.  Nothing is snapped: a note
+    played off the beat stays off it.
+
+    Raises:
+        ScoreError: too few notes to find a beat in.
+    """
+    grid = find_beats(score, config)
+    result = retime(score, grid, ticks_per_beat)
+    return QuantizeResult(result.score, grid, grid_fit(score), grid_fit(result.score), result.max_shift_seconds)
