@@ -180,7 +180,7 @@ def _bar_lengths(downbeat_index: list[int], n_beats: int, default_beats: int = 4
     return lead + bars + tail
 
 
-def retime(score: Score, grid: BeatGrid, ticks_per_beat: int = 960, tolerance_seconds: float = 0.0005) -> RetimeResult:
+def retime(score: Score, grid: BeatGrid, ticks_per_beat: int = 1920, tolerance_seconds: float = 0.0005) -> RetimeResult:
     """The score with a tempo map and meters from ``grid``, every note at the same time in seconds.
 
     Each beat of the grid becomes one quarter note (``ticks_per_beat`` ticks) and each bar
@@ -195,7 +195,7 @@ def retime(score: Score, grid: BeatGrid, ticks_per_beat: int = 960, tolerance_se
         score: any score.
         grid: the beats, in the score's own seconds.
         ticks_per_beat: resolution of the result; a note moves by at most half a tick,
-            i.e. 0.5 ms for beats up to 0.96 s long at the default 960.
+            i.e. 1 ms for beats up to 3.84 s long at the default 1920.
         tolerance_seconds: how far a beat may sit from the tempo map's beat.
 
     Returns:
@@ -500,7 +500,7 @@ class QuantizeResult:
     max_shift_seconds: float
 
 
-def quantize_score(score: Score, config: BeatTrackingConfig | None = None, ticks_per_beat: int = 960
+def quantize_score(score: Score, config: BeatTrackingConfig | None = None, ticks_per_beat: int = 1920
                    ) -> QuantizeResult:
     """Find the beats of ``score`` (:func:`find_beats`) and :func:`retime` it onto them.
 

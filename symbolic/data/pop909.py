@@ -66,7 +66,7 @@ class Pop909Config:
     """
 
     programs: tuple[int, int, int] = (53, 48, 0)
-    ticks_per_beat: int = 960
+    ticks_per_beat: int = 1920
     beat_tolerance_seconds: float = 0.0005
     steps_per_beat: int = 12
 
