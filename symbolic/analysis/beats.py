@@ -31,6 +31,7 @@ __all__ = [
     "ticks_of_seconds",
     "retime",
     "grid_fit",
+    "performance_warning",
     "BeatTrackingConfig",
     "find_beats",
     "QuantizeResult",
@@ -284,6 +285,12 @@ class GridFit:
                 f"(median {1000 * self.median_deviation_seconds:.0f} ms off): it looks like a recorded "
                 f"performance, so bars and beats will not match the music; put it on a grid first with "
                 f"'symbolic quantize {source} --out quantized.mid'")
+
+
+def performance_warning(score: Score, source: str) -> str | None:
+    """The one-line warning (naming ``source`` and the fix) for a score whose notes do not follow its own
+    beat grid, or ``None``.  Jobs call it before any work: ``grid_fit(score).warning(source)``."""
+    return grid_fit(score).warning(source)
 
 
 def grid_fit(score: Score, steps_per_beat: int = 12, tolerance_beats: float = 1 / 120) -> GridFit:

@@ -10,6 +10,7 @@ from symbolic.analysis.beats import (
     BeatTrackingConfig,
     find_beats,
     grid_fit,
+    performance_warning,
     quantize_score,
     retime,
     seconds_of_ticks,
@@ -19,7 +20,7 @@ from symbolic.analysis.beats import (
 from symbolic.data.pop909 import load_pop909_score, read_beat_grid
 from symbolic.errors import ConfigError, ScoreError
 from symbolic.resources import shared_data_dir
-from symbolic.score import Note, Score, TempoChange, TimeSignature, Track
+from symbolic.score import Annotations, ChordSpan, KeySpan, Note, Score, TempoChange, TimeSignature, Track
 from symbolic.tokenization.events import EventTokenizer
 from symbolic.tokenization.verify import verify_events
 
@@ -56,8 +57,13 @@ def uneven_score() -> tuple[Score, BeatGrid]:
 
 def test_retime_keeps_seconds_and_puts_beats_and_bars_on_the_grid():
     score, grid = uneven_score()
+    score.annotations = Annotations([ChordSpan(3000, 6000, "C:maj")], [KeySpan(0, 9000, 0, False)])
     result = retime(score, grid, ticks_per_beat=960)
     out = result.score
+    chord, key = out.annotations.chords[0], out.annotations.keys[0]
+    assert np.allclose(seconds_of_ticks(out, [chord.start_ticks, chord.end_ticks, key.end_ticks]),
+                       seconds_of_ticks(score, [3000, 6000, 9000]), atol=1e-3)
+    assert chord.label == "C:maj" and (key.tonic, key.minor) == (0, False)
     assert np.max(np.abs(note_seconds(out) - note_seconds(score))) < 1e-3
     assert result.max_shift_seconds < 1e-3
     # Every given beat is a whole number of quarter notes from tick 0 ...
@@ -112,6 +118,8 @@ def test_a_constant_tempo_performance_is_flagged_and_quantize_fixes_it(song_002)
     assert fit.is_performance
     line = fit.warning("song.mid")
     assert "song.mid" in line and "symbolic quantize" in line and "\n" not in line
+    assert performance_warning(performance, "song.mid") == line
+    assert performance_warning(song_002, "song.mid") is None
 
     result = quantize_score(performance)
     assert np.max(np.abs(note_seconds(result.score) - note_seconds(performance))) < 1e-3
