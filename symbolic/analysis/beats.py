@@ -330,7 +330,8 @@ class BeatTrackingConfig:
         tightness: how strictly the tracker keeps a steady tempo (Ellis's and librosa's ``tightness``).
         max_qpm: a tracked tempo above it is taken as twice the beat and halved (the tracker's prior
             sits at 120 qpm; pop songs mostly move slower), keeping the phase with the stronger onsets.
-        beats_per_bar: bar length; the bar line goes on the phase with the strongest low notes.
+        beats_per_bar: bar length; the bar line goes on the phase of the beats where the low notes are
+            strongest and the harmony changes most (each summed over the phase, scaled to the best phase).
         snap_seconds: each beat found moves to the strongest note onset within this distance (the tracker's
             frames are 10-23 ms apart; the notes are exact), so that notes played on the beat land on it.
         sample_rate: rendering rate of the audio method, in Hz.
@@ -394,7 +395,10 @@ def find_beats(score: Score, config: BeatTrackingConfig | None = None) -> BeatGr
     if 60.0 / np.median(np.diff(beats)) > config.max_qpm and len(beats) >= 4:
         beats = max((beats[0::2], beats[1::2]), key=lambda b: _sum_at(env, b, fps) + _sum_at(bass, b, fps))
     n = config.beats_per_bar
-    phase = max(range(min(n, len(beats))), key=lambda p: _sum_at(bass, beats[p::n], fps))
+    low = np.asarray([_sum_at(bass, beats[p::n], fps) for p in range(min(n, len(beats)))])
+    change = _harmony_change(score, beats)
+    turns = np.asarray([change[p::n].sum() for p in range(len(low))])
+    phase = int(np.argmax(low / (low.max() or 1.0) + turns / (turns.max() or 1.0)))
     flags = tuple(k >= phase and (k - phase) % n == 0 for k in range(len(beats)))
     return BeatGrid(tuple(float(b) for b in beats), flags)
 
@@ -475,6 +479,25 @@ def _snap_to_onsets(score: Score, beats: np.ndarray, window_seconds: float) -> n
             out[k] = times[a + int(np.argmax(weight[a:b]))]
     keep = np.concatenate([np.diff(out) > 0, [True]])
     return out[keep]
+
+
+def _harmony_change(score: Score, beats: np.ndarray) -> np.ndarray:
+    """Per beat, how much the sounding pitch classes differ from the previous beat's (1 - cosine of the
+    duration-weighted pitch-class histograms; 0 for the first beat)."""
+    rows = np.asarray([(n.onset_ticks, n.offset_ticks, n.pitch) for t in score.tracks for n in t.notes
+                       if not t.is_drum], dtype=np.int64).reshape(-1, 3)
+    edges = np.append(beats, beats[-1] + np.median(np.diff(beats)))
+    histograms = np.zeros((len(beats), 12))
+    on, off = seconds_of_ticks(score, rows[:, 0]), seconds_of_ticks(score, rows[:, 1])
+    first = np.searchsorted(edges, on, side="right") - 1
+    last = np.searchsorted(edges, off, side="left")
+    for a, b, pitch, i, j in zip(on, off, rows[:, 2], first, last):
+        for k in range(max(i, 0), min(j, len(beats))):
+            histograms[k, pitch % 12] += min(b, edges[k + 1]) - max(a, edges[k])
+    unit = histograms / (np.linalg.norm(histograms, axis=1, keepdims=True) + 1e-9)
+    change = np.zeros(len(beats))
+    change[1:] = 1.0 - np.sum(unit[1:] * unit[:-1], axis=1)
+    return change
 
 
 def _sum_at(envelope: np.ndarray, seconds: np.ndarray, frames_per_second: int) -> float:
