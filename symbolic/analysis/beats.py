@@ -165,6 +165,9 @@ def _tempo_map(beats: np.ndarray, ticks_per_beat: int, tolerance_seconds: float)
     return tempos
 
 
+MAX_BAR_BEATS = 32  # longer spans between two downbeats are cut into bars of the default length
+
+
 def _bar_lengths(downbeat_index: list[int], n_beats: int, default_beats: int = 4) -> list[int]:
     """Bar lengths in beats covering beats ``0 .. n_beats`` from the downbeat positions."""
     if not downbeat_index:
@@ -178,7 +181,11 @@ def _bar_lengths(downbeat_index: list[int], n_beats: int, default_beats: int = 4
     while covered < n_beats:
         tail.append(last)
         covered += last
-    return lead + bars + tail
+    out = []
+    for length in lead + bars + tail:  # a gap of many beats between downbeats: bars of the default length
+        out += [length] if length <= MAX_BAR_BEATS else \
+            [default_beats] * (length // default_beats) + ([length % default_beats] if length % default_beats else [])
+    return out
 
 
 def retime(score: Score, grid: BeatGrid, ticks_per_beat: int = 1920, tolerance_seconds: float = 0.0005) -> RetimeResult:

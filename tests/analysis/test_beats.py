@@ -71,15 +71,8 @@ def test_retime_keeps_seconds_and_puts_beats_and_bars_on_the_grid():
     assert np.all(beat_ticks % 960 == 0)
     assert np.all(np.diff(beat_ticks) == 960)
     # ... and every downbeat starts a bar: the meters' bar lines fall there.
-    bar_lines, tick = set(), 0
-    meters = out.time_signatures + [None]
-    for ts, nxt in zip(meters, meters[1:]):
-        end = nxt.time_ticks if nxt else out.end_ticks + 4 * 960
-        while tick < end:
-            bar_lines.add(tick)
-            tick += ts.bar_ticks(960)
     downbeat_ticks = {int(t) for t, d in zip(beat_ticks, grid.downbeats) if d}
-    assert downbeat_ticks <= bar_lines
+    assert downbeat_ticks <= bar_lines(out)
     assert result.pickup_beats == beat_ticks[0] // 960
     assert result.pickup_beats == 2  # 0.65 s extrapolated before the first beat at 1.3 s, then 0 s
     assert out.time_signatures[:2] == [TimeSignature(0, 2, 4), TimeSignature(2 * 960, 4, 4)]
@@ -143,3 +136,23 @@ def test_beat_tracking_config_and_too_few_notes():
         BeatTrackingConfig(method="magic")
     with pytest.raises(ScoreError, match="too few"):
         find_beats(Score(tracks=[Track(notes=[Note(0, 10, 60, 80)])]))
+
+
+def test_a_long_gap_between_downbeats_becomes_ordinary_bars():
+    beats = tuple(0.5 * k for k in range(80))
+    flags = tuple(k in (0, 70) for k in range(80))  # 70 beats between two annotated downbeats
+    score = Score(tracks=[Track(notes=[Note(0, 480, 60, 80), Note(480 * 75, 480, 62, 80)])])
+    out = retime(score, BeatGrid(beats, flags)).score
+    assert max(ts.numerator for ts in out.time_signatures) <= 32
+    assert 70 * 1920 in bar_lines(out)
+
+
+def bar_lines(score: Score) -> set[int]:
+    lines, tick = set(), 0
+    meters = score.time_signatures + [None]
+    for ts, nxt in zip(meters, meters[1:]):
+        end = nxt.time_ticks if nxt else score.end_ticks + 8 * score.ticks_per_beat
+        while tick < end:
+            lines.add(tick)
+            tick += ts.bar_ticks(score.ticks_per_beat)
+    return lines
