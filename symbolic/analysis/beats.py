@@ -31,6 +31,7 @@ __all__ = [
     "ticks_of_seconds",
     "retime",
     "grid_fit",
+    "bar_lines_ticks",
     "performance_warning",
     "BeatTrackingConfig",
     "find_beats",
@@ -252,6 +253,24 @@ def retime(score: Score, grid: BeatGrid, ticks_per_beat: int = 1920, tolerance_s
     out.key_signatures = [k._replace(time_ticks=int(t)) for k, t in zip(score.key_signatures, key_ticks)]
     out.annotations = score.annotations.mapped(lambda t: ticks_of_seconds(out, seconds_of_ticks(score, t)))
     return RetimeResult(out.sort(), max_shift, added, downbeat_index[0] if downbeat_index else 0)
+
+
+def bar_lines_ticks(score: Score, until_ticks: int | None = None) -> list[int]:
+    """Tick of every bar line from 0 up to ``until_ticks`` (default: the end of the last note), following
+    the time signatures (4/4 before the first).  A meter change starts a new bar."""
+    until = score.end_ticks if until_ticks is None else until_ticks
+    default = TimeSignature(0, 4, 4)
+    meters = sorted(score.time_signatures, key=lambda ts: ts.time_ticks)
+    if not meters or meters[0].time_ticks > 0:
+        meters = [default] + meters
+    lines: list[int] = []
+    for ts, following in zip(meters, meters[1:] + [None]):
+        tick, end = ts.time_ticks, following.time_ticks if following else until + 1
+        step = max(1, ts.bar_ticks(score.ticks_per_beat))
+        while tick < end and tick <= until:
+            lines.append(tick)
+            tick += step
+    return lines
 
 
 # ----------------------------------------------------------------------------- grid fit

@@ -8,6 +8,7 @@ import pytest
 from symbolic.analysis.beats import (
     BeatGrid,
     BeatTrackingConfig,
+    bar_lines_ticks,
     find_beats,
     grid_fit,
     performance_warning,
@@ -72,7 +73,7 @@ def test_retime_keeps_seconds_and_puts_beats_and_bars_on_the_grid():
     assert np.all(np.diff(beat_ticks) == 960)
     # ... and every downbeat starts a bar: the meters' bar lines fall there.
     downbeat_ticks = {int(t) for t, d in zip(beat_ticks, grid.downbeats) if d}
-    assert downbeat_ticks <= bar_lines(out)
+    assert downbeat_ticks <= set(bar_lines_ticks(out, out.end_ticks + 8 * out.ticks_per_beat))
     assert result.pickup_beats == beat_ticks[0] // 960
     assert result.pickup_beats == 2  # 0.65 s extrapolated before the first beat at 1.3 s, then 0 s
     assert out.time_signatures[:2] == [TimeSignature(0, 2, 4), TimeSignature(2 * 960, 4, 4)]
@@ -144,15 +145,12 @@ def test_a_long_gap_between_downbeats_becomes_ordinary_bars():
     score = Score(tracks=[Track(notes=[Note(0, 480, 60, 80), Note(480 * 75, 480, 62, 80)])])
     out = retime(score, BeatGrid(beats, flags)).score
     assert max(ts.numerator for ts in out.time_signatures) <= 32
-    assert 70 * 1920 in bar_lines(out)
+    assert 70 * 1920 in set(bar_lines_ticks(out, out.end_ticks + 8 * out.ticks_per_beat))
 
 
-def bar_lines(score: Score) -> set[int]:
-    lines, tick = set(), 0
-    meters = score.time_signatures + [None]
-    for ts, nxt in zip(meters, meters[1:]):
-        end = nxt.time_ticks if nxt else score.end_ticks + 8 * score.ticks_per_beat
-        while tick < end:
-            lines.add(tick)
-            tick += ts.bar_ticks(score.ticks_per_beat)
-    return lines
+def test_bar_lines_follow_the_meters():
+    score = Score(time_signatures=[TimeSignature(960, 3, 4), TimeSignature(2400, 6, 8)],
+                  tracks=[Track(notes=[Note(0, 480 * 12, 60, 80)])])
+    # 4/4 before the first meter: its bar is cut short at 960, where 3/4 begins; 6/8 from 2400.
+    assert bar_lines_ticks(score) == [0, 960, 2400, 3840, 5280]
+    assert bar_lines_ticks(Score()) == [0]

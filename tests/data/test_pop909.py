@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from symbolic.analysis.beats import seconds_of_ticks, ticks_of_seconds
+from symbolic.analysis.beats import bar_lines_ticks, seconds_of_ticks, ticks_of_seconds
 from symbolic.data.build import BuildConfig, build_dataset, split_of
 from symbolic.data.pop909 import (
     POP909_ROLES,
@@ -33,17 +33,6 @@ def songs():
     return {song: load_pop909_song(POP909 / song) for song in SONGS}
 
 
-def bar_lines(score) -> set[int]:
-    lines, tick = set(), 0
-    meters = score.time_signatures + [None]
-    for ts, nxt in zip(meters, meters[1:]):
-        end = nxt.time_ticks if nxt else score.end_ticks + 8 * score.ticks_per_beat
-        while tick < end:
-            lines.add(tick)
-            tick += ts.bar_ticks(score.ticks_per_beat)
-    return lines
-
-
 @pytest.mark.parametrize("song", SONGS)
 def test_bar_lines_fall_on_the_annotated_downbeats_and_no_note_moves(songs, song):
     score, report = songs[song]
@@ -54,7 +43,7 @@ def test_bar_lines_fall_on_the_annotated_downbeats_and_no_note_moves(songs, song
     # Each annotated beat is a quarter note of the new grid, each annotated downbeat a bar line.
     assert np.all(np.abs(beat_ticks / tpb - np.rint(beat_ticks / tpb)) < 0.01)
     downbeats = {int(round(t / tpb)) * tpb for t, d in zip(beat_ticks, grid.downbeats) if d}
-    assert downbeats <= bar_lines(score)
+    assert downbeats <= set(bar_lines_ticks(score, score.end_ticks + 8 * score.ticks_per_beat))
     # The first downbeat is late in the file (a pickup or silence before it), and it is still a bar line.
     assert grid.beat_seconds[list(grid.downbeats).index(True)] > 0.05
     # No note moves in time: same notes per role, same seconds within 1 ms.
