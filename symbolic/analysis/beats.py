@@ -366,7 +366,7 @@ class BeatTrackingConfig:
     method: str = "notes"
     frames_per_second: int = 100
     tightness: float = 400.0
-    max_qpm: float = 100.0
+    max_qpm: float = 110.0
     beats_per_bar: int = 4
     snap_seconds: float = 0.06
     sample_rate: int = 22050
