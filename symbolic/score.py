@@ -23,6 +23,9 @@ __all__ = [
     "Track",
     "Score",
     "DEFAULT_MICROSECONDS_PER_BEAT",
+    "ChordSpan",
+    "KeySpan",
+    "Annotations",
 ]
 
 DEFAULT_MICROSECONDS_PER_BEAT = 500_000  # 120 quarter notes per minute
@@ -95,6 +98,60 @@ class Track:
         """Tick at which the last note of the track stops (0 for an empty track)."""
         return max((n.onset_ticks + n.duration_ticks for n in self.notes), default=0)
 
+# ---------------------------------------------------------------------------------------------------------
+# Annotations: chord and key spans read from annotation files (POP909's chord_midi.txt, key_audio.txt), in
+# the score's ticks.  They describe the music rather than play it: MIDI writers and tokenizers ignore them.
+# Chord labels are Harte strings ("F#:min7", "N"), read by symbolic.analysis.chords; a key span's
+# (tonic, minor) is what symbolic.keys.scale_pitch_classes takes.
+class ChordSpan(NamedTuple):
+    """A chord from ``start_ticks`` up to ``end_ticks``; ``label`` in Harte notation (``"N"``: no chord)."""
+
+    start_ticks: int
+    end_ticks: int
+    label: str
+
+
+class KeySpan(NamedTuple):
+    """A key from ``start_ticks`` up to ``end_ticks``: ``tonic`` pitch class (0 = C) and mode."""
+
+    start_ticks: int
+    end_ticks: int
+    tonic: int
+    minor: bool
+
+
+@dataclass
+class Annotations:
+    """Chord and key spans, each list sorted by start tick (empty: not annotated)."""
+
+    chords: list[ChordSpan] = field(default_factory=list)
+    keys: list[KeySpan] = field(default_factory=list)
+
+    def chord_at(self, time_ticks: int) -> ChordSpan | None:
+        """The chord span sounding at ``time_ticks`` (start inclusive, end exclusive), or ``None``."""
+        return _span_at(self.chords, time_ticks)
+
+    def key_at(self, time_ticks: int) -> KeySpan | None:
+        """The key span holding at ``time_ticks`` (start inclusive, end exclusive), or ``None``."""
+        return _span_at(self.keys, time_ticks)
+
+    def mapped(self, to_ticks) -> "Annotations":
+        """A copy with every start and end passed through ``to_ticks`` (a list of ticks -> a list of ticks)."""
+        def move(spans):
+            if not spans:
+                return []
+            ends = [int(t) for t in to_ticks([x for s in spans for x in (s.start_ticks, s.end_ticks)])]
+            return [s._replace(start_ticks=ends[2 * i], end_ticks=ends[2 * i + 1]) for i, s in enumerate(spans)]
+        return Annotations(move(self.chords), move(self.keys))
+
+
+def _span_at(spans, time_ticks: int):
+    import bisect
+
+    i = bisect.bisect_right([s.start_ticks for s in spans], time_ticks) - 1
+    return spans[i] if i >= 0 and time_ticks < spans[i].end_ticks else None
+# ------------------------------------------------------------------------------------ end of annotations
+
 
 @dataclass
 class Score:
@@ -105,6 +162,7 @@ class Score:
     tempos: list[TempoChange] = field(default_factory=list)
     time_signatures: list[TimeSignature] = field(default_factory=list)
     key_signatures: list[KeySignature] = field(default_factory=list)
+    annotations: Annotations = field(default_factory=Annotations)  # chords and keys, see Annotations
 
     def __post_init__(self) -> None:
         if self.ticks_per_beat <= 0:

@@ -23,6 +23,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="the corpus shipped inside the music21 wheel (styles: chorale, renaissance, "
                              "classical, irish, german-folk)")
     source.add_argument("--midi-dir", type=Path, help="a folder of MIDI files, one subfolder per style")
+    source.add_argument("--pop909", type=Path, help="the POP909 folder (NNN/NNN.mid with beat, chord and key "
+                                                    "annotations; style pop, bar lines on the annotated downbeats)")
     b.add_argument("--out", type=Path, required=True, help="output folder (resumed if it exists)")
     b.add_argument("--styles", help="comma-separated subset of styles (music21 corpus only)")
     b.add_argument("--limit", type=int, help="at most N pieces per style (chosen by id hash)")
@@ -52,6 +54,10 @@ def run_build(args: argparse.Namespace) -> int:
     if args.corpus:
         styles = [s.strip() for s in args.styles.split(",") if s.strip()] if args.styles else None
         pieces = list_music21_pieces(styles)
+    elif args.pop909:
+        from symbolic.data.pop909 import list_pop909_pieces, with_pop_style
+
+        pieces, tokenizer = list_pop909_pieces(args.pop909), with_pop_style(tokenizer)
     else:
         if args.styles:
             raise ConfigError("--styles picks corpus styles; for a MIDI folder the subfolders are the styles")
