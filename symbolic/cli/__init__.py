@@ -13,7 +13,7 @@ __all__ = ["main", "build_parser"]
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
     from symbolic import __version__
-    from symbolic.cli import audio, bench, classify, data, demo, jobs, models, tokenize
+    from symbolic.cli import analyze, audio, bench, classify, data, demo, jobs, models, tokenize
 
     parser = argparse.ArgumentParser(
         prog="symbolic",
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.register(commands)
     classify.register(commands)
     demo.register(commands)
+    analyze.register(commands)
     return parser
 
 
