@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from symbolic.analysis.melody import (  # noqa: E402
-    MelodyExtractorConfig, load_melody_extractor, melody_mask, melody_note_accuracy, merge_tracks, note_features,
+    FEATURE_NAMES, MelodyExtractorConfig, load_melody_extractor, melody_mask, melody_note_accuracy, merge_tracks, note_features,
     note_order, save_melody_extractor, skyline_mask,
 )
 from symbolic.inputs.midi import read_midi  # noqa: E402
@@ -91,8 +91,9 @@ def train(args: argparse.Namespace) -> int:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     cache = ROOT / "benchmarks" / "out" / "melody-extraction"
-    train_set = training_examples(args.data, "train", cache / "train.pkl")
-    valid_set = training_examples(args.data, "valid", cache / "valid.pkl")
+    version = f"{len(FEATURE_NAMES)}-features"
+    train_set = training_examples(args.data, "train", cache / f"train-{version}.pkl")
+    valid_set = training_examples(args.data, "valid", cache / f"valid-{version}.pkl")
     config = MelodyExtractorConfig(channels=args.channels)
 
     class Net(nn.Module):
@@ -233,10 +234,10 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="weights folder (default: the shipped one)")
     parser.add_argument("--minutes", type=float, default=10.0, help="training budget (default 10)")
     parser.add_argument("--channels", type=int, default=48, help="convolution channels (default 48)")
-    parser.add_argument("--window", type=int, default=512, help="training window in notes (default 512)")
+    parser.add_argument("--window", type=int, default=1024, help="training window in notes (default 1024)")
     parser.add_argument("--valid-every", type=int, default=3,
                         help="validate on every Nth validation song during training (default 3)")
-    parser.add_argument("--batch", type=int, default=16, help="windows per step (default 16)")
+    parser.add_argument("--batch", type=int, default=8, help="windows per step (default 8)")
     parser.add_argument("--flat-velocity-share", type=float, default=0.3,
                         help="share of training windows with every velocity equal (default 0.3)")
     parser.add_argument("--seed", type=int, default=0)

@@ -44,6 +44,7 @@ __all__ = [
     "beat_phase",
     "gap_below",
     "local_top_median",
+    "song_position",
     "note_features",
     "skyline_mask",
     "melody_mask",
@@ -65,10 +66,10 @@ class MelodyExtractorConfig:
     ``dilations``, and a per-note output; a note is melody when its probability exceeds ``threshold``.
     ``window_beats`` is the half-width of the neighbourhood the features look at."""
 
-    n_features: int = 26
+    n_features: int = 33
     channels: int = 48
     kernel_size: int = 5
-    dilations: tuple[int, ...] = (1, 2, 4, 8, 16)
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
     threshold: float = 0.5
     window_beats: float = 2.0
 
@@ -233,6 +234,93 @@ def beat_phase(onsets: np.ndarray, ticks_per_beat: int) -> np.ndarray:
     return np.stack([f(k * phase) for k in (1, 2, 4) for f in (np.sin, np.cos)], axis=1)
 
 
+def song_position(n_notes: int) -> np.ndarray:
+    """Where each note lies in the piece, by note count: 0 for the first, 1 for the last; float ``(n,)``.
+
+    Intros and endings, where an instrument rather than the voice carries the tune, sit near 0 and 1.
+    """
+    return np.linspace(0.0, 1.0, n_notes) if n_notes > 1 else np.zeros(n_notes)
+
+
+def velocity_agreement(velocities: np.ndarray, top: np.ndarray, tolerance: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """How well each note's velocity agrees with the velocities of the top line (``top``: bool ``(n,)``).
+
+    A melody played or entered as one part keeps a steady velocity, unlike fills and accompaniment.  Returns
+    ``(share, to_mode)``, float ``(n,)`` each: the share of top-line notes within ``tolerance`` of the note's
+    velocity, and ``(velocity - most common top-line velocity) / 16``.  With no top line both are 0.
+    """
+    v = np.asarray(velocities, dtype=np.int64)
+    top_v = v[np.asarray(top, dtype=bool)]
+    if len(v) == 0 or len(top_v) == 0:
+        return np.zeros(len(v)), np.zeros(len(v))
+    low = int(v.min())  # counted from the lowest velocity: the result does not change when all shift
+    counts = np.bincount(top_v - low, minlength=int(v.max()) - low + 1)
+    near = np.convolve(counts, np.ones(2 * tolerance + 1), mode="same")
+    mode = int(np.argmax(near)) + low
+    return near[v - low] / len(top_v), (v - mode) / 16.0
+
+
+def legato_neighbours(onsets: np.ndarray, durations: np.ndarray, pitches: np.ndarray, velocities: np.ndarray,
+                      ticks_per_beat: int, max_interval: int = 7, max_velocity_step: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each note continues a line: a note of similar pitch and velocity ends as it starts, or starts
+    as it ends.
+
+    A neighbour qualifies when it lies within ``max_interval`` semitones and ``max_velocity_step`` velocity
+    steps, and the gap between one note's end and the other's start lies between a sixteenth-note overlap and
+    half a beat of rest.  Returns ``(from_previous, to_next)``, float 0/1 ``(n,)`` each, arrays in any order.
+    """
+    n = len(onsets)
+    prev_found, next_found = np.zeros(n), np.zeros(n)
+    if n == 0:
+        return prev_found, next_found
+    offsets = onsets + durations
+    overlap, rest = ticks_per_beat // 4, ticks_per_beat // 2
+    by_offset = np.argsort(offsets, kind="stable")
+    sorted_offsets = offsets[by_offset]
+    lo = np.searchsorted(sorted_offsets, onsets - rest, side="left")
+    hi = np.searchsorted(sorted_offsets, onsets + overlap, side="right")
+    slot, valid = _windows(lo, hi)
+    j = by_offset[slot]
+    ok = valid & (onsets[j] < onsets[:, None]) & (np.abs(pitches[j] - pitches[:, None]) <= max_interval) & \
+        (np.abs(velocities[j] - velocities[:, None]) <= max_velocity_step)
+    prev_found[ok.any(axis=1)] = 1.0
+    next_found[j[ok]] = 1.0
+    return prev_found, next_found
+
+
+def _windows(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index matrix ``(n, k)`` of the ranges ``lo[i]..hi[i]`` (padded, clipped) and the mask of real entries."""
+    width = max(1, int((hi - lo).max(initial=1)))
+    slot = lo[:, None] + np.arange(width)[None, :]
+    valid = slot < hi[:, None]
+    return np.minimum(slot, max(len(lo) - 1, 0)), valid
+
+
+def velocity_layer(onsets: np.ndarray, durations: np.ndarray, velocities: np.ndarray, window_ticks: float,
+                   max_velocity_step: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """How many other notes of the same loudness sound with each note, and how common its loudness is nearby.
+
+    Returns ``(sounding, share)``, float ``(n,)`` each: the count of other notes sounding at the note's onset
+    (started at most ``window_ticks`` before it, not yet ended) within ``max_velocity_step`` of its velocity (a
+    melody played as one layer has none), and the share of notes starting within ``window_ticks`` whose
+    velocity lies that close.
+    Arrays sorted by onset.
+    """
+    n = len(onsets)
+    if n == 0:
+        return np.zeros(0), np.zeros(0)
+    offsets = onsets + durations
+    v = velocities.astype(np.int64)
+    start = np.searchsorted(onsets, onsets - window_ticks, side="left")
+    end = np.searchsorted(onsets, onsets + window_ticks, side="right")
+    now = np.searchsorted(onsets, onsets, side="right")
+    slot, valid = _windows(start, end)
+    near = valid & (np.abs(v[slot] - v[:, None]) <= max_velocity_step)
+    share = near.sum(axis=1) / valid.sum(axis=1)
+    before = near & (slot < now[:, None]) & (offsets[slot] > onsets[:, None])
+    return before.sum(axis=1) - 1.0, share  # the note itself is one of them
+
+
 def gap_below(onsets: np.ndarray, pitches: np.ndarray) -> np.ndarray:
     """Semitones from each note down to the next lower note starting with it (0 for the lowest); float ``(n,)``.
 
@@ -257,7 +345,11 @@ def local_top_median(onsets: np.ndarray, pitches: np.ndarray, window_ticks: floa
     top = pitches[starts].astype(float)
     lo = np.searchsorted(times, times - window_ticks, side="left")
     hi = np.searchsorted(times, times + window_ticks, side="right")
-    medians = np.array([np.median(top[a:b]) for a, b in zip(lo, hi)])
+    slot, valid = _windows(lo, hi)
+    ranked = np.sort(np.where(valid, top[slot], np.inf), axis=1)  # the real entries first, in order
+    count = valid.sum(axis=1)
+    rows = np.arange(len(top))
+    medians = 0.5 * (ranked[rows, (count - 1) // 2] + ranked[rows, count // 2])
     return pitches - medians[group]
 
 
@@ -267,13 +359,15 @@ FEATURE_NAMES = (
     "log_duration", "log_gap_prev", "log_gap_next", "velocity_vs_median", "velocity_vs_onset_loudest",
     "velocity_is_constant", "is_skyline", "gap_below", "vs_local_top_median",
     "beat_sin", "beat_cos", "half_beat_sin", "half_beat_cos", "quarter_beat_sin", "quarter_beat_cos",
+    "song_position", "velocity_agreement", "velocity_vs_top_mode",
+    "legato_from_previous", "legato_to_next", "same_layer_sounding", "same_layer_share",
 )
 
 
 def note_features(notes: Sequence[Note], ticks_per_beat: int, window_beats: float = 2.0) -> np.ndarray:
     """The extractor's input: one row of :data:`FEATURE_NAMES` per note, notes in canonical order.
 
-    ``notes`` in any order (the rows follow :func:`note_order`); returns float32 ``(n, 26)``; ``(0, 26)`` for
+    ``notes`` in any order (the rows follow :func:`note_order`); returns float32 ``(n, 33)``; ``(0, 33)`` for
     no notes.  Semitone features are divided by 12, counts clipped at 4 and divided by 4.
     """
     if ticks_per_beat <= 0:
@@ -299,7 +393,13 @@ def note_features(notes: Sequence[Note], ticks_per_beat: int, window_beats: floa
         np.minimum(gap_below(o, p), 24) / 12.0,
         np.clip(local_top_median(o, p, 2 * window_beats * ticks_per_beat), -36, 24) / 12.0,
     ]
-    return np.concatenate([np.stack(columns, axis=1), beat_phase(o, ticks_per_beat)], axis=1).astype(np.float32)
+    agreement, vs_mode = velocity_agreement(v, (rank == 0) & (above == 0))
+    legato_prev, legato_next = legato_neighbours(o, d, p, v, ticks_per_beat)
+    layer_sounding, layer_share = velocity_layer(o, d, v, window_beats * ticks_per_beat)
+    extra = [song_position(len(o)), agreement, vs_mode, legato_prev, legato_next,
+             np.minimum(layer_sounding, 4) / 4.0, layer_share]
+    return np.concatenate([np.stack(columns, axis=1), beat_phase(o, ticks_per_beat), np.stack(extra, axis=1)],
+                          axis=1).astype(np.float32)
 
 
 # ---------------------------------------------------------------------------------------------- extractors

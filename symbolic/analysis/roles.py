@@ -42,8 +42,8 @@ MELODY_WORDS = (
     "lead", "solo", "singer", "sänger", "theme", "thema", "tema", "tune", "main", "lyric", "sing",
     "主旋律", "旋律", "人声", "歌", "メロ", "ボーカル", "보컬", "멜로디", "мелод", "вокал", "голос",
 )
-COUNTER_WORDS = ("counter", "bridge", "second", "2nd", "harmony vocal", "backing", "obbligato", "descant",
-                 "fill", "answer", "response")
+COUNTER_WORDS = ("counter", "bridge", "second", "2nd", "harmony vocal", "backing", "back", "bg", "bgv",
+                 "obbligato", "descant", "fill", "answer", "response", "double", "dbl", "chorus vocal")
 BASS_WORDS = ("bass", "bajo", "basso", "basse", "contrabass", "低音", "ベース", "베이스", "бас")
 DRUM_WORDS = ("drum", "perc", "kick", "snare", "hat", "hihat", "cymbal", "batería", "bateria", "schlagzeug",
               "batterie", "tom", "conga", "bongo", "shaker", "tamb", "clap", "鼓", "ドラム", "드럼", "удар")
@@ -224,7 +224,9 @@ def _melody_evidence(track: Track, stats: TrackStats, register_rank: float, rela
                      hints: set[str], config: RoleConfig) -> list[tuple[float, str]]:
     """(score, reason) contributions to a pitched track's melody score."""
     out: list[tuple[float, str]] = []
-    if "melody" in hints:
+    if "melody" in hints and "counter-melody" in hints:
+        out.append((1.0, f"name {track.name!r} says a second (backing) line"))
+    elif "melody" in hints:
         out.append((4.0, f"name {track.name!r} says melody"))
     for role in ("bass", "drums", "harmony"):
         if role in hints and "melody" not in hints:
@@ -266,8 +268,14 @@ def _melody_evidence(track: Track, stats: TrackStats, register_rank: float, rela
     return out
 
 
+_STEEL_DRUMS = 114  # the one tuned instrument of the percussive family
+
+
 def _is_drum(track: Track, hints: set[str]) -> bool:
-    return track.is_drum or ("drums" in hints and program_family(track.program) in ("percussive", "sound effects"))
+    """Channel 10, a percussive program (agogo, woodblock, taiko, toms...), or a drum name on a sound effect."""
+    family = program_family(track.program)
+    return track.is_drum or (family == "percussive" and track.program != _STEEL_DRUMS) or (
+        "drums" in hints and family == "sound effects")
 
 
 def analyze_tracks(score: Score, config: RoleConfig | None = None) -> TrackAnalysis:
@@ -302,15 +310,17 @@ def analyze_tracks(score: Score, config: RoleConfig | None = None) -> TrackAnaly
     def line(i: int) -> bool:
         return stats[i].polyphony <= config.max_melody_polyphony
 
-    candidates = [i for i in pitched if line(i)]
+    # a single line, or a track whose name says melody and that mostly is one (a lead with double stops)
+    candidates = [i for i in pitched if line(i) or ("melody" in hints[i] and "counter-melody" not in hints[i]
+                                                    and stats[i].polyphony <= 0.6)]
     melody = max(candidates, key=lambda i: melody_scores[i], default=None)
     if melody is not None and melody_scores[melody] < config.min_melody_score:
         melody = None
     probs: dict[int, float] = {}
-    if pitched:
-        values = np.array([melody_scores[i] for i in pitched]) / config.temperature
+    if candidates:
+        values = np.array([melody_scores[i] for i in candidates]) / config.temperature
         weights = np.exp(values - values.max())
-        probs = dict(zip(pitched, (weights / weights.sum()).tolist()))
+        probs = dict(zip(candidates, (weights / weights.sum()).tolist()))
     extraction = None
     if melody is None and pitched:
         chordal = [i for i in pitched if not line(i) and "bass" not in hints[i]
@@ -325,7 +335,7 @@ def analyze_tracks(score: Score, config: RoleConfig | None = None) -> TrackAnaly
             roles.append(TrackRole(i, track.name, "empty", 1.0, ("no notes",), 0.0))
             continue
         if i not in rank:
-            why = "drum channel (10)" if track.is_drum else f"name {track.name!r} and percussive program"
+            why = "drum channel (10)" if track.is_drum else f"percussive program {track.program}"
             roles.append(TrackRole(i, track.name, "drums", 1.0, (why,), 0.0))
             continue
         reasons = tuple(r for v, r in sorted(evidence[i], key=lambda e: -abs(e[0])) if abs(v) >= 0.3)[:5]
@@ -344,11 +354,11 @@ def analyze_tracks(score: Score, config: RoleConfig | None = None) -> TrackAnaly
             confidence = min(1.0, 0.4 + 0.3 * len(why) - (0.3 if s.polyphony > 0.5 else 0.0))
             roles.append(TrackRole(i, track.name, "bass", confidence, tuple(why), melody_scores[i]))
         elif i == extraction:
-            roles.append(TrackRole(i, track.name, "harmony", 1.0 - probs[i],
+            roles.append(TrackRole(i, track.name, "harmony", 1.0 - probs.get(i, 0.0),
                                    ("plays chords; its top voice carries the melody",) + reasons[:3],
                                    melody_scores[i]))
         elif line(i) and (melody_scores[i] >= config.counter_min_score or "counter-melody" in hints[i]) \
-                and "harmony" not in hints[i]:
+                and ("harmony" not in hints[i] or "melody" in hints[i]):
             confidence = float(1.0 / (1.0 + np.exp(-(melody_scores[i] - config.counter_min_score))))
             roles.append(TrackRole(i, track.name, "counter-melody", confidence,
                                    ("a single line beside the melody",) + reasons[:4], melody_scores[i]))

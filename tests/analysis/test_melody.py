@@ -94,6 +94,51 @@ def test_beat_phase() -> None:
     np.testing.assert_allclose(phase[3, 4:], [0, -1], atol=1e-12)  # a 32nd note: half-way between sixteenths
 
 
+def test_song_position() -> None:
+    assert m.song_position(5).tolist() == [0, 0.25, 0.5, 0.75, 1]
+    assert m.song_position(1).tolist() == [0] and m.song_position(0).tolist() == []
+
+
+def test_velocity_agreement() -> None:
+    v = np.array([100, 101, 99, 60, 80, 100])
+    top = np.array([True, True, True, True, False, False])
+    share, to_mode = m.velocity_agreement(v, top)
+    # three of the four top-line notes lie within 3 of 100; the mode of the top line is 100 (99..101 window)
+    assert share.tolist() == [0.75, 0.75, 0.75, 0.25, 0, 0.75]
+    assert to_mode.tolist() == [0, 1 / 16, -1 / 16, -40 / 16, -20 / 16, 0]
+    shifted = m.velocity_agreement(v - 40, top)
+    np.testing.assert_array_equal(shifted[0], share)
+    assert [a.tolist() for a in m.velocity_agreement(v, np.zeros(6, bool))] == [[0] * 6, [0] * 6]
+
+
+def test_legato_neighbours() -> None:
+    # a loud line 72 -> 74 -> 76 played legato over a soft held chord; a soft note a fifth below joins nothing
+    o = np.array([0, 0, 480, 960, 960])
+    d = np.array([500, 1920, 470, 480, 400])
+    p = np.array([72, 48, 74, 76, 67])
+    v = np.array([100, 50, 102, 99, 60])
+    prev_found, next_found = m.legato_neighbours(o, d, p, v, TPB)
+    assert prev_found.tolist() == [0, 0, 1, 1, 0]
+    assert next_found.tolist() == [1, 0, 1, 0, 0]
+    # a leap beyond the interval limit, or a rest longer than half a beat, breaks the line
+    assert m.legato_neighbours(o, d, p, v, TPB, max_interval=1)[0].tolist() == [0, 0, 0, 0, 0]
+    gap = m.legato_neighbours(np.array([0, 960]), np.array([240, 240]), np.array([72, 74]), np.array([90, 90]), TPB)
+    assert gap[0].tolist() == [0, 0]
+    assert [a.tolist() for a in m.legato_neighbours(*(np.zeros(0, int),) * 4, TPB)] == [[], []]
+
+
+def test_velocity_layer() -> None:
+    o = np.array([0, 0, 240, 480])
+    d = np.array([960, 960, 240, 240])
+    v = np.array([100, 60, 98, 61])
+    sounding, share = m.velocity_layer(o, d, v, window_ticks=240)
+    # at 240 the loud note 0 (still sounding, velocity 100) shares the 98's layer; at 480 the soft 60 still
+    # sounds but started more than the window before, so it is not counted
+    assert sounding.tolist() == [0, 0, 1, 0]
+    assert share.tolist() == [2 / 3, 1 / 3, 1 / 2, 1 / 2]
+    assert [a.tolist() for a in m.velocity_layer(*(np.zeros(0, int),) * 3, 100)] == [[], []]
+
+
 def test_gap_below() -> None:
     o, _, p, _ = arrays(NOTES)
     assert m.gap_below(o, p).tolist() == [72 - 55, 55 - 48, 0, 0, 67 - 60, 0]
