@@ -29,8 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from symbolic.analysis.melody import (  # noqa: E402
-    FEATURE_NAMES, MelodyExtractorConfig, load_melody_extractor, melody_mask, melody_note_accuracy, merge_tracks, note_features,
-    note_order, save_melody_extractor, skyline_mask,
+    FEATURE_NAMES, MelodyExtractorConfig, load_melody_extractor, mask_from_probabilities, melody_mask,
+    melody_note_accuracy, melody_probabilities, merge_tracks, note_features, note_order, save_melody_extractor,
+    skyline_mask,
 )
 from symbolic.inputs.midi import read_midi  # noqa: E402
 from symbolic.resources import shared_data_dir  # noqa: E402
@@ -46,7 +47,8 @@ def split_of(song_id: int) -> str:
 
 
 def song_ids(data: Path, split: str, limit: int | None = None) -> list[int]:
-    ids = sorted(int(p.name) for p in data.iterdir() if p.is_dir() and p.name.isdigit() and split_of(int(p.name)) == split)
+    ids = sorted(int(p.name) for p in data.iterdir()
+                 if p.is_dir() and p.name.isdigit() and split_of(int(p.name)) == split)
     return ids[:limit] if limit else ids
 
 
@@ -162,10 +164,38 @@ def train(args: argparse.Namespace) -> int:
         "data": "POP909 (Wang et al. 2020, MIT licence), songs with id % 5 >= 2 (train); id % 5 == 1 validation",
         "train_songs": len(train_set), "valid_songs": len(valid_set), "steps": step,
         "seconds": round(time.time() - start), "best_valid_note_accuracy": best, "seed": args.seed,
-        "window_notes": args.window, "batch": args.batch, "valid_every": args.valid_every, "flat_velocity_share": args.flat_velocity_share,
+        "window_notes": args.window, "batch": args.batch, "valid_every": args.valid_every,
+        "flat_velocity_share": args.flat_velocity_share,
     })
     print(f"wrote {args.out} (best validation note accuracy {best:.4f})")
+    tune_threshold(args.data, args.out)
     return 0
+
+
+def tune_threshold(data: Path, folder: Path) -> float:
+    """Pick the melody threshold that gets most validation notes right and store it in ``folder/meta.json``."""
+    from tqdm import tqdm
+
+    extractor = load_melody_extractor(folder)
+    songs = []
+    for song_id in tqdm(song_ids(data, "valid"), desc="threshold (valid)"):
+        notes, truth, tpb = load_song(data, song_id)
+        songs.append((notes, truth, melody_probabilities(notes, tpb, extractor)))
+    thresholds = np.round(np.arange(0.2, 0.81, 0.05), 2)
+    scores = []
+    for threshold in thresholds:
+        right = sum(melody_note_accuracy(n, mask_from_probabilities(n, p, threshold), t) * len(n) for n, t, p in songs)
+        scores.append(right / sum(len(n) for n, _, _ in songs))
+        print(f"threshold {threshold:.2f}: validation note accuracy {scores[-1]:.4f}")
+    best = float(thresholds[int(np.argmax(scores))])
+    meta_path = folder / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["config"]["threshold"] = best
+    meta["threshold_valid_note_accuracy"] = float(max(scores))
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    load_melody_extractor.cache_clear()
+    print(f"threshold {best} written to {meta_path}")
+    return best
 
 
 def evaluate(data: Path, split: str = "test", limit: int | None = None, extractor_dir: Path | None = None,
@@ -223,13 +253,15 @@ def print_summary(s: dict) -> None:
     print(f"  skyline   : {s['skyline_accuracy']:.4f} of notes right (melody precision {s['skyline_precision']:.3f}, "
           f"recall {s['skyline_recall']:.3f}); {s['skyline_seconds_per_song_mean']:.3f} s per song")
     print(f"  skyline, plain (highest note of every onset, held notes ignored): {s['skyline_plain_accuracy']:.4f} "
-          f"of notes right (melody precision {s['skyline_plain_precision']:.3f}, recall {s['skyline_plain_recall']:.3f})")
+          f"of notes right (melody precision {s['skyline_plain_precision']:.3f}, "
+          f"recall {s['skyline_plain_recall']:.3f})")
     print(f"  extractor with every velocity set to 100: {s['model_flat_accuracy']:.4f} of notes right")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=POP909, help="POP909 folder (default: pop909 under the shared data folder)")
+    parser.add_argument("--data", type=Path, default=POP909,
+                        help="POP909 folder (default: pop909 under the shared data folder)")
     parser.add_argument("--train", action="store_true", help="train the extractor and write its weights")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="weights folder (default: the shipped one)")
     parser.add_argument("--minutes", type=float, default=10.0, help="training budget (default 10)")
@@ -241,6 +273,8 @@ def main() -> int:
     parser.add_argument("--flat-velocity-share", type=float, default=0.3,
                         help="share of training windows with every velocity equal (default 0.3)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tune-threshold", action="store_true",
+                        help="choose the melody threshold on the validation split (done after --train too)")
     parser.add_argument("--split", default="test", choices=("test", "valid", "train"), help="evaluation split")
     parser.add_argument("--limit", type=int, help="evaluate the first N songs of the split only")
     parser.add_argument("--json", type=Path, help="write the evaluation as JSON here")
@@ -250,6 +284,9 @@ def main() -> int:
         return 2
     if args.train:
         return train(args)
+    if args.tune_threshold:
+        tune_threshold(args.data, args.out)
+        return 0
     result = evaluate(args.data, args.split, args.limit, args.out if args.out != DEFAULT_OUT else None)
     print_summary(result["summary"])
     if args.json:

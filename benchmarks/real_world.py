@@ -263,7 +263,8 @@ def report(band: dict, real: dict | None, extraction: dict, command: str) -> str
         f"{s['model_recall']:.3f} | {s['seconds_per_song_mean'] * 1000:.0f} ms (max "
         f"{s['seconds_per_song_max'] * 1000:.0f} ms) |",
         f"| skyline (top note of each onset not under a held higher note) | {s['skyline_accuracy']:.2%} | "
-        f"{s['skyline_precision']:.3f} | {s['skyline_recall']:.3f} | {s['skyline_seconds_per_song_mean'] * 1000:.0f} ms |",
+        f"{s['skyline_precision']:.3f} | {s['skyline_recall']:.3f} | "
+        f"{s['skyline_seconds_per_song_mean'] * 1000:.0f} ms |",
         f"| skyline, plain (top note of every onset) | {s['skyline_plain_accuracy']:.2%} | "
         f"{s['skyline_plain_precision']:.3f} | {s['skyline_plain_recall']:.3f} | |",
         f"| extractor, every velocity set to 100 | {s['model_flat_accuracy']:.2%} | | | |",

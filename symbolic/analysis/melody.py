@@ -47,6 +47,8 @@ __all__ = [
     "song_position",
     "note_features",
     "skyline_mask",
+    "melody_probabilities",
+    "mask_from_probabilities",
     "melody_mask",
     "extract_melody",
     "load_melody_extractor",
@@ -261,7 +263,8 @@ def velocity_agreement(velocities: np.ndarray, top: np.ndarray, tolerance: int =
 
 
 def legato_neighbours(onsets: np.ndarray, durations: np.ndarray, pitches: np.ndarray, velocities: np.ndarray,
-                      ticks_per_beat: int, max_interval: int = 7, max_velocity_step: int = 6) -> tuple[np.ndarray, np.ndarray]:
+                      ticks_per_beat: int, max_interval: int = 7,
+                      max_velocity_step: int = 6) -> tuple[np.ndarray, np.ndarray]:
     """Whether each note continues a line: a note of similar pitch and velocity ends as it starts, or starts
     as it ends.
 
@@ -508,32 +511,46 @@ def load_melody_extractor(folder: str | Path | None = None) -> MelodyExtractor:
     return MelodyExtractor(MelodyExtractorConfig(**config), load_file(str(folder / "model.safetensors")))
 
 
+def melody_probabilities(notes: Sequence[Note], ticks_per_beat: int,
+                         extractor: MelodyExtractor | None = None) -> np.ndarray:
+    """P(melody) of each note, float ``(n,)`` in the order of ``notes`` (``extractor`` defaults to the shipped one)."""
+    out = np.zeros(len(notes))
+    if not notes:
+        return out
+    extractor = extractor or load_melody_extractor()
+    order = note_order(notes)
+    out[order] = extractor.probabilities(note_features(notes, ticks_per_beat, extractor.config.window_beats))
+    return out
+
+
+def mask_from_probabilities(notes: Sequence[Note], probabilities: np.ndarray, threshold: float) -> np.ndarray:
+    """The melody mask, bool ``(n,)``: at each onset the most probable note when its probability exceeds
+    ``threshold`` (one note per onset: a melody is one voice; of exact duplicates the first)."""
+    out = np.zeros(len(notes), dtype=bool)
+    if not notes:
+        return out
+    order = note_order(notes)
+    probs = np.asarray(probabilities, dtype=float)[order]
+    group, _, times = onset_groups(np.asarray([notes[i].onset_ticks for i in order]))
+    best = np.full(len(times), -1.0)
+    np.maximum.at(best, group, probs)
+    chosen = np.flatnonzero((probs > threshold) & (probs >= best[group]))
+    _, first = np.unique(group[chosen], return_index=True)  # one per onset group
+    out[order[chosen[first]]] = True
+    return out
+
+
 def melody_mask(notes: Sequence[Note], ticks_per_beat: int, extractor: MelodyExtractor | None = None) -> np.ndarray:
     """Which notes are the melody: bool ``(n,)`` in the order of ``notes``.
 
     ``extractor`` defaults to the shipped one.  At each onset at most one note is melody (the most probable);
     a note is melody when its probability exceeds the extractor's threshold.  Empty input gives an empty mask.
     """
-    out = np.zeros(len(notes), dtype=bool)
     if not notes:
-        return out
+        return np.zeros(0, dtype=bool)
     extractor = extractor or load_melody_extractor()
-    order = note_order(notes)
-    probs = extractor.probabilities(note_features(notes, ticks_per_beat, extractor.config.window_beats))
-    onsets = np.asarray([notes[i].onset_ticks for i in order])
-    group, _, times = onset_groups(onsets)
-    best = np.full(len(times), -1.0)
-    np.maximum.at(best, group, probs)
-    chosen = (probs > extractor.config.threshold) & (probs >= best[group])
-    # Equal probabilities (exact duplicates) would both pass: keep the first of each group only.
-    first = np.ones(len(probs), dtype=bool)
-    seen: set[int] = set()
-    for i in np.flatnonzero(chosen):
-        if group[i] in seen:
-            first[i] = False
-        seen.add(int(group[i]))
-    out[order] = chosen & first
-    return out
+    return mask_from_probabilities(notes, melody_probabilities(notes, ticks_per_beat, extractor),
+                                   extractor.config.threshold)
 
 
 def extract_melody(notes: Track | Sequence[Note], ticks_per_beat: int = 480,

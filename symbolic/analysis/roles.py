@@ -48,8 +48,9 @@ BASS_WORDS = ("bass", "bajo", "basso", "basse", "contrabass", "低音", "ベー�
 DRUM_WORDS = ("drum", "perc", "kick", "snare", "hat", "hihat", "cymbal", "batería", "bateria", "schlagzeug",
               "batterie", "tom", "conga", "bongo", "shaker", "tamb", "clap", "鼓", "ドラム", "드럼", "удар")
 HARMONY_WORDS = ("pad", "string", "str", "chord", "comp", "rhythm", "rhy", "arp", "accomp", "acomp",
-                 "begleit", "strum", "backing", "organ", "piano", "keys", "guitar", "gtr", "synth", "brass",
-                 "fx", "sfx", "click", "metronome", "和弦", "伴奏")
+                 "begleit", "strum", "backing", "fx", "sfx", "click", "metronome", "和弦", "伴奏")
+# Instruments that often accompany but may carry the tune (a piano's right hand, a lead guitar): a weak hint.
+INSTRUMENT_WORDS = ("organ", "piano", "keys", "guitar", "gtr", "synth", "brass", "klavier", "pian", "chitarra")
 _NON_LATIN = re.compile(r"[^\u0000-\u024f]")
 _TOKEN = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
 
@@ -69,16 +70,17 @@ def program_family(program: int) -> str:
 
 
 def name_hints(name: str) -> set[str]:
-    """Roles a track name points to: a subset of ``{"melody", "counter-melody", "bass", "drums", "harmony"}``.
+    """Roles a track name points to: a subset of ``{"melody", "counter-melody", "bass", "drums", "harmony",
+    "instrument"}`` (``"instrument"``: an instrument that usually accompanies, a weak hint against melody).
 
     Matching is on the lower-case words of the name (``"Lead Vocal"`` -> ``{"melody"}``, ``"Guitar chords"``
-    -> ``{"harmony"}``, ``"Track 3"`` -> empty).  Empty names give an empty set.
+    -> ``{"harmony", "instrument"}``, ``"Track 3"`` -> empty).  Empty names give an empty set.
     """
     text = name.lower().strip()
     tokens = _TOKEN.findall(text)
     hints: set[str] = set()
     for role, words in (("melody", MELODY_WORDS), ("counter-melody", COUNTER_WORDS), ("bass", BASS_WORDS),
-                        ("drums", DRUM_WORDS), ("harmony", HARMONY_WORDS)):
+                        ("drums", DRUM_WORDS), ("harmony", HARMONY_WORDS), ("instrument", INSTRUMENT_WORDS)):
         for word in words:
             if " " in word or _NON_LATIN.search(word):
                 hit = word in text
@@ -96,9 +98,9 @@ class TrackStats(NamedTuple):
     """What :func:`analyze_tracks` measures of one track (all 0 for a track without notes).
 
     ``median_pitch`` (MIDI), ``low_pitch``/``high_pitch`` (5th/95th percentile), ``polyphony`` (share of notes that
-    start while another note of the track sounds on for more than a 32nd note, 0..1), ``coverage`` (share of the song's beats in which the
-    track sounds, 0..1), ``notes_per_beat`` (over the beats it sounds in), ``step_share``/``leap_share``/
-    ``repeat_share`` (share of moves of the track's top line by 1-2 semitones, by 5 or more, by 0),
+    start while another note of the track sounds on for more than a 32nd note, 0..1), ``coverage`` (share of
+    the song's beats in which the track sounds, 0..1), ``notes_per_beat`` (over the beats it sounds in),
+    ``step_share``/``leap_share``/``repeat_share`` (share of moves of the track's top line by 1-2 semitones, by 5 or more, by 0),
     ``rests_per_bar`` (silences of a beat or more, per 4 beats of the song from the track's first to last note).
     """
 
@@ -231,6 +233,8 @@ def _melody_evidence(track: Track, stats: TrackStats, register_rank: float, rela
     for role in ("bass", "drums", "harmony"):
         if role in hints and "melody" not in hints:
             out.append((-3.0, f"name {track.name!r} says {role}"))
+    if hints == {"instrument"}:
+        out.append((-1.0, f"name {track.name!r} is an instrument that often accompanies"))
     if "counter-melody" in hints and "melody" not in hints:
         out.append((-1.5, f"name {track.name!r} says a second line"))
     family = program_family(track.program)
@@ -325,8 +329,9 @@ def analyze_tracks(score: Score, config: RoleConfig | None = None) -> TrackAnaly
     if melody is None and pitched:
         chordal = [i for i in pitched if not line(i) and "bass" not in hints[i]
                    and stats[i].median_pitch > config.bass_median_pitch]
-        extraction = max(chordal, key=lambda i: (melody_scores[i] + 2.0 * stats[i].coverage, stats[i].high_pitch),
-                         default=None)
+        # the right hand rather than the left: register counts most, then how much of the piece it plays
+        extraction = max(chordal, key=lambda i: (melody_scores[i] + 2.0 * stats[i].coverage + 3.0 * rank[i],
+                                                 stats[i].high_pitch), default=None)
 
     roles = []
     for i, track in enumerate(score.tracks):

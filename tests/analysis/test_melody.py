@@ -169,6 +169,15 @@ def test_skyline_mask() -> None:
     assert m.skyline_mask([]).tolist() == []
 
 
+def test_mask_from_probabilities_keeps_one_note_per_onset() -> None:
+    notes = [Note(0, 480, 72, 90), Note(0, 480, 60, 90), Note(0, 480, 60, 90), Note(480, 480, 74, 90),
+             Note(960, 480, 76, 90)]
+    probs = np.array([0.6, 0.9, 0.9, 0.4, 0.7])
+    assert m.mask_from_probabilities(notes, probs, 0.5).tolist() == [False, True, False, False, True]
+    assert m.mask_from_probabilities(notes, probs, 0.3).tolist() == [False, True, False, True, True]
+    assert m.mask_from_probabilities([], np.zeros(0), 0.5).tolist() == []
+
+
 def test_melody_note_accuracy_counts_both_classes_and_duplicates() -> None:
     notes = [Note(0, 1, 60, 1), Note(0, 1, 60, 1), Note(1, 1, 50, 1), Note(2, 1, 70, 1)]
     truth = np.array([True, False, False, True])

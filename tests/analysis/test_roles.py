@@ -79,7 +79,8 @@ def test_name_hints_in_several_languages() -> None:
         assert "melody" in name_hints(name), name
     assert name_hints("Bass") == {"bass"}
     assert name_hints("Bass Drum") == {"drums"}
-    assert name_hints("Guitar chords") == {"harmony"}
+    assert name_hints("Guitar chords") == {"harmony", "instrument"}
+    assert name_hints("Piano") == {"instrument"}
     assert name_hints("Strings") == {"harmony"}
     assert name_hints("Track 3") == set()
     assert name_hints("") == set()
