@@ -249,7 +249,8 @@ def velocity_agreement(velocities: np.ndarray, top: np.ndarray, tolerance: int =
 
     A melody played or entered as one part keeps a steady velocity, unlike fills and accompaniment.  Returns
     ``(share, to_mode)``, float ``(n,)`` each: the share of top-line notes within ``tolerance`` of the note's
-    velocity, and ``(velocity - most common top-line velocity) / 16``.  With no top line both are 0.
+    velocity, and ``(velocity - mode) / 16``, where the mode is the lowest velocity whose ``tolerance`` window holds
+    the most top-line notes.  With no top line both are 0.
     """
     v = np.asarray(velocities, dtype=np.int64)
     top_v = v[np.asarray(top, dtype=bool)]

@@ -103,9 +103,10 @@ def test_velocity_agreement() -> None:
     v = np.array([100, 101, 99, 60, 80, 100])
     top = np.array([True, True, True, True, False, False])
     share, to_mode = m.velocity_agreement(v, top)
-    # three of the four top-line notes lie within 3 of 100; the mode of the top line is 100 (99..101 window)
+    # three of the four top-line notes lie within 3 of 100; the windows around 98..102 all hold those three,
+    # and the lowest of them, 98, is the mode
     assert share.tolist() == [0.75, 0.75, 0.75, 0.25, 0, 0.75]
-    assert to_mode.tolist() == [0, 1 / 16, -1 / 16, -40 / 16, -20 / 16, 0]
+    assert to_mode.tolist() == [2 / 16, 3 / 16, 1 / 16, -38 / 16, -18 / 16, 2 / 16]
     shifted = m.velocity_agreement(v - 40, top)
     np.testing.assert_array_equal(shifted[0], share)
     assert [a.tolist() for a in m.velocity_agreement(v, np.zeros(6, bool))] == [[0] * 6, [0] * 6]
@@ -246,10 +247,10 @@ def pop909_piano(song_id: int, bars: int) -> tuple[Score, np.ndarray]:
 
 
 def test_one_track_piano_arrangement_gets_its_melody_extracted() -> None:
-    # song 005 lies in the held-out test split (id % 5 == 0): the extractor never saw it
-    piece, truth = pop909_piano(5, bars=16)
+    # song 020 lies in the held-out test split (id % 5 == 0): the extractor never saw it
+    piece, truth = pop909_piano(20, bars=16)
     notes = piece.tracks[0].notes
-    assert 60 < truth.sum() < len(notes) / 2  # a melody over a fuller accompaniment
+    assert 40 < truth.sum() < len(notes) / 3  # a melody over a fuller accompaniment
     from symbolic.analysis.roles import analyze_tracks
 
     analysis = analyze_tracks(piece)
@@ -257,7 +258,7 @@ def test_one_track_piano_arrangement_gets_its_melody_extracted() -> None:
     predicted = m.melody_mask(notes, piece.ticks_per_beat)
     accuracy = m.melody_note_accuracy(notes, predicted, truth)
     skyline = m.melody_note_accuracy(notes, m.skyline_mask(notes), truth)
-    assert accuracy >= 0.93 and accuracy > skyline, (accuracy, skyline)
+    assert accuracy >= 0.95 and accuracy >= skyline + 0.05, (accuracy, skyline)
     melody, rest = m.extract_melody(piece.tracks[0], piece.ticks_per_beat)
     assert sorted(melody + rest) == sorted(notes)
     assert len(melody) == int(predicted.sum())
