@@ -269,7 +269,16 @@ def report(band: dict, real: dict | None, extraction: dict, command: str) -> str
         f"{s['skyline_plain_precision']:.3f} | {s['skyline_plain_recall']:.3f} | |",
         f"| extractor, every velocity set to 100 | {s['model_flat_accuracy']:.2%} | | | |",
         "",
+        "Where the extractor's errors are, by the note's source track and whether the skyline takes it "
+        "(top) or not (under):",
+        "",
+        "| notes | count | wrong | share of all notes |",
+        "| --- | --- | --- | --- |",
     ]
+    for key, cell in s["model_errors"].items():
+        lines.append(f"| {key} | {cell['notes']} | {cell['wrong'] / max(cell['notes'], 1):.1%} | "
+                     f"{cell['wrong'] / s['notes']:.2%} |")
+    lines.append("")
     return "\n".join(lines)
 
 
