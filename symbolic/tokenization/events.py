@@ -29,7 +29,7 @@ import os
 from typing import Iterable, Sequence
 
 from symbolic.errors import StyleError, TokenizationError
-from symbolic.score import Note, Score, TempoChange, TimeSignature, Track
+from symbolic.score import Note, Score, TempoChange, TimeSignature, Track, fold_sustain
 from symbolic.tokenization.vocab import (
     NO_STYLE,
     EventTokenizerConfig,
@@ -95,6 +95,9 @@ class EventTokenizer:
 
     def _tempo_index(self, microseconds_per_beat: int) -> int:
         qpm = 60_000_000.0 / microseconds_per_beat
+        if self.config.tempo_scheme == "integer":
+            low = int(self.config.min_qpm)
+            return min(max(math.floor(qpm + 0.5), low), int(self.config.max_qpm)) - low
         x = math.log(qpm)
         return min(range(len(self._log_tempo)), key=lambda i: (abs(self._log_tempo[i] - x), i))
 
@@ -125,6 +128,8 @@ class EventTokenizer:
         Raises:
             StyleError: unknown style.  TokenizationError: too many tracks or bars.
         """
+        if self.config.fold_sustain:
+            score = fold_sustain(score)
         v = self.vocab
         tpb = score.ticks_per_beat
         order = self._track_order(score, track_order)
@@ -149,7 +154,7 @@ class EventTokenizer:
                 notes.append(((onset * two_spb + tpb) // two_tpb, slot, pitch,
                               dur_bin[min(max(steps, 1), last_bin)], vel_bin[velocity]))
         change_steps = [s for s, _ in ts_changes] + [s for s, _ in tempo_changes]
-        last = max([n[0] for n in notes] + change_steps, default=-1)
+        last = max([n[0] for n in notes] + change_steps + [self._step(score.end_of_track_ticks, tpb) - 1], default=-1)
         if last < 0:  # nothing in time: no bars
             ids.append(v.eos_id)
             return ids
@@ -203,6 +208,7 @@ class EventTokenizer:
                                     for ts in score.time_signatures)
         steps = [self._step(n.onset_ticks, tpb) for t in score.tracks for n in t.notes]
         steps += [s for s, _ in ts_changes] + [self._step(t.time_ticks, tpb) for t in score.tempos]
+        steps.append(self._step(score.end_of_track_ticks, tpb) - 1)  # trailing empty bars are part of the piece
         last = max(steps, default=-1)
         if last < 0:
             return [0]
@@ -358,7 +364,8 @@ class EventTokenizer:
         score.tracks = [tracks[slot] for slot in sorted(tracks)]
         score.time_signatures = [TimeSignature(s * tps, n, d) for s, (n, d) in sorted(ts_map.items())]
         score.tempos = [TempoChange(s * tps, us) for s, us in sorted(tempo_map.items())]
-        return score.sort()
+        # The piece lasts to the end of its last bar when that comes after its last event (a trailing rest).
+        return score.sort().set_end((bar_start + chunk) * tps if bar_start >= 0 else 0)
 
     def decode_style(self, ids: Iterable[int]) -> str | None:
         """The style named by the first style token of ``ids`` (``None`` for none or no token)."""
@@ -379,10 +386,15 @@ class EventTokenizer:
         """The grid projection of ``score``: what an exact round trip must return.
 
         Onsets go to the nearest step, durations and velocities to their nearest
-        bins, tempos to the nearest tempo bin (in log space), simultaneous map
-        changes keep the last one; key signatures and track names are not part
-        of the tokenization and are dropped.  Tracks follow ``track_order``.
+        bins, tempos to the nearest tempo bin (in log space; v2: the nearest integer
+        qpm), simultaneous map changes keep the last one; key signatures, track names,
+        control changes and pitch bends are not part of the tokenization and are
+        dropped (with ``fold_sustain``, the pedal first lengthens the notes it holds).
+        The piece lasts to the end of its last bar when that comes after its last
+        event.  Tracks follow ``track_order``.
         """
+        if self.config.fold_sustain:
+            score = fold_sustain(score)
         v = self.vocab
         tpb, tps = score.ticks_per_beat, self._ticks_per_step
         order = self._track_order(score, track_order) if len(score.tracks) <= self.config.max_tracks else \
@@ -402,7 +414,14 @@ class EventTokenizer:
         out.tempos = [TempoChange(s * tps, us) for s, us in sorted(tempos.items())]
         meters = {self._step(ts.time_ticks, tpb): (ts.numerator, ts.denominator) for ts in score.time_signatures}
         out.time_signatures = [TimeSignature(s * tps, n, d) for s, (n, d) in sorted(meters.items())]
-        return out.sort()
+        out.sort()
+        if len(score.tracks) > self.config.max_tracks:
+            return out
+        try:
+            starts = self.bar_starts_steps(score)
+        except TokenizationError:  # too long to encode: no bars to end on
+            return out
+        return out.set_end(starts[-1] * tps if len(starts) > 1 else 0)
 
     # ----------------------------------------------------------------- helpers
     def token_names(self, ids: Iterable[int]) -> list[str]:
