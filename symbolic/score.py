@@ -161,9 +161,9 @@ class Score:
 
     @property
     def end_ticks(self) -> int:
-        """Tick at which the piece ends: its last note stops, its last controller changes, or its
+        """Tick at which the piece ends: its last note stops, its last controller or map changes, or its
         End of Track comes, whichever is latest (0 for a score with nothing in it)."""
-        return max(max((t.end_ticks for t in self.tracks), default=0), self.end_of_track_ticks)
+        return max(self.last_event_ticks(), self.end_of_track_ticks)
 
     def last_event_ticks(self) -> int:
         """Tick of the latest note end, controller, bend or map change (the end without ``end_of_track_ticks``)."""
