@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from operator import add, itemgetter
 from typing import NamedTuple
 
 from symbolic.errors import ScoreError
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 DEFAULT_MICROSECONDS_PER_BEAT = 500_000  # 120 quarter notes per minute
+_ONSET, _DURATION = itemgetter(0), itemgetter(1)
 SUSTAIN_PEDAL = 64  # MIDI controller number of the damper (sustain) pedal; value >= 64 is down
 
 
@@ -123,7 +125,8 @@ class Track:
     def end_ticks(self) -> int:
         """Tick at which the last note of the track stops or its last controller or bend changes
         (0 for an empty track)."""
-        end = max((n.onset_ticks + n.duration_ticks for n in self.notes), default=0)
+        notes = self.notes
+        end = max(map(add, map(_ONSET, notes), map(_DURATION, notes)), default=0)
         if self.controls:
             end = max(end, self.controls[-1].time_ticks)
         if self.pitch_bends:

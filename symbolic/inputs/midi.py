@@ -35,6 +35,7 @@ import bisect
 import os
 import warnings
 from collections import deque
+from itertools import repeat
 from pathlib import Path
 
 from symbolic.errors import MidiError, MidiWarning
@@ -105,8 +106,12 @@ def parse_midi_bytes(data: bytes, source: str = "<bytes>") -> Score:
     if division == 0:
         raise MidiError(f"{source}: ticks per beat is 0, so no time can be computed; the file is corrupt")
 
-    score = Score(ticks_per_beat=division)
     pos = 8 + header_len
+    if len(data) <= _FAST_MAX_BYTES:
+        score = _parse_fast(data, pos, n_tracks, division, source)
+        if score is not None:
+            return score
+    score = Score(ticks_per_beat=division)
     end = len(data)
     parsed: list[_ParsedTrack] = []
     program_changes: list[list[tuple[int, int, int, int]]] = [[] for _ in range(16)]
@@ -134,13 +139,111 @@ def parse_midi_bytes(data: bytes, source: str = "<bytes>") -> Score:
             "letter of the MIDI standard, common in real collections); read as the channel status before it"),
             stacklevel=3)
     _build_tracks(parsed, program_changes, score)
+    return _finish(score, max((p.end_tick for p in parsed), default=0), source)
+
+
+def _finish(score: Score, end_tick: int, source: str) -> Score:
     if len(score.tracks) > MAX_TRACKS:
         raise MidiError(
             f"{source}: the file splits into {len(score.tracks)} parts (one per MIDI track, channel and program), "
             f"more than the {MAX_TRACKS} tracks a MIDI file can hold, so it could not be written back; "
             "merge parts before reading it")
     score.sort()
-    return score.set_end(max((p.end_tick for p in parsed), default=0))
+    return score.set_end(end_tick)
+
+
+# ------------------------------------------------------------------ fast path (numba)
+_FAST_MAX_BYTES = 4 * 1024 * 1024  # the compiled scan's tables take ~30x the file; larger files take the slow path
+_scan = None
+
+
+def _compiled_scan():
+    """The numba-compiled scan, or ``False`` when numba is not installed (then the Python parser reads)."""
+    global _scan
+    if _scan is None:
+        try:
+            from symbolic.inputs._midi_scan import scan
+        except ImportError:
+            scan = False
+        _scan = scan
+    return _scan
+
+
+def _chunk_bounds(data: bytes, pos: int, n_tracks: int) -> tuple[list[int], list[int]] | None:
+    """Body bounds of the first ``n_tracks`` MTrk chunks, or None when the framing is not clean."""
+    starts, ends, end = [], [], len(data)
+    while len(starts) < n_tracks and pos < end:
+        if pos + 8 > end:
+            return None
+        length = int.from_bytes(data[pos + 4 : pos + 8], "big")
+        if pos + 8 + length > end:
+            return None
+        if data[pos : pos + 4] == b"MTrk":
+            starts.append(pos + 8)
+            ends.append(pos + 8 + length)
+        pos += 8 + length
+    return (starts, ends) if len(starts) == n_tracks else None
+
+
+def _parse_fast(data: bytes, pos: int, n_tracks: int, division: int, source: str) -> Score | None:
+    """The score by the compiled scan, or None when numba is missing or the file needs the reference parser
+    (any error to word, any lenient reading to warn about)."""
+    scan = _compiled_scan()
+    if not scan:
+        return None
+    bounds = _chunk_bounds(data, pos, n_tracks)
+    if bounds is None:
+        return None
+    import numpy as np
+
+    code, notes, nn, programs, npg, controls, ncc, bends, nb, metas, nm, track_ends = scan(
+        np.frombuffer(data, dtype=np.uint8), np.array(bounds[0], dtype=np.int64), np.array(bounds[1], dtype=np.int64))
+    if code:
+        return None
+    score = Score(ticks_per_beat=division)
+    names = [""] * n_tracks
+    for t, tick, meta_type, start, length in metas[:nm].tolist():
+        payload = data[start : start + length]
+        _meta(meta_type, payload, tick, score)
+        if meta_type == 0x03 and not names[t]:
+            names[t] = payload.decode("latin-1").strip()
+    notes, programs = notes[:nn], programs[:npg]
+    program = np.zeros(nn, dtype=np.int64)
+    if npg and nn:
+        # Each note's program: the last program change of its channel before it, in (tick, track, byte) order.
+        keys = [np.concatenate([programs[:, c], notes[:, n]]) for c, n in ((3, 3), (2, 0), (1, 2), (0, 1))]
+        order = np.lexsort(keys)  # by channel, tick, track, byte
+        is_change = order < npg
+        last = np.maximum.accumulate(np.where(is_change, np.arange(len(order)), -1))
+        found = order[np.maximum(last, 0)]
+        ok = (last >= 0) & (keys[3][found] == keys[3][order])  # a change of the same channel
+        values = np.where(ok, programs[np.minimum(found, npg - 1), 4], 0)
+        program[order[~is_change] - npg] = values[~is_change]
+    track, channel, onset, duration, pitch, velocity = (notes[:, i] for i in (0, 1, 2, 4, 5, 6))
+    order = np.lexsort((velocity, pitch, duration, onset, program, channel, track))  # groups, then Note order
+    track, channel, program, onset = track[order], channel[order], program[order], onset[order]
+    cols = [onset.tolist()] + [c[order].tolist() for c in (duration, pitch, velocity)]
+    cut = np.flatnonzero((np.diff(track) != 0) | (np.diff(channel) != 0) | (np.diff(program) != 0)) + 1
+    first = np.concatenate([[0], cut]).astype(np.int64) if nn else np.zeros(0, dtype=np.int64)
+    last_ = np.concatenate([cut, [nn]]).astype(np.int64)
+    # Within a MIDI track, groups in the order of their first onset (then channel, program).
+    group_order = np.lexsort((program[first], channel[first], onset[first], track[first]))
+    new_note = tuple.__new__
+    groups = []
+    for g in group_order:
+        a, b = int(first[g]), int(last_[g])
+        t = int(track[a])
+        groups.append((t, int(channel[a]), int(program[a]), names[t],
+                       list(map(new_note, repeat(Note, b - a), zip(cols[0][a:b], cols[1][a:b], cols[2][a:b],
+                                                                   cols[3][a:b])))))
+    control_map: dict[tuple[int, int], list] = {}
+    for t, c, tick, number, value in controls[:ncc].tolist():
+        control_map.setdefault((t, c), []).append(ControlChange(tick, number, value))
+    bend_map: dict[tuple[int, int], list] = {}
+    for t, c, tick, value in bends[:nb].tolist():
+        bend_map.setdefault((t, c), []).append(PitchBend(tick, value))
+    _add_tracks(score, groups, control_map, bend_map)
+    return _finish(score, int(track_ends.max()) if n_tracks else 0, source)
 
 
 def _read_varlen(data: bytes, pos: int, end: int, source: str, track_index: int) -> tuple[int, int]:
@@ -303,10 +406,9 @@ def _build_tracks(parsed: list[_ParsedTrack], program_changes: list[list[tuple[i
         changes.sort()  # (tick, track, position): the order a player meets them
         keys.append([c[:3] for c in changes])
         values.append([c[3] for c in changes])
-    played: dict[int, list[Track]] = {}  # channel -> score tracks that play it
-    owned: set[tuple[int, int]] = set()  # (MIDI track, channel) pairs that play notes
     new_note = tuple.__new__  # builds Note tuples without the NamedTuple constructor's overhead
     bisect_right = bisect.bisect_right
+    ordered = []
     for raw in parsed:
         groups: dict[tuple[int, int], list[Note]] = {}
         first: dict[tuple[int, int], int] = {}
@@ -326,19 +428,32 @@ def _build_tracks(parsed: list[_ParsedTrack], program_changes: list[list[tuple[i
                 first[(channel, program)] = onset
             group.append(new_note(Note, (onset, duration, pitch, vel)))
         for channel, program in sorted(groups, key=lambda g: (first[g], g)):
-            track = Track(program=program, is_drum=channel == _DRUM_CHANNEL, name=raw.name,
-                          notes=groups[(channel, program)], controls=list(raw.controls.get(channel, ())),
-                          pitch_bends=list(raw.bends.get(channel, ())))
-            score.tracks.append(track)
-            played.setdefault(channel, []).append(track)
-            owned.add((index, channel))
-    # Controllers of a channel a MIDI track does not play (a set-up track) reach every track of that channel.
-    for raw in parsed:
-        for attr, per_channel in (("controls", raw.controls), ("pitch_bends", raw.bends)):
-            for channel, events in per_channel.items():
-                if (raw.index, channel) not in owned:
-                    for track in played.get(channel, ()):
-                        getattr(track, attr).extend(events)
+            ordered.append((index, channel, program, raw.name, groups[(channel, program)]))
+    _add_tracks(score, ordered,
+                {(raw.index, c): events for raw in parsed for c, events in raw.controls.items()},
+                {(raw.index, c): events for raw in parsed for c, events in raw.bends.items()})
+
+
+def _add_tracks(score: Score, groups: list[tuple[int, int, int, str, list[Note]]],
+                controls: dict[tuple[int, int], list[ControlChange]],
+                bends: dict[tuple[int, int], list[PitchBend]]) -> None:
+    """Add one score track per (MIDI track, channel, program) group, in order, with its controllers.
+
+    ``controls`` and ``bends`` map (MIDI track, channel) to events in file order; those of a channel
+    that their MIDI track does not play (a set-up track) reach every track of that channel.
+    """
+    played: dict[int, list[Track]] = {}  # channel -> score tracks that play it
+    for index, channel, program, name, notes in groups:
+        track = Track(program=program, is_drum=channel == _DRUM_CHANNEL, name=name, notes=notes,
+                      controls=list(controls.get((index, channel), ())), pitch_bends=list(bends.get((index, channel), ())))
+        score.tracks.append(track)
+        played.setdefault(channel, []).append(track)
+    owned = {(g[0], g[1]) for g in groups}
+    for attr, per_key in (("controls", controls), ("pitch_bends", bends)):
+        for (index, channel), events in sorted(per_key.items()):
+            if (index, channel) not in owned:
+                for track in played.get(channel, ()):
+                    getattr(track, attr).extend(events)
 
 
 def _meta(meta_type: int, payload: bytes, tick: int, score: Score) -> None:
