@@ -179,3 +179,14 @@ def test_gaps_longer_than_a_delta_time_are_written(tmp_path):
                                 controls=[ControlChange(1 << 30, 64, 0)])]).set_end(6 << 28)
     again = read_midi(write_midi(score, tmp_path / "long.mid"))
     assert again == score and again.end_of_track_ticks == 6 << 28
+
+
+def test_fuzzer_findings_are_read_or_refused(data_dir):
+    """Every input benchmarks/fuzz_reader.py ever flagged is kept here and must now read or be refused."""
+    for path in sorted((data_dir / "fuzz_crashes").glob("*.mid")):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", MidiWarning)
+                read_midi(path)
+        except SymbolicError:
+            pass

@@ -236,14 +236,28 @@ def _parse_fast(data: bytes, pos: int, n_tracks: int, division: int, source: str
         groups.append((t, int(channel[a]), int(program[a]), names[t],
                        list(map(new_note, repeat(Note, b - a), zip(cols[0][a:b], cols[1][a:b], cols[2][a:b],
                                                                    cols[3][a:b])))))
-    control_map: dict[tuple[int, int], list] = {}
-    for t, c, tick, number, value in controls[:ncc].tolist():
-        control_map.setdefault((t, c), []).append(ControlChange(tick, number, value))
-    bend_map: dict[tuple[int, int], list] = {}
-    for t, c, tick, value in bends[:nb].tolist():
-        bend_map.setdefault((t, c), []).append(PitchBend(tick, value))
+    control_map = _events_by_track_channel(controls[:ncc], ControlChange)
+    bend_map = _events_by_track_channel(bends[:nb], PitchBend)
     _add_tracks(score, groups, control_map, bend_map)
     return _finish(score, int(track_ends.max()) if n_tracks else 0, source)
+
+
+def _events_by_track_channel(rows, kind) -> dict[tuple[int, int], list]:
+    """(MIDI track, channel) -> ``kind`` tuples built from the remaining columns of ``rows``, in file order."""
+    import numpy as np
+
+    out: dict[tuple[int, int], list] = {}
+    if not len(rows):
+        return out
+    order = np.lexsort((rows[:, 1], rows[:, 0]))  # stable: file order within a (track, channel)
+    rows = rows[order]
+    cut = np.flatnonzero((np.diff(rows[:, 0]) != 0) | (np.diff(rows[:, 1]) != 0)) + 1
+    firsts = [0, *cut.tolist()]
+    columns = [rows[:, k].tolist() for k in range(2, rows.shape[1])]
+    new = tuple.__new__
+    for a, b in zip(firsts, [*firsts[1:], len(rows)]):
+        out[(int(rows[a, 0]), int(rows[a, 1]))] = list(map(new, repeat(kind, b - a), zip(*(c[a:b] for c in columns))))
+    return out
 
 
 def _read_varlen(data: bytes, pos: int, end: int, source: str, track_index: int) -> tuple[int, int]:
