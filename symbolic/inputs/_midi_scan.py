@@ -20,8 +20,31 @@ ANOMALY = 1  # anything the reference parser must word (an error) or warn about 
 
 
 @njit(cache=True, nogil=True)
+def _varlen(data, pos, end):  # pragma: no cover - compiled
+    """A variable-length number of at most four bytes at ``pos``: (value, next position), value -1 if corrupt."""
+    value = 0
+    for _ in range(4):
+        if pos >= end:
+            return -1, pos
+        byte = data[pos]
+        pos += 1
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value, pos
+    return -1, pos
+
+
+@njit(cache=True, nogil=True)
+def _put(table, n, row):  # pragma: no cover - compiled
+    """Write ``row`` (a tuple of ints) as row ``n`` of ``table``; returns ``n + 1``."""
+    for k in range(len(row)):
+        table[n, k] = row[k]
+    return n + 1
+
+
+@njit(cache=True, nogil=True)
 def scan(data, starts, ends):  # pragma: no cover - compiled; equality with the Python parser is tested
-    """Tables of one file's tracks (``data`` uint8, ``starts``/``ends`` int64 track-body bounds).
+    """Tables of one file's tracks (``data`` the bytes as int64, ``starts``/``ends`` int64 track-body bounds).
 
     Returns ``(code, notes, n_notes, programs, n_programs, controls, n_controls, bends, n_bends,
     metas, n_metas, track_ends)`` where ``notes`` rows are (track, channel, onset, onset byte,
@@ -56,18 +79,9 @@ def scan(data, starts, ends):  # pragma: no cover - compiled; equality with the 
         status = 0
         running = 0
         while pos < end:
-            # delta time: at most four bytes
-            value = 0
-            k = 0
-            while True:
-                if pos >= end or k == 4:
-                    return ANOMALY, notes, nn, programs, npg, controls, ncc, bends, nb, metas, nm, track_ends
-                byte = data[pos]
-                pos += 1
-                k += 1
-                value = (value << 7) | (byte & 0x7F)
-                if byte < 0x80:
-                    break
+            value, pos = _varlen(data, pos, end)  # the delta time
+            if value < 0:
+                return ANOMALY, notes, nn, programs, npg, controls, ncc, bends, nb, metas, nm, track_ends
             tick += value
             if pos >= end:
                 return ANOMALY, notes, nn, programs, npg, controls, ncc, bends, nb, metas, nm, track_ends
@@ -111,38 +125,17 @@ def scan(data, starts, ends):  # pragma: no cover - compiled; equality with the 
                         if head[key] < 0:
                             tail[key] = -1
                         if tick > q_tick[e]:
-                            notes[nn, 0] = t
-                            notes[nn, 1] = channel
-                            notes[nn, 2] = q_tick[e]
-                            notes[nn, 3] = q_pos[e]
-                            notes[nn, 4] = tick - q_tick[e]
-                            notes[nn, 5] = a
-                            notes[nn, 6] = q_vel[e]
-                            nn += 1
+                            nn = _put(notes, nn, (t, channel, q_tick[e], q_pos[e], tick - q_tick[e], a, q_vel[e]))
                 elif kind == 0xB0:
                     if a < 120:
-                        controls[ncc, 0] = t
-                        controls[ncc, 1] = channel
-                        controls[ncc, 2] = tick
-                        controls[ncc, 3] = a
-                        controls[ncc, 4] = b
-                        ncc += 1
+                        ncc = _put(controls, ncc, (t, channel, tick, a, b))
                 elif kind == 0xE0:
-                    bends[nb, 0] = t
-                    bends[nb, 1] = channel
-                    bends[nb, 2] = tick
-                    bends[nb, 3] = ((b << 7) | a) - 8192
-                    nb += 1
+                    nb = _put(bends, nb, (t, channel, tick, ((b << 7) | a) - 8192))
             elif kind == 0xC0 or kind == 0xD0:
                 if pos >= end or data[pos] >= 0x80:
                     return ANOMALY, notes, nn, programs, npg, controls, ncc, bends, nb, metas, nm, track_ends
                 if kind == 0xC0:
-                    programs[npg, 0] = channel
-                    programs[npg, 1] = tick
-                    programs[npg, 2] = t
-                    programs[npg, 3] = event_pos
-                    programs[npg, 4] = data[pos]
-                    npg += 1
+                    npg = _put(programs, npg, (channel, tick, t, event_pos, data[pos]))
                 pos += 1
             elif status == 0xFF or status == 0xF0 or status == 0xF7:
                 meta_type = -1
@@ -151,29 +144,14 @@ def scan(data, starts, ends):  # pragma: no cover - compiled; equality with the 
                         return ANOMALY, notes, nn, programs, npg, controls, ncc, bends, nb, metas, nm, track_ends
                     meta_type = data[pos]
                     pos += 1
-                value = 0
-                k = 0
-                while True:
-                    if pos >= end or k == 4:
-                        return ANOMALY, notes, nn, programs, npg, controls, ncc, bends, nb, metas, nm, track_ends
-                    byte = data[pos]
-                    pos += 1
-                    k += 1
-                    value = (value << 7) | (byte & 0x7F)
-                    if byte < 0x80:
-                        break
-                if pos + value > end:
+                value, pos = _varlen(data, pos, end)  # the payload length
+                if value < 0 or pos + value > end:
                     return ANOMALY, notes, nn, programs, npg, controls, ncc, bends, nb, metas, nm, track_ends
                 if meta_type == 0x2F:
                     pos += value
                     break
                 if meta_type >= 0:
-                    metas[nm, 0] = t
-                    metas[nm, 1] = tick
-                    metas[nm, 2] = meta_type
-                    metas[nm, 3] = pos
-                    metas[nm, 4] = value
-                    nm += 1
+                    nm = _put(metas, nm, (t, tick, meta_type, pos, value))
                 pos += value
             else:
                 return ANOMALY, notes, nn, programs, npg, controls, ncc, bends, nb, metas, nm, track_ends
@@ -183,13 +161,6 @@ def scan(data, starts, ends):  # pragma: no cover - compiled; equality with the 
             e = head[key]
             while e >= 0:
                 if tick > q_tick[e]:
-                    notes[nn, 0] = t
-                    notes[nn, 1] = key // 128
-                    notes[nn, 2] = q_tick[e]
-                    notes[nn, 3] = q_pos[e]
-                    notes[nn, 4] = tick - q_tick[e]
-                    notes[nn, 5] = key % 128
-                    notes[nn, 6] = q_vel[e]
-                    nn += 1
+                    nn = _put(notes, nn, (t, key // 128, q_tick[e], q_pos[e], tick - q_tick[e], key % 128, q_vel[e]))
                 e = q_next[e]
     return OK, notes, nn, programs, npg, controls, ncc, bends, nb, metas, nm, track_ends

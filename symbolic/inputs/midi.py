@@ -197,7 +197,8 @@ def _parse_fast(data: bytes, pos: int, n_tracks: int, division: int, source: str
     import numpy as np
 
     code, notes, nn, programs, npg, controls, ncc, bends, nb, metas, nm, track_ends = scan(
-        np.frombuffer(data, dtype=np.uint8), np.array(bounds[0], dtype=np.int64), np.array(bounds[1], dtype=np.int64))
+        np.frombuffer(data, dtype=np.uint8).astype(np.int64), np.array(bounds[0], dtype=np.int64),
+        np.array(bounds[1], dtype=np.int64))
     if code:
         return None
     score = Score(ticks_per_beat=division)
