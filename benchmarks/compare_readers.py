@@ -1,8 +1,8 @@
 """Compare symbolic's MIDI reading with symusic's, pretty_midi's and mido's, note for note, over real files.
 
 For each file, each reader's notes become a multiset of (onset, end, pitch, velocity, program,
-drum) -- in ticks for symusic, in seconds rounded to the millisecond for pretty_midi -- and the
-tempo map, meters, control changes, pitch bends and the file's length are compared the same way.
+drum) in ticks (pretty_midi's seconds go back to ticks through its own tempo map), and the
+tempo map, meters, control changes, pitch bends and the file's length (mido) are compared.
 A file where two readers disagree is listed with the first few differing items, so that each
 disagreement can be judged (``docs/midi-reading.md`` does).  Files every reader refuses count
 as agreement; a file one reader refuses and another reads is a disagreement.
@@ -29,15 +29,14 @@ def ours(path: Path) -> dict:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         s = read_midi(path)
-    sec = s.seconds_at
     notes = [(n.onset_ticks, n.offset_ticks, n.pitch, n.velocity, 0 if t.is_drum else t.program, t.is_drum)
              for t in s.tracks for n in t.notes]
     return {
         "notes_ticks": Counter(notes),
         "tempos": _tempo_map([(t.time_ticks, round(t.qpm, 3)) for t in s.tempos]),
-        "meters": [(round(sec(m.time_ticks), 3), m.numerator, m.denominator) for m in s.time_signatures],
-        "controls": Counter((round(sec(c.time_ticks), 3), c.number, c.value) for t in s.tracks for c in t.controls),
-        "bends": Counter((round(sec(b.time_ticks), 3), b.value) for t in s.tracks for b in t.pitch_bends),
+        "meters": [(m.time_ticks, m.numerator, m.denominator) for m in s.time_signatures],
+        "controls": Counter((c.time_ticks, c.number, c.value) for t in s.tracks for c in t.controls),
+        "bends": Counter((b.time_ticks, b.value) for t in s.tracks for b in t.pitch_bends),
         "length_seconds": round(s.duration_seconds, 3),
         "warnings": [str(w.message) for w in caught],
     }
@@ -63,10 +62,10 @@ def by_pretty_midi(path: Path) -> dict:
     return {
         "notes_ticks": notes,
         "tempos": _tempo_map([(tick(float(t)), round(float(q), 3)) for t, q in zip(times, qpms)]),
-        "meters": [(round(m.time, 3), m.numerator, m.denominator) for m in pm.time_signature_changes],
-        "controls": Counter((round(c.time, 3), c.number, c.value) for i in pm.instruments for c in i.control_changes
+        "meters": [(tick(m.time), m.numerator, m.denominator) for m in pm.time_signature_changes],
+        "controls": Counter((tick(c.time), c.number, c.value) for i in pm.instruments for c in i.control_changes
                             if c.number < 120),
-        "bends": Counter((round(b.time, 3), b.pitch) for i in pm.instruments for b in i.pitch_bends),
+        "bends": Counter((tick(b.time), b.pitch) for i in pm.instruments for b in i.pitch_bends),
     }
 
 
