@@ -16,6 +16,7 @@ __all__ = [
     "DataError",
     "StyleError",
     "MidiWarning",
+    "PathError",
 ]
 
 
@@ -53,3 +54,7 @@ class StyleError(SymbolicError, KeyError):
 class MidiWarning(UserWarning):
     """A MIDI file was read leniently: it breaks the letter of the standard in a way every
     common reader accepts (running status resumed after a meta event); the message names the file."""
+
+
+class PathError(SymbolicError, ValueError):
+    """A file or folder given to a job is missing, of the wrong kind (file/folder) or not writable."""

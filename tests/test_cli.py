@@ -108,7 +108,7 @@ def test_data_build_from_midi_dir(tmp_path, capsys):
     args = ["data", "build", "--midi-dir", str(tmp_path / "midi"), "--out", str(tmp_path / "ds"), "--no-progress"]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "converted 0 pieces" in out and "train" in out
+    assert "read 6 MIDI files" in out and "cache" not in out and "train" in out  # nothing was converted
     assert main(args) == 0
     assert "reused the existing build" in capsys.readouterr().out
     assert main(args + ["--styles", "a"]) == 2

@@ -46,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into head and the like
         sys.stderr.close()
         return 0
+    except OSError as exc:  # the file system refused something the up-front path checks could not foresee
+        from symbolic.paths import describe_os_error
+
+        print(f"symbolic {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"symbolic {args.command}: interrupted", file=sys.stderr)
         return 130

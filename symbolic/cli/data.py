@@ -38,10 +38,14 @@ def run_build(args: argparse.Namespace) -> int:
     from symbolic.data.build import BuildConfig, build_dataset
     from symbolic.data.corpus import list_midi_dir_pieces, list_music21_pieces
     from symbolic.errors import ConfigError
+    from symbolic.paths import check_input_dir, check_output_dir
     from symbolic.resources import default_event_tokenizer
     from symbolic.tokenization.events import EventTokenizer
     from symbolic.tokenization.vocab import EventTokenizerConfig
 
+    check_output_dir(args.out, "data set folder")
+    if args.midi_dir is not None:
+        check_input_dir(args.midi_dir, "MIDI folder")
     config = BuildConfig(workers=args.workers, valid_percent=args.valid_percent, test_percent=args.test_percent,
                          limit_per_style=args.limit)
     tokenizer = default_event_tokenizer()
@@ -62,13 +66,32 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def print_build_summary(result) -> None:
-    """Print what a build produced, its failures and its time."""
-    how = "reused the existing build" if result.reused else (
-        f"converted {result.converted} pieces, {result.cached} from cache")
+    """Print what a build did: sources, splits per style, moved and skipped pieces, time."""
+    if result.reused:
+        how = "reused the existing build (same pieces and settings; nothing converted or tokenized)"
+    else:
+        parts = []
+        if result.converted or result.cached:
+            parts.append(f"converted {result.converted} pieces, loaded {result.cached} from the cache")
+        if result.midi_files:
+            parts.append(f"read {result.midi_files} MIDI files")
+        if result.rebuilt:
+            parts.append(f"converted {result.rebuilt} broken cache entries again")
+        how = "; ".join(parts) or "no pieces"
     print(f"data set in {result.out_dir}: {how}, {result.seconds:.1f} s")
     for split in ("train", "valid", "test"):
         print(f"  {split:5s}: {result.n_pieces[split]:6d} pieces, {result.n_tokens[split]:9d} tokens")
+    if result.split_counts:
+        print("  split by a hash of each piece's id; every style with 3 or more pieces has at least one piece in "
+              "valid and in test, and every style one in train:")
+        for style, counts in result.split_counts.items():
+            print(f"    {style}: " + ", ".join(f"{counts[s]} {s}" for s in ("train", "valid", "test")))
+    for move in result.moved:
+        print(f"  moved {move['id']} from {move['from']} to {move['to']} (so that its style is in {move['to']})")
     if result.failures:
-        print(f"  skipped {len(result.failures)} pieces that failed to convert (see manifest.json), e.g.:")
-        for failure in result.failures[:5]:
+        n = len(result.failures)
+        print(f"  skipped {n} piece{'s' if n != 1 else ''} (listed in manifest.json):")
+        for failure in result.failures[:10]:
             print(f"    {failure['id']}: {failure['reason'][:160]}")
+        if len(result.failures) > 10:
+            print(f"    ... and {len(result.failures) - 10} more")

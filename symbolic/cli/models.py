@@ -69,7 +69,11 @@ def run_train(args: argparse.Namespace) -> int:
     from symbolic.models.checkpoint import build_model
     from symbolic.models.presets import preset
     from symbolic.models.training import TrainConfig, train
+    from symbolic.paths import check_input_dir, check_output_dir
     from symbolic.tokenization.events import EventTokenizer
+
+    check_input_dir(args.data, "data set folder")
+    check_output_dir(args.out, "checkpoint folder")
 
     tokenizer = EventTokenizer.from_spec(args.data / "tokenizer.json") if (args.data / "tokenizer.json").is_file() \
         else None
@@ -93,6 +97,10 @@ def run_train(args: argparse.Namespace) -> int:
     result = train(model, tokenizer, args.data, args.out, config, resume=args.resume,
                    progress=not args.no_progress)
     print(f"stopped at step {result.step} ({result.stopped}) after {result.seconds:.1f} s")
+    if result.stopped == "interrupted":
+        print(f"checkpoint at step {result.step} saved in {result.checkpoint}; run the same command with --resume "
+              "to continue exactly where it stopped")
+        return 130
     print(f"best validation loss {result.best_valid_loss:.3f} nats/token; unigram baseline "
           f"{result.unigram_loss:.3f}")
     print(f"checkpoint: {result.checkpoint}")
@@ -105,8 +113,12 @@ def run_generate(args: argparse.Namespace) -> int:
     from symbolic.models.precision import quantize_int8, to_bfloat16
     from symbolic.models.sampling import GenerationConfig
     from symbolic.outputs.midi import write_midi
+    from symbolic.paths import check_input_file, check_output_file
     from symbolic.pretrained import load_decoder
 
+    check_output_file(args.out)
+    if args.prompt is not None:
+        check_input_file(args.prompt, "prompt file")
     model, tokenizer, _ = load_decoder(args.checkpoint)
     if args.bf16:
         model = to_bfloat16(model)

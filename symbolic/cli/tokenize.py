@@ -51,8 +51,12 @@ def run_tokenize(args: argparse.Namespace) -> int:
     from symbolic.tokenization.roll import NoteRollConfig, to_note_roll
     from symbolic.tokenization.verify import check_events, roll_merge_count, verify_roll
 
+    from symbolic.paths import check_output_dir
+
     if not args.verify and args.out is None:
         raise DataError("say where the token files go with --out DIR, or check the round trip with --verify")
+    if args.out is not None:
+        check_output_dir(args.out)
     files = expand_midi_paths(args.files)
     if not files:
         raise DataError(f"no MIDI files found in {' '.join(args.files)}")
@@ -126,9 +130,12 @@ def run_tokenize(args: argparse.Namespace) -> int:
 
 def run_detokenize(args: argparse.Namespace) -> int:
     from symbolic.outputs.midi import write_midi
+    from symbolic.paths import check_input_file, check_output_file
     from symbolic.tokenization.files import read_roll, read_tokens
     from symbolic.tokenization.roll import NoteRollConfig, from_note_roll
 
+    check_input_file(args.tokens, "token file")
+    check_output_file(args.out)
     name = args.tokens.name
     if name.endswith(".npz"):
         roll = read_roll(args.tokens)
