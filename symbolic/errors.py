@@ -15,6 +15,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "StyleError",
+    "MidiWarning",
     "PathError",
 ]
 
@@ -48,6 +49,11 @@ class StyleError(SymbolicError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; we do not want that.
         return str(self.args[0]) if self.args else ""
+
+
+class MidiWarning(UserWarning):
+    """A MIDI file was read leniently: it breaks the letter of the standard in a way every
+    common reader accepts (running status resumed after a meta event); the message names the file."""
 
 
 class PathError(SymbolicError, ValueError):

@@ -43,7 +43,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_render(args: argparse.Namespace) -> int:
+    import sys
+
     from tqdm import tqdm
+
+    from symbolic.errors import ScoreError, SymbolicError
 
     from symbolic.audio.render import RenderConfig, Renderer
     from symbolic.audio.wav import write_wav
@@ -69,6 +73,14 @@ def run_render(args: argparse.Namespace) -> int:
         for path, score in read_scores(files, skipped):
             progress.update(1)
             target = args.out if single else args.out / f"{path.stem}.wav"
+            try:
+                renderer.check_length(score)  # before anything is allocated
+            except SymbolicError as exc:
+                if single:
+                    raise ScoreError(f"{path}: {exc}") from None
+                skipped.append(f"{path}: {exc}")
+                print(f"skipped: {path}: {exc}", file=sys.stderr)
+                continue
             audio = renderer.render(score)
             write_wav(target, audio, args.sample_rate, args.float32)
             peak_db = 20 * math.log10(renderer.last_peak) if renderer.last_peak > 0 else -math.inf
@@ -80,6 +92,8 @@ def run_render(args: argparse.Namespace) -> int:
                 for i, stem in enumerate(renderer.render_stems(score)):
                     write_wav(target.with_name(f"{target.stem}-track{i}.wav"), stem, args.sample_rate, args.float32)
         progress.close()
+    if skipped:
+        print(f"{len(skipped)} files could not be read or rendered (listed above)")
     return 1 if skipped else 0
 
 
