@@ -73,7 +73,7 @@ def _drums(first_beat: int, last_beat: int, tpb: int, seed: int) -> Track:
 def multitrack_songs(seed: int = 0) -> dict[str, list[Score]]:
     """Long multi-track pieces in two styles, for training-window and generation tests.
 
-    ``pop``: POP909 songs 1-4 (melody, bridge, piano), cut to 40 beats, with a
+    ``pop``: POP909 songs 1-4 (melody, bridge, piano), cut to 96 beats, with a
     drum track, a bass line and (song 2) a meter change to 3/4 and tempo changes.
     ``piano``: three seeded piano pieces in 3/4 then 6/8, with tempo changes.
     """
@@ -84,15 +84,15 @@ def multitrack_songs(seed: int = 0) -> dict[str, list[Score]]:
     out: dict[str, list[Score]] = {"pop": [], "piano": []}
     for number in (1, 2, 3, 4):
         song = read_midi(shared_data_dir() / "pop909" / f"{number:03d}" / f"{number:03d}.mid")
-        tpb, end = song.ticks_per_beat, 40 * song.ticks_per_beat
+        tpb, end = song.ticks_per_beat, 96 * song.ticks_per_beat
         start = min(n.onset_ticks for t in song.tracks for n in t.notes) // tpb * tpb
         score = Score(ticks_per_beat=tpb, tempos=[TempoChange(0, 600_000)])
         for track in song.tracks:
             notes = [Note(n.onset_ticks - start, n.duration_ticks, n.pitch, n.velocity) for n in track.notes
                      if start <= n.onset_ticks < start + end]
             score.tracks.append(Track(program=track.program, notes=notes))
-        score.tracks.append(Track(program=33, notes=[Note(b * tpb, tpb, 40 + (b // 4) % 5, 90) for b in range(40)]))
-        score.tracks.append(_drums(0, 40, tpb, number))
+        score.tracks.append(Track(program=33, notes=[Note(b * tpb, tpb, 40 + (b // 4) % 5, 90) for b in range(96)]))
+        score.tracks.append(_drums(0, 96, tpb, number))
         if number == 2:
             score.time_signatures = [TimeSignature(0, 4, 4), TimeSignature(16 * tpb, 3, 4)]
             score.tempos += [TempoChange(8 * tpb, 450_000), TempoChange(22 * tpb + tpb // 2, 520_000)]
@@ -102,8 +102,8 @@ def multitrack_songs(seed: int = 0) -> dict[str, list[Score]]:
         score = Score(ticks_per_beat=tpb, time_signatures=[TimeSignature(0, 3, 4), TimeSignature(24 * tpb, 6, 8)],
                       tempos=[TempoChange(0, 700_000), TempoChange(12 * tpb, 650_000)])
         right = Track(program=0, notes=[Note(i * tpb // 2, tpb // 2, 60 + rng.choice((0, 2, 4, 5, 7, 9, 11, 12)),
-                                             rng.randrange(60, 100)) for i in range(96)])
-        left = Track(program=0, notes=[Note(i * tpb, tpb, 43 + rng.choice((0, 4, 7)), 70) for i in range(48)])
+                                             rng.randrange(60, 100)) for i in range(192)])
+        left = Track(program=0, notes=[Note(i * tpb, tpb, 43 + rng.choice((0, 4, 7)), 70) for i in range(96)])
         score.tracks = [right, left]
         out["piano"].append(score.sort())
     return out
