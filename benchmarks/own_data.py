@@ -58,7 +58,7 @@ def add_drum_track(score, seed: int):
     return score.sort()
 
 
-def assemble(work: Path, n_songs: int, first_song: int, real_midi: Path | None) -> Path:
+def assemble(work: Path, n_songs: int, first_song: int, real_midi: Path | None, real_styles: list[str]) -> Path:
     """The MIDI folder: ``pop/`` (POP909 songs plus drums) and the style folders of ``real_midi``."""
     from symbolic.inputs.midi import read_midi
     from symbolic.outputs.midi import write_midi
@@ -73,7 +73,7 @@ def assemble(work: Path, n_songs: int, first_song: int, real_midi: Path | None) 
         if not out.is_file():
             write_midi(add_drum_track(read_midi(pop909 / f"{number:03d}" / f"{number:03d}.mid"), number), out)
     if real_midi is not None:
-        for style_dir in sorted(p for p in real_midi.iterdir() if p.is_dir()):
+        for style_dir in sorted(p for p in real_midi.iterdir() if p.is_dir() and p.name in real_styles):
             target = folder / style_dir.name
             if not target.exists():
                 shutil.copytree(style_dir, target)
@@ -129,6 +129,7 @@ def main() -> int:
     parser.add_argument("--songs", type=int, default=30, help="POP909 songs (default 30)")
     parser.add_argument("--first-song", type=int, default=101, help="first POP909 song number (tests use 1..9)")
     parser.add_argument("--real-midi", type=Path, help="a folder of style subfolders of real MIDI to add")
+    parser.add_argument("--real-styles", default="multitrack,piano", help="subfolders of --real-midi to use")
     parser.add_argument("--preset", default="tiny")
     parser.add_argument("--model", default="gpt")
     parser.add_argument("--max-steps", type=int, help="override the preset's steps")
@@ -136,6 +137,8 @@ def main() -> int:
     parser.add_argument("--bars", type=int, default=8)
     parser.add_argument("--label", default="run")
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--reuse-training", type=Path, metavar="RUN.json",
+                        help="skip training: sample from the checkpoint of that earlier run (its figures are kept)")
     args = parser.parse_args()
 
     import torch
@@ -153,7 +156,7 @@ def main() -> int:
     from symbolic.tokenization.events import EventTokenizer
     from symbolic.tokenization.vocab import EventTokenizerConfig, TokenType
 
-    folder = assemble(args.work, args.songs, args.first_song, args.real_midi)
+    folder = assemble(args.work, args.songs, args.first_song, args.real_midi, args.real_styles.split(","))
     pieces = list_midi_dir_pieces(folder)
     styles = tuple(dict.fromkeys(p.style for p in pieces))
     base = default_event_tokenizer().config.to_dict()
@@ -171,24 +174,32 @@ def main() -> int:
     model = build_model(args.model, {**model_settings, "vocab_size": tokenizer.vocab_size,
                                      "n_styles": len(tokenizer.vocab.styles)})
     ckpt = args.work / f"ckpt-{args.label}-{args.preset}-{args.model}"
-    if ckpt.exists():
-        shutil.rmtree(ckpt)
-    result = train(model, tokenizer, data_dir, ckpt, config, progress=False)
-    train_set = TokenDataset(data_dir, "train", context_length=model.config.context_length + 1,
-                             overlap=model.config.context_length // 4)
-    mean_window = float(np.mean([len(train_set[i]["input_ids"]) - 1 for i in range(len(train_set))]))
-    tokens_per_second = result.step * config.batch_size * mean_window / result.seconds
-    print(f"trained {result.step} steps in {result.seconds:.0f} s ({tokens_per_second:.0f} tokens/s); "
-          f"valid {result.best_valid_loss:.3f}, unigram {result.unigram_loss:.3f}")
+    if args.reuse_training is not None:  # sample again from a trained checkpoint (after a sampling change)
+        old = json.loads(args.reuse_training.read_text())
+        report = {k: old[k] for k in old if k != "styles"}
+        report["label"] = args.label
+        ckpt = args.work / f"ckpt-{old['label']}-{args.preset}-{args.model}"
+    else:
+        if ckpt.exists():
+            shutil.rmtree(ckpt)
+        result = train(model, tokenizer, data_dir, ckpt, config, progress=False)
+        train_set = TokenDataset(data_dir, "train", context_length=model.config.context_length + 1,
+                                 overlap=model.config.context_length // 4)
+        mean_window = float(np.mean([len(train_set[i]["input_ids"]) - 1 for i in range(len(train_set))]))
+        tokens_per_second = result.step * config.batch_size * mean_window / result.seconds
+        print(f"trained {result.step} steps in {result.seconds:.0f} s ({tokens_per_second:.0f} tokens/s); "
+              f"valid {result.best_valid_loss:.3f}, unigram {result.unigram_loss:.3f}")
+        report = {"label": args.label, "preset": args.preset, "model": args.model, "steps": result.step,
+                  "train_seconds": round(result.seconds, 1), "tokens_per_second": round(tokens_per_second),
+                  "best_valid_loss": round(result.best_valid_loss, 3),
+                  "unigram_loss": round(result.unigram_loss, 3), "n_pieces": built.n_pieces,
+                  "n_tokens": built.n_tokens}
+    report["styles"] = {}
 
     model, tokenizer, _ = load_checkpoint(ckpt)
     vocab = tokenizer.vocab
     classifier, _ = load_classifier(asset_path("style-classifier"))
     train_arrays = load_split(data_dir, "train")
-    report = {"label": args.label, "preset": args.preset, "model": args.model, "steps": result.step,
-              "train_seconds": round(result.seconds, 1), "tokens_per_second": round(tokens_per_second),
-              "best_valid_loss": round(result.best_valid_loss, 3), "unigram_loss": round(result.unigram_loss, 3),
-              "n_pieces": built.n_pieces, "n_tokens": built.n_tokens, "styles": {}}
     settings = [("plain", {})]
     if "min_bars" in GenerationConfig.__dataclass_fields__:
         settings.append(("min_bars", {"min_bars": args.bars}))

@@ -37,3 +37,13 @@ def test_drum_notes_outside_the_map_are_still_accepted(tokenizer):
                           Track(program=0, is_drum=True, notes=[Note(0, 120, 20, 90), Note(480, 120, 100, 90)])])
     ids = tokenizer.encode(score)
     GrammarState(tokenizer.vocab).advance_all(ids)  # a prompt from a file with odd drum keys
+
+
+def test_a_sampled_header_declares_a_track_but_a_trackless_prompt_is_accepted(tokenizer):
+    v = tokenizer.vocab
+    state = GrammarState(v).advance_all([v.bos_id, v.style_id(None)])
+    assert np.flatnonzero(state.allowed()).tolist() == [v.id_of(T.TRACK, 0)]
+    assert state.accepts(v.bar_id) and state.accepts(v.eos_id)  # an empty score's encoding is grammatical
+    GrammarState(v).advance_all(tokenizer.encode(Score()))
+    state.advance_all([v.id_of(T.TRACK, 0), v.id_of(T.PROGRAM, 0)])
+    assert state.allowed()[[v.bar_id, v.eos_id, v.id_of(T.TRACK, 1)]].all()

@@ -29,7 +29,7 @@ def eager_to_end(eos_logit: float = 30.0) -> GPT:
 def test_a_model_that_writes_nothing_is_flagged():
     check = check_samples(eager_to_end(), TOK, SampleCheckConfig(samples_per_style=2, bars=2))
     assert [(s.style, s.samples, s.empty, s.declared_tracks) for s in check.styles] == \
-        [("pop", 2, 2, 0.0), ("piano", 2, 2, 0.0)]
+        [("pop", 2, 2, 1.0), ("piano", 2, 2, 1.0)]  # the mask declares a track; no note follows
     assert check.empty_share == 1.0 and check.mostly_empty
     assert check.lines()[-1].startswith("WARNING: 100% of the samples hold no note")
 

@@ -12,9 +12,12 @@ declared with ``Drums``; inside a drum slot's section of a bar the mask allows
 only the keys of the General MIDI percussion map (:data:`DRUM_KEYS`, 27..87 as
 GM2 extends GM's 35..81), so a sampled drum note is always a drum sound, and a
 note sampled inside a pitched slot's section always lands on that pitched track
-(decoding files a note under the slot its section names).  The mask is
-stricter than acceptance here only: a given sequence (a prompt encoded from a
-file) whose drum track uses keys outside the map is still accepted.
+(decoding files a note under the slot its section names).  
+The mask is stricter than acceptance in two places only: a drum slot's keys,
+and a header with no track yet, where the mask allows only ``Track_0`` (a
+sampled piece always declares a track, so it can hold notes).  A given sequence
+(a prompt encoded from a file) with drum keys outside the map, or with no track,
+is still accepted.
 """
 
 from __future__ import annotations
@@ -130,8 +133,11 @@ class GrammarState:
 
     def allowed(self) -> np.ndarray:
         """Bool mask ``(vocab_size,)`` of the ids that may come next (inside a drum slot, pitches are
-        limited to :data:`DRUM_KEYS`)."""
+        limited to :data:`DRUM_KEYS`; a header declares at least one track)."""
         mask = np.zeros(len(self.vocab), dtype=bool)
+        if self.phase == Phase.HEADER and self.n_tracks == 0:
+            mask[self.vocab.id_of(T.TRACK, 0)] = True
+            return mask
         for token_type in TYPE_GRAMMAR[self.phase]:
             values = self._allowed_values(token_type)
             if token_type == T.PITCH and self.in_drum_slot:
