@@ -62,3 +62,16 @@ def test_generate_warns_on_an_empty_sample_and_strict_fails(tmp_path, capsys):
     assert main(args + ["--min-bars", "0", "--strict"]) == 1
     assert main(args + ["--min-bars", "3"]) == 2
     assert "min_bars=3" in capsys.readouterr().err
+
+
+def test_train_reports_the_sample_check(multitrack_dataset, tmp_path, capsys):
+    from symbolic.cli import main
+
+    args = ["train", "--data", str(multitrack_dataset), "--out", str(tmp_path / "ck"), "--preset", "tiny",
+            "--max-steps", "2", "--eval-every", "2", "--threads", "1", "--no-progress"]
+    assert main(args + ["--check-samples", "-1"]) == 2  # refused before training
+    assert "samples_per_style" in capsys.readouterr().err and not (tmp_path / "ck").exists()
+    assert main(args + ["--check-samples", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "sample check (1 pieces of 4 bars per style):" in out
+    assert "  pop: " in out and "  piano: " in out and "grammar skips" in out

@@ -94,6 +94,10 @@ def run_train(args: argparse.Namespace) -> int:
     if train_settings["min_learning_rate"] > train_settings["learning_rate"]:
         train_settings["min_learning_rate"] = train_settings["learning_rate"] / 10
     config = TrainConfig(seed=args.seed, bf16=args.bf16, num_threads=args.threads, **train_settings)
+    from symbolic.models.sanity import SampleCheckConfig
+
+    check_config = SampleCheckConfig(samples_per_style=args.check_samples, seed=args.seed) \
+        if args.check_samples else None
     torch.manual_seed(args.seed)
     model = build_model(args.model, {**model_settings, "vocab_size": tokenizer.vocab_size,
                                      "n_styles": len(tokenizer.vocab.styles)})
@@ -104,13 +108,12 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"best validation loss {result.best_valid_loss:.3f} nats/token; unigram baseline "
           f"{result.unigram_loss:.3f}")
     print(f"checkpoint: {result.checkpoint}")
-    if args.check_samples and int(os.environ.get("RANK", "0")) == 0:
+    if check_config is not None and int(os.environ.get("RANK", "0")) == 0:
         from symbolic.models.checkpoint import load_checkpoint
-        from symbolic.models.sanity import SampleCheckConfig, check_samples
+        from symbolic.models.sanity import check_samples
 
         best, tokenizer, _ = load_checkpoint(result.checkpoint)
-        check = check_samples(best, tokenizer, SampleCheckConfig(samples_per_style=args.check_samples,
-                                                                 seed=args.seed))
+        check = check_samples(best, tokenizer, check_config)
         print(f"sample check ({args.check_samples} pieces of {check.config.bars} bars per style):")
         for line in check.lines():
             print(line, file=sys.stderr if line.startswith("WARNING") else sys.stdout)

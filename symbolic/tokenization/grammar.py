@@ -12,7 +12,8 @@ declared with ``Drums``; inside a drum slot's section of a bar the mask allows
 only the keys of the General MIDI percussion map (:data:`DRUM_KEYS`, 27..87 as
 GM2 extends GM's 35..81), so a sampled drum note is always a drum sound, and a
 note sampled inside a pitched slot's section always lands on that pitched track
-(decoding files a note under the slot its section names).  
+(decoding files a note under the slot its section names).
+
 The mask is stricter than acceptance in two places only: a drum slot's keys,
 and a header with no track yet, where the mask allows only ``Track_0`` (a
 sampled piece always declares a track, so it can hold notes).  A given sequence
