@@ -107,7 +107,7 @@ def piece_restarts(ids: np.ndarray, vocab) -> tuple[int, list[tuple[int, tuple[i
     for i, reopen, body in real_bars:
         restarts.append((i, tuple(reopen), body, True))
         next_bar = bars[np.searchsorted(bars, i, side="right")] if i < bars[-1] else len(ids)
-        inside = tracks[(tracks > i) & (tracks < next_bar)].tolist()
+        inside = tracks[np.searchsorted(tracks, i, side="right"):np.searchsorted(tracks, next_bar)].tolist()
         if len(inside) > 1:
             reopen_track = tuple(reopen) + tuple(int(x) for x in ids[body:inside[0]])
             restarts += [(k, reopen_track, k, False) for k in inside[1:]]
