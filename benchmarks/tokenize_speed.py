@@ -1,14 +1,15 @@
 """Tokenization throughput, MIDI files on disk to token ids: symbolic's events against miditok's REMI.
 
 Both tokenizers read the same files in the same process; each is warmed up once,
-then timed end to end (file read, parse, tokenize) over ``--repeats`` passes, and
-the best pass counts.  miditok is configured as closely as it allows: REMI with
+then timed end to end (file read, parse, tokenize) in ``--repeats`` interleaved
+rounds (ours, theirs, ours, theirs...), and the best round of each counts.  Parsing
+alone is timed the same way: ``read_midi`` against symusic, the C++ parser miditok uses.  miditok is configured as closely as it allows: REMI with
 programs (one multi-track stream), tempos, time signatures, 32 velocities and
 12 positions a beat for the first 4 beats.
 
 Usage:
     python benchmarks/tokenize_speed.py                   # builds a corpus sample first (cached)
-    python benchmarks/tokenize_speed.py --files DIR       # any folder of MIDI files
+    python benchmarks/tokenize_speed.py --files DIR [DIR...]   # folders of MIDI files (real songs)
 """
 
 from __future__ import annotations
@@ -34,19 +35,22 @@ def corpus_sample(limit: int) -> Path:
     return out / "cache"
 
 
-def time_passes(fn, files, repeats: int) -> tuple[float, int]:
-    fn(files[:5])  # warm-up: imports, caches
-    best, count = float("inf"), 0
+def time_rounds(fns, files, repeats: int) -> list[tuple[float, int]]:
+    """Best time and result of each function over ``repeats`` interleaved rounds (after one warm-up each)."""
+    for fn in fns:
+        fn(files[:5])  # warm-up: imports, caches, the compiled scan
+    best = [(float("inf"), 0)] * len(fns)
     for _ in range(repeats):
-        start = time.perf_counter()
-        count = fn(files)
-        best = min(best, time.perf_counter() - start)
-    return best, count
+        for k, fn in enumerate(fns):
+            start = time.perf_counter()
+            count = fn(files)
+            best[k] = min(best[k], (time.perf_counter() - start, count))
+    return best
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=Path, help="folder of MIDI files (default: a corpus sample)")
+    parser.add_argument("--files", type=Path, nargs="+", help="folders of MIDI files (default: a corpus sample)")
     parser.add_argument("--limit", type=int, default=40, help="pieces per style of the corpus sample (default 40)")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes; the best counts (default 3)")
     args = parser.parse_args()
@@ -58,10 +62,10 @@ def main() -> int:
     from symbolic import read_midi
     from symbolic.resources import default_event_tokenizer
 
-    folder = args.files or corpus_sample(args.limit)
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".mid", ".midi"))
+    folders = args.files or [corpus_sample(args.limit)]
+    files = sorted(p for folder in folders for p in folder.rglob("*") if p.suffix.lower() in (".mid", ".midi"))
     if not files:
-        print(f"no MIDI files in {folder}", file=sys.stderr)
+        print(f"no MIDI files in {' '.join(map(str, folders))}", file=sys.stderr)
         return 2
     ours = default_event_tokenizer()
     theirs = REMI(TokenizerConfig(num_velocities=32, use_programs=True, use_tempos=True, use_time_signatures=True,
@@ -77,11 +81,20 @@ def main() -> int:
             total += len(seq.ids) if hasattr(seq, "ids") else sum(len(s.ids) for s in seq)
         return total
 
-    n_notes = sum(read_midi(p).n_notes for p in files)
-    ours_s, ours_tokens = time_passes(run_ours, files, args.repeats)
-    theirs_s, theirs_tokens = time_passes(run_theirs, files, args.repeats)
+    import symusic
+
+    def parse_ours(paths):
+        return sum(read_midi(p).n_notes for p in paths)
+
+    def parse_symusic(paths):
+        return sum(symusic.Score(str(p)).note_num() for p in paths)
+
+    n_notes = parse_ours(files)
+    rounds = time_rounds([run_ours, run_theirs, parse_ours, parse_symusic], files, args.repeats)
+    (ours_s, ours_tokens), (theirs_s, theirs_tokens), (parse_s, _), (symusic_s, _) = rounds
     result = {
         "files": len(files), "notes": n_notes, "repeats": args.repeats,
+        "parse_seconds": {"symbolic": round(parse_s, 4), "symusic": round(symusic_s, 4)},
         "symbolic": {"seconds": round(ours_s, 4), "files_per_s": round(len(files) / ours_s, 1),
                      "notes_per_s": round(n_notes / ours_s), "tokens_per_note": round(ours_tokens / n_notes, 3)},
         "miditok_remi": {"seconds": round(theirs_s, 4), "files_per_s": round(len(files) / theirs_s, 1),
@@ -99,6 +112,7 @@ def main() -> int:
         r = result[key]
         print(f"{name:14s} {r['seconds']:8.3f} {r['files_per_s']:8.1f} {r['notes_per_s']:9d} {r['tokens_per_note']:11.2f}")
     print(f"symbolic is {result['speedup']:.2f}x the speed of miditok REMI")
+    print(f"parsing alone: symbolic {parse_s:.3f} s, symusic {symusic_s:.3f} s")
     return 0
 
 

@@ -18,7 +18,7 @@ from symbolic.inputs.midi import read_midi
 from symbolic.inputs.music21 import from_music21
 from symbolic.outputs.midi import write_midi
 from symbolic.outputs.pretty_midi import to_miditoolkit, to_pretty_midi
-from symbolic.score import KeySignature, Note, Score, TempoChange, TimeSignature, Track
+from symbolic.score import ControlChange, KeySignature, Note, PitchBend, Score, TempoChange, TimeSignature, Track
 from symbolic.tokenization import (
     EventTokenizer,
     EventTokenizerConfig,
@@ -42,6 +42,8 @@ __all__ = [
     "Score",
     "Track",
     "Note",
+    "ControlChange",
+    "PitchBend",
     "TempoChange",
     "TimeSignature",
     "KeySignature",

@@ -15,6 +15,8 @@ __all__ = [
     "ConfigError",
     "DataError",
     "StyleError",
+    "MidiWarning",
+    "PathError",
 ]
 
 
@@ -47,3 +49,12 @@ class StyleError(SymbolicError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; we do not want that.
         return str(self.args[0]) if self.args else ""
+
+
+class MidiWarning(UserWarning):
+    """A MIDI file was read leniently: it breaks the letter of the standard in a way every
+    common reader accepts (running status resumed after a meta event); the message names the file."""
+
+
+class PathError(SymbolicError, ValueError):
+    """A file or folder given to a job is missing, of the wrong kind (file/folder) or not writable."""

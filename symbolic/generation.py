@@ -5,6 +5,8 @@ Torch is imported by the functions that need it, not by this module's import.
 
 from __future__ import annotations
 
+import re
+
 from symbolic.errors import StyleError, TokenizationError
 from symbolic.score import Score
 from symbolic.tokenization.events import EventTokenizer
@@ -49,7 +51,8 @@ def resolve_style(text: str | None, styles: tuple[str, ...]) -> tuple[dict[str, 
     if text is None:
         return {NO_STYLE: 1.0}, False
     parts = [part.strip().partition(":")[0].strip() for part in text.split(",")]
-    if all(part in styles for part in parts):
+    is_mix = ":" in text or (len(parts) > 1 and all(re.fullmatch(r"[\w-]+", part) for part in parts))
+    if is_mix or all(part in styles for part in parts):  # a mix names styles: an unknown one is an error
         return parse_style_mix(text, styles), False
     return style_from_text(text, styles), True
 

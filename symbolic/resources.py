@@ -25,7 +25,7 @@ __all__ = [
     "DEFAULT_EVENTS_SPEC",
 ]
 
-DEFAULT_EVENTS_SPEC = "events-v1"
+DEFAULT_EVENTS_SPEC = "events-v2"  # new data builds use v2 (exact integer tempos); v1 models keep their spec
 SOUNDFONT_ENV = "SYMBOLIC_SOUNDFONT"
 
 # Used when the repository's soundfonts/manifest.json is not beside the package (a wheel install).
@@ -65,7 +65,7 @@ def tokenizer_spec_path(name: str = DEFAULT_EVENTS_SPEC) -> Path:
 
 
 def default_event_tokenizer():
-    """The default :class:`~symbolic.tokenization.EventTokenizer` (``tokenizers/events-v1.json``)."""
+    """The default :class:`~symbolic.tokenization.EventTokenizer` of new data (``tokenizers/events-v2.json``)."""
     from symbolic.tokenization.events import EventTokenizer
 
     path = project_root() / "tokenizers" / f"{DEFAULT_EVENTS_SPEC}.json"

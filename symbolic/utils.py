@@ -6,10 +6,15 @@ import hashlib
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "stable_hash"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "stable_hash", "remove_stale_temporaries",
+           "TEMPORARY_GLOB", "folder_lock", "die_with_parent"]
+
+# The names atomic_write_bytes gives its temporary files: ".<final name>.<random>.tmp".
+TEMPORARY_GLOB = ".*.tmp"
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
@@ -56,3 +61,101 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> None:
 def stable_hash(text: str) -> int:
     """A 64-bit hash of ``text`` that is the same in every process and on every run."""
     return int.from_bytes(hashlib.sha1(text.encode("utf-8")).digest()[:8], "big")
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str]) -> int:
+    """Delete the temporary files an interrupted :func:`atomic_write_bytes` left in ``folder``; returns how many.
+
+    Only names of the form ``.<name>.<random>.tmp`` directly inside ``folder`` are removed.  Call it
+    at the start of a job that owns the folder (a build under its lock, a training run), never while
+    another writer may be using the folder.  A missing folder holds none.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for tmp in folder.glob(TEMPORARY_GLOB):
+        if tmp.is_file():
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+@contextmanager
+def folder_lock(folder: str | os.PathLike[str], what: str) -> Iterator[Path]:
+    """Hold an exclusive lock on ``folder`` (the file ``folder/.lock``) for the ``with`` block.
+
+    The lock is an ``flock`` on an open file, so the kernel releases it when the holder exits
+    in any way (crash, SIGKILL); a leftover ``.lock`` file never blocks anyone.  The holder's
+    pid is written into the file so a refusal can name it.
+
+    Args:
+        folder: the folder to lock (created if missing).
+        what: the locked job in words, for the error message (e.g. ``"a data-set build"``).
+
+    Raises:
+        DataError: another process holds the lock; the message names the folder and its pid.
+    """
+    from symbolic.errors import DataError
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock_path = folder / ".lock"
+    handle = open(lock_path, "a+", encoding="utf-8")
+    try:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: no locking
+            fcntl = None
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown"
+                raise DataError(f"{folder}: {what} is already running in this folder (process {holder}); wait "
+                                "for it to finish or choose another output folder") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield folder
+    finally:
+        handle.close()  # closing the file releases the flock
+
+
+def die_with_parent(parent: int | None = None) -> None:
+    """Make the calling (worker) process end when its parent process ends, however the parent ends.
+
+    ``parent`` is the pid the worker belongs to (pass ``os.getpid()`` from the parent, so a parent
+    that died before the worker got here is noticed); default: the current parent.
+
+    On Linux the kernel sends SIGKILL to the worker when its parent dies (``prctl(PR_SET_PDEATHSIG)``);
+    elsewhere a daemon thread checks the parent's pid twice a second and exits the worker when it
+    changes.  Meant as a process-pool initializer.
+    """
+    parent = os.getppid() if parent is None else parent
+    if os.getppid() != parent:  # the parent is already gone
+        os._exit(1)
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl failed")
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+        return
+    except (OSError, AttributeError, TypeError):  # no prctl here (not Linux): watch the parent instead
+        pass
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()

@@ -60,7 +60,7 @@ def test_tempo_map_is_honoured(renderer):
 def test_more_tracks_than_channels(renderer, data_dir):
     score = read_midi(data_dir / "many_tracks.mid")
     stems = renderer.render_stems(score)
-    assert len(stems) == 20 and all(_rms(s) > 1e-4 for s in stems)
+    assert len(stems) == 25 and all(_rms(s) > 1e-4 for s in stems)  # 20 MIDI tracks, 5 split by a shared channel
 
 
 def test_empty_score_is_silence(renderer):
@@ -168,3 +168,57 @@ def test_features_batch_and_empty(rendered):
     assert np.allclose(together[1].numpy(), F.mfcc(batch[1], SR).numpy(), atol=1e-3)
     assert F.stft_magnitude(np.zeros(0, np.float32)).shape == (1025, 0)
     assert F.log_mel(np.zeros(0, np.float32), SR).shape == (128, 0)
+
+
+def _db(x: np.ndarray) -> float:
+    return 20 * np.log10(max(_rms(x), 1e-12))
+
+
+@pytest.fixture(scope="module")
+def raw_renderer():
+    """Unnormalised renders, so levels can be compared between renders."""
+    with Renderer(pretty_midi_soundfont(), RenderConfig(sample_rate=SR, tail_seconds=0.5, normalize=False)) as r:
+        yield r
+
+
+def test_sustain_pedal_is_audible(raw_renderer, data_dir):
+    """Issue 13.3: the pedal holds three short notes to two seconds (they died at once before)."""
+    score = read_midi(data_dir / "sustain_pedal.mid")
+    held = raw_renderer.render(score)
+    score.tracks[0].controls = [c for c in score.tracks[0].controls if c.number != 64]
+    dry = raw_renderer.render(score)
+    window = slice(int(1.2 * SR), int(1.8 * SR))  # after the notes' releases, before the pedal lifts
+    assert _db(held[window]) > -65 and _db(held[window]) - _db(dry[window]) > 20  # measured -57 against -98 dB
+
+
+def test_program_from_another_track_is_rendered(raw_renderer, data_dir):
+    """Issue 13.1: the violin of track 0's program change, not a piano."""
+    score = read_midi(data_dir / "program_in_other_track.mid")
+    violin = Score(tracks=[Track(program=40, notes=list(score.tracks[0].notes))], tempos=list(score.tempos))
+    piano = Score(tracks=[Track(program=0, notes=list(score.tracks[0].notes))], tempos=list(score.tempos))
+    audio = raw_renderer.render(score)
+    assert _envelope_similarity(audio, raw_renderer.render(violin)) > 0.99
+    assert _envelope_similarity(audio, raw_renderer.render(piano)) < 0.95
+
+
+def test_trailing_rest_is_rendered(raw_renderer, data_dir):
+    """Issue 13.4: End of Track at four seconds: four seconds plus the tail, not two."""
+    audio = raw_renderer.render(read_midi(data_dir / "trailing_rest.mid"))
+    assert abs(len(audio) / SR - 4.5) < 0.01
+
+
+def test_overlapping_unisons_sound_as_written(raw_renderer, data_dir):
+    """Issue 13.6: the second C4 (2.5-4 s) sounds to four seconds though the first one stops at three."""
+    score = read_midi(data_dir / "overlapping_unison.mid")
+    both = raw_renderer.render(score)
+    alone = raw_renderer.render(Score(tracks=[Track(notes=score.tracks[0].notes[1:])], tempos=list(score.tempos)))
+    window = slice(int(3.3 * SR), int(3.9 * SR))
+    assert abs(_db(both[window]) - _db(alone[window])) < 3
+
+
+def test_over_long_score_is_refused_before_allocating(raw_renderer, data_dir):
+    """Issue 13.5: a note at tick 2^27 would need about 49 GB; it is refused at once."""
+    from symbolic.errors import ScoreError
+
+    with pytest.raises(ScoreError, match="max_seconds=3600.*corrupt file with huge delta times"):
+        raw_renderer.render(read_midi(data_dir / "note_at_2_27.mid"))

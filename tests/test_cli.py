@@ -30,12 +30,37 @@ def test_console_script_installed():
 
 
 def test_verify_edge_cases(data_dir, capsys):
-    good = [str(data_dir / n) for n, e in EXPECTED.items() if e == "roundtrip" and n != "huge_delta.mid"]
+    good = [str(data_dir / n) for n, e in EXPECTED.items()
+            if e == "roundtrip" and n not in ("huge_delta.mid", "note_at_2_27.mid")]
     assert main(["tokenize", *good, "--verify"]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == f"verified {len(good)} files: {len(good)} exact, 0 lossy"
     assert main(["tokenize", *good, "--verify", "--tokenizer", "roll", "--quiet"]) == 1  # drums are not in a roll
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last == f"verified {len(good)} files: {len(good) - 1} exact, 1 lossy"
+
+
+def test_verify_reports_dropped_controllers_drift_and_lenient_reads(data_dir, capsys):
+    """Issue 13.3, 13.7, 13.8: controllers are reported apart from notes, lenient reads are counted,
+    and the drift of 120 qpm is nil with events-v2 where events-v1 (118.66 qpm) drifts."""
+    files = [str(data_dir / "sustain_pedal.mid"), str(data_dir / "running_status_after_meta.mid")]
+    assert main(["tokenize", *files, "--verify"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.strip().splitlines()
+    assert lines[0].endswith("(3 notes; max drift 0.000 s; dropped 6 control changes and 2 pitch bends)")
+    assert lines[-3] == ("dropped by the tokenization (not notes): 6 control changes and 2 pitch bends in 1 files; "
+                         "largest timing drift 0.000 s")
+    assert lines[-2] == "read leniently: 1 files" and "running_status_after_meta.mid" in captured.err
+    assert main(["tokenize", files[0], "--verify", "--spec", "events-v1"]) == 0
+    assert "largest timing drift 0.008 s" in capsys.readouterr().out  # the onset at 0.75 s, at 118.66 qpm
+
+
+def test_render_refuses_over_long_file(data_dir, tmp_path, capsys):
+    """Issue 13.5: a note at tick 2^27 is refused with one line naming the file, exit 2, nothing written."""
+    pytest.importorskip("fluidsynth")
+    assert main(["render", str(data_dir / "note_at_2_27.mid"), "--out", str(tmp_path / "x.wav")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "note_at_2_27.mid" in err and "max_seconds" in err
+    assert not (tmp_path / "x.wav").exists()
 
 
 def test_verify_reports_unreadable_and_lossy(data_dir, capsys):
@@ -83,7 +108,7 @@ def test_data_build_from_midi_dir(tmp_path, capsys):
     args = ["data", "build", "--midi-dir", str(tmp_path / "midi"), "--out", str(tmp_path / "ds"), "--no-progress"]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "converted 0 pieces" in out and "train" in out
+    assert "read 6 MIDI files" in out and "cache" not in out and "train" in out  # nothing was converted
     assert main(args) == 0
     assert "reused the existing build" in capsys.readouterr().out
     assert main(args + ["--styles", "a"]) == 2

@@ -109,7 +109,7 @@ def test_token_dataset_and_collate(tiny_dataset):
     assert item["input_ids"][0].item() == ds.tokenizer.vocab.bos_id
     # Windows cover every token of every piece.
     covered = np.zeros(len(arrays["tokens"]), dtype=bool)
-    for _, start, end in ds.windows:
+    for _, _, start, end in ds.windows:
         covered[start:end] = True
     assert covered.all()
     batch = collate_tokens([ds[0], ds[len(ds) - 1]], pad_id=ds.tokenizer.vocab.pad_id)

@@ -17,12 +17,31 @@ def python_blocks(text: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", text, flags=re.S)
 
 
-def test_readme_python_blocks_run(tmp_path, monkeypatch):
-    blocks = python_blocks((ROOT / "README.md").read_text(encoding="utf-8"))
-    assert blocks, "the README should show the Python API"
+DOC_PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+def test_readme_shows_the_python_api():
+    assert python_blocks((ROOT / "README.md").read_text(encoding="utf-8")), "the README should show the Python API"
+
+
+@pytest.mark.parametrize("page", [p for p in DOC_PAGES if python_blocks(p.read_text(encoding="utf-8"))],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_doc_python_blocks_run(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for block in blocks:
-        exec(compile(block, "README.md", "exec"), {"__name__": "__readme__"})
+    for block in python_blocks(page.read_text(encoding="utf-8")):
+        exec(compile(block, str(page.relative_to(ROOT)), "exec"), {"__name__": "__doc__"})
+
+
+def test_doc_links_resolve():
+    """Every relative link in the README and docs/ points at a file that exists."""
+    for page in DOC_PAGES:
+        for target in re.findall(r"\]\(([^)#:]+)\)", page.read_text(encoding="utf-8")):
+            assert (page.parent / target).exists(), f"{page.relative_to(ROOT)} links to missing {target}"
+
+
+def test_readme_is_a_manual():
+    n_lines = len((ROOT / "README.md").read_text(encoding="utf-8").splitlines())
+    assert n_lines <= 340, f"README.md has {n_lines} lines: move reference material into docs/"
 
 
 @pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 
@@ -16,7 +17,7 @@ from symbolic.errors import ConfigError, StyleError, TokenizationError
 from symbolic.resources import project_root
 from symbolic.tokenization import EventTokenizer, EventTokenizerConfig, GrammarState, TokenType
 from symbolic.tokenization.verify import score_differences
-from symbolic.tokenization.vocab import load_spec, spec_dict
+from symbolic.tokenization.vocab import EVENTS_V2, load_spec, spec_dict
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -178,9 +179,58 @@ def test_long_and_odd_meters_round_trip(tokenizer, meter):
 
 
 def test_spec_file_matches_defaults():
+    # events-v1.json predates tempo_scheme and fold_sustain: it loads to the default (v1) config unchanged.
     path = project_root() / "tokenizers" / "events-v1.json"
-    assert json.loads(path.read_text()) == spec_dict(EventTokenizerConfig())
     assert load_spec(path) == EventTokenizerConfig()
+    assert json.loads(path.read_text())["vocabulary"] == spec_dict(EventTokenizerConfig())["vocabulary"]
+    path = project_root() / "tokenizers" / "events-v2.json"
+    assert json.loads(path.read_text()) == spec_dict(EVENTS_V2)
+    assert load_spec(path) == EVENTS_V2
+
+
+def test_v2_tempo_tokens_hold_common_tempos_exactly():
+    """Issue 13.8: 120 qpm comes back as 120 qpm (v1: 118.66), and so does every integer tempo 20..300."""
+    v1, v2 = EventTokenizer(), EventTokenizer(EVENTS_V2)
+    for qpm in range(20, 301):
+        score = Score(tracks=[Track(notes=[Note(0, 480, 60, 90)])], tempos=[TempoChange(0, round(60e6 / qpm))])
+        # MIDI stores whole microseconds a beat: the decoded tempo is the file's own value, to the microsecond.
+        assert v2.decode(v2.encode(score)).tempos == score.tempos
+    score = Score(tracks=[Track(notes=[Note(0, 480, 60, 90)])], tempos=[TempoChange(0, 500_000)])
+    assert v1.decode(v1.encode(score)).tempos[0].qpm == pytest.approx(118.66, abs=0.01)
+    assert v2.decode(v2.encode(score)).tempos[0].microseconds_per_beat == 500_000
+    assert v2.vocab.names[v2.vocab.offsets[TokenType.TEMPO]] == "Tempo_20" and len(v2.vocab.tempo_qpm) == 281
+
+
+def test_v1_tokens_still_decode():
+    """A v1 tokenizer still reads v1 ids after v2 exists (the shipped model was trained on v1)."""
+    v1 = EventTokenizer.from_spec(project_root() / "tokenizers" / "events-v1.json")
+    score = random_score(3)
+    assert score_differences(v1.quantize(score), v1.decode(v1.encode(score))) == []
+    with pytest.raises(ConfigError, match="integer tempo scheme"):
+        EventTokenizerConfig(tempo_scheme="integer", min_qpm=20, max_qpm=300, tempo_bins=48)
+
+
+def test_trailing_empty_bars_are_encoded(data_dir, tokenizer):
+    """Issue 13.4: notes in the first bar, End of Track at the end of the second: two bars, four seconds."""
+    from symbolic import read_midi
+
+    score = read_midi(data_dir / "trailing_rest.mid")
+    ids = tokenizer.encode(score)
+    assert ids.count(tokenizer.vocab.bar_id) == 2
+    decoded = tokenizer.decode(ids)
+    assert decoded.end_ticks == 2 * 4 * 480 and decoded == tokenizer.quantize(score)
+
+
+def test_fold_sustain_lengthens_pedalled_notes(data_dir):
+    """Issue 13.3: with fold_sustain the three short notes sound until the pedal lifts at two seconds."""
+    from symbolic import read_midi
+
+    score = read_midi(data_dir / "sustain_pedal.mid")
+    plain = EventTokenizer(EVENTS_V2)
+    folded = EventTokenizer(dataclasses.replace(EVENTS_V2, fold_sustain=True))
+    assert [n.offset_ticks for n in plain.decode(plain.encode(score)).tracks[0].notes] == [120, 480, 840]
+    assert [n.offset_ticks for n in folded.decode(folded.encode(score)).tracks[0].notes] == [1920, 1920, 1920]
+    assert folded.decode(folded.encode(score)) == folded.quantize(score)
 
 
 def test_spec_errors(tmp_path):

@@ -3,8 +3,13 @@
 One :class:`Renderer` loads its SoundFont once and renders any number of
 scores.  Each track gets its own MIDI channel (FluidSynth runs 256), drum
 tracks get percussion channels (bank 128), and the tempo map sets every event's
-time.  After the last note the synth keeps running for ``tail_seconds`` so
-releases and reverb ring out.  Audio is float32 stereo ``(n_samples, 2)`` in
+time.  A track's control changes (sustain pedal, volume, expression, pan,
+modulation...) and pitch bends go to its channels.  Overlapping notes of one
+pitch in one track (unisons) each get a channel of their own, so the first
+note's release does not cut the second, as they are written.  The render lasts
+until the score's end (its last note or its End of Track), then the synth keeps
+running for ``tail_seconds`` so releases and reverb ring out.  A score longer than
+``max_seconds`` is refused before anything is allocated.  Audio is float32 stereo ``(n_samples, 2)`` in
 [-1, 1]; with ``normalize`` it is scaled to ``target_peak``, and the peak before
 scaling is kept in :attr:`Renderer.last_peak` so quiet output is never a surprise.
 """
@@ -18,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from symbolic.errors import ConfigError, DataError
-from symbolic.score import Score
+from symbolic.errors import ConfigError, DataError, ScoreError
+from symbolic.score import Score, Track
 
 __all__ = ["RenderConfig", "Renderer", "render", "import_fluidsynth"]
 
@@ -58,6 +63,8 @@ class RenderConfig:
         target_peak: peak after normalisation, in (0, 1].
         reverb: FluidSynth's reverb (on, as in the ``fluidsynth`` CLI).
         cpu_cores: FluidSynth's rendering threads (0: every core; measured 97x -> 134x real time on 2 cores).
+        max_seconds: longest score rendered, tail included (an hour of float32 stereo at 44.1 kHz is
+            1.3 GB); a longer one, usually a corrupt file with huge delta times, is refused.
         chorus: FluidSynth's chorus.  Off by default: its LFO runs freely, so with it on the
             same score renders differently depending on what was rendered before (measured: up
             to 57% of the peak, sample for sample); the CLI has it on.
@@ -71,8 +78,11 @@ class RenderConfig:
     reverb: bool = True
     chorus: bool = False
     cpu_cores: int = 0
+    max_seconds: float = 3600.0
 
     def __post_init__(self) -> None:
+        if not self.max_seconds > 0:
+            raise ConfigError(f"max_seconds={self.max_seconds} must be positive")
         if not 8000 <= self.sample_rate <= 192000:
             raise ConfigError(f"sample_rate={self.sample_rate} must be in 8000..192000 Hz")
         if self.cpu_cores < 0:
@@ -136,15 +146,31 @@ class Renderer:
             out.append(np.stack([left, right], axis=1))
             n -= block
 
-    def _channels(self, score: Score, tracks: list[int]) -> dict[int, int]:
-        """Track index -> MIDI channel; drums on channels 9, 25, 41, ... (bank 128)."""
-        drums = [c for c in range(256) if c % 16 == 9]
-        melodic = [c for c in range(256) if c % 16 != 9]
+    def check_length(self, score: Score) -> float:
+        """Seconds the render of ``score`` lasts, tail included.
+
+        Raises:
+            ScoreError: longer than ``max_seconds`` (checked before anything is allocated).
+        """
+        seconds = score.seconds_at(score.end_ticks) + self.config.tail_seconds
+        if seconds > self.config.max_seconds:
+            raise ScoreError(
+                f"the score lasts {seconds:.0f} s (last event at beat {score.end_ticks / score.ticks_per_beat:.0f}), "
+                f"over the renderer's max_seconds={self.config.max_seconds:g}; it is probably a corrupt file with "
+                "huge delta times, or raise max_seconds in the render config")
+        return seconds
+
+    def _channels(self, score: Score, tracks: list[int]) -> dict[int, list[int]]:
+        """Track index -> its MIDI channels, one per unison layer; drums on channels 9, 25, 41, ... (bank 128)."""
+        pools = {True: [c for c in range(256) if c % 16 == 9], False: [c for c in range(256) if c % 16 != 9]}
+        used = {True: 0, False: 0}
         out = {}
         for i in tracks:
-            pool = drums if score.tracks[i].is_drum else melodic
-            used = sum(1 for j in out if score.tracks[j].is_drum == score.tracks[i].is_drum)
-            out[i] = pool[used % len(pool)]
+            drum = score.tracks[i].is_drum
+            pool = pools[drum]
+            layers = max(_unison_layers(score.tracks[i]), default=0) + 1
+            out[i] = [pool[(used[drum] + k) % len(pool)] for k in range(layers)]
+            used[drum] += layers
         return out
 
     def render(self, score: Score) -> np.ndarray:
@@ -172,40 +198,68 @@ class Renderer:
     def _render_raw(self, score: Score, tracks: list[int] | None) -> np.ndarray:
         if self.synth is None:
             raise ConfigError("this Renderer was closed")
+        self.check_length(score)
         synth, sr = self.synth, self.config.sample_rate
         chosen = list(range(len(score.tracks))) if tracks is None else list(tracks)
         channels = self._channels(score, chosen)
         synth.system_reset()
         self._samples((-self._clock) % _SYNTH_BLOCK, [])  # start on a block boundary
+        # (sample, kind, order, channel, a, b); at one sample: offs, then controllers and bends in file order, then ons
         events = []
         for i in chosen:
-            track, channel = score.tracks[i], channels[i]
-            if self._set_type is not None:
-                self._set_type(synth.synth, channel, 1 if track.is_drum else 0)
-            synth.program_select(channel, self.sfid, 128 if track.is_drum else 0, track.program)
-            for note in track.notes:
+            track, layers = score.tracks[i], channels[i]
+            for channel in layers:
+                if self._set_type is not None:
+                    self._set_type(synth.synth, channel, 1 if track.is_drum else 0)
+                synth.program_select(channel, self.sfid, 128 if track.is_drum else 0, track.program)
+                for k, c in enumerate(track.controls):
+                    events.append((int(round(score.seconds_at(c.time_ticks) * sr)), 1, k, channel, c.number, c.value))
+                for k, b in enumerate(track.pitch_bends):
+                    events.append((int(round(score.seconds_at(b.time_ticks) * sr)), 2, k, channel, b.value, 0))
+            for note, layer in zip(track.notes, _unison_layers(track)):
+                channel = layers[layer]
                 on = int(round(score.seconds_at(note.onset_ticks) * sr))
                 off = max(on + 1, int(round(score.seconds_at(note.offset_ticks) * sr)))
-                events.append((on, 1, channel, note.pitch, note.velocity))
-                events.append((off, 0, channel, note.pitch, 0))
+                events.append((on, 3, 0, channel, note.pitch, note.velocity))
+                events.append((off, 0, 0, channel, note.pitch, 0))
         events.sort()
         chunks: list[np.ndarray] = []
         position = 0
-        for sample, kind, channel, pitch, velocity in events:
+        for sample, kind, _, channel, a, b in events:
             if sample > position:
                 self._samples(sample - position, chunks)
                 position = sample
-            if kind:
-                synth.noteon(channel, pitch, velocity)
+            if kind == 3:
+                synth.noteon(channel, a, b)
+            elif kind == 0:
+                synth.noteoff(channel, a)
+            elif kind == 1:
+                synth.cc(channel, a, b)
             else:
-                synth.noteoff(channel, pitch)
-        self._samples(int(round(self.config.tail_seconds * sr)), chunks)
+                synth.pitch_bend(channel, a)
+        end = int(round(score.seconds_at(score.end_ticks) * sr))  # a trailing rest is rendered
+        self._samples(max(end - position, 0) + int(round(self.config.tail_seconds * sr)), chunks)
         # Let this piece's voices, reverb and chorus die before the next render (discarded), and end on a
         # block boundary so that the next render's events fall on the same sample positions as this one's.
         synth.system_reset()
         flush = 2 * sr
         self._samples(flush + (-(self._clock + flush)) % _SYNTH_BLOCK, [])
         return np.concatenate(chunks) if chunks else np.zeros((0, 2), dtype=np.float32)
+
+
+def _unison_layers(track: Track) -> list[int]:
+    """For each note of ``track`` (in order), the lowest layer in which no earlier note of its pitch still sounds."""
+    busy: dict[int, list[int]] = {}  # pitch -> offset tick of the last note in each layer
+    out = []
+    for note in track.notes:
+        ends = busy.setdefault(note.pitch, [])
+        layer = next((k for k, end in enumerate(ends) if end <= note.onset_ticks), len(ends))
+        if layer == len(ends):
+            ends.append(note.offset_ticks)
+        else:
+            ends[layer] = note.offset_ticks
+        out.append(layer)
+    return out
 
 
 def render(score_or_path: Score | str | os.PathLike[str], soundfont: str | os.PathLike[str] | None = None,

@@ -13,7 +13,7 @@ __all__ = ["main", "build_parser"]
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
     from symbolic import __version__
-    from symbolic.cli import audio, bench, classify, data, demo, jobs, models, tokenize
+    from symbolic.cli import analyze, audio, bench, classify, data, demo, jobs, models, quantize, tokenize
 
     parser = argparse.ArgumentParser(
         prog="symbolic",
@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.register(commands)
     classify.register(commands)
     demo.register(commands)
+    quantize.register(commands)
+    analyze.register(commands)
     return parser
 
 
@@ -46,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into head and the like
         sys.stderr.close()
         return 0
+    except OSError as exc:  # the file system refused something the up-front path checks could not foresee
+        from symbolic.paths import describe_os_error
+
+        print(f"symbolic {args.command}: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"symbolic {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 __all__ = ["register"]
@@ -42,16 +43,24 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_render(args: argparse.Namespace) -> int:
+    import sys
+
     from tqdm import tqdm
+
+    from symbolic.errors import ScoreError, SymbolicError
 
     from symbolic.audio.render import RenderConfig, Renderer
     from symbolic.audio.wav import write_wav
     import math
 
     from symbolic.cli.common import expand_midi_paths, read_scores
+    from symbolic.paths import check_input_file, check_output_dir, check_output_file
 
     files = expand_midi_paths(args.files)
     single = args.out.suffix.lower() == ".wav"
+    (check_output_file if single else check_output_dir)(args.out)
+    if args.soundfont is not None:
+        check_input_file(args.soundfont, "SoundFont")
     if single and len(files) != 1:
         from symbolic.errors import ConfigError
 
@@ -64,27 +73,46 @@ def run_render(args: argparse.Namespace) -> int:
         for path, score in read_scores(files, skipped):
             progress.update(1)
             target = args.out if single else args.out / f"{path.stem}.wav"
+            try:
+                renderer.check_length(score)  # before anything is allocated
+            except SymbolicError as exc:
+                if single:
+                    raise ScoreError(f"{path}: {exc}") from None
+                skipped.append(f"{path}: {exc}")
+                print(f"skipped: {path}: {exc}", file=sys.stderr)
+                continue
             audio = renderer.render(score)
             write_wav(target, audio, args.sample_rate, args.float32)
             peak_db = 20 * math.log10(renderer.last_peak) if renderer.last_peak > 0 else -math.inf
             print(f"wrote {target}: {len(audio) / args.sample_rate:.1f} s, peak before normalisation "
                   f"{peak_db:.1f} dBFS" + (" (silent)" if renderer.last_peak == 0 else ""))
+            if score.n_notes == 0:
+                print(f"warning: {path} has no notes; {target} is silence", file=sys.stderr)
             if args.stems:
                 for i, stem in enumerate(renderer.render_stems(score)):
                     write_wav(target.with_name(f"{target.stem}-track{i}.wav"), stem, args.sample_rate, args.float32)
         progress.close()
+    if skipped:
+        print(f"{len(skipped)} files could not be read or rendered (listed above)")
     return 1 if skipped else 0
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from symbolic.cli.common import expand_midi_paths
     from symbolic.evaluation.report import EvaluationConfig, evaluate
+    from symbolic.paths import check_input_file, check_output_dir
+
+    check_output_dir(args.out, "report folder")
+    if args.soundfont is not None:
+        check_input_file(args.soundfont, "SoundFont")
 
     config = EvaluationConfig(render_audio=not args.no_audio, sample_rate=args.sample_rate,
                               max_seconds=args.max_seconds)
     report = evaluate(expand_midi_paths(args.generated), expand_midi_paths(args.reference), args.out, config,
                       soundfont=args.soundfont, progress=not args.no_progress)
     print(f"evaluated {report['n_generated']} generated against {report['n_reference']} reference pieces")
+    for item in report["skipped"]:
+        print(f"  skipped {item['file']}: {item['reason']}")
     if "audio" in report:
         print(f"Fréchet distance (MFCC) {report['audio']['frechet_distance_mfcc']:.3f}")
     print(f"wrote {args.out / 'report.md'}, {args.out / 'report.json'} and {len(report['figures'])} figures")

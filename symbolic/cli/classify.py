@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 __all__ = ["register"]
@@ -35,15 +36,34 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_classify(args: argparse.Namespace) -> int:
     from symbolic.cli.common import expand_midi_paths, read_scores
     from symbolic.models.classifier import classify_scores, load_classifier
+    from symbolic.paths import check_input_dir
     from symbolic.resources import asset_path
 
+    files = expand_midi_paths(args.files)
+    if args.classifier is not None:
+        check_input_dir(args.classifier, "classifier folder")
+    if not files:
+        from symbolic.errors import DataError
+
+        raise DataError(f"no MIDI files found in {', '.join(args.files)}; give .mid files or folders that hold them")
     model, _ = load_classifier(args.classifier or asset_path("style-classifier"))
     styles = model.config.styles
     skipped: list[str] = []
-    for path, score in read_scores(expand_midi_paths(args.files), skipped):
+    for path, score in read_scores(files, skipped):
+        if score.n_notes == 0:
+            reason = f"{path}: no notes, so there is no style to read"
+            if len(files) == 1:
+                from symbolic.errors import DataError
+
+                raise DataError(reason + "; give a file with notes")
+            skipped.append(reason)
+            print(f"skipped: {reason}", file=sys.stderr)
+            continue
         probs = classify_scores(model, [score])[0]
         ranked = sorted(zip(styles, probs), key=lambda x: -x[1])
         print(f"{path}: {ranked[0][0]} ({ranked[0][1]:.2f}); " + ", ".join(f"{s} {p:.2f}" for s, p in ranked[1:]))
+    if skipped:
+        print(f"classified {len(files) - len(skipped)} files; skipped {len(skipped)} (listed above)")
     return 1 if skipped else 0
 
 
@@ -54,6 +74,10 @@ def run_train_classifier(args: argparse.Namespace) -> int:
 
     from symbolic.models.classifier import ClassifierConfig, StyleClassifier, dataset_pieces, piece_accuracy, \
         save_classifier, train_classifier
+    from symbolic.paths import check_input_dir, check_output_dir
+
+    check_input_dir(args.data, "data set folder")
+    check_output_dir(args.out, "classifier folder")
 
     manifest = json.loads((args.data / "manifest.json").read_text(encoding="utf-8")) \
         if (args.data / "manifest.json").is_file() else None
@@ -67,7 +91,12 @@ def run_train_classifier(args: argparse.Namespace) -> int:
     test = dataset_pieces(args.data, "test", styles)
     torch.manual_seed(args.seed)
     model = StyleClassifier(ClassifierConfig(styles=styles))
-    print(f"training a style classifier on {len(train)} pieces of {', '.join(styles)}")
+    print(f"training a style classifier on {len(train)} pieces of {', '.join(styles)} ({len(valid)} validation, "
+          f"{len(test)} test pieces)")
+    unjudged = [s for i, s in enumerate(styles) if not any(style == i for _, style in valid)]
+    if unjudged:
+        print(f"warning: no validation piece of {', '.join(unjudged)}: the validation accuracy does not judge "
+              "these styles; rebuild the data set (each style needs 3 or more pieces)", file=sys.stderr)
     run = train_classifier(model, train, valid, args.minutes, seed=args.seed, progress=not args.no_progress)
     accuracy = piece_accuracy(model, test)
     per_style = {s: piece_accuracy(model, [p for p in test if p[1] == i]) for i, s in enumerate(styles)}

@@ -24,13 +24,29 @@ def expand_midi_paths(items: list[str]) -> list[Path]:
     return out
 
 
-def read_scores(paths: list[Path], skipped: list[str]) -> Iterator[tuple[Path, Score]]:
-    """``(path, score)`` for each readable file; an unreadable one is reported on stderr and added to ``skipped``."""
+def read_scores(paths: list[Path], skipped: list[str], lenient: list[str] | None = None) -> Iterator[tuple[Path, Score]]:
+    """``(path, score)`` for each readable file; an unreadable one is reported on stderr and added to ``skipped``.
+
+    With ``lenient``, the :class:`~symbolic.errors.MidiWarning` of each file read leniently is added to it
+    (and printed to stderr) instead of going through :mod:`warnings`.
+    """
+    import warnings
+
+    from symbolic.errors import MidiWarning
     from symbolic.inputs.midi import read_midi
 
     for path in paths:
         try:
-            score = read_midi(path)
+            with warnings.catch_warnings(record=lenient is not None) as caught:
+                if lenient is not None:
+                    warnings.simplefilter("always", MidiWarning)
+                score = read_midi(path)
+            for w in caught or ():
+                if issubclass(w.category, MidiWarning):
+                    lenient.append(str(w.message))
+                    print(f"read leniently: {w.message}", file=sys.stderr)
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         except SymbolicError as exc:
             skipped.append(str(exc))
             print(f"skipped: {exc}", file=sys.stderr)

@@ -23,6 +23,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="the corpus shipped inside the music21 wheel (styles: chorale, renaissance, "
                              "classical, irish, german-folk)")
     source.add_argument("--midi-dir", type=Path, help="a folder of MIDI files, one subfolder per style")
+    source.add_argument("--pop909", type=Path, help="the POP909 folder (NNN/NNN.mid with beat, chord and key "
+                                                    "annotations; style pop, bar lines on the annotated downbeats)")
     b.add_argument("--out", type=Path, required=True, help="output folder (resumed if it exists)")
     b.add_argument("--styles", help="comma-separated subset of styles (music21 corpus only)")
     b.add_argument("--limit", type=int, help="at most N pieces per style (chosen by id hash)")
@@ -38,16 +40,24 @@ def run_build(args: argparse.Namespace) -> int:
     from symbolic.data.build import BuildConfig, build_dataset
     from symbolic.data.corpus import list_midi_dir_pieces, list_music21_pieces
     from symbolic.errors import ConfigError
+    from symbolic.paths import check_input_dir, check_output_dir
     from symbolic.resources import default_event_tokenizer
     from symbolic.tokenization.events import EventTokenizer
     from symbolic.tokenization.vocab import EventTokenizerConfig
 
+    check_output_dir(args.out, "data set folder")
+    if args.midi_dir is not None:
+        check_input_dir(args.midi_dir, "MIDI folder")
     config = BuildConfig(workers=args.workers, valid_percent=args.valid_percent, test_percent=args.test_percent,
                          limit_per_style=args.limit)
     tokenizer = default_event_tokenizer()
     if args.corpus:
         styles = [s.strip() for s in args.styles.split(",") if s.strip()] if args.styles else None
         pieces = list_music21_pieces(styles)
+    elif args.pop909:
+        from symbolic.data.pop909 import list_pop909_pieces, with_pop_style
+
+        pieces, tokenizer = list_pop909_pieces(args.pop909), with_pop_style(tokenizer)
     else:
         if args.styles:
             raise ConfigError("--styles picks corpus styles; for a MIDI folder the subfolders are the styles")
@@ -62,13 +72,32 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def print_build_summary(result) -> None:
-    """Print what a build produced, its failures and its time."""
-    how = "reused the existing build" if result.reused else (
-        f"converted {result.converted} pieces, {result.cached} from cache")
+    """Print what a build did: sources, splits per style, moved and skipped pieces, time."""
+    if result.reused:
+        how = "reused the existing build (same pieces and settings; nothing converted or tokenized)"
+    else:
+        parts = []
+        if result.converted or result.cached:
+            parts.append(f"converted {result.converted} pieces, loaded {result.cached} from the cache")
+        if result.midi_files:
+            parts.append(f"read {result.midi_files} MIDI files")
+        if result.rebuilt:
+            parts.append(f"converted {result.rebuilt} broken cache entries again")
+        how = "; ".join(parts) or "no pieces"
     print(f"data set in {result.out_dir}: {how}, {result.seconds:.1f} s")
     for split in ("train", "valid", "test"):
         print(f"  {split:5s}: {result.n_pieces[split]:6d} pieces, {result.n_tokens[split]:9d} tokens")
+    if result.split_counts:
+        print("  split by a hash of each piece's id; every style with 3 or more pieces has at least one piece in "
+              "valid and in test, and every style one in train:")
+        for style, counts in result.split_counts.items():
+            print(f"    {style}: " + ", ".join(f"{counts[s]} {s}" for s in ("train", "valid", "test")))
+    for move in result.moved:
+        print(f"  moved {move['id']} from {move['from']} to {move['to']} (so that its style is in {move['to']})")
     if result.failures:
-        print(f"  skipped {len(result.failures)} pieces that failed to convert (see manifest.json), e.g.:")
-        for failure in result.failures[:5]:
+        n = len(result.failures)
+        print(f"  skipped {n} piece{'s' if n != 1 else ''} (listed in manifest.json):")
+        for failure in result.failures[:10]:
             print(f"    {failure['id']}: {failure['reason'][:160]}")
+        if len(result.failures) > 10:
+            print(f"    ... and {len(result.failures) - 10} more")

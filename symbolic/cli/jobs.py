@@ -80,9 +80,14 @@ def load_job_inputs(args: argparse.Namespace):
     from symbolic.generation import resolve_style
     from symbolic.inputs.midi import read_midi
     from symbolic.models.sampling import GenerationConfig
+    from symbolic.paths import check_input_file, check_output_file
     from symbolic.pretrained import load_decoder, style_from_example
     from symbolic.styles import describe_mix
 
+    for path, check in ((args.input, check_input_file), (args.style_from, check_input_file),
+                        (args.out, check_output_file), (args.wav, check_output_file)):
+        if path is not None:
+            check(path)
     config = GenerationConfig(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                               guidance_scale=args.guidance, seed=args.seed)
     score = read_midi(args.input)
@@ -128,9 +133,10 @@ def run_convert(args: argparse.Namespace) -> int:
     melody = args.melody_track if args.melody_track is not None else choose_melody_track(score)
     result = convert(model, tokenizer, score, weights, config, strength=args.strength,
                      melody_track=melody, parts=args.parts, progress=True)
+    code = _finish(args, result)
     print(f"melody: track {melody} of {args.input.name} (kept note for note); {_describe(result)}; "
           f"{len(result.kept_tracks) - 1} other tracks kept; wrote {args.out}")
-    return _finish(args, result)
+    return code
 
 
 def run_accompany(args: argparse.Namespace) -> int:
@@ -152,9 +158,10 @@ def run_accompany(args: argparse.Namespace) -> int:
         programs = None
     result = accompany(model, tokenizer, score, weights, config, programs=programs, melody_track=args.melody_track,
                        progress=True)
+    code = _finish(args, result)
     print(f"melody: track {result.melody_track} of {args.input.name}; input tracks kept note for note; "
           f"{_describe(result)}; wrote {args.out}")
-    return _finish(args, result)
+    return code
 
 
 def run_continue(args: argparse.Namespace) -> int:
@@ -163,6 +170,7 @@ def run_continue(args: argparse.Namespace) -> int:
     model, tokenizer, score, weights, config = load_job_inputs(args)
     result = continue_score(model, tokenizer, score, weights, config, n_bars=args.bars, progress=True)
     added = result.score.n_notes - score.n_notes
+    code = _finish(args, result)
     print(f"added {args.bars} bars with {added} notes after the {score.n_notes} notes of {args.input.name}; "
           f"wrote {args.out}")
-    return _finish(args, result)
+    return code

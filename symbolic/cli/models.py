@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 __all__ = ["register"]
@@ -32,6 +34,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="bfloat16 autocast (faster on CPUs with AVX512-BF16 or AMX, slower elsewhere)")
     t.add_argument("--resume", action="store_true", help="continue the run checkpointed in --out")
     t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    t.add_argument("--check-samples", type=int, default=3, metavar="N",
+                   help="after training, sample N pieces per style and report notes per bar, empty samples "
+                        "and grammar skips, warning when most are empty (default 3; 0 skips the check)")
     t.set_defaults(handler=run_train)
 
     g = commands.add_parser(
@@ -45,7 +50,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="style name, mix a:0.7,b:0.3, or a description such as 'a lively irish jig' (default: none)")
     g.add_argument("--prompt", type=Path, help="a MIDI file to continue")
     g.add_argument("--prompt-bars", type=int, help="keep only the first N bars of the prompt")
-    g.add_argument("--bars", type=int, default=8, help="new bars to generate (default 8)")
+    g.add_argument("--bars", type=int, default=8, help="new bars to generate at most (default 8)")
+    g.add_argument("--min-bars", type=int,
+                   help="no end of piece before this many new bars (default: --bars, so a piece has all its bars)")
+    g.add_argument("--strict", action="store_true", help="exit 1 when a sample holds no note")
     g.add_argument("--max-new-tokens", type=int, default=2048, help="bound on sampled tokens (default 2048)")
     g.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
     g.add_argument("--top-k", type=int, help="keep the k most likely tokens")
@@ -69,7 +77,11 @@ def run_train(args: argparse.Namespace) -> int:
     from symbolic.models.checkpoint import build_model
     from symbolic.models.presets import preset
     from symbolic.models.training import TrainConfig, train
+    from symbolic.paths import check_input_dir, check_output_dir
     from symbolic.tokenization.events import EventTokenizer
+
+    check_input_dir(args.data, "data set folder")
+    check_output_dir(args.out, "checkpoint folder")
 
     tokenizer = EventTokenizer.from_spec(args.data / "tokenizer.json") if (args.data / "tokenizer.json").is_file() \
         else None
@@ -86,6 +98,10 @@ def run_train(args: argparse.Namespace) -> int:
     if train_settings["min_learning_rate"] > train_settings["learning_rate"]:
         train_settings["min_learning_rate"] = train_settings["learning_rate"] / 10
     config = TrainConfig(seed=args.seed, bf16=args.bf16, num_threads=args.threads, **train_settings)
+    from symbolic.models.sanity import SampleCheckConfig
+
+    check_config = SampleCheckConfig(samples_per_style=args.check_samples, seed=args.seed) \
+        if args.check_samples else None
     torch.manual_seed(args.seed)
     model = build_model(args.model, {**model_settings, "vocab_size": tokenizer.vocab_size,
                                      "n_styles": len(tokenizer.vocab.styles)})
@@ -93,9 +109,22 @@ def run_train(args: argparse.Namespace) -> int:
     result = train(model, tokenizer, args.data, args.out, config, resume=args.resume,
                    progress=not args.no_progress)
     print(f"stopped at step {result.step} ({result.stopped}) after {result.seconds:.1f} s")
+    if result.stopped == "interrupted":
+        print(f"checkpoint at step {result.step} saved in {result.checkpoint}; run the same command with --resume "
+              "to continue exactly where it stopped")
+        return 130
     print(f"best validation loss {result.best_valid_loss:.3f} nats/token; unigram baseline "
           f"{result.unigram_loss:.3f}")
     print(f"checkpoint: {result.checkpoint}")
+    if check_config is not None and int(os.environ.get("RANK", "0")) == 0:
+        from symbolic.models.checkpoint import load_checkpoint
+        from symbolic.models.sanity import check_samples
+
+        best, tokenizer, _ = load_checkpoint(result.checkpoint)
+        check = check_samples(best, tokenizer, check_config)
+        print(f"sample check ({args.check_samples} pieces of {check.config.bars} bars per style):")
+        for line in check.lines():
+            print(line, file=sys.stderr if line.startswith("WARNING") else sys.stdout)
     return 0
 
 
@@ -105,14 +134,19 @@ def run_generate(args: argparse.Namespace) -> int:
     from symbolic.models.precision import quantize_int8, to_bfloat16
     from symbolic.models.sampling import GenerationConfig
     from symbolic.outputs.midi import write_midi
+    from symbolic.paths import check_input_file, check_output_file
     from symbolic.pretrained import load_decoder
 
+    check_output_file(args.out)
+    if args.prompt is not None:
+        check_input_file(args.prompt, "prompt file")
     model, tokenizer, _ = load_decoder(args.checkpoint)
     if args.bf16:
         model = to_bfloat16(model)
     elif args.int8:
         model = quantize_int8(model)
     config = GenerationConfig(max_new_tokens=args.max_new_tokens, max_bars=args.bars,
+                              min_bars=args.bars if args.min_bars is None else args.min_bars,
                               temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                               guidance_scale=args.guidance, seed=args.seed)
     prompt = read_midi(args.prompt) if args.prompt else None
@@ -128,4 +162,8 @@ def run_generate(args: argparse.Namespace) -> int:
         path = args.out if len(scores) == 1 else args.out.with_name(f"{args.out.stem}-{i + 1}{args.out.suffix}")
         write_midi(score, path)
         print(f"wrote {path}: {score.n_notes} notes, {len(score.tracks)} tracks, {score.duration_seconds:.1f} s")
-    return 0
+        if not score.n_notes:
+            print(f"warning: {path} holds no note; the model ended the piece before writing one (try another "
+                  "--seed, or train longer)", file=sys.stderr)
+    empty = sum(not score.n_notes for score in scores)
+    return 1 if args.strict and empty else 0

@@ -16,7 +16,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "tokenize", help="MIDI files to tokens, or --verify their round trip",
         description="Encode MIDI files as event tokens or note rolls.  With --verify, decode what was "
-                    "encoded and compare note for note with the grid projection; the last line reads "
+                    "encoded and compare note for note with the grid projection, and report what the "
+                    "tokenization drops (control changes, pitch bends), the largest timing drift in seconds "
+                    "and the files read leniently; the summary line reads "
                     "'verified N files: E exact, L lossy' and the exit code is 1 when any file is lossy "
                     "or unreadable.",
     )
@@ -26,7 +28,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--verify", action="store_true", help="check the round trip instead of writing files")
     p.add_argument("--out", type=Path, help="folder for token files (<name>.tokens.json or <name>.roll.npz)")
     p.add_argument("--style", default=None, help="style token to put first (events only; default: none)")
-    p.add_argument("--spec", default="events-v1", help="event tokenizer spec: a name in tokenizers/ or a .json path")
+    p.add_argument("--spec", default=None,
+                   help="event tokenizer spec: a name in tokenizers/ or a .json path (default: the one new data uses)")
     p.add_argument("--frames-per-beat", type=int, default=4, help="note-roll frames per quarter note (default 4)")
     p.add_argument("--quiet", action="store_true", help="print only problems and the summary")
     p.set_defaults(handler=run_tokenize)
@@ -42,35 +45,53 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_tokenize(args: argparse.Namespace) -> int:
     from symbolic.cli.common import expand_midi_paths, read_scores
-    from symbolic.resources import tokenizer_spec_path
+    from symbolic.resources import DEFAULT_EVENTS_SPEC, tokenizer_spec_path
     from symbolic.tokenization.events import EventTokenizer
     from symbolic.tokenization.files import write_roll, write_tokens
     from symbolic.tokenization.roll import NoteRollConfig, to_note_roll
-    from symbolic.tokenization.verify import roll_merge_count, verify_events, verify_roll
+    from symbolic.tokenization.verify import check_events, roll_merge_count, verify_roll
+
+    from symbolic.paths import check_output_dir
 
     if not args.verify and args.out is None:
         raise DataError("say where the token files go with --out DIR, or check the round trip with --verify")
+    if args.out is not None:
+        check_output_dir(args.out)
     files = expand_midi_paths(args.files)
     if not files:
         raise DataError(f"no MIDI files found in {' '.join(args.files)}")
-    tokenizer = EventTokenizer.from_spec(tokenizer_spec_path(args.spec))
+    tokenizer = EventTokenizer.from_spec(tokenizer_spec_path(args.spec or DEFAULT_EVENTS_SPEC))
     roll_config = NoteRollConfig(frames_per_beat=args.frames_per_beat)
     if args.style is not None:
         tokenizer.check_style(args.style)
     exact = lossy = unreadable = 0
     skipped: list[str] = []
-    for path, score in read_scores(files, skipped):
+    lenient: list[str] = []
+    dropped_files = dropped_controls = dropped_bends = 0
+    max_drift = 0.0
+    for path, score in read_scores(files, skipped, lenient):
         if args.verify:
-            problems = verify_events(score, tokenizer) if args.tokenizer == "events" else verify_roll(score, roll_config)
+            if args.tokenizer == "events":
+                check = check_events(score, tokenizer)
+                problems = check.problems
+                max_drift = max(max_drift, check.max_drift_seconds)
+                if check.dropped_controls or check.dropped_pitch_bends:
+                    dropped_files += 1
+                    dropped_controls += check.dropped_controls
+                    dropped_bends += check.dropped_pitch_bends
+                detail = f"{score.n_notes} notes; max drift {check.max_drift_seconds:.3f} s" + (
+                    f"; dropped {check.dropped_controls} control changes and {check.dropped_pitch_bends} pitch bends"
+                    if check.dropped_controls or check.dropped_pitch_bends else "")
+            else:
+                problems = verify_roll(score, roll_config)
+                detail = f"{score.n_notes} notes, {roll_merge_count(score, roll_config)} same-pitch overlaps merged"
             if problems:
                 lossy += 1
                 print(f"lossy: {path}: " + "; ".join(problems))
             else:
                 exact += 1
                 if not args.quiet:
-                    merged = "" if args.tokenizer == "events" else \
-                        f", {roll_merge_count(score, roll_config)} same-pitch overlaps merged"
-                    print(f"exact: {path} ({score.n_notes} notes{merged})")
+                    print(f"exact: {path} ({detail})")
             continue
         stem = path.name.rsplit(".", 1)[0]
         try:
@@ -97,6 +118,10 @@ def run_tokenize(args: argparse.Namespace) -> int:
     if unreadable:
         print(f"{unreadable} files could not be read or encoded (listed above)")
     if args.verify:
+        if args.tokenizer == "events":
+            print(f"dropped by the tokenization (not notes): {dropped_controls} control changes and {dropped_bends} "
+                  f"pitch bends in {dropped_files} files; largest timing drift {max_drift:.3f} s")
+        print(f"read leniently: {len(lenient)} files")
         print(f"verified {exact + lossy} files: {exact} exact, {lossy} lossy")
         return 1 if lossy or unreadable else 0
     print(f"tokenized {exact} files into {args.out}")
@@ -105,9 +130,12 @@ def run_tokenize(args: argparse.Namespace) -> int:
 
 def run_detokenize(args: argparse.Namespace) -> int:
     from symbolic.outputs.midi import write_midi
+    from symbolic.paths import check_input_file, check_output_file
     from symbolic.tokenization.files import read_roll, read_tokens
     from symbolic.tokenization.roll import NoteRollConfig, from_note_roll
 
+    check_input_file(args.tokens, "token file")
+    check_output_file(args.out)
     name = args.tokens.name
     if name.endswith(".npz"):
         roll = read_roll(args.tokens)

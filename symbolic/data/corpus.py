@@ -145,6 +145,10 @@ def load_piece(piece: CorpusPiece) -> Score:
 
     if is_midi_path(piece.path):
         return read_midi(piece.path)
+    if piece.id.startswith("pop909/"):  # a POP909 song folder: aligned to its annotated beats
+        from symbolic.data.pop909 import load_pop909_score
+
+        return load_pop909_score(piece.path)
     from symbolic.inputs.music21 import from_music21
 
     try:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 from pathlib import Path
@@ -13,8 +14,9 @@ import numpy as np
 
 from symbolic.errors import ConfigError, DataError
 from symbolic.tokenization.events import EventTokenizer
+from symbolic.tokenization.vocab import TokenType
 
-__all__ = ["TokenDataset", "collate_tokens", "load_split"]
+__all__ = ["TokenDataset", "collate_tokens", "load_split", "piece_restarts"]
 
 
 def load_split(data_dir: str | os.PathLike[str], split: str) -> dict[str, np.ndarray]:
@@ -29,19 +31,114 @@ def load_split(data_dir: str | os.PathLike[str], split: str) -> dict[str, np.nda
         return {k: data[k] for k in ("tokens", "offsets", "styles", "ids")}
 
 
-class TokenDataset:
-    """Fixed windows of at most ``context_length`` tokens over the pieces of a split.
+def piece_restarts(ids: np.ndarray, vocab) -> tuple[int, list[tuple[int, tuple[int, ...], int, bool]]]:
+    """Where a piece can be restarted: its header length and, for each restart point, the tokens that
+    reopen the piece there.
 
-    Each piece is cut into consecutive windows that overlap by ``overlap`` tokens
-    (the first window starts at the BOS token).  Item ``i`` is a dict with
-    ``input_ids`` (int64 tensor ``(L,)``, ``L <= context_length``) and
-    ``style_id`` (int, index into ``tokenizer.vocab.styles``).
+    A sequence of :meth:`~symbolic.tokenization.events.EventTokenizer.encode` is ``BOS Style header
+    Bar ...``.  A window cut at a later ``Bar`` decodes as the piece does from that point when it is
+    preceded by ``BOS Style header`` and the bar re-declares the meter and tempo in force there
+    (``Bar [TimeSig Denom] [Position_0 Tempo]``).  A bar too long for a window can also be reopened
+    at one of its tracks: the bar's reopening and its global events (tempo and meter changes), then
+    the piece from that ``Track`` token on (the bar's earlier tracks are left out of such a window).
+
+    Args:
+        ids: int array ``(N,)`` of one encoded piece.
+        vocab: its :class:`~symbolic.tokenization.vocab.Vocabulary`.
+
+    Returns:
+        ``(header_length, restarts)``: ``ids[:header_length]`` is ``BOS Style (Track [Drums] Program)*``
+        (the whole piece when it has no bar), and each restart, in piece order, is ``(index,
+        reopen_ids, body_start, at_bar)``: the index of the ``Bar`` token that opens a real bar (not
+        the continuation chunk of a long bar; ``at_bar`` true) or of a ``Track`` token after the
+        first one of such a bar (``at_bar`` false), the ids that reopen the piece there, and the index
+        where the piece goes on after them.  The first bar is included.
+    """
+    T = TokenType
+    ids = np.asarray(ids)
+    types = np.asarray(vocab.types, dtype=np.int64)[ids]
+    bars = np.flatnonzero(types == T.BAR)
+    if len(bars) == 0:
+        return len(ids), []
+    header = int(bars[0])
+    bar_len = remaining = chunk = 4 * vocab.config.steps_per_beat  # before any meter, as MIDI assumes
+    started, cut_steps, cut_meter, meter, tempo = False, None, None, None, None
+    position_0 = vocab.id_of(T.POSITION, 0)
+    real_bars = []
+    for i in np.flatnonzero((types == T.BAR) | (types == T.TIMESIG) | (types == T.TEMPO)).tolist():
+        t = types[i]
+        if t == T.BAR:
+            if started:
+                if cut_steps is not None:
+                    bar_len = remaining = cut_steps
+                    meter, cut_steps = cut_meter, None
+                else:
+                    remaining -= chunk
+                    if remaining <= 0:
+                        remaining = bar_len
+            started = True
+            chunk = min(vocab.max_bar_steps, remaining)
+            own_meter = i + 2 < len(ids) and types[i + 1] == T.TIMESIG
+            if remaining != bar_len and not own_meter:
+                continue  # the continuation chunk of a long bar
+            body = i + 3 if own_meter else i + 1
+            reopen = [int(ids[i])] + ([int(x) for x in ids[i + 1:i + 3]] if own_meter else list(meter or ()))
+            has_tempo_0 = body + 1 < len(ids) and ids[body] == position_0 and types[body + 1] == T.TEMPO
+            if tempo is not None and not has_tempo_0:
+                reopen += [position_0, tempo]
+            real_bars.append((i, reopen, body))
+        elif t == T.TIMESIG and i + 1 < len(ids):
+            numerator = vocab.values[int(ids[i])] + 1
+            steps = vocab.meter_steps(numerator, vocab.denominators[vocab.values[int(ids[i + 1])]])
+            if steps is None:
+                continue
+            if types[i - 1] == T.BAR:
+                bar_len = remaining = steps
+                chunk = min(vocab.max_bar_steps, steps)
+                meter = (int(ids[i]), int(ids[i + 1]))
+            else:  # a mid-bar meter: this bar ends at its position, the next one takes the meter
+                cut_steps, cut_meter = steps, (int(ids[i]), int(ids[i + 1]))
+                chunk = vocab.values[int(ids[i - 1])]
+        elif t == T.TEMPO:
+            tempo = int(ids[i])
+    tracks = np.flatnonzero(types == T.TRACK)
+    tracks = tracks[tracks > header]
+    restarts = []
+    for i, reopen, body in real_bars:
+        restarts.append((i, tuple(reopen), body, True))
+        next_bar = bars[np.searchsorted(bars, i, side="right")] if i < bars[-1] else len(ids)
+        inside = tracks[np.searchsorted(tracks, i, side="right"):np.searchsorted(tracks, next_bar)].tolist()
+        if len(inside) > 1:
+            reopen_track = tuple(reopen) + tuple(int(x) for x in ids[body:inside[0]])
+            restarts += [(k, reopen_track, k, False) for k in inside[1:]]
+    return header, restarts
+
+
+class TokenDataset:
+    """Windows of at most ``context_length`` tokens over the pieces of a split, each one able to start a piece.
+
+    A piece's first window is its first ``context_length`` tokens.  Every later
+    window restarts the piece at a bar (see :func:`piece_restarts`): ``BOS Style``,
+    the piece's track header (slots, programs, drum flags), the bar with the meter
+    and tempo in force re-declared, then the piece's tokens from there.  So a
+    window from the middle of a long song shows the model how the song's tracks
+    are declared as its first window does, and every such window follows the
+    token grammar from its first token.  Consecutive windows overlap by about
+    ``overlap`` tokens of the piece (the restart is the last bar start that keeps
+    at least that overlap).  A bar longer than a window is reopened at one of its
+    tracks instead; when even that leaves no room (one track's bar longer than a
+    window, or a header that fills it), the next window is a plain slice of the
+    piece ``overlap`` tokens before the previous end, so every token is still a
+    target.
+
+    Item ``i`` is a dict with ``input_ids`` (int64 tensor ``(L,)``, ``L <=
+    context_length``) and ``style_id`` (int, index into ``tokenizer.vocab.styles``).
 
     Args:
         data_dir: a folder written by :func:`symbolic.data.build.build_dataset`.
         split: ``"train"``, ``"valid"`` or ``"test"``.
         context_length: window length in tokens (>= 2).
-        overlap: tokens shared by consecutive windows of a piece.
+        overlap: tokens of the piece shared by consecutive windows.
     """
 
     def __init__(self, data_dir: str | os.PathLike[str], split: str, context_length: int, overlap: int = 0) -> None:
@@ -54,17 +151,39 @@ class TokenDataset:
         self.tokens, self.styles, self.ids = arrays["tokens"], arrays["styles"], arrays["ids"]
         offsets = arrays["offsets"]
         self.context_length = context_length
-        stride = context_length - overlap
-        windows = []
+        self.overlap = overlap
+        self.windows: list[tuple[int, np.ndarray | None, int, int]] = []  # (piece, prefix, start, end)
         for piece in range(len(offsets) - 1):
-            start, end = int(offsets[piece]), int(offsets[piece + 1])
-            position = start
-            while True:
-                windows.append((piece, position, min(position + context_length, end)))
-                if position + context_length >= end:
-                    break
-                position += stride
-        self.windows = windows
+            self._cut(piece, int(offsets[piece]), int(offsets[piece + 1]))
+
+    def _cut(self, piece: int, start: int, end: int) -> None:
+        """Append the windows of one piece (token indices ``start:end`` of the split)."""
+        length, overlap = self.context_length, self.overlap
+        header_length, restarts = piece_restarts(self.tokens[start:end], self.tokenizer.vocab)
+        header = self.tokens[start:start + header_length].astype(np.int64)
+        points = {kind: [r for r in restarts if r[3] == kind] for kind in (True, False)}
+        where = {kind: [start + r[0] for r in points[kind]] for kind in (True, False)}
+        self.windows.append((piece, None, start, min(start + length, end)))
+        last_start, covered = start, min(start + length, end)
+        while covered < end:
+            window = None
+            for kind in (True, False):  # bar starts first, then the tracks of a bar too long for a window
+                k = bisect.bisect_right(where[kind], covered - overlap)
+                for j in (k - 1, k):  # the last point that keeps the overlap, else the next one
+                    if window is not None or not 0 <= j < len(where[kind]) \
+                            or not last_start < where[kind][j] <= covered:
+                        continue
+                    _, reopen, body, _ = points[kind][j]
+                    prefix = np.concatenate([header, np.asarray(reopen, dtype=np.int64)])
+                    stop = min(start + body + length - len(prefix), end)
+                    if stop > covered:
+                        window, last_start = (piece, prefix, start + body, stop), where[kind][j]
+            if window is None:  # no point to reopen here: a plain slice
+                position = max(covered - overlap, last_start + 1)
+                window = (piece, None, position, min(position + length, end))
+                last_start = position
+            self.windows.append(window)
+            covered = window[3]
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -72,9 +191,10 @@ class TokenDataset:
     def __getitem__(self, index: int) -> dict:
         import torch
 
-        piece, start, end = self.windows[index]
-        return {"input_ids": torch.from_numpy(self.tokens[start:end].astype(np.int64)),
-                "style_id": int(self.styles[piece])}
+        piece, prefix, start, end = self.windows[index]
+        body = self.tokens[start:end].astype(np.int64)
+        ids = body if prefix is None else np.concatenate([prefix, body])
+        return {"input_ids": torch.from_numpy(ids), "style_id": int(self.styles[piece])}
 
     @property
     def manifest(self) -> dict:

@@ -1,7 +1,7 @@
 """``symbolic evaluate``: compare a generated set of MIDI files with a reference set.
 
 Writes ``report.json`` (every number), ``report.md`` (the same, readable) and
-PNG figures into the output folder.  Unreadable files are skipped and listed.
+PNG figures into the output folder.  Unreadable files and files without notes are skipped and listed.
 """
 
 from __future__ import annotations
@@ -55,9 +55,14 @@ def _read_all(paths: list[Path], skipped: list[dict]) -> list[tuple[Path, Score]
     out = []
     for path in paths:
         try:
-            out.append((path, read_midi(path)))
+            score = read_midi(path)
         except SymbolicError as exc:
             skipped.append({"file": str(path), "reason": str(exc)})
+            continue
+        if score.n_notes == 0:  # a piece of silence would pull every mean towards its zeros
+            skipped.append({"file": str(path), "reason": "no notes: left out of every measure"})
+            continue
+        out.append((path, score))
     return out
 
 
@@ -170,7 +175,7 @@ def _markdown(report: dict) -> str:
     lines = ["# Evaluation report", "",
              f"{report['n_generated']} generated pieces against {report['n_reference']} reference pieces.", ""]
     if report["skipped"]:
-        lines += [f"Skipped {len(report['skipped'])} unreadable files (listed in report.json).", ""]
+        lines += [f"Skipped {len(report['skipped'])} unreadable or empty files (listed in report.json).", ""]
     lines += ["## Symbolic metrics", "",
               "Mean ± standard deviation per set; overlap (0..1, higher is closer) and KL divergence of "
               "Yang and Lerch's intra-set vs inter-set distance distributions.", "",

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from symbolic.errors import ConfigError, TokenizationError
+from symbolic.models.min_bars import MinBars
 from symbolic.tokenization.grammar import GrammarState, Phase
 from symbolic.tokenization.vocab import TokenType
 
@@ -48,6 +49,7 @@ class StepContext:
     pitch_range: tuple[int, int] | None = None  # inclusive MIDI pitches allowed next (PitchRange)
     line: tuple[int, bool, int | None] | None = None  # (earliest onset step, chords, sound_until) (SingleLine)
     scale: frozenset[int] | None = None  # pitch classes of the key here (ScaleBias)
+    new_bars: Sequence[int] | None = None  # Bar tokens sampled so far, per row (MinBars)
 
 
 class LogitsProcessor(Protocol):
@@ -287,6 +289,7 @@ class GenerationConfig:
         max_new_tokens: hard bound on sampled tokens per sequence.
         min_new_tokens: no EOS before this many sampled tokens (the bar bound still ends a sequence).
         max_bars: stop a sequence after this many new bars (``None``: no bar bound).
+        min_bars: no EOS before this many new bars (:class:`~symbolic.models.min_bars.MinBars`).
         temperature, top_k, top_p: as in HF ``generate`` (``None`` disables top-k / top-p).
         guidance_scale: classifier-free guidance; 1.0 turns it off.
         constrain: apply the grammar mask (every sample then decodes with nothing skipped).
@@ -297,6 +300,7 @@ class GenerationConfig:
     max_new_tokens: int = 1024
     min_new_tokens: int = 0
     max_bars: int | None = None
+    min_bars: int = 0
     temperature: float = 1.0
     top_k: int | None = None
     top_p: float | None = None
@@ -312,6 +316,8 @@ class GenerationConfig:
             raise ConfigError(f"min_new_tokens={self.min_new_tokens} must be >= 0")
         if self.max_bars is not None and self.max_bars < 1:
             raise ConfigError(f"max_bars={self.max_bars} must be >= 1")
+        if not 0 <= self.min_bars <= (self.max_bars or self.min_bars):
+            raise ConfigError(f"min_bars={self.min_bars} must be in 0..max_bars ({self.max_bars})")
         Temperature(self.temperature)
         if self.top_k is not None:
             TopK(self.top_k)
@@ -323,6 +329,8 @@ class GenerationConfig:
         out: list = []
         if self.min_new_tokens:
             out.append(MinNewTokens(self.min_new_tokens, eos_id))
+        if self.min_bars:
+            out.append(MinBars(self.min_bars, eos_id))
         if self.guidance_scale != 1.0:
             out.append(Guidance(self.guidance_scale))
         if self.constrain:
@@ -406,7 +414,7 @@ def generate(model: torch.nn.Module, tokenizer, prompt_ids: Sequence[int], confi
         logits = run(window())
         for n_generated in range(config.max_new_tokens):
             cond = logits[:batch_size]
-            context = StepContext(states, logits[batch_size:] if guided else None, n_generated)
+            context = StepContext(states, logits[batch_size:] if guided else None, n_generated, new_bars=bars)
             probs = torch.softmax(process(cond, context), dim=-1).cpu()
             sampled = torch.multinomial(probs, 1, generator=generator).squeeze(1).tolist()
             for row, token in enumerate(sampled):

@@ -23,6 +23,7 @@ from symbolic.errors import ConfigError, DataError
 from symbolic.models.base import IGNORE_INDEX
 from symbolic.models.checkpoint import _safetensors_bytes, load_weights, read_meta, save_checkpoint
 from symbolic.tokenization.events import EventTokenizer
+from symbolic.utils import remove_stale_temporaries
 
 __all__ = ["TrainConfig", "TrainResult", "train", "unigram_baseline", "make_batch"]
 
@@ -145,6 +146,52 @@ def _evaluate(model: torch.nn.Module, valid: TokenDataset, batches: list[list[in
     return total / max(1.0, count)
 
 
+class _StopAtStepBoundary:
+    """Between ``install()`` and ``restore()``, the first SIGINT (Ctrl-C) or SIGTERM only sets ``requested``;
+    the training loop stops at the next step boundary and checkpoints.
+
+    A second signal raises ``KeyboardInterrupt`` at once, as Python does by default.  Outside the main
+    thread (where signal handlers cannot be set) this does nothing.
+    """
+
+    SIGNALS = ("SIGINT", "SIGTERM")
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict = {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def install(self) -> "_StopAtStepBoundary":
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for name in self.SIGNALS:
+                number = getattr(signal, name)
+                if signal.getsignal(number) is not signal.SIG_IGN:  # a signal ignored by the caller stays ignored
+                    self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def restore(self) -> None:
+        import signal
+
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+
+def _stop_requested(local: bool, world: int) -> bool:
+    """Whether any process asked to stop (under DDP every process must stop at the same step)."""
+    if world == 1:
+        return local
+    flag = torch.tensor([1 if local else 0])
+    torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+    return bool(flag.item())
+
+
 def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.PathLike[str],
           out_dir: str | os.PathLike[str], config: TrainConfig, resume: bool = False,
           progress: bool = True, stop_after_steps: int | None = None) -> TrainResult:
@@ -171,6 +218,8 @@ def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.
     if world > 1 and not torch.distributed.is_initialized():
         torch.distributed.init_process_group("gloo")
     out = Path(out_dir)
+    if rank == 0:
+        remove_stale_temporaries(out)  # left by a run killed while writing its checkpoint
     context = model.config.context_length
     train_set = TokenDataset(data_dir, "train", context_length=context + 1, overlap=context // 4)
     valid_set = TokenDataset(data_dir, "valid", context_length=context + 1)
@@ -208,8 +257,12 @@ def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.
     start_time = time.perf_counter()
     bar = tqdm(total=config.max_steps, initial=step, desc="training", unit="step", disable=not progress or rank)
     stopped, steps_this_call, tokens_seen = "max_steps", 0, 0
+    stop_request = _StopAtStepBoundary().install()
     try:
         while step < config.max_steps:
+            if _stop_requested(stop_request.requested, world):  # Ctrl-C: stop here, between two steps
+                stopped = "interrupted"
+                break
             step += 1
             steps_this_call += 1
             generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
@@ -250,9 +303,8 @@ def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.
             if stop_after_steps is not None and steps_this_call >= stop_after_steps:
                 stopped = "interrupted"
                 break
-    except KeyboardInterrupt:
-        stopped = "interrupted"
-    finally:
+    finally:  # a second Ctrl-C raises KeyboardInterrupt inside a step: that half-done step is not checkpointed
+        stop_request.restore()
         bar.close()
     if not history or "valid_loss" not in history[-1] or stopped == "interrupted":
         checkpoint()

@@ -26,10 +26,13 @@ from __future__ import annotations
 import bisect
 import math
 import os
+from itertools import chain
 from typing import Iterable, Sequence
 
+import numpy as np
+
 from symbolic.errors import StyleError, TokenizationError
-from symbolic.score import Note, Score, TempoChange, TimeSignature, Track
+from symbolic.score import Note, Score, TempoChange, TimeSignature, Track, fold_sustain
 from symbolic.tokenization.vocab import (
     NO_STYLE,
     EventTokenizerConfig,
@@ -61,6 +64,8 @@ class EventTokenizer:
         max_duration = v.duration_steps[-1]
         self._duration_bin = [_nearest(v.duration_steps, d) for d in range(max_duration + 1)]
         self._velocity_bin = [_nearest(v.velocity_values, x) for x in range(128)]
+        self._duration_bin_array = np.asarray(self._duration_bin, dtype=np.int64)
+        self._velocity_bin_array = np.asarray(self._velocity_bin, dtype=np.int64)
         self._log_tempo = [math.log(q) for q in v.tempo_qpm]
         self._ticks_per_step = self.config.decode_ticks_per_beat // spb
 
@@ -95,6 +100,9 @@ class EventTokenizer:
 
     def _tempo_index(self, microseconds_per_beat: int) -> int:
         qpm = 60_000_000.0 / microseconds_per_beat
+        if self.config.tempo_scheme == "integer":
+            low = int(self.config.min_qpm)
+            return min(max(math.floor(qpm + 0.5), low), int(self.config.max_qpm)) - low
         x = math.log(qpm)
         return min(range(len(self._log_tempo)), key=lambda i: (abs(self._log_tempo[i] - x), i))
 
@@ -125,6 +133,8 @@ class EventTokenizer:
         Raises:
             StyleError: unknown style.  TokenizationError: too many tracks or bars.
         """
+        if self.config.fold_sustain:
+            score = fold_sustain(score)
         v = self.vocab
         tpb = score.ticks_per_beat
         order = self._track_order(score, track_order)
@@ -140,16 +150,20 @@ class EventTokenizer:
                                     for ts in score.time_signatures)
         tempo_changes = _last_per_step((self._step(t.time_ticks, tpb), self._tempo_index(t.microseconds_per_beat))
                                        for t in score.tempos)
-        vel_bin, dur_bin = self._velocity_bin, self._duration_bin
-        two_spb, two_tpb, last_bin = 2 * self.config.steps_per_beat, 2 * tpb, len(self._duration_bin) - 1
-        notes = []
-        for slot, index in enumerate(order):
-            for onset, duration, pitch, velocity in score.tracks[index].notes:
-                steps = (duration * two_spb + tpb) // two_tpb  # inlined _step and _duration_index
-                notes.append(((onset * two_spb + tpb) // two_tpb, slot, pitch,
-                              dur_bin[min(max(steps, 1), last_bin)], vel_bin[velocity]))
+        # Every note as one row of int64 arrays (onset step, slot, pitch, duration bin, velocity bin).
+        counts = [len(score.tracks[index].notes) for index in order]
+        n_notes = sum(counts)
+        flat = np.fromiter(chain.from_iterable(chain.from_iterable(score.tracks[index].notes for index in order)),
+                           dtype=np.int64, count=4 * n_notes).reshape(n_notes, 4)
+        two_spb = 2 * self.config.steps_per_beat
+        onset = (flat[:, 0] * two_spb + tpb) // (2 * tpb)  # _step, vectorized
+        steps = np.clip((flat[:, 1] * two_spb + tpb) // (2 * tpb), 1, len(self._duration_bin) - 1)
+        duration = self._duration_bin_array[steps]
+        velocity = self._velocity_bin_array[flat[:, 3]]
+        pitch = flat[:, 2]
+        slot = np.repeat(np.arange(len(order), dtype=np.int64), counts)
         change_steps = [s for s, _ in ts_changes] + [s for s, _ in tempo_changes]
-        last = max([n[0] for n in notes] + change_steps, default=-1)
+        last = max(change_steps + [self._step(score.end_of_track_ticks, tpb) - 1, int(onset.max()) if n_notes else -1])
         if last < 0:  # nothing in time: no bars
             ids.append(v.eos_id)
             return ids
@@ -160,14 +174,28 @@ class EventTokenizer:
         for s, t in tempo_changes:
             b = bisect.bisect_right(starts, s) - 1
             per_bar_tempo.setdefault(b, []).append((s - starts[b], t))
-        # One sort puts notes in stream order: bar, track slot, position, pitch.
-        keyed = sorted((bisect.bisect_right(starts, onset) - 1, slot, onset, pitch, d, vel)
-                       for onset, slot, pitch, d, vel in notes)
+        # One sort puts notes in stream order: bar, track slot, position, pitch, duration, velocity.
+        starts_a = np.asarray(starts, dtype=np.int64)
+        bar = np.searchsorted(starts_a, onset, side="right") - 1
+        o = np.lexsort((velocity, duration, pitch, onset, slot, bar))
+        bar, slot, onset, pitch, duration, velocity = bar[o], slot[o], onset[o], pitch[o], duration[o], velocity[o]
+        # Each note writes [Track] [Position] Pitch Velocity Duration: Track when the bar or slot changes,
+        # Position when the onset changes too.
+        new_slot = np.ones(n_notes, dtype=bool)
+        new_slot[1:] = (bar[1:] != bar[:-1]) | (slot[1:] != slot[:-1])
+        new_pos = new_slot.copy()
+        new_pos[1:] |= onset[1:] != onset[:-1]
+        table = np.stack([v.offsets[_T.TRACK] + slot, v.offsets[_T.POSITION] + onset - starts_a[bar],
+                          v.offsets[_T.PITCH] + pitch, v.offsets[_T.VELOCITY] + velocity,
+                          v.offsets[_T.DURATION] + duration], axis=1)
+        keep = np.ones((n_notes, 5), dtype=bool)
+        keep[:, 0], keep[:, 1] = new_slot, new_pos
+        note_ids = table[keep].tolist()
+        # Where each bar's notes start in note_ids.
+        tokens_before = np.concatenate([[0], np.cumsum(3 + new_slot + new_pos)])
+        bounds = tokens_before[np.searchsorted(bar, np.arange(len(bars) + 1), side="left")].tolist()
 
-        pos_off, pitch_off = v.offsets[_T.POSITION], v.offsets[_T.PITCH]
-        vel_off, dur_off, track_off = v.offsets[_T.VELOCITY], v.offsets[_T.DURATION], v.offsets[_T.TRACK]
-        tempo_off, bar_id = v.offsets[_T.TEMPO], v.bar_id
-        i, n_notes = 0, len(keyed)
+        pos_off, tempo_off, bar_id = v.offsets[_T.POSITION], v.offsets[_T.TEMPO], v.bar_id
         for b, (start, length, ts_at_start, cut_ts) in enumerate(bars):
             ids.append(bar_id)
             if ts_at_start is not None:
@@ -176,18 +204,7 @@ class EventTokenizer:
                 ids += (pos_off + position, tempo_off + t)
             if cut_ts is not None:
                 ids += (pos_off + length, *self._meter_ids(cut_ts))
-            current_slot = current_pos = -1
-            while i < n_notes and keyed[i][0] == b:
-                _, slot, onset, pitch, d, vel = keyed[i]
-                i += 1
-                if slot != current_slot:
-                    ids.append(track_off + slot)
-                    current_slot, current_pos = slot, -1
-                position = onset - start
-                if position != current_pos:
-                    ids.append(pos_off + position)
-                    current_pos = position
-                ids += (pitch_off + pitch, vel_off + vel, dur_off + d)
+            ids += note_ids[bounds[b]:bounds[b + 1]]
         ids.append(v.eos_id)
         return ids
 
@@ -203,6 +220,7 @@ class EventTokenizer:
                                     for ts in score.time_signatures)
         steps = [self._step(n.onset_ticks, tpb) for t in score.tracks for n in t.notes]
         steps += [s for s, _ in ts_changes] + [self._step(t.time_ticks, tpb) for t in score.tempos]
+        steps.append(self._step(score.end_of_track_ticks, tpb) - 1)  # trailing empty bars are part of the piece
         last = max(steps, default=-1)
         if last < 0:
             return [0]
@@ -358,7 +376,8 @@ class EventTokenizer:
         score.tracks = [tracks[slot] for slot in sorted(tracks)]
         score.time_signatures = [TimeSignature(s * tps, n, d) for s, (n, d) in sorted(ts_map.items())]
         score.tempos = [TempoChange(s * tps, us) for s, us in sorted(tempo_map.items())]
-        return score.sort()
+        # The piece lasts to the end of its last bar when that comes after its last event (a trailing rest).
+        return score.sort().set_end((bar_start + chunk) * tps if bar_start >= 0 else 0)
 
     def decode_style(self, ids: Iterable[int]) -> str | None:
         """The style named by the first style token of ``ids`` (``None`` for none or no token)."""
@@ -379,10 +398,15 @@ class EventTokenizer:
         """The grid projection of ``score``: what an exact round trip must return.
 
         Onsets go to the nearest step, durations and velocities to their nearest
-        bins, tempos to the nearest tempo bin (in log space), simultaneous map
-        changes keep the last one; key signatures and track names are not part
-        of the tokenization and are dropped.  Tracks follow ``track_order``.
+        bins, tempos to the nearest tempo bin (in log space; v2: the nearest integer
+        qpm), simultaneous map changes keep the last one; key signatures, track names,
+        control changes and pitch bends are not part of the tokenization and are
+        dropped (with ``fold_sustain``, the pedal first lengthens the notes it holds).
+        The piece lasts to the end of its last bar when that comes after its last
+        event.  Tracks follow ``track_order``.
         """
+        if self.config.fold_sustain:
+            score = fold_sustain(score)
         v = self.vocab
         tpb, tps = score.ticks_per_beat, self._ticks_per_step
         order = self._track_order(score, track_order) if len(score.tracks) <= self.config.max_tracks else \
@@ -402,7 +426,14 @@ class EventTokenizer:
         out.tempos = [TempoChange(s * tps, us) for s, us in sorted(tempos.items())]
         meters = {self._step(ts.time_ticks, tpb): (ts.numerator, ts.denominator) for ts in score.time_signatures}
         out.time_signatures = [TimeSignature(s * tps, n, d) for s, (n, d) in sorted(meters.items())]
-        return out.sort()
+        out.sort()
+        if len(score.tracks) > self.config.max_tracks:
+            return out
+        try:
+            starts = self.bar_starts_steps(score)
+        except TokenizationError:  # too long to encode: no bars to end on
+            return out
+        return out.set_end(starts[-1] * tps if len(starts) > 1 else 0)
 
     # ----------------------------------------------------------------- helpers
     def token_names(self, ids: Iterable[int]) -> list[str]:

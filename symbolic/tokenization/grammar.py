@@ -6,6 +6,19 @@ positions rise inside a section and stay inside the bar, tracks rise inside a
 bar and were declared, chord pitches do not fall) and gives, at every step, the
 boolean mask of allowed next ids.  Every sequence :meth:`EventTokenizer.encode`
 writes is accepted, and every accepted sequence decodes with nothing skipped.
+
+Drum tracks have their own path.  The state remembers which header slots were
+declared with ``Drums``; inside a drum slot's section of a bar the mask allows
+only the keys of the General MIDI percussion map (:data:`DRUM_KEYS`, 27..87 as
+GM2 extends GM's 35..81), so a sampled drum note is always a drum sound, and a
+note sampled inside a pitched slot's section always lands on that pitched track
+(decoding files a note under the slot its section names).
+
+The mask is stricter than acceptance in two places only: a drum slot's keys,
+and a header with no track yet, where the mask allows only ``Track_0`` (a
+sampled piece always declares a track, so it can hold notes).  A given sequence
+(a prompt encoded from a file) with drum keys outside the map, or with no track,
+is still accepted.
 """
 
 from __future__ import annotations
@@ -17,9 +30,10 @@ import numpy as np
 from symbolic.errors import TokenizationError
 from symbolic.tokenization.vocab import TokenType, Vocabulary
 
-__all__ = ["Phase", "TYPE_GRAMMAR", "GrammarState"]
+__all__ = ["Phase", "TYPE_GRAMMAR", "GrammarState", "DRUM_KEYS"]
 
 T = TokenType
+DRUM_KEYS = range(27, 88)  # the General MIDI (GM2) percussion map: 27 high Q .. 87 open surdo
 
 
 class Phase:
@@ -75,6 +89,8 @@ class GrammarState:
         self.note_pos = -1
         self.slot = -1
         self.last_pitch = -1
+        self.drum_slots: frozenset[int] = frozenset()  # header slots declared with Drums
+        self._drums_next = False  # the header entry being read has a Drums token
         self._type_of = vocab.types
         self._value_of = vocab.values
         self._counts = {T.STYLE: len(vocab.styles), T.TRACK: vocab.config.max_tracks, T.PROGRAM: 128,
@@ -110,11 +126,23 @@ class GrammarState:
             return range(max(self.last_pitch, 0), count)
         return range(count)
 
+    @property
+    def in_drum_slot(self) -> bool:
+        """Whether the bar section being written belongs to a slot declared with ``Drums``."""
+        return self.phase in (Phase.BODY_TRACK, Phase.NOTE_POSITION, Phase.NOTE_PITCH, Phase.NOTE_VELOCITY,
+                              Phase.NOTE_DURATION) and self.slot in self.drum_slots
+
     def allowed(self) -> np.ndarray:
-        """Bool mask ``(vocab_size,)`` of the ids that may come next."""
+        """Bool mask ``(vocab_size,)`` of the ids that may come next (inside a drum slot, pitches are
+        limited to :data:`DRUM_KEYS`; a header declares at least one track)."""
         mask = np.zeros(len(self.vocab), dtype=bool)
+        if self.phase == Phase.HEADER and self.n_tracks == 0:
+            mask[self.vocab.id_of(T.TRACK, 0)] = True
+            return mask
         for token_type in TYPE_GRAMMAR[self.phase]:
             values = self._allowed_values(token_type)
+            if token_type == T.PITCH and self.in_drum_slot:
+                values = range(max(values.start, DRUM_KEYS.start), min(values.stop, DRUM_KEYS.stop))
             offset = self.vocab.offsets[token_type]
             if isinstance(values, range):
                 mask[offset + values.start: offset + max(values.start, values.stop)] = True
@@ -145,8 +173,12 @@ class GrammarState:
         elif t == T.TRACK and p == Phase.HEADER:
             self.phase = Phase.HEADER_TRACK
         elif t == T.DRUMS:
+            self._drums_next = True
             self.phase = Phase.HEADER_DRUMS
         elif t == T.PROGRAM:
+            if self._drums_next:
+                self.drum_slots = self.drum_slots | {self.n_tracks}
+                self._drums_next = False
             self.n_tracks += 1
             self.phase = Phase.HEADER
         elif t == T.BAR:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from symbolic.score import Score
+from dataclasses import dataclass
 
-__all__ = ["score_differences", "verify_events", "verify_roll", "roll_merge_count"]
+import numpy as np
+
+from symbolic.score import SUSTAIN_PEDAL, Score
+
+__all__ = ["score_differences", "verify_events", "check_events", "EventsCheck", "verify_roll", "roll_merge_count"]
 
 
 def score_differences(expected: Score, actual: Score, check_maps: bool = True, limit: int = 5) -> list[str]:
@@ -34,6 +38,8 @@ def score_differences(expected: Score, actual: Score, check_maps: bool = True, l
             out.append(f"tempo map differs: {expected.tempos[:3]} vs {actual.tempos[:3]}")
         if expected.time_signatures != actual.time_signatures:
             out.append(f"time signatures differ: {expected.time_signatures[:3]} vs {actual.time_signatures[:3]}")
+        if expected.end_of_track_ticks != actual.end_of_track_ticks:
+            out.append(f"end of track {expected.end_of_track_ticks} != {actual.end_of_track_ticks} ticks")
     return out[:limit]
 
 
@@ -50,6 +56,67 @@ def verify_events(score: Score, tokenizer) -> list[str]:
     except TokenizationError as exc:
         return [str(exc)]
     return score_differences(tokenizer.quantize(score), decoded)
+
+
+@dataclass(frozen=True)
+class EventsCheck:
+    """What an event-token round trip keeps and loses of one score.
+
+    Attributes:
+        problems: differences between ``decode(encode(score))`` and the grid projection (notes, programs,
+            maps, length); empty when the round trip is exact.
+        dropped_controls: control changes the tokenization does not hold (with ``fold_sustain`` the sustain
+            pedal is folded into durations and not counted).
+        dropped_pitch_bends: pitch bends (the tokenization holds none).
+        max_drift_seconds: largest distance in seconds between a note onset, or the piece's end, in the
+            original and in the decoded score, each timed by its own tempo map: grid and tempo rounding
+            together (0.0 for a score with nothing in time).
+    """
+
+    problems: list[str]
+    dropped_controls: int
+    dropped_pitch_bends: int
+    max_drift_seconds: float
+
+
+def check_events(score: Score, tokenizer) -> EventsCheck:
+    """Round-trip ``score`` through ``tokenizer`` and report what is kept and lost (see :class:`EventsCheck`)."""
+    from symbolic.errors import TokenizationError
+
+    folded = tokenizer.config.fold_sustain
+    controls = sum(1 for t in score.tracks for c in t.controls if not (folded and c.number == SUSTAIN_PEDAL))
+    bends = sum(len(t.pitch_bends) for t in score.tracks)
+    try:
+        decoded = tokenizer.decode(tokenizer.encode(score))
+    except TokenizationError as exc:
+        return EventsCheck([str(exc)], controls, bends, 0.0)
+    problems = score_differences(tokenizer.quantize(score), decoded)
+    # Each onset's grid position, timed by the decoded tempo map, against its time in the original.
+    tpb, spb = score.ticks_per_beat, tokenizer.config.steps_per_beat
+    onsets = np.array([n.onset_ticks for t in score.tracks for n in t.notes] + [score.end_ticks], dtype=np.int64)
+    steps = (2 * onsets * spb + tpb) // (2 * tpb)
+    if score.end_of_track_ticks == 0:  # the piece ends with its last event: compare ends only as onsets
+        onsets, steps = onsets[:-1], steps[:-1]
+    drift = np.abs(_seconds(score, onsets) - _seconds(decoded, steps * (decoded.ticks_per_beat // spb)))
+    return EventsCheck(problems, controls, bends, float(drift.max()) if drift.size else 0.0)
+
+
+def _seconds(score: Score, ticks: np.ndarray) -> np.ndarray:
+    """Wall-clock seconds of many ticks at once, following the tempo map (as :meth:`Score.seconds_at`)."""
+    from symbolic.score import DEFAULT_MICROSECONDS_PER_BEAT
+
+    starts, tempos = [0], [DEFAULT_MICROSECONDS_PER_BEAT]
+    for c in sorted(score.tempos, key=lambda c: c.time_ticks):
+        if c.time_ticks == starts[-1]:
+            tempos[-1] = c.microseconds_per_beat  # of simultaneous changes the last one holds
+        else:
+            starts.append(c.time_ticks)
+            tempos.append(c.microseconds_per_beat)
+    starts_a, tempos_a = np.array(starts, dtype=np.float64), np.array(tempos, dtype=np.float64)
+    # Seconds at each segment start.
+    seg = np.concatenate([[0.0], np.cumsum(np.diff(starts_a) * tempos_a[:-1])]) / 1e6 / score.ticks_per_beat
+    k = np.searchsorted(starts_a, ticks, side="right") - 1
+    return seg[k] + (ticks - starts_a[k]) * tempos_a[k] / 1e6 / score.ticks_per_beat
 
 
 def verify_roll(score: Score, config=None) -> list[str]:

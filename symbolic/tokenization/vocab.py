@@ -1,9 +1,14 @@
 """Configuration and vocabulary of the multi-track event tokenization.
 
 The configuration is a frozen dataclass; the vocabulary is derived from it, and
-both are saved together as a versioned JSON spec (``tokenizers/events-v1.json``)
-with every data set and model.  Loading a spec re-derives the vocabulary and
-refuses a file whose stored vocabulary disagrees.
+both are saved together as a versioned JSON spec (``tokenizers/events-v1.json``,
+``tokenizers/events-v2.json``) with every data set and model.  Loading a spec
+re-derives the vocabulary and refuses a file whose stored vocabulary disagrees.
+
+``events-v1`` holds 48 geometric tempo values (24..320 qpm, +-2.8%: 120 qpm
+decodes as 118.66); ``events-v2`` holds every integer tempo from 20 to 300 qpm
+exactly.  A config read from a v1 spec (which has neither ``tempo_scheme`` nor
+``fold_sustain``) gets the v1 defaults, so v1 tokens and v1 models keep working.
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ __all__ = [
     "NO_STYLE",
     "load_spec",
     "save_spec",
+    "EVENTS_V2",
 ]
 
 SPEC_FORMAT = "symbolic.events/1"
+TEMPO_SCHEMES = ("geometric", "integer")
 DEFAULT_STYLES = ("chorale", "renaissance", "classical", "irish", "german-folk")
 NO_STYLE = "none"
 
@@ -52,8 +59,15 @@ class EventTokenizerConfig:
         steps_per_beat: position grid per quarter note (12 holds 16ths and triplets).
         max_tracks: track slots; a score with more tracks cannot be encoded.
         velocity_bins: number of velocity values (evenly spaced over 1..127).
-        tempo_bins: number of tempo values, geometric between ``min_qpm`` and ``max_qpm``.
+        tempo_scheme: ``"geometric"``: ``tempo_bins`` values spaced evenly in log tempo between
+            ``min_qpm`` and ``max_qpm`` (events-v1); ``"integer"``: every integer qpm from
+            ``min_qpm`` to ``max_qpm`` (events-v2; ``tempo_bins`` must count them).  Tempos
+            outside the range go to its nearest end.
+        tempo_bins: number of tempo values.
         min_qpm, max_qpm: tempo range in quarter notes per minute.
+        fold_sustain: lengthen notes held by the sustain pedal (controller 64) to the pedal's release
+            before encoding, the convention of pretty_midi and MidiTok pipelines
+            (:func:`symbolic.score.fold_sustain`); off: pedal events are dropped, durations kept.
         max_numerator: largest meter numerator (MIDI allows 255).
         denominators: meter denominators (powers of two); a meter whose bar is not a
             whole number of steps (3/32 at 12 steps a beat) cannot be encoded.
@@ -72,6 +86,8 @@ class EventTokenizerConfig:
     tempo_bins: int = 48
     min_qpm: float = 24.0
     max_qpm: float = 320.0
+    tempo_scheme: str = "geometric"
+    fold_sustain: bool = False
     max_numerator: int = 255
     denominators: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
     max_bar_beats: int = 12
@@ -89,6 +105,12 @@ class EventTokenizerConfig:
             raise ConfigError(f"velocity_bins={self.velocity_bins} must be in 2..127")
         if not 2 <= self.tempo_bins <= 512 or not 0 < self.min_qpm < self.max_qpm:
             raise ConfigError("tempo_bins must be in 2..512 and 0 < min_qpm < max_qpm")
+        if self.tempo_scheme not in TEMPO_SCHEMES:
+            raise ConfigError(f"tempo_scheme={self.tempo_scheme!r} must be one of {', '.join(TEMPO_SCHEMES)}")
+        if self.tempo_scheme == "integer" and (self.min_qpm != int(self.min_qpm) or self.max_qpm != int(self.max_qpm)
+                                               or self.tempo_bins != int(self.max_qpm) - int(self.min_qpm) + 1):
+            raise ConfigError(f"the integer tempo scheme needs whole min_qpm and max_qpm and tempo_bins = "
+                              f"max_qpm - min_qpm + 1 (got {self.min_qpm}, {self.max_qpm}, {self.tempo_bins})")
         if self.decode_ticks_per_beat % self.steps_per_beat:
             raise ConfigError(
                 f"decode_ticks_per_beat={self.decode_ticks_per_beat} must be a multiple of "
@@ -129,6 +151,11 @@ class EventTokenizerConfig:
         return out
 
 
+EVENTS_V2 = EventTokenizerConfig(version="events-v2", tempo_scheme="integer", min_qpm=20.0, max_qpm=300.0,
+                                 tempo_bins=281)
+"""``tokenizers/events-v2.json``: events-v1 with every integer tempo from 20 to 300 qpm (the default of new data)."""
+
+
 class Vocabulary:
     """Token ids, names, types and values derived from an :class:`EventTokenizerConfig`.
 
@@ -150,8 +177,11 @@ class Vocabulary:
         self.velocity_values = [
             int(round(1 + (127 - 1) * (i + 1) / config.velocity_bins)) for i in range(config.velocity_bins)
         ]
-        ratio = math.log(config.max_qpm / config.min_qpm) / (config.tempo_bins - 1)
-        self.tempo_qpm = [round(config.min_qpm * math.exp(ratio * i), 2) for i in range(config.tempo_bins)]
+        if config.tempo_scheme == "integer":
+            self.tempo_qpm: list[float] = list(range(int(config.min_qpm), int(config.max_qpm) + 1))
+        else:
+            ratio = math.log(config.max_qpm / config.min_qpm) / (config.tempo_bins - 1)
+            self.tempo_qpm = [round(config.min_qpm * math.exp(ratio * i), 2) for i in range(config.tempo_bins)]
         self.duration_steps = _duration_steps(spb)
 
         self._add(T.PAD, ["Pad"])

@@ -26,10 +26,10 @@ def header(fmt: int, n_tracks: int, division: int) -> bytes:
         division.to_bytes(2, "big")
 
 
-def track(events: list[tuple[int, bytes]], end: bool = True) -> bytes:
+def track(events: list[tuple[int, bytes]], end: bool = True, end_delta: int = 0) -> bytes:
     body = b"".join(varlen(delta) + data for delta, data in events)
     if end:
-        body += b"\x00\xff\x2f\x00"
+        body += varlen(end_delta) + b"\xff\x2f\x00"
     return b"MTrk" + len(body).to_bytes(4, "big") + body
 
 
@@ -103,6 +103,34 @@ def files() -> dict[str, bytes]:
              (0, b"\xff\x59\x02\xfe\x01")]  # key signature: 2 flats, minor
     out["sysex_and_key.mid"] = header(0, 1, 480) + track(sysex)
     out["no_notes.mid"] = header(1, 1, 480) + track([(0, tempo(120)), (0, meter(3, 2))])
+    # Issue 13 (public bug reports rebuilt).  At 120 qpm and 480 ticks a beat, 960 ticks are one second.
+    # 1: the program change lives in track 0, the notes on the same channel in track 1 (a violin).
+    out["program_in_other_track.mid"] = header(1, 2, 480) + track([(0, tempo(120)), (0, bytes([0xC0, 40]))]) + \
+        track(simple_melody(ch=0, base=67, n=2, step=960))
+    # 2: a note-on whose key byte is a status byte (0xFD).
+    out["status_byte_as_data.mid"] = header(0, 1, 480) + track([(0, on(0, 60)), (480, off(0, 60)),
+                                                                (0, bytes([0x90, 0xFD, 0x40])), (480, off(0, 62))])
+    # 3: sustain pedal down at the start, up after two seconds, three short notes; volume, expression,
+    # pan, modulation and a pitch bend on the way.
+    pedal = [(0, bytes([0xB0, 64, 127])), (0, bytes([0xB0, 7, 100])), (0, bytes([0xB0, 11, 120])),
+             (0, bytes([0xB0, 10, 40])), (0, bytes([0xB0, 1, 0]))]
+    for i in range(3):
+        pedal += [(0 if i == 0 else 240, on(0, 60 + 4 * i, 90)), (120, off(0, 60 + 4 * i))]
+    pedal += [(0, bytes([0xE0, 0x00, 0x50])), (1080, bytes([0xB0, 64, 0])), (960, bytes([0xE0, 0x00, 0x40]))]
+    out["sustain_pedal.mid"] = header(1, 2, 480) + track([(0, tempo(120))]) + track(pedal)
+    # 4: notes in the first two seconds, End of Track at four seconds.
+    out["trailing_rest.mid"] = header(1, 2, 480) + track([(0, tempo(120)), (0, meter(4, 2))]) + \
+        track(simple_melody(ch=0, base=60, n=4, step=480), end_delta=1920)
+    # 6: two C4 in one track, 1-3 s and 2.5-4 s.
+    out["overlapping_unison.mid"] = header(0, 1, 480) + track(
+        [(0, tempo(120)), (960, on(0, 60, 100)), (1440, on(0, 60, 100)), (480, off(0, 60)), (960, off(0, 60))])
+    # 7: running status resumed after a meta event (common in the Lakh collection).
+    after_meta = [(0, on(0, 60, 90)), (480, bytes([60, 0])), (0, b"\xff\x01\x02hi"), (0, bytes([62, 91])),
+                  (480, bytes([62, 0]))]
+    out["running_status_after_meta.mid"] = header(0, 1, 480) + track(after_meta)
+    # 5: a note at tick 2^27 (a broken file whose render would need tens of gigabytes).
+    out["note_at_2_27.mid"] = header(0, 1, 480) + track([(0, on(0, 60)), (480, off(0, 60)),
+                                                         (1 << 27, on(0, 62)), (480, off(0, 62))])
     return out
 
 
@@ -126,7 +154,20 @@ EXPECTED = {
     "huge_delta.mid": "roundtrip",
     "sysex_and_key.mid": "roundtrip",
     "no_notes.mid": "roundtrip",
+    "program_in_other_track.mid": "roundtrip",
+    "status_byte_as_data.mid": "data byte 0xFD",
+    "sustain_pedal.mid": "roundtrip",
+    "trailing_rest.mid": "roundtrip",
+    "overlapping_unison.mid": "roundtrip",
+    "running_status_after_meta.mid": "roundtrip",
+    "note_at_2_27.mid": "roundtrip",
 }
+
+
+def many_tracks_file(n_tracks: int) -> bytes:
+    """A type-1 file of ``n_tracks`` tracks, one note each (65,535 is the most a header can count)."""
+    one = track([(0, on(0, 60)), (1, off(0, 60))])
+    return header(1, n_tracks, 480) + one * n_tracks
 
 
 if __name__ == "__main__":

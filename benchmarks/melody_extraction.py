@@ -1,0 +1,315 @@
+"""Melody extraction from a one-track piano arrangement, measured on POP909, with the skyline beside it.
+
+Each POP909 song's MELODY, BRIDGE and PIANO tracks are merged into one nameless piano track
+(:func:`symbolic.analysis.melody.merge_tracks`); the extractor and the skyline baseline call every note
+melody or not, and a call is right when it agrees with the note's source track (MELODY = melody).
+"Notes right" counts both classes (:func:`symbolic.analysis.melody.melody_note_accuracy`).
+
+Split, by song id (deterministic): id % 5 == 0 is the held-out TEST split (never seen in training or
+model choice), id % 5 == 1 validation (early stopping), the rest train.
+
+    OMP_NUM_THREADS=1 python benchmarks/melody_extraction.py --train   # writes the shipped weights (28 min)
+    python benchmarks/melody_extraction.py                                            # evaluates on TEST
+
+Training needs torch (one thread); evaluation needs only numpy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from symbolic.analysis.melody import (  # noqa: E402
+    FEATURE_NAMES, MelodyExtractorConfig, load_melody_extractor, mask_from_probabilities, melody_mask,
+    melody_note_accuracy, melody_probabilities, merge_tracks, note_features, note_order, save_melody_extractor,
+    skyline_mask,
+)
+from symbolic.inputs.midi import read_midi  # noqa: E402
+from symbolic.resources import shared_data_dir  # noqa: E402
+
+POP909 = shared_data_dir() / "pop909"
+TRACKS = ("MELODY", "BRIDGE", "PIANO")
+DEFAULT_OUT = ROOT / "symbolic" / "assets" / "melody-extractor"
+
+
+def split_of(song_id: int) -> str:
+    """The song's split: ``"test"`` (id % 5 == 0), ``"valid"`` (id % 5 == 1) or ``"train"``."""
+    return {0: "test", 1: "valid"}.get(song_id % 5, "train")
+
+
+def song_ids(data: Path, split: str, limit: int | None = None) -> list[int]:
+    ids = sorted(int(p.name) for p in data.iterdir()
+                 if p.is_dir() and p.name.isdigit() and split_of(int(p.name)) == split)
+    return ids[:limit] if limit else ids
+
+
+def load_song(data: Path, song_id: int, with_sources: bool = False):
+    """``(notes, is_melody, ticks_per_beat)`` of a song merged into one piano track, notes in canonical order;
+    with ``with_sources`` also the name of each note's source track (MELODY, BRIDGE or PIANO)."""
+    score = read_midi(data / f"{song_id:03d}" / f"{song_id:03d}.mid")
+    track, source = merge_tracks(score, TRACKS)
+    order = note_order(track.notes)
+    notes = [track.notes[i] for i in order]
+    names = np.array([score.tracks[i].name for i in source[order]])
+    if with_sources:
+        return notes, names == "MELODY", score.ticks_per_beat, names
+    return notes, names == "MELODY", score.ticks_per_beat
+
+
+def constant_velocity(notes: list) -> list:
+    """The same notes at velocity 100, as notation software writes them."""
+    return [n._replace(velocity=100) for n in notes]
+
+
+def training_examples(data: Path, split: str, cache: Path) -> list[dict]:
+    """Features (with real and with constant velocities) and labels of every song of a split, cached."""
+    from tqdm import tqdm
+
+    if cache.is_file():
+        return pickle.loads(cache.read_bytes())
+    examples = []
+    for song_id in tqdm(song_ids(data, split), desc=f"features {split}"):
+        notes, labels, tpb = load_song(data, song_id)
+        examples.append({"id": song_id, "x": note_features(notes, tpb),
+                         "x_flat": note_features(constant_velocity(notes), tpb), "y": labels.astype(np.float32)})
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(examples))
+    tmp.replace(cache)
+    return examples
+
+
+def train(args: argparse.Namespace) -> int:
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    cache = ROOT / "benchmarks" / "out" / "melody-extraction"
+    version = f"{len(FEATURE_NAMES)}-features"
+    train_set = training_examples(args.data, "train", cache / f"train-{version}.pkl")
+    valid_set = training_examples(args.data, "valid", cache / f"valid-{version}.pkl")
+    config = MelodyExtractorConfig(channels=args.channels)
+
+    class Net(nn.Module):
+        """The torch twin of :class:`symbolic.analysis.melody.MelodyExtractor` (same weight names)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            k = config.kernel_size
+            self.inp = nn.Conv1d(config.n_features, config.channels, k, padding=k // 2)
+            self.blocks = nn.ModuleList(nn.Conv1d(config.channels, config.channels, k, padding=(k // 2) * d,
+                                                  dilation=d) for d in config.dilations)
+            self.out = nn.Conv1d(config.channels, 1, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:  # (batch, notes, features) -> (batch, notes)
+            h = torch.relu(self.inp(x.transpose(1, 2)))
+            for block in self.blocks:
+                h = h + torch.relu(block(h))
+            return self.out(h)[:, 0]
+
+    net = Net()
+    optimizer = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
+    loss_fn = nn.BCEWithLogitsLoss()
+
+    def batch() -> tuple[torch.Tensor, torch.Tensor]:
+        xs, ys = [], []
+        for _ in range(args.batch):
+            song = train_set[rng.integers(len(train_set))]
+            x = song["x_flat"] if rng.random() < args.flat_velocity_share else song["x"]
+            start = rng.integers(max(1, len(x) - args.window))
+            x = x[start:start + args.window].copy()
+            x[:, 0] += rng.integers(-6, 7) / 12.0  # transposition: only the absolute pitch feature moves
+            xs.append(x)
+            ys.append(song["y"][start:start + args.window])
+        n = min(len(x) for x in xs)
+        return torch.from_numpy(np.stack([x[:n] for x in xs])), torch.from_numpy(np.stack([y[:n] for y in ys]))
+
+    def valid_accuracy() -> float:
+        net.eval()
+        right = total = 0
+        with torch.no_grad():
+            for song in valid_set[::args.valid_every]:
+                p = torch.sigmoid(net(torch.from_numpy(song["x"])[None]))[0].numpy()
+                right += int(((p > 0.5) == (song["y"] > 0.5)).sum())
+                total += len(p)
+        net.train()
+        return right / total
+
+    start, best, best_state, step = time.time(), -1.0, None, 0
+    print(f"training on {len(train_set)} songs, validating on {len(valid_set)}; {args.minutes} min budget")
+    while time.time() - start < args.minutes * 60:
+        for _ in range(100):
+            x, y = batch()
+            loss = loss_fn(net(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            optimizer.step()
+            step += 1
+        accuracy = valid_accuracy()
+        if accuracy > best:
+            best, best_state = accuracy, {k: v.detach().clone() for k, v in net.state_dict().items()}
+        print(f"step {step}: loss {loss.item():.4f}, valid note accuracy {accuracy:.4f} (best {best:.4f}), "
+              f"{time.time() - start:.0f} s", flush=True)
+    weights = {k: v.numpy() for k, v in best_state.items()}
+    save_melody_extractor(args.out, config, weights, {
+        "data": "POP909 (Wang et al. 2020, MIT licence), songs with id % 5 >= 2 (train); id % 5 == 1 validation",
+        "train_songs": len(train_set), "valid_songs": len(valid_set), "steps": step,
+        "seconds": round(time.time() - start), "best_valid_note_accuracy": best, "seed": args.seed,
+        "window_notes": args.window, "batch": args.batch, "valid_every": args.valid_every,
+        "flat_velocity_share": args.flat_velocity_share,
+    })
+    print(f"wrote {args.out} (best validation note accuracy {best:.4f})")
+    tune_threshold(args.data, args.out)
+    return 0
+
+
+def tune_threshold(data: Path, folder: Path) -> float:
+    """Pick the melody threshold that gets most validation notes right and store it in ``folder/meta.json``."""
+    from tqdm import tqdm
+
+    extractor = load_melody_extractor(folder)
+    songs = []
+    for song_id in tqdm(song_ids(data, "valid"), desc="threshold (valid)"):
+        notes, truth, tpb = load_song(data, song_id)
+        songs.append((notes, truth, melody_probabilities(notes, tpb, extractor)))
+    thresholds = np.round(np.arange(0.2, 0.81, 0.05), 2)
+    scores = []
+    for threshold in thresholds:
+        right = sum(melody_note_accuracy(n, mask_from_probabilities(n, p, threshold), t) * len(n) for n, t, p in songs)
+        scores.append(right / sum(len(n) for n, _, _ in songs))
+        print(f"threshold {threshold:.2f}: validation note accuracy {scores[-1]:.4f}")
+    best = float(thresholds[int(np.argmax(scores))])
+    meta_path = folder / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["config"]["threshold"] = best
+    meta["threshold_valid_note_accuracy"] = float(max(scores))
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    load_melody_extractor.cache_clear()
+    print(f"threshold {best} written to {meta_path}")
+    return best
+
+
+def evaluate(data: Path, split: str = "test", limit: int | None = None, extractor_dir: Path | None = None,
+             progress: bool = True) -> dict:
+    """Note accuracy of the extractor and of the skyline on a split, with real and with constant velocities.
+
+    Returns a dict of summary figures (accuracies pooled over all notes, melody precision and recall, seconds
+    per song) and per-song rows.
+    """
+    from tqdm import tqdm
+
+    extractor = load_melody_extractor(extractor_dir) if extractor_dir else load_melody_extractor()
+    rows = []
+    totals = {k: [0, 0] for k in ("model", "skyline", "skyline_plain", "model_flat")}
+    pr = {k: [0, 0, 0] for k in ("model", "skyline", "skyline_plain")}  # true positives, predicted, actual
+    errors: dict[str, list[int]] = {}
+    for song_id in tqdm(song_ids(data, split, limit), desc=f"melody extraction ({split})", disable=not progress):
+        notes, truth, tpb, sources = load_song(data, song_id, with_sources=True)
+        t0 = time.perf_counter()
+        predicted = melody_mask(notes, tpb, extractor)
+        seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        sky = skyline_mask(notes)
+        sky_seconds = time.perf_counter() - t0
+        plain = skyline_mask(notes, respect_held=False)
+        flat = melody_mask(constant_velocity(notes), tpb, extractor)
+        row = {"id": song_id, "notes": len(notes), "seconds": seconds, "skyline_seconds": sky_seconds}
+        for key, mask in (("model", predicted), ("skyline", sky), ("skyline_plain", plain), ("model_flat", flat)):
+            accuracy = melody_note_accuracy(notes, mask, truth)
+            row[key] = accuracy
+            totals[key][0] += accuracy * len(notes)
+            totals[key][1] += len(notes)
+        for source in TRACKS:  # where the errors are: by source track and by whether the skyline takes the note
+            for on_top in (True, False):
+                cell = errors.setdefault(f"{source} {'top' if on_top else 'under'}", [0, 0])
+                where = (sources == source) & (sky == on_top)
+                cell[0] += int((predicted[where] != truth[where]).sum())
+                cell[1] += int(where.sum())
+        for key, mask in (("model", predicted), ("skyline", sky), ("skyline_plain", plain)):
+            pr[key][0] += int((mask & truth).sum())
+            pr[key][1] += int(mask.sum())
+            pr[key][2] += int(truth.sum())
+        rows.append(row)
+    summary = {"split": split, "songs": len(rows), "notes": totals["model"][1],
+               "model_errors": {k: {"wrong": w, "notes": n} for k, (w, n) in errors.items()}}
+    for key, (right, n) in totals.items():
+        summary[f"{key}_accuracy"] = right / n
+    for key, (tp, predicted, actual) in pr.items():
+        summary[f"{key}_precision"] = tp / max(predicted, 1)
+        summary[f"{key}_recall"] = tp / max(actual, 1)
+    seconds = np.array([r["seconds"] for r in rows])
+    summary["seconds_per_song_mean"] = float(seconds.mean())
+    summary["seconds_per_song_max"] = float(seconds.max())
+    summary["skyline_seconds_per_song_mean"] = float(np.mean([r["skyline_seconds"] for r in rows]))
+    return {"summary": summary, "songs": rows}
+
+
+def print_summary(s: dict) -> None:
+    print(f"POP909 {s['split']} split: {s['songs']} songs, {s['notes']} notes")
+    print(f"  extractor : {s['model_accuracy']:.4f} of notes right (melody precision {s['model_precision']:.3f}, "
+          f"recall {s['model_recall']:.3f}); {s['seconds_per_song_mean']:.3f} s per song (max "
+          f"{s['seconds_per_song_max']:.3f})")
+    print(f"  skyline   : {s['skyline_accuracy']:.4f} of notes right (melody precision {s['skyline_precision']:.3f}, "
+          f"recall {s['skyline_recall']:.3f}); {s['skyline_seconds_per_song_mean']:.3f} s per song")
+    print(f"  skyline, plain (highest note of every onset, held notes ignored): {s['skyline_plain_accuracy']:.4f} "
+          f"of notes right (melody precision {s['skyline_plain_precision']:.3f}, "
+          f"recall {s['skyline_plain_recall']:.3f})")
+    print(f"  extractor with every velocity set to 100: {s['model_flat_accuracy']:.4f} of notes right")
+    print("  extractor errors by source track (top: the skyline takes the note; under: it does not):")
+    for key, cell in s["model_errors"].items():
+        print(f"    {key:12s} {cell['wrong']:6d} wrong of {cell['notes']:6d} "
+              f"({cell['wrong'] / max(cell['notes'], 1):.1%}; {cell['wrong'] / s['notes']:.2%} of all notes)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=POP909,
+                        help="POP909 folder (default: pop909 under the shared data folder)")
+    parser.add_argument("--train", action="store_true", help="train the extractor and write its weights")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="weights folder (default: the shipped one)")
+    parser.add_argument("--minutes", type=float, default=28.0,
+                        help="training budget in wall-clock minutes (default 28, as for the shipped weights)")
+    parser.add_argument("--channels", type=int, default=64, help="convolution channels (default 64)")
+    parser.add_argument("--window", type=int, default=1024, help="training window in notes (default 1024)")
+    parser.add_argument("--valid-every", type=int, default=3,
+                        help="validate on every Nth validation song during training (default 3)")
+    parser.add_argument("--batch", type=int, default=8, help="windows per step (default 8)")
+    parser.add_argument("--flat-velocity-share", type=float, default=0.3,
+                        help="share of training windows with every velocity equal (default 0.3)")
+    parser.add_argument("--seed", type=int, default=1, help="seed (default 1, as for the shipped weights)")
+    parser.add_argument("--tune-threshold", action="store_true",
+                        help="choose the melody threshold on the validation split (done after --train too)")
+    parser.add_argument("--split", default="test", choices=("test", "valid", "train"), help="evaluation split")
+    parser.add_argument("--limit", type=int, help="evaluate the first N songs of the split only")
+    parser.add_argument("--json", type=Path, help="write the evaluation as JSON here")
+    args = parser.parse_args()
+    if not args.data.is_dir():
+        print(f"melody_extraction: {args.data} is not a folder; point --data at POP909", file=sys.stderr)
+        return 2
+    if args.train:
+        return train(args)
+    if args.tune_threshold:
+        tune_threshold(args.data, args.out)
+        return 0
+    result = evaluate(args.data, args.split, args.limit, args.out if args.out != DEFAULT_OUT else None)
+    print_summary(result["summary"])
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

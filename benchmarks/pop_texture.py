@@ -1,0 +1,199 @@
+"""The pop texture measured on the POP909 training split: what a pop StyleTexture should keep to.
+
+Every training song (``split_of(id) == "train"`` with the build's default 10/10
+percent split) is read aligned to its annotated beats (``load_pop909_song``), and the
+``PIANO`` (accompaniment), ``MELODY`` and ``BRIDGE`` tracks are measured the way
+``benchmarks/part_rhythm.py`` and ``key_fit.py`` measure the corpus styles:
+
+- pitch range (percentiles of notes; per-song lowest and highest);
+- polyphony: notes sounding together while the part sounds (time-weighted, on the 12-step grid),
+  and notes starting together (chord size at an onset);
+- density: notes and onsets per beat over the song's span;
+- onset grid: onsets at the nearest of 12 steps a beat, share on the beat, on eighths, on sixteenths,
+  on eighth-note triplets (steps 4 and 8), elsewhere;
+- durations in beats (after the grid projection): quartiles, share at least a sixteenth/eighth/quarter,
+  share a whole number of sixteenths and eighths;
+- lines: notes starting while the part's previous note still sounds, apart (``over``) and together (``chord``);
+  legato: notes starting right where the part's sound stopped;
+- chord-tone ratio (note time on the annotated chord's tones, ``chord_midi.txt``) and key fit
+  (note time inside the annotated key's scale, ``key_audio.txt``; a minor key's scale has its raised
+  sixth and seventh, as in ``symbolic.keys``).
+
+    python benchmarks/pop_texture.py --out docs/results/pop-texture.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from symbolic.analysis.chords import chord_tone_ratio
+from symbolic.data.build import BuildConfig, split_of
+from symbolic.data.pop909 import POP909_ROLES, list_pop909_pieces, load_pop909_song
+from symbolic.keys import scale_pitch_classes
+from symbolic.resources import shared_data_dir
+
+STEPS = 12
+GRID_NAMES = {0: "beat", 6: "eighth", 3: "sixteenth", 9: "sixteenth", 4: "triplet", 8: "triplet"}
+
+
+def key_fit(score, track) -> tuple[float, float]:
+    """(note ticks inside the annotated key's scale, note ticks under a key annotation)."""
+    inside = total = 0.0
+    for n in track.notes:
+        key = score.annotations.key_at(n.onset_ticks)
+        if key is None:
+            continue
+        total += n.duration_ticks
+        inside += n.duration_ticks * (n.pitch % 12 in scale_pitch_classes(key.tonic, key.minor))
+    return inside, total
+
+
+def measure(score, track, stats: dict) -> None:
+    tpb = score.ticks_per_beat
+    notes = sorted(track.notes)
+    if not notes:
+        return
+    on = np.asarray([(2 * n.onset_ticks * STEPS + tpb) // (2 * tpb) for n in notes])
+    dur = np.maximum(1, np.asarray([(2 * n.duration_ticks * STEPS + tpb) // (2 * tpb) for n in notes]))
+    pitch = np.asarray([n.pitch for n in notes])
+    stats["pitch"].append(pitch)
+    stats["song_low"].append(pitch.min())
+    stats["song_high"].append(pitch.max())
+    span_beats = (on.max() + dur[on.argmax()] - on.min()) / STEPS
+    stats["notes_per_beat"].append(len(notes) / max(span_beats, 1))
+    stats["onsets_per_beat"].append(len(np.unique(on)) / max(span_beats, 1))
+    for k in on % STEPS:
+        stats["grid"][GRID_NAMES.get(int(k), "other")] += 1
+    stats["dur"].append(dur / STEPS)
+    # Sounding notes per step, where the part sounds.
+    end = int((on + dur).max()) + 1
+    delta = np.zeros(end + 1, dtype=np.int64)
+    np.add.at(delta, on, 1)
+    np.add.at(delta, on + dur, -1)
+    sounding = np.cumsum(delta)[:end]
+    stats["poly"].append(sounding[sounding > 0])
+    stats["chord_size"].append(np.unique(on, return_counts=True)[1])
+    reach, last_onset = -1, -1
+    for o, d in zip(on, dur):
+        if o < reach:
+            stats["lines"]["chord" if o == last_onset else "over"] += 1
+        if reach >= 0:
+            stats["legato"][bool(o <= reach)] += 1
+        reach, last_onset = max(reach, o + d), o
+    stats["lines"]["notes"] += len(notes)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pop909", type=Path, default=shared_data_dir() / "pop909")
+    parser.add_argument("--limit", type=int, help="first N training songs only")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    split = BuildConfig()
+    train = [p for p in list_pop909_pieces(args.pop909) if split_of(p.id, split) == "train"][: args.limit]
+    stats = {role: defaultdict(list, grid=Counter(), lines=Counter(), legato=Counter()) for role in POP909_ROLES}
+    ctr = {role: [0.0, 0.0] for role in POP909_ROLES}
+    keyfit = {role: [0.0, 0.0] for role in POP909_ROLES}
+    for piece in tqdm(train, unit="song"):
+        score, _ = load_pop909_song(piece.path)
+        for index, track in enumerate(score.tracks[:3]):
+            measure(score, track, stats[track.name])
+            ratio = chord_tone_ratio(score, index)
+            if ratio is not None:
+                weight = sum(n.duration_ticks for n in track.notes)
+                ctr[track.name][0] += ratio * weight
+                ctr[track.name][1] += weight
+            inside, total = key_fit(score, track)
+            keyfit[track.name][0] += inside
+            keyfit[track.name][1] += total
+
+    lines = ["# The pop texture, measured on the POP909 training split", "",
+             f"Measured {datetime.date.today()} on a 2-core CPU with", "", "```sh",
+             "python benchmarks/pop_texture.py" + (f" --limit {args.limit}" if args.limit else "")
+             + f" --out {args.out}", "```", "",
+             f"{len(train)} training songs (`split_of` with the build's default 10% valid / 10% test), each aligned "
+             "to its annotated beats (`load_pop909_song`: one beat = one quarter note, bar lines on the annotated "
+             "downbeats); onsets and durations at the nearest of 12 steps a beat (the event tokenizer's grid).", "",
+             "| measure | " + " | ".join(POP909_ROLES) + " |", "| --- | " + " | ".join("---:" for _ in POP909_ROLES) + " |"]
+
+    def row(name, fn):
+        lines.append(f"| {name} | " + " | ".join(fn(role) for role in POP909_ROLES) + " |")
+
+    pitch = {r: np.concatenate(stats[r]["pitch"]) for r in POP909_ROLES}
+    dur = {r: np.concatenate(stats[r]["dur"]) for r in POP909_ROLES}
+    poly = {r: np.concatenate(stats[r]["poly"]) for r in POP909_ROLES}
+    size = {r: np.concatenate(stats[r]["chord_size"]) for r in POP909_ROLES}
+    grid_total = {r: sum(stats[r]["grid"].values()) for r in POP909_ROLES}
+    row("notes", lambda r: f"{len(pitch[r])}")
+    row("pitch 0.5th / 5th / 50th / 95th / 99.5th pct (MIDI)",
+        lambda r: " / ".join(f"{np.percentile(pitch[r], q):.0f}" for q in (0.5, 5, 50, 95, 99.5)))
+    row("per-song lowest, median (MIDI)", lambda r: f"{np.median(stats[r]['song_low']):.0f}")
+    row("per-song highest, median (MIDI)", lambda r: f"{np.median(stats[r]['song_high']):.0f}")
+    row("notes sounding together while it sounds (mean; 90th pct)",
+        lambda r: f"{poly[r].mean():.2f}; {np.percentile(poly[r], 90):.0f}")
+    row("notes starting together at an onset (mean; share of onsets with 1 / 2 / 3 / 4+)",
+        lambda r: f"{size[r].mean():.2f}; " + " / ".join(
+            f"{np.mean(size[r] == k) if k < 4 else np.mean(size[r] >= 4):.2f}" for k in (1, 2, 3, 4)))
+    row("notes per beat (median song)", lambda r: f"{np.median(stats[r]['notes_per_beat']):.2f}")
+    row("onsets per beat (median song)", lambda r: f"{np.median(stats[r]['onsets_per_beat']):.2f}")
+    for name in ("beat", "eighth", "sixteenth", "triplet", "other"):
+        row(f"onsets on the {name} (share)" if name != "other" else "onsets elsewhere (32nds, off the grid)",
+            lambda r, name=name: f"{stats[r]['grid'][name] / grid_total[r]:.3f}")
+    row("onsets on the 16th grid (beat + eighth + sixteenth)",
+        lambda r: f"{sum(stats[r]['grid'][k] for k in ('beat', 'eighth', 'sixteenth')) / grid_total[r]:.3f}")
+    row("duration 25th / 50th / 75th pct (beats)",
+        lambda r: " / ".join(f"{np.percentile(dur[r], q):.2f}" for q in (25, 50, 75)))
+    for frac, name in ((0.25, "a sixteenth"), (0.5, "an eighth"), (1.0, "a quarter")):
+        row(f"durations at least {name}", lambda r, f=frac: f"{np.mean(dur[r] >= f - 1e-9):.3f}")
+    for n, name in ((4, "sixteenths"), (2, "eighths")):
+        row(f"durations a whole number of {name}",
+            lambda r, n=n: f"{np.mean(np.abs(dur[r] * n - np.rint(dur[r] * n)) < 1e-9):.3f}")
+    row("notes starting over the part's previous note, apart (`over`)",
+        lambda r: f"{stats[r]['lines']['over'] / stats[r]['lines']['notes']:.3f}")
+    row("notes starting together with the previous (`chord`)",
+        lambda r: f"{stats[r]['lines']['chord'] / stats[r]['lines']['notes']:.3f}")
+    row("notes starting with no rest after the previous (legato)",
+        lambda r: f"{stats[r]['legato'][True] / max(1, sum(stats[r]['legato'].values())):.3f}")
+    row("chord-tone ratio (note time on the annotated chord's tones)", lambda r: f"{ctr[r][0] / ctr[r][1]:.3f}")
+    row("note time inside the annotated key's scale", lambda r: f"{keyfit[r][0] / keyfit[r][1]:.3f}")
+    piano = "PIANO"
+    on16 = sum(stats[piano]["grid"][k] for k in ("beat", "eighth", "sixteenth")) / grid_total[piano]
+    on8 = sum(stats[piano]["grid"][k] for k in ("beat", "eighth")) / grid_total[piano]
+    at_least_16th = float(np.mean(dur[piano] >= 0.25 - 1e-9))
+    legato = stats[piano]["legato"][True] / max(1, sum(stats[piano]["legato"].values()))
+    lines += ["", "## What this says for a pop `StyleTexture` (the rules at the 95% share `part_rhythm.py` uses)", "",
+              f"- `part_ranges` for the piano: ({np.percentile(pitch[piano], 0.5):.0f}, "
+              f"{np.percentile(pitch[piano], 99.5):.0f}) holds 99% of its notes (0.5th to 99.5th percentile); "
+              f"the melody's is ({np.percentile(pitch['MELODY'], 0.5):.0f}, {np.percentile(pitch['MELODY'], 99.5):.0f}).",
+              f"- onset grid: {on16:.1%} of piano onsets on sixteenths ({on8:.1%} on eighths), so the grid rule is "
+              + ("sixteenths" if on16 >= 0.95 else "none at 95%") + f"; {at_least_16th:.1%} of its notes last at least a "
+              f"sixteenth after the grid projection (performed key releases), so "
+              + ("a sixteenth is the shortest note" if at_least_16th >= 0.95 else "no shortest-note rule holds at 95%")
+              + ": `part_rhythm` " + ("(4, 4)" if on16 >= 0.95 and at_least_16th >= 0.95 else
+                                     "cannot take both; a grid-only rule would need a new field") + ".",
+              f"- `part_lines` False, `part_chords` True: {stats[piano]['lines']['chord'] / stats[piano]['lines']['notes']:.1%}"
+              f" of piano notes start together with another, {stats[piano]['lines']['over'] / stats[piano]['lines']['notes']:.1%}"
+              " over a sounding one.",
+              f"- `part_legato` {legato >= 0.95}: {legato:.1%} of piano notes start with no rest after the part's sound.",
+              f"- key: {keyfit[piano][0] / keyfit[piano][1]:.1%} of piano note time lies inside the annotated key's scale "
+              "(calibrate `off_scale_penalty` with `benchmarks/key_fit.py` so new parts leave it as rarely)."]
+    lines += ["", "The chord annotations were read from the MIDI itself (`chord_midi.txt`), largely from the "
+              "PIANO part, so its chord-tone ratio is close to 1 by construction; the key annotations come from "
+              "the audio (`key_audio.txt`).", ""]
+    text = "\n".join(lines)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,623 @@
+"""Melody extraction: split one polyphonic track (a piano arrangement) into its melody line and the rest.
+
+Two extractors share one interface, a boolean melody mask over the notes:
+
+- :func:`skyline_mask`, the classic baseline (Uitdenbogerd and Zobel 1998): at each onset the highest
+  note is melody, unless a higher note is still sounding.
+- :func:`melody_mask`, the shipped extractor: per-note features of the note and its neighbourhood
+  (:func:`note_features`) read by a small dilated 1-D convolution network over the note sequence, trained on the
+  POP909 train split (``benchmarks/melody_extraction.py --train``; weights in
+  ``symbolic/assets/melody-extractor``, see MODEL_CARD.md).  Inference runs in numpy, without torch.
+
+:func:`extract_melody` is the verb the jobs call: ``extract_melody(track) -> (melody_notes, rest_notes)``.
+
+Notes are handled in a canonical order, onset ascending then pitch descending (:func:`note_order`);
+every feature function takes arrays in that order.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from symbolic.errors import ConfigError, DataError, ScoreError
+from symbolic.score import Note, Score, Track
+
+__all__ = [
+    "MelodyExtractorConfig",
+    "MelodyExtractor",
+    "FEATURE_NAMES",
+    "note_order",
+    "onset_groups",
+    "onset_rank",
+    "held_above",
+    "neighbour_top_interval",
+    "local_range_position",
+    "log_duration_beats",
+    "log_gap_beats",
+    "relative_velocity",
+    "beat_phase",
+    "gap_below",
+    "local_top_median",
+    "song_position",
+    "note_features",
+    "skyline_mask",
+    "melody_probabilities",
+    "mask_from_probabilities",
+    "melody_mask",
+    "extract_melody",
+    "load_melody_extractor",
+    "save_melody_extractor",
+    "split_melody_track",
+    "merge_tracks",
+    "melody_note_accuracy",
+]
+
+_LOG2_CLIP = 4.0  # log2 of beat lengths is clipped to +-4 (1/16 beat .. 16 beats)
+
+
+@dataclass(frozen=True)
+class MelodyExtractorConfig:
+    """Shape of the extractor: ``n_features`` inputs per note, a 1-D convolution over the note sequence of
+    ``channels`` channels and ``kernel_size``, then one residual dilated convolution per entry of
+    ``dilations``, and a per-note output; a note is melody when its probability exceeds ``threshold``.
+    ``window_beats`` is the half-width of the neighbourhood the features look at."""
+
+    n_features: int = 33
+    channels: int = 48
+    kernel_size: int = 5
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
+    threshold: float = 0.5
+    window_beats: float = 2.0
+
+    def __post_init__(self) -> None:
+        for name in ("n_features", "channels"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"melody extractor {name} must be at least 1, got {getattr(self, name)}")
+        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            raise ConfigError(f"melody extractor kernel_size must be odd and positive, got {self.kernel_size}")
+        if any(d < 1 for d in self.dilations):
+            raise ConfigError(f"melody extractor dilations must be positive, got {self.dilations}")
+        if not 0.0 < self.threshold < 1.0:
+            raise ConfigError(f"melody extractor threshold must lie in (0, 1), got {self.threshold}")
+        if self.window_beats <= 0:
+            raise ConfigError(f"melody extractor window_beats must be positive, got {self.window_beats}")
+
+    @property
+    def receptive_notes(self) -> int:
+        """How many notes on each side of a note the output can see."""
+        return (self.kernel_size // 2) * (1 + sum(self.dilations))
+
+
+# ---------------------------------------------------------------------------------------------- features
+
+
+def note_order(notes: Sequence[Note]) -> np.ndarray:
+    """Indices that put ``notes`` in canonical order: onset ascending, then pitch descending; int64 ``(n,)``."""
+    if not notes:
+        return np.zeros(0, dtype=np.int64)
+    arr = np.asarray(notes, dtype=np.int64).reshape(-1, 4)
+    return np.lexsort((-arr[:, 2], arr[:, 0])).astype(np.int64)
+
+
+def onset_groups(onsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group notes that start together.  ``onsets`` int ``(n,)`` sorted ascending.
+
+    Returns ``(group, starts, times)``: the group index of each note ``(n,)``, the first note index of each
+    group ``(g,)`` and each group's onset tick ``(g,)``.  Empty input gives three empty arrays.
+    """
+    onsets = np.asarray(onsets)
+    times, starts, group = np.unique(onsets, return_index=True, return_inverse=True)
+    return group.astype(np.int64), starts.astype(np.int64), times
+
+
+def onset_rank(onsets: np.ndarray, pitches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rank of each note from the top among notes with the same onset (0 = highest) and the size of its group.
+
+    Arrays in canonical order (:func:`note_order`); returns two int64 ``(n,)`` arrays.  Equal pitches take
+    consecutive ranks.
+    """
+    group, starts, _ = onset_groups(onsets)
+    rank = np.arange(len(onsets)) - starts[group]
+    sizes = np.bincount(group, minlength=len(starts))
+    return rank.astype(np.int64), sizes[group].astype(np.int64)
+
+
+def held_above(onsets: np.ndarray, durations: np.ndarray, pitches: np.ndarray) -> np.ndarray:
+    """Number of notes that started earlier, still sound at this note's onset and are higher; int64 ``(n,)``.
+
+    This is what the skyline rule checks: a note under a held higher note is not the top voice.
+    """
+    n = len(onsets)
+    out = np.zeros(n, dtype=np.int64)
+    if n == 0:
+        return out
+    offsets = onsets + durations
+    group, starts, _ = onset_groups(onsets)
+    ends = np.append(starts[1:], n)
+    active: list[int] = []
+    for start, end in zip(starts, ends):
+        t = onsets[start]
+        active = [j for j in active if offsets[j] > t]
+        if active:
+            held = pitches[active]
+            for i in range(start, end):
+                out[i] = int(np.count_nonzero(held > pitches[i]))
+        active.extend(range(start, end))
+    return out
+
+
+def neighbour_top_interval(onsets: np.ndarray, pitches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Interval in semitones from each note to the highest note of the previous and of the next onset.
+
+    Arrays in canonical order; returns two float ``(n,)`` arrays (``pitch - top``), 0 where there is no
+    previous (first onset) or next (last onset) group.
+    """
+    group, starts, _ = onset_groups(onsets)
+    if len(onsets) == 0:
+        return np.zeros(0), np.zeros(0)
+    top = pitches[starts].astype(float)  # canonical order: a group's first note is its highest
+    prev_top = np.concatenate([[np.nan], top[:-1]])[group]
+    next_top = np.concatenate([top[1:], [np.nan]])[group]
+    p = pitches.astype(float)
+    return np.nan_to_num(p - prev_top), np.nan_to_num(p - next_top)
+
+
+def local_range_position(onsets: np.ndarray, pitches: np.ndarray, window_ticks: float) -> tuple[np.ndarray, np.ndarray]:
+    """Where each note sits in the pitch range of the notes starting within ``window_ticks`` of it.
+
+    Returns ``(below_ceiling, position)``, float ``(n,)``: semitones from the note up to the highest
+    neighbouring pitch (>= 0) and the note's place between the lowest (0) and highest (1) neighbour
+    (0.5 where all neighbours share one pitch).
+    """
+    n = len(onsets)
+    if n == 0:
+        return np.zeros(0), np.zeros(0)
+    group, starts, times = onset_groups(onsets)
+    ends = np.append(starts[1:], n)
+    top = pitches[starts]
+    bottom = pitches[ends - 1]
+    lo = np.searchsorted(times, times - window_ticks, side="left")
+    hi = np.searchsorted(times, times + window_ticks, side="right")
+    ceiling = np.array([top[a:b].max() for a, b in zip(lo, hi)], dtype=float)
+    floor = np.array([bottom[a:b].min() for a, b in zip(lo, hi)], dtype=float)
+    p = pitches.astype(float)
+    span = (ceiling - floor)[group]
+    position = np.where(span > 0, (p - floor[group]) / np.maximum(span, 1), 0.5)
+    return ceiling[group] - p, position
+
+
+def log_duration_beats(durations: np.ndarray, ticks_per_beat: int) -> np.ndarray:
+    """log2 of each duration in beats, clipped to [-4, 4]; float ``(n,)``."""
+    beats = np.maximum(np.asarray(durations, dtype=float), 1.0) / ticks_per_beat
+    return np.clip(np.log2(beats), -_LOG2_CLIP, _LOG2_CLIP)
+
+
+def log_gap_beats(onsets: np.ndarray, ticks_per_beat: int) -> tuple[np.ndarray, np.ndarray]:
+    """log2 of the time in beats from each note's onset back to the previous onset and on to the next one.
+
+    Clipped to [-4, 4]; the first (last) onset gets 4 for its previous (next) gap.  Float ``(n,)`` each.
+    """
+    group, _, times = onset_groups(onsets)
+    if len(onsets) == 0:
+        return np.zeros(0), np.zeros(0)
+    gaps = np.diff(times.astype(float)) / ticks_per_beat
+    big = 2.0 ** _LOG2_CLIP
+    prev_gap = np.concatenate([[big], gaps])[group]
+    next_gap = np.concatenate([gaps, [big]])[group]
+    clip = lambda x: np.clip(np.log2(np.maximum(x, 1e-6)), -_LOG2_CLIP, _LOG2_CLIP)  # noqa: E731
+    return clip(prev_gap), clip(next_gap)
+
+
+def relative_velocity(onsets: np.ndarray, velocities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Velocity against the whole track and against the loudest note of the same onset, in units of 16.
+
+    Returns ``((v - median) / 16, (v - loudest at onset) / 16)``, float ``(n,)`` each; both are 0 in a track
+    whose velocities are all equal (notation software), so the extractor cannot lean on them there.
+    """
+    if len(onsets) == 0:
+        return np.zeros(0), np.zeros(0)
+    v = velocities.astype(float)
+    group, _, times = onset_groups(onsets)
+    loudest = np.full(len(times), -np.inf)
+    np.maximum.at(loudest, group, v)
+    return (v - np.median(v)) / 16.0, (v - loudest[group]) / 16.0
+
+
+def beat_phase(onsets: np.ndarray, ticks_per_beat: int) -> np.ndarray:
+    """Position of each onset in its beat as ``(sin, cos)`` of the beat, half-beat and quarter-beat phase
+    (the last tells how close the onset lies to the sixteenth-note grid); float ``(n, 6)``."""
+    phase = 2 * np.pi * (np.asarray(onsets, dtype=float) % ticks_per_beat) / ticks_per_beat
+    return np.stack([f(k * phase) for k in (1, 2, 4) for f in (np.sin, np.cos)], axis=1)
+
+
+def song_position(n_notes: int) -> np.ndarray:
+    """Where each note lies in the piece, by note count: 0 for the first, 1 for the last; float ``(n,)``.
+
+    Intros and endings, where an instrument rather than the voice carries the tune, sit near 0 and 1.
+    """
+    return np.linspace(0.0, 1.0, n_notes) if n_notes > 1 else np.zeros(n_notes)
+
+
+def velocity_agreement(velocities: np.ndarray, top: np.ndarray, tolerance: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """How well each note's velocity agrees with the velocities of the top line (``top``: bool ``(n,)``).
+
+    A melody played or entered as one part keeps a steady velocity, unlike fills and accompaniment.  Returns
+    ``(share, to_mode)``, float ``(n,)`` each: the share of top-line notes within ``tolerance`` of the note's
+    velocity, and ``(velocity - mode) / 16``, where the mode is the lowest velocity whose ``tolerance`` window holds
+    the most top-line notes.  With no top line both are 0.
+    """
+    v = np.asarray(velocities, dtype=np.int64)
+    top_v = v[np.asarray(top, dtype=bool)]
+    if len(v) == 0 or len(top_v) == 0:
+        return np.zeros(len(v)), np.zeros(len(v))
+    low = int(v.min())  # counted from the lowest velocity: the result does not change when all shift
+    counts = np.bincount(top_v - low, minlength=int(v.max()) - low + 1)
+    near = np.convolve(counts, np.ones(2 * tolerance + 1), mode="same")
+    mode = int(np.argmax(near)) + low
+    return near[v - low] / len(top_v), (v - mode) / 16.0
+
+
+def legato_neighbours(onsets: np.ndarray, durations: np.ndarray, pitches: np.ndarray, velocities: np.ndarray,
+                      ticks_per_beat: int, max_interval: int = 7,
+                      max_velocity_step: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each note continues a line: a note of similar pitch and velocity ends as it starts, or starts
+    as it ends.
+
+    A neighbour qualifies when it lies within ``max_interval`` semitones and ``max_velocity_step`` velocity
+    steps, and the gap between one note's end and the other's start lies between a sixteenth-note overlap and
+    half a beat of rest.  Returns ``(from_previous, to_next)``, float 0/1 ``(n,)`` each, arrays in any order.
+    """
+    n = len(onsets)
+    prev_found, next_found = np.zeros(n), np.zeros(n)
+    if n == 0:
+        return prev_found, next_found
+    offsets = onsets + durations
+    overlap, rest = ticks_per_beat // 4, ticks_per_beat // 2
+    by_offset = np.argsort(offsets, kind="stable")
+    sorted_offsets = offsets[by_offset]
+    lo = np.searchsorted(sorted_offsets, onsets - rest, side="left")
+    hi = np.searchsorted(sorted_offsets, onsets + overlap, side="right")
+    slot, valid = _windows(lo, hi)
+    j = by_offset[slot]
+    ok = valid & (onsets[j] < onsets[:, None]) & (np.abs(pitches[j] - pitches[:, None]) <= max_interval) & \
+        (np.abs(velocities[j] - velocities[:, None]) <= max_velocity_step)
+    prev_found[ok.any(axis=1)] = 1.0
+    next_found[j[ok]] = 1.0
+    return prev_found, next_found
+
+
+def _windows(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index matrix ``(n, k)`` of the ranges ``lo[i]..hi[i]`` (padded, clipped) and the mask of real entries."""
+    width = max(1, int((hi - lo).max(initial=1)))
+    slot = lo[:, None] + np.arange(width)[None, :]
+    valid = slot < hi[:, None]
+    return np.minimum(slot, max(len(lo) - 1, 0)), valid
+
+
+def velocity_layer(onsets: np.ndarray, durations: np.ndarray, velocities: np.ndarray, window_ticks: float,
+                   max_velocity_step: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """How many other notes of the same loudness sound with each note, and how common its loudness is nearby.
+
+    Returns ``(sounding, share)``, float ``(n,)`` each: the count of other notes sounding at the note's onset
+    (started at most ``window_ticks`` before it, not yet ended) within ``max_velocity_step`` of its velocity (a
+    melody played as one layer has none), and the share of notes starting within ``window_ticks`` whose
+    velocity lies that close.
+    Arrays sorted by onset.
+    """
+    n = len(onsets)
+    if n == 0:
+        return np.zeros(0), np.zeros(0)
+    offsets = onsets + durations
+    v = velocities.astype(np.int64)
+    start = np.searchsorted(onsets, onsets - window_ticks, side="left")
+    end = np.searchsorted(onsets, onsets + window_ticks, side="right")
+    now = np.searchsorted(onsets, onsets, side="right")
+    slot, valid = _windows(start, end)
+    near = valid & (np.abs(v[slot] - v[:, None]) <= max_velocity_step)
+    share = near.sum(axis=1) / valid.sum(axis=1)
+    before = near & (slot < now[:, None]) & (offsets[slot] > onsets[:, None])
+    return before.sum(axis=1) - 1.0, share  # the note itself is one of them
+
+
+def gap_below(onsets: np.ndarray, pitches: np.ndarray) -> np.ndarray:
+    """Semitones from each note down to the next lower note starting with it (0 for the lowest); float ``(n,)``.
+
+    Arrays in canonical order.  A melody note over its accompaniment often stands apart from the chord.
+    """
+    n = len(onsets)
+    if n == 0:
+        return np.zeros(0)
+    group, _, _ = onset_groups(onsets)
+    same = np.append(group[1:] == group[:-1], False)
+    below = np.append(pitches[1:], 0)
+    return np.where(same, pitches - below, 0).astype(float)
+
+
+def local_top_median(onsets: np.ndarray, pitches: np.ndarray, window_ticks: float) -> np.ndarray:
+    """Semitones from each note to the median of the highest notes of the onsets within ``window_ticks``;
+    float ``(n,)``, arrays in canonical order.  Where the melody rests the top line drops, which this shows."""
+    n = len(onsets)
+    if n == 0:
+        return np.zeros(0)
+    group, starts, times = onset_groups(onsets)
+    top = pitches[starts].astype(float)
+    lo = np.searchsorted(times, times - window_ticks, side="left")
+    hi = np.searchsorted(times, times + window_ticks, side="right")
+    slot, valid = _windows(lo, hi)
+    ranked = np.sort(np.where(valid, top[slot], np.inf), axis=1)  # the real entries first, in order
+    count = valid.sum(axis=1)
+    rows = np.arange(len(top))
+    medians = 0.5 * (ranked[rows, (count - 1) // 2] + ranked[rows, count // 2])
+    return pitches - medians[group]
+
+
+FEATURE_NAMES = (
+    "pitch", "pitch_vs_track_mean", "onset_rank", "onset_group_size", "is_onset_top", "is_onset_bottom",
+    "held_above", "interval_to_prev_top", "interval_to_next_top", "below_local_ceiling", "local_range_position",
+    "log_duration", "log_gap_prev", "log_gap_next", "velocity_vs_median", "velocity_vs_onset_loudest",
+    "velocity_is_constant", "is_skyline", "gap_below", "vs_local_top_median",
+    "beat_sin", "beat_cos", "half_beat_sin", "half_beat_cos", "quarter_beat_sin", "quarter_beat_cos",
+    "song_position", "velocity_agreement", "velocity_vs_top_mode",
+    "legato_from_previous", "legato_to_next", "same_layer_sounding", "same_layer_share",
+)
+
+
+def note_features(notes: Sequence[Note], ticks_per_beat: int, window_beats: float = 2.0) -> np.ndarray:
+    """The extractor's input: one row of :data:`FEATURE_NAMES` per note, notes in canonical order.
+
+    ``notes`` in any order (the rows follow :func:`note_order`); returns float32 ``(n, 33)``; ``(0, 33)`` for
+    no notes.  Semitone features are divided by 12, counts clipped at 4 and divided by 4.
+    """
+    if ticks_per_beat <= 0:
+        raise ConfigError(f"ticks_per_beat must be positive, got {ticks_per_beat}")
+    if not notes:
+        return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32)
+    arr = np.asarray(notes, dtype=np.int64).reshape(-1, 4)[note_order(notes)]
+    o, d, p, v = arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3]
+    rank, size = onset_rank(o, p)
+    above = held_above(o, d, p)
+    prev_iv, next_iv = neighbour_top_interval(o, p)
+    below_ceiling, position = local_range_position(o, p, window_beats * ticks_per_beat)
+    gap_prev, gap_next = log_gap_beats(o, ticks_per_beat)
+    vel_median, vel_loudest = relative_velocity(o, v)
+    constant = float(v.min() == v.max())
+    pf = p.astype(float)
+    columns = [
+        (pf - 60.0) / 12.0, (pf - pf.mean()) / 12.0, np.minimum(rank, 4) / 4.0, np.minimum(size, 4) / 4.0,
+        (rank == 0).astype(float), (rank == size - 1).astype(float), np.minimum(above, 4) / 4.0,
+        np.clip(prev_iv, -24, 24) / 12.0, np.clip(next_iv, -24, 24) / 12.0, np.minimum(below_ceiling, 36) / 12.0,
+        position, log_duration_beats(d, ticks_per_beat) / _LOG2_CLIP, gap_prev / _LOG2_CLIP, gap_next / _LOG2_CLIP,
+        vel_median, vel_loudest, np.full(len(p), constant), ((rank == 0) & (above == 0)).astype(float),
+        np.minimum(gap_below(o, p), 24) / 12.0,
+        np.clip(local_top_median(o, p, 2 * window_beats * ticks_per_beat), -36, 24) / 12.0,
+    ]
+    agreement, vs_mode = velocity_agreement(v, (rank == 0) & (above == 0))
+    legato_prev, legato_next = legato_neighbours(o, d, p, v, ticks_per_beat)
+    layer_sounding, layer_share = velocity_layer(o, d, v, window_beats * ticks_per_beat)
+    extra = [song_position(len(o)), agreement, vs_mode, legato_prev, legato_next,
+             np.minimum(layer_sounding, 4) / 4.0, layer_share]
+    return np.concatenate([np.stack(columns, axis=1), beat_phase(o, ticks_per_beat), np.stack(extra, axis=1)],
+                          axis=1).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------- extractors
+
+
+def skyline_mask(notes: Sequence[Note], respect_held: bool = True) -> np.ndarray:
+    """The skyline baseline: bool ``(n,)`` in the order of ``notes``, True for the highest note of each onset
+    (with ``respect_held``, only when no earlier, still-sounding higher note covers it; without, the plain
+    "highest note at each onset" rule).  Empty input gives an empty mask."""
+    out = np.zeros(len(notes), dtype=bool)
+    if not notes:
+        return out
+    order = note_order(notes)
+    arr = np.asarray(notes, dtype=np.int64).reshape(-1, 4)[order]
+    rank, _ = onset_rank(arr[:, 0], arr[:, 2])
+    above = held_above(arr[:, 0], arr[:, 1], arr[:, 2]) if respect_held else np.zeros(len(arr), dtype=np.int64)
+    out[order] = (rank == 0) & (above == 0)
+    return out
+
+
+_SIGMOID_CLIP = 30.0
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -_SIGMOID_CLIP, _SIGMOID_CLIP)))
+
+
+class MelodyExtractor:
+    """The trained extractor: numpy weights of a stack of 1-D convolutions over the note sequence (an input
+    convolution, residual dilated convolutions with ReLU, as in WaveNet / TCN, Bai et al. 2018, and a
+    per-note logistic output).  Build it with :func:`load_melody_extractor`; call :meth:`probabilities`."""
+
+    def __init__(self, config: MelodyExtractorConfig, weights: dict[str, np.ndarray]):
+        self.config = config
+        names = _weight_names(config)
+        missing = [k for k in names if k not in weights]
+        if missing:
+            raise DataError(f"melody extractor weights lack {', '.join(missing)}; retrain with "
+                            "benchmarks/melody_extraction.py --train")
+        self.weights = {k: np.asarray(weights[k], dtype=np.float32) for k in names}
+
+    @staticmethod
+    def _conv(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, dilation: int) -> np.ndarray:
+        """Same-length 1-D convolution of ``x`` ``(n, c_in)`` with torch's Conv1d ``weight`` ``(c_out, c_in, k)``."""
+        k = weight.shape[2]
+        pad = (k // 2) * dilation
+        padded = np.pad(x, ((pad, pad), (0, 0)))
+        out = np.broadcast_to(bias, (len(x), len(bias))).copy()
+        for j in range(k):
+            out += padded[j * dilation: j * dilation + len(x)] @ weight[:, :, j].T
+        return out
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """P(melody) per row of ``features`` (float ``(n, n_features)``, canonical order); float ``(n,)``."""
+        if features.ndim != 2 or features.shape[1] != self.config.n_features:
+            raise DataError(f"melody extractor expects {self.config.n_features} features per note, "
+                            f"got shape {features.shape}")
+        if len(features) == 0:
+            return np.zeros(0)
+        w = self.weights
+        h = np.maximum(self._conv(features.astype(np.float32), w["inp.weight"], w["inp.bias"], 1), 0.0)
+        for i, d in enumerate(self.config.dilations):
+            h = h + np.maximum(self._conv(h, w[f"blocks.{i}.weight"], w[f"blocks.{i}.bias"], d), 0.0)
+        logits = self._conv(h, w["out.weight"], w["out.bias"], 1)[:, 0]
+        return _sigmoid(logits.astype(np.float64))
+
+
+def _weight_names(config: MelodyExtractorConfig) -> tuple[str, ...]:
+    layers = ["inp"] + [f"blocks.{i}" for i in range(len(config.dilations))] + ["out"]
+    return tuple(f"{layer}.{kind}" for layer in layers for kind in ("weight", "bias"))
+
+
+def save_melody_extractor(folder: str | Path, config: MelodyExtractorConfig, weights: dict[str, np.ndarray],
+                          meta: dict) -> None:
+    """Write ``model.safetensors`` (float32) and ``meta.json`` (config plus ``meta``) into ``folder``."""
+    from safetensors.numpy import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file({k: np.ascontiguousarray(weights[k], dtype=np.float32) for k in _weight_names(config)},
+              str(folder / "model.safetensors"))
+    text = json.dumps({"config": asdict(config), "features": list(FEATURE_NAMES), **meta}, indent=2)
+    (folder / "meta.json").write_text(text + "\n", encoding="utf-8")
+
+
+@lru_cache(maxsize=4)
+def load_melody_extractor(folder: str | Path | None = None) -> MelodyExtractor:
+    """The extractor stored in ``folder`` (default: the one shipped in ``symbolic/assets/melody-extractor``).
+
+    Raises :class:`~symbolic.errors.DataError` when the folder lacks ``model.safetensors`` or ``meta.json``
+    or its features differ from :data:`FEATURE_NAMES`.
+    """
+    from safetensors.numpy import load_file
+
+    from symbolic.resources import asset_path
+
+    folder = Path(folder) if folder is not None else asset_path("melody-extractor")
+    if not (folder / "model.safetensors").is_file() or not (folder / "meta.json").is_file():
+        raise DataError(f"{folder}: not a melody extractor (needs model.safetensors and meta.json); train one "
+                        "with benchmarks/melody_extraction.py --train")
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    if tuple(meta.get("features", ())) != FEATURE_NAMES:
+        raise DataError(f"{folder}: its features differ from this version's; retrain with "
+                        "benchmarks/melody_extraction.py --train")
+    config = dict(meta["config"], dilations=tuple(meta["config"]["dilations"]))
+    return MelodyExtractor(MelodyExtractorConfig(**config), load_file(str(folder / "model.safetensors")))
+
+
+def melody_probabilities(notes: Sequence[Note], ticks_per_beat: int,
+                         extractor: MelodyExtractor | None = None) -> np.ndarray:
+    """P(melody) of each note, float ``(n,)`` in the order of ``notes`` (``extractor`` defaults to the shipped one)."""
+    out = np.zeros(len(notes))
+    if not notes:
+        return out
+    extractor = extractor or load_melody_extractor()
+    order = note_order(notes)
+    out[order] = extractor.probabilities(note_features(notes, ticks_per_beat, extractor.config.window_beats))
+    return out
+
+
+def mask_from_probabilities(notes: Sequence[Note], probabilities: np.ndarray, threshold: float) -> np.ndarray:
+    """The melody mask, bool ``(n,)``: at each onset the most probable note when its probability exceeds
+    ``threshold`` (one note per onset: a melody is one voice; of exact duplicates the first)."""
+    out = np.zeros(len(notes), dtype=bool)
+    if not notes:
+        return out
+    order = note_order(notes)
+    probs = np.asarray(probabilities, dtype=float)[order]
+    group, _, times = onset_groups(np.asarray([notes[i].onset_ticks for i in order]))
+    best = np.full(len(times), -1.0)
+    np.maximum.at(best, group, probs)
+    chosen = np.flatnonzero((probs > threshold) & (probs >= best[group]))
+    _, first = np.unique(group[chosen], return_index=True)  # one per onset group
+    out[order[chosen[first]]] = True
+    return out
+
+
+def melody_mask(notes: Sequence[Note], ticks_per_beat: int, extractor: MelodyExtractor | None = None) -> np.ndarray:
+    """Which notes are the melody: bool ``(n,)`` in the order of ``notes``.
+
+    ``extractor`` defaults to the shipped one.  At each onset at most one note is melody (the most probable);
+    a note is melody when its probability exceeds the extractor's threshold.  Empty input gives an empty mask.
+    """
+    if not notes:
+        return np.zeros(0, dtype=bool)
+    extractor = extractor or load_melody_extractor()
+    return mask_from_probabilities(notes, melody_probabilities(notes, ticks_per_beat, extractor),
+                                   extractor.config.threshold)
+
+
+def extract_melody(notes: Track | Sequence[Note], ticks_per_beat: int = 480,
+                   extractor: MelodyExtractor | None = None) -> tuple[list[Note], list[Note]]:
+    """Split a polyphonic track (or its notes) into ``(melody_notes, rest_notes)``, each sorted by onset.
+
+    Every input note lands in exactly one of the two lists, unchanged.  ``ticks_per_beat`` is the score's
+    (features are measured in beats).  Empty input gives two empty lists.
+    """
+    items = list(notes.notes if isinstance(notes, Track) else notes)
+    mask = melody_mask(items, ticks_per_beat, extractor)
+    melody = sorted(n for n, m in zip(items, mask) if m)
+    rest = sorted(n for n, m in zip(items, mask) if not m)
+    return melody, rest
+
+
+def split_melody_track(score: Score, track_index: int, extractor: MelodyExtractor | None = None) -> Score:
+    """A copy of ``score`` whose track ``track_index`` is split in two, in its place: the extracted melody
+    (named ``"Melody (extracted)"``) and the rest (the track's own name), both on the track's program.
+
+    Raises :class:`~symbolic.errors.ScoreError` when the index names no pitched track.
+    """
+    from dataclasses import replace
+
+    if not 0 <= track_index < len(score.tracks) or score.tracks[track_index].is_drum:
+        raise ScoreError(f"track {track_index} is not a pitched track of this score "
+                         f"(it has {len(score.tracks)} tracks, numbered from 0)")
+    source = score.tracks[track_index]
+    melody, rest = extract_melody(source, score.ticks_per_beat, extractor)
+    parts = [Track(program=source.program, name="Melody (extracted)", notes=melody),
+             Track(program=source.program, name=source.name, notes=rest)]
+    tracks = [replace(t, notes=list(t.notes)) for t in score.tracks]
+    return replace(score, tracks=tracks[:track_index] + parts + tracks[track_index + 1:],
+                   tempos=list(score.tempos), time_signatures=list(score.time_signatures),
+                   key_signatures=list(score.key_signatures))
+
+
+# ---------------------------------------------------------------------------------------------- evaluation
+
+
+def merge_tracks(score: Score, names: Sequence[str] | None = None) -> tuple[Track, np.ndarray]:
+    """All pitched tracks of ``score`` (or those named in ``names``) merged into one nameless piano track.
+
+    Returns ``(track, source)``: the track (program 0, notes sorted) and int64 ``(n,)``, the index in ``score.tracks``
+    each of its notes came from.  This is how the benchmark turns a POP909 song (MELODY, BRIDGE, PIANO) into
+    a one-track piano arrangement whose melody notes are known.
+    """
+    tagged = sorted((note, i) for i, t in enumerate(score.tracks)
+                    if not t.is_drum and (names is None or t.name in names) for note in t.notes)
+    track = Track(program=0, name="", notes=[n for n, _ in tagged])
+    return track, np.asarray([i for _, i in tagged], dtype=np.int64)
+
+
+def melody_note_accuracy(notes: Sequence[Note], predicted: np.ndarray, truth: np.ndarray) -> float:
+    """Share of notes whose melody / not-melody call is right (both classes count).
+
+    ``predicted`` and ``truth`` are bool ``(n,)`` over ``notes``.  Notes identical in onset, duration, pitch and
+    velocity cannot be told apart, so within such a set the calls are matched as counts.  Returns nan for no notes.
+    """
+    if len(notes) == 0:
+        return float("nan")
+    counts: dict[Note, list[int]] = {}
+    for note, p, t in zip(notes, np.asarray(predicted, dtype=bool), np.asarray(truth, dtype=bool)):
+        c = counts.setdefault(note, [0, 0, 0])
+        c[0] += 1
+        c[1] += int(p)
+        c[2] += int(t)
+    right = sum(min(p, t) + min(n - p, n - t) for n, p, t in counts.values())
+    return right / len(notes)

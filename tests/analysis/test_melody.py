@@ -1,0 +1,281 @@
+"""Melody extraction: one test per feature function, the skyline, the numpy GRU against torch, and a
+one-track piano arrangement built from a held-out POP909 song."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from symbolic.analysis import melody as m
+from symbolic.errors import ConfigError, DataError, ScoreError
+from symbolic.resources import shared_data_dir
+from symbolic.score import Note, Score, Track
+
+TPB = 480
+
+
+def arrays(notes):
+    arr = np.asarray(notes, dtype=np.int64)[m.note_order(notes)]
+    return arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3]
+
+
+# a melody note over a held chord, then a chord whose top note is covered by a still-sounding high note
+NOTES = [Note(0, 960, 48, 50), Note(0, 960, 55, 50), Note(0, 240, 72, 100),
+         Note(240, 960, 79, 100), Note(480, 240, 60, 50), Note(480, 240, 67, 60)]
+
+
+def test_note_order_is_onset_then_pitch_descending() -> None:
+    order = m.note_order(NOTES)
+    assert [NOTES[i].pitch for i in order] == [72, 55, 48, 79, 67, 60]
+    assert len(m.note_order([])) == 0
+
+
+def test_onset_groups() -> None:
+    group, starts, times = m.onset_groups(np.array([0, 0, 0, 240, 480, 480]))
+    assert group.tolist() == [0, 0, 0, 1, 2, 2]
+    assert starts.tolist() == [0, 3, 4] and times.tolist() == [0, 240, 480]
+
+
+def test_onset_rank() -> None:
+    o, _, p, _ = arrays(NOTES)
+    rank, size = m.onset_rank(o, p)
+    assert rank.tolist() == [0, 1, 2, 0, 0, 1]
+    assert size.tolist() == [3, 3, 3, 1, 2, 2]
+
+
+def test_held_above() -> None:
+    o, d, p, _ = arrays(NOTES)
+    # at tick 480 the 79 (held from 240) is above both 67 and 60; 48 and 55 are still held but lower
+    assert m.held_above(o, d, p).tolist() == [0, 0, 0, 0, 1, 1]
+    assert len(m.held_above(np.zeros(0, int), np.zeros(0, int), np.zeros(0, int))) == 0
+
+
+def test_neighbour_top_interval() -> None:
+    o, _, p, _ = arrays(NOTES)
+    prev_iv, next_iv = m.neighbour_top_interval(o, p)
+    assert prev_iv.tolist() == [0, 0, 0, 79 - 72, 67 - 79, 60 - 79]
+    assert next_iv.tolist() == [72 - 79, 55 - 79, 48 - 79, 79 - 67, 0, 0]
+
+
+def test_local_range_position() -> None:
+    o, _, p, _ = arrays(NOTES)
+    below, position = m.local_range_position(o, p, window_ticks=240)
+    # group 0 sees groups 0-1 (pitches 48..79), group 2 sees groups 1-2 (60..79)
+    assert below.tolist() == [7, 24, 31, 0, 12, 19]
+    assert position[2] == 0.0 and position[3] == 1.0
+    assert position[4] == pytest.approx((67 - 60) / (79 - 60))
+    flat_below, flat_position = m.local_range_position(np.array([0, 480]), np.array([60, 60]), 100)
+    assert flat_below.tolist() == [0, 0] and flat_position.tolist() == [0.5, 0.5]
+
+
+def test_log_duration_beats() -> None:
+    assert m.log_duration_beats(np.array([480, 240, 1920, 1, 10**6]), TPB).tolist() == [0, -1, 2, -4, 4]
+
+
+def test_log_gap_beats() -> None:
+    prev_gap, next_gap = m.log_gap_beats(np.array([0, 0, 480, 1440]), TPB)
+    assert prev_gap.tolist() == [4, 4, 0, 1]
+    assert next_gap.tolist() == [0, 0, 1, 4]
+
+
+def test_relative_velocity() -> None:
+    to_median, to_loudest = m.relative_velocity(np.array([0, 0, 480]), np.array([100, 68, 84]))
+    assert to_median.tolist() == [1, -1, 0]
+    assert to_loudest.tolist() == [0, -2, 0]
+    assert m.relative_velocity(np.array([0, 1]), np.array([90, 90]))[0].tolist() == [0, 0]
+
+
+def test_beat_phase() -> None:
+    phase = m.beat_phase(np.array([0, 240, 120, 60]), TPB)
+    assert phase.shape == (4, 6)
+    np.testing.assert_allclose(phase[0], [0, 1, 0, 1, 0, 1], atol=1e-12)
+    np.testing.assert_allclose(phase[1], [0, -1, 0, 1, 0, 1], atol=1e-12)
+    np.testing.assert_allclose(phase[2], [1, 0, 0, -1, 0, 1], atol=1e-12)
+    np.testing.assert_allclose(phase[3, 4:], [0, -1], atol=1e-12)  # a 32nd note: half-way between sixteenths
+
+
+def test_song_position() -> None:
+    assert m.song_position(5).tolist() == [0, 0.25, 0.5, 0.75, 1]
+    assert m.song_position(1).tolist() == [0] and m.song_position(0).tolist() == []
+
+
+def test_velocity_agreement() -> None:
+    v = np.array([100, 101, 99, 60, 80, 100])
+    top = np.array([True, True, True, True, False, False])
+    share, to_mode = m.velocity_agreement(v, top)
+    # three of the four top-line notes lie within 3 of 100; the windows around 98..102 all hold those three,
+    # and the lowest of them, 98, is the mode
+    assert share.tolist() == [0.75, 0.75, 0.75, 0.25, 0, 0.75]
+    assert to_mode.tolist() == [2 / 16, 3 / 16, 1 / 16, -38 / 16, -18 / 16, 2 / 16]
+    shifted = m.velocity_agreement(v - 40, top)
+    np.testing.assert_array_equal(shifted[0], share)
+    assert [a.tolist() for a in m.velocity_agreement(v, np.zeros(6, bool))] == [[0] * 6, [0] * 6]
+
+
+def test_legato_neighbours() -> None:
+    # a loud line 72 -> 74 -> 76 played legato over a soft held chord; a soft note a fifth below joins nothing
+    o = np.array([0, 0, 480, 960, 960])
+    d = np.array([500, 1920, 470, 480, 400])
+    p = np.array([72, 48, 74, 76, 67])
+    v = np.array([100, 50, 102, 99, 60])
+    prev_found, next_found = m.legato_neighbours(o, d, p, v, TPB)
+    assert prev_found.tolist() == [0, 0, 1, 1, 0]
+    assert next_found.tolist() == [1, 0, 1, 0, 0]
+    # a leap beyond the interval limit, or a rest longer than half a beat, breaks the line
+    assert m.legato_neighbours(o, d, p, v, TPB, max_interval=1)[0].tolist() == [0, 0, 0, 0, 0]
+    gap = m.legato_neighbours(np.array([0, 960]), np.array([240, 240]), np.array([72, 74]), np.array([90, 90]), TPB)
+    assert gap[0].tolist() == [0, 0]
+    assert [a.tolist() for a in m.legato_neighbours(*(np.zeros(0, int),) * 4, TPB)] == [[], []]
+
+
+def test_velocity_layer() -> None:
+    o = np.array([0, 0, 240, 480])
+    d = np.array([960, 960, 240, 240])
+    v = np.array([100, 60, 98, 61])
+    sounding, share = m.velocity_layer(o, d, v, window_ticks=240)
+    # at 240 the loud note 0 (still sounding, velocity 100) shares the 98's layer; at 480 the soft 60 still
+    # sounds but started more than the window before, so it is not counted
+    assert sounding.tolist() == [0, 0, 1, 0]
+    assert share.tolist() == [2 / 3, 1 / 3, 1 / 2, 1 / 2]
+    assert [a.tolist() for a in m.velocity_layer(*(np.zeros(0, int),) * 3, 100)] == [[], []]
+
+
+def test_gap_below() -> None:
+    o, _, p, _ = arrays(NOTES)
+    assert m.gap_below(o, p).tolist() == [72 - 55, 55 - 48, 0, 0, 67 - 60, 0]
+
+
+def test_local_top_median() -> None:
+    o, _, p, _ = arrays(NOTES)
+    # tops 72, 79, 67; a window of 240 ticks sees (72, 79), (72, 79, 67), (79, 67)
+    assert m.local_top_median(o, p, 240).tolist() == [72 - 75.5, 55 - 75.5, 48 - 75.5, 79 - 72, 67 - 73, 60 - 73]
+
+
+def test_note_features_shape_order_and_errors() -> None:
+    x = m.note_features(NOTES, TPB)
+    assert x.shape == (6, len(m.FEATURE_NAMES)) and x.dtype == np.float32
+    col = {name: i for i, name in enumerate(m.FEATURE_NAMES)}
+    assert x[:, col["is_skyline"]].tolist() == [1, 0, 0, 1, 0, 0]
+    assert x[:, col["pitch"]].tolist() == pytest.approx([(p - 60) / 12 for p in (72, 55, 48, 79, 67, 60)])
+    # the order of the input does not matter
+    np.testing.assert_array_equal(m.note_features(NOTES[::-1], TPB), x)
+    assert m.note_features([], TPB).shape == (0, len(m.FEATURE_NAMES))
+    with pytest.raises(ConfigError, match="ticks_per_beat"):
+        m.note_features(NOTES, 0)
+
+
+def test_skyline_mask() -> None:
+    assert m.skyline_mask(NOTES).tolist() == [False, False, True, True, False, False]
+    assert m.skyline_mask(NOTES, respect_held=False).tolist() == [False, False, True, True, False, True]
+    assert m.skyline_mask([]).tolist() == []
+
+
+def test_mask_from_probabilities_keeps_one_note_per_onset() -> None:
+    notes = [Note(0, 480, 72, 90), Note(0, 480, 60, 90), Note(0, 480, 60, 90), Note(480, 480, 74, 90),
+             Note(960, 480, 76, 90)]
+    probs = np.array([0.6, 0.9, 0.9, 0.4, 0.7])
+    assert m.mask_from_probabilities(notes, probs, 0.5).tolist() == [False, True, False, False, True]
+    assert m.mask_from_probabilities(notes, probs, 0.3).tolist() == [False, True, False, True, True]
+    assert m.mask_from_probabilities([], np.zeros(0), 0.5).tolist() == []
+
+
+def test_melody_note_accuracy_counts_both_classes_and_duplicates() -> None:
+    notes = [Note(0, 1, 60, 1), Note(0, 1, 60, 1), Note(1, 1, 50, 1), Note(2, 1, 70, 1)]
+    truth = np.array([True, False, False, True])
+    # the two identical notes cannot be told apart: calling the second one melody is as right as the first
+    assert m.melody_note_accuracy(notes, np.array([False, True, False, True]), truth) == 1.0
+    assert m.melody_note_accuracy(notes, np.array([True, True, True, False]), truth) == 0.25
+    assert np.isnan(m.melody_note_accuracy([], np.zeros(0, bool), np.zeros(0, bool)))
+
+
+def test_numpy_convolutions_match_torch() -> None:
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    config = m.MelodyExtractorConfig(channels=6, kernel_size=3, dilations=(1, 2, 4))
+    inp = torch.nn.Conv1d(config.n_features, 6, 3, padding=1)
+    blocks = [torch.nn.Conv1d(6, 6, 3, padding=d, dilation=d) for d in config.dilations]
+    out = torch.nn.Conv1d(6, 1, 1)
+    weights = {f"inp.{k}": v.detach().numpy() for k, v in inp.state_dict().items()}
+    for i, block in enumerate(blocks):
+        weights.update({f"blocks.{i}.{k}": v.detach().numpy() for k, v in block.state_dict().items()})
+    weights.update({f"out.{k}": v.detach().numpy() for k, v in out.state_dict().items()})
+    x = np.random.default_rng(0).normal(size=(11, config.n_features)).astype(np.float32)
+    with torch.no_grad():
+        h = torch.relu(inp(torch.from_numpy(x).T[None]))
+        for block in blocks:
+            h = h + torch.relu(block(h))
+        expected = torch.sigmoid(out(h))[0, 0].numpy()
+    np.testing.assert_allclose(m.MelodyExtractor(config, weights).probabilities(x), expected, atol=1e-5)
+    assert config.receptive_notes == 8
+    with pytest.raises(DataError, match="lack"):
+        m.MelodyExtractor(config, {})
+    with pytest.raises(DataError, match="features per note"):
+        m.MelodyExtractor(config, weights).probabilities(x[:, :3])
+
+
+def test_config_is_validated() -> None:
+    with pytest.raises(ConfigError, match="threshold"):
+        m.MelodyExtractorConfig(threshold=1.0)
+    with pytest.raises(ConfigError, match="channels"):
+        m.MelodyExtractorConfig(channels=0)
+    with pytest.raises(ConfigError, match="kernel_size"):
+        m.MelodyExtractorConfig(kernel_size=4)
+    with pytest.raises(ConfigError, match="dilations"):
+        m.MelodyExtractorConfig(dilations=(1, 0))
+
+
+def test_loading_a_folder_without_weights_says_how_to_train(tmp_path) -> None:
+    with pytest.raises(DataError, match="melody_extraction.py --train"):
+        m.load_melody_extractor(tmp_path)
+
+
+def pop909_piano(song_id: int, bars: int) -> tuple[Score, np.ndarray]:
+    """The first ``bars`` bars (from the first melody note) of a POP909 song, MELODY, BRIDGE and PIANO merged
+    into one nameless piano track; returns the score and whether each of its notes came from MELODY."""
+    from symbolic.inputs.midi import read_midi
+
+    path = shared_data_dir() / "pop909" / f"{song_id:03d}" / f"{song_id:03d}.mid"
+    score = read_midi(path)
+    start = min(n.onset_ticks for n in score.tracks[0].notes)
+    end = start + bars * 4 * score.ticks_per_beat
+    track, source = m.merge_tracks(score)
+    keep = [i for i, n in enumerate(track.notes) if start <= n.onset_ticks < end]
+    melody_index = [t.name for t in score.tracks].index("MELODY")
+    piece = Score(ticks_per_beat=score.ticks_per_beat, tempos=score.tempos,
+                  tracks=[Track(program=0, notes=[track.notes[i] for i in keep])])
+    return piece, source[keep] == melody_index
+
+
+def test_one_track_piano_arrangement_gets_its_melody_extracted() -> None:
+    # song 020 lies in the held-out test split (id % 5 == 0): the extractor never saw it
+    piece, truth = pop909_piano(20, bars=16)
+    notes = piece.tracks[0].notes
+    assert 40 < truth.sum() < len(notes) / 3  # a melody over a fuller accompaniment
+    from symbolic.analysis.roles import analyze_tracks
+
+    analysis = analyze_tracks(piece)
+    assert analysis.melody_track is None and analysis.extraction_track == 0
+    predicted = m.melody_mask(notes, piece.ticks_per_beat)
+    accuracy = m.melody_note_accuracy(notes, predicted, truth)
+    skyline = m.melody_note_accuracy(notes, m.skyline_mask(notes), truth)
+    assert accuracy >= 0.95 and accuracy >= skyline + 0.05, (accuracy, skyline)
+    melody, rest = m.extract_melody(piece.tracks[0], piece.ticks_per_beat)
+    assert sorted(melody + rest) == sorted(notes)
+    assert len(melody) == int(predicted.sum())
+    # the whole piano kept as "the melody" (what the jobs do today) is far off
+    assert m.melody_note_accuracy(notes, np.ones(len(notes), bool), truth) < 0.5
+
+
+def test_split_melody_track() -> None:
+    piece, _ = pop909_piano(5, bars=4)
+    split = m.split_melody_track(piece, 0)
+    assert [t.name for t in split.tracks] == ["Melody (extracted)", ""]
+    assert sorted(split.tracks[0].notes + split.tracks[1].notes) == sorted(piece.tracks[0].notes)
+    assert len(piece.tracks) == 1  # the input is not changed
+    with pytest.raises(ScoreError, match="track 3"):
+        m.split_melody_track(piece, 3)
+
+
+def test_extract_melody_of_nothing() -> None:
+    assert m.extract_melody([]) == ([], [])
+    assert m.melody_mask([], TPB).tolist() == []
