@@ -100,12 +100,14 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from symbolic.generation import generate_scores
     from symbolic.inputs.midi import read_midi
+    from symbolic.jobs.generate import generate_scores
     from symbolic.models.precision import quantize_int8, to_bfloat16
-    from symbolic.models.sampling import GenerationConfig
+    from symbolic.models.pretrained import load_decoder
     from symbolic.outputs.midi import write_midi
-    from symbolic.pretrained import load_decoder
+    from symbolic.sampling.generate import GenerationConfig
+    from symbolic.styles.mix import resolve_style
+    from symbolic.styles.words import describe_mix
 
     model, tokenizer, _ = load_decoder(args.checkpoint)
     if args.bf16:
@@ -116,9 +118,6 @@ def run_generate(args: argparse.Namespace) -> int:
                               temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                               guidance_scale=args.guidance, seed=args.seed)
     prompt = read_midi(args.prompt) if args.prompt else None
-    from symbolic.generation import resolve_style
-    from symbolic.styles import describe_mix
-
     weights, from_words = resolve_style(args.style, tokenizer.vocab.styles)
     if from_words:
         print(f"style from the description {args.style!r}: {describe_mix(weights)}")

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from symbolic.errors import DataError
-from symbolic.models.roll import RollModel, RollModelConfig
+from symbolic.polyphonic.roll import RollModel, RollModelConfig
 from symbolic.tokenization.roll import NoteRoll
 from symbolic.utils import atomic_write_bytes, atomic_write_json
 
@@ -186,3 +186,13 @@ def load_roll_model(path: str | os.PathLike[str]) -> tuple[RollModel, dict]:
     model = RollModel(RollModelConfig(**meta["config"]))
     model.load_state_dict(load((path / "model.safetensors").read_bytes()))
     return model.eval(), meta
+
+
+def sample_scores(model: RollModel, n: int, frames_per_beat: int = 1, seed: int = 0,
+                  n_frames: int = 64) -> list:
+    """``n`` pieces of ``n_frames`` frames sampled from a roll model (seeds ``seed``, ``seed + 1``, ...), as scores."""
+    from symbolic.polyphonic.data import roll_from_frames
+    from symbolic.tokenization.roll import NoteRollConfig, from_note_roll
+
+    return [from_note_roll(roll_from_frames(model.sample(n_frames, seed=seed + i), frames_per_beat),
+                           NoteRollConfig(frames_per_beat=frames_per_beat)) for i in range(n)]

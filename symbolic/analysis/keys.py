@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MAJOR_PROFILE", "MINOR_PROFILE", "estimate_key", "scale_pitch_classes", "windowed_scales"]
+from symbolic.tokenization.stream import part_notes
+
+__all__ = ["MAJOR_PROFILE", "MINOR_PROFILE", "estimate_key", "scale_pitch_classes", "windowed_scales", "bar_scales"]
 
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
@@ -59,3 +61,19 @@ def windowed_scales(histograms: list[np.ndarray], radius: int = 2) -> list[froze
         key = estimate_key(stacked[max(0, i - radius):i + radius + 1].sum(axis=0)) or whole
         out.append(scale_pitch_classes(*key) if key else None)
     return out
+
+
+def bar_scales(vocab, bars, slots: set[int] | None = None) -> tuple[frozenset[int] | None, ...]:
+    """The key's pitch classes around each bar (:func:`windowed_scales`), told from the duration-weighted
+    notes of the parts in ``bars`` (:func:`symbolic.tokenization.stream.split_bars` output), or of ``slots`` only.
+    Empty ``bars`` give ``()``."""
+    histograms = []
+    for _, parts in bars:
+        histogram = np.zeros(12)
+        for slot, ids in parts.items():
+            if slots is not None and slot not in slots:
+                continue
+            for start, end, pitch in part_notes(vocab, ids):
+                histogram[pitch % 12] += end - start
+        histograms.append(histogram)
+    return tuple(windowed_scales(histograms))

@@ -139,7 +139,7 @@ def test_generate_uses_the_shipped_model_by_default(tmp_path):
 
 def test_model_names_and_folders(tmp_path):
     from symbolic.errors import DataError
-    from symbolic.pretrained import PRETRAINED_DECODERS, decoder_path, export_decoder, load_decoder
+    from symbolic.models.pretrained import PRETRAINED_DECODERS, decoder_path, export_decoder, load_decoder
 
     assert (decoder_path("default") / "meta.json").is_file() and "default" in PRETRAINED_DECODERS
     with pytest.raises(DataError, match="shipped models: default"):

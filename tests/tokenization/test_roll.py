@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from conftest import random_score
 from symbolic import Note, Score, Track
-from symbolic.data.polyphonic import load_polyphonic
+from symbolic.polyphonic.data import load_polyphonic
 from symbolic.errors import ConfigError, DataError, TokenizationError
 from symbolic.resources import shared_data_dir
 from symbolic.tokenization import NoteRoll, NoteRollConfig, from_note_roll, quantize_for_roll, to_note_roll

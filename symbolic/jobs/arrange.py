@@ -1,11 +1,13 @@
 """The user's jobs on a score: accompaniment, style conversion and continuation.
 
-All three build a :class:`~symbolic.models.constrained.Plan` from the input:
+All three build a :class:`~symbolic.jobs.plan.Plan` from the input:
 the bars (meters, tempi) come from the input, the tracks that are kept are fed
 to the model as they are, and the model writes the rest.  The output score keeps
 the input's ticks per beat, tempo map, meters and key signatures, and every kept
 track's notes exactly as they were (only new tracks and new bars are generated,
-then moved onto the input's tick grid).
+then moved onto the input's tick grid).  How they sample is a
+:class:`~symbolic.jobs.config.JobConfig`; what the new parts keep to comes from
+the lead style's texture, as :mod:`symbolic.jobs.rules` objects.
 
 Torch is imported by the functions that need it.
 """
@@ -15,18 +17,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
-from symbolic.errors import ConfigError, ScoreError, StyleError
-from symbolic.generation import style_weights
-from symbolic.keys import windowed_scales
-from symbolic.models.constrained import BarPlan, Plan, generate_planned, part_notes, split_bars
+from symbolic.analysis.keys import bar_scales
+from symbolic.errors import ConfigError, ScoreError
+from symbolic.jobs.config import JobConfig
 from symbolic.score import Note, Score, TempoChange, Track
-from symbolic.textures import texture_of
+from symbolic.styles.mix import check_mix, lead_style
+from symbolic.styles.registry import texture_of
+from symbolic.styles.texture import program_range
 from symbolic.tokenization.events import EventTokenizer
+from symbolic.tokenization.stream import split_bars
 
-__all__ = ["JobResult", "choose_melody_track", "check_playable", "bar_scales", "accompany", "convert",
+__all__ = ["JobResult", "choose_melody_track", "check_playable", "style_programs", "accompany", "convert",
            "continue_score"]
+
+MAX_PARTS = 8  # most new parts a job writes
 
 
 @dataclass(frozen=True)
@@ -53,16 +57,6 @@ def check_playable(score: Score, what: str = "the input") -> None:
     if all(t.is_drum or not t.notes for t in score.tracks):
         raise ScoreError(f"{what} has only drum notes (channel 10), so there is no melody to work from; "
                          "give a file with a pitched track")
-
-
-def _check_mix(mix: dict[str, float], styles: tuple[str, ...], what: str) -> None:
-    """Raise :class:`StyleError` when a style mix names a style the model does not know or has no weight."""
-    unknown = [name for name in mix if name not in styles]
-    if unknown:
-        raise StyleError(f"{what} names unknown style {unknown[0]!r}; this model knows: "
-                         f"{', '.join(s for s in styles if s != 'none')}")
-    if not mix or not sum(mix.values()) > 0:
-        raise StyleError(f"{what} is empty or has no positive weight; give e.g. {{'chorale': 1.0}}")
 
 
 def _mean_pitch(track: Track) -> float:
@@ -105,40 +99,23 @@ def _rescale(notes, from_tpb: int, to_tpb: int) -> list[Note]:
                  n.pitch, n.velocity) for n in notes]
 
 
-def _lead(weights: dict[str, float]) -> str:
-    return max(weights, key=weights.get)
-
-
-def bar_scales(vocab, bars, slots: set[int] | None = None) -> tuple[frozenset[int] | None, ...]:
-    """The key's pitch classes around each bar (:func:`symbolic.keys.windowed_scales`), told from
-    the duration-weighted notes of the parts in ``bars`` (``split_bars`` output), or of ``slots`` only."""
-    histograms = []
-    for _, parts in bars:
-        histogram = np.zeros(12)
-        for slot, ids in parts.items():
-            if slots is not None and slot not in slots:
-                continue
-            for start, end, pitch in part_notes(vocab, ids):
-                histogram[pitch % 12] += end - start
-        histograms.append(histogram)
-    return tuple(windowed_scales(histograms))
-
-
 def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int], programs: list[int],
-                 weights: dict[str, float], config, progress: bool) -> list[list[Note]]:
+                 weights: dict[str, float], config: JobConfig, progress: bool) -> list[list[Note]]:
     """Notes of new parts on ``programs`` under the ``given`` tracks (melody first), at ``score.ticks_per_beat``.
 
     The model sees slot 0 = the melody, slots 1..n_new = the new parts, then the
     other given tracks; programs are those the lead style's corpus declares.  New
     parts keep under the parts above them and over the given parts below them, and
-    inside their voice's or instrument's range; where the style has a part rhythm
-    (chorale, renaissance), their notes keep to it; where its parts are single lines
-    (chorale, renaissance, classical), theirs are too, and chorale voices do not rest;
-    and notes outside the key of the given parts around each bar lose the style's
-    ``off_scale_penalty``.
+    inside their voice's or instrument's range (:class:`~symbolic.jobs.rules.PitchRange`);
+    with ``config.style_rules``, the lead style's part rhythm, single lines, legato
+    and key penalty apply too (:func:`~symbolic.jobs.rules.part_rules`).
     """
+    from symbolic.jobs.plan import BarPlan, Plan, generate_planned
+    from symbolic.jobs.rules import part_rules
+    from symbolic.sampling.session import style_weights
+
     n_new = len(programs)
-    lead = _lead(weights)
+    lead = lead_style(weights)
     texture = texture_of(lead)
     sources = [given[0]] + [None] * n_new + given[1:]
     view = Score(ticks_per_beat=score.ticks_per_beat, tempos=list(score.tempos),
@@ -151,16 +128,28 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     plan = Plan(tuple(header), tuple(
         BarPlan(tuple(opening), tuple(sorted([(s, tuple(ids)) for s, ids in parts.items()] + [(s, None) for s in free],
                                              key=lambda item: item[0])))
-        for opening, parts in bars), keep_register=True,
-        part_ranges=tuple((slot, *limits) for k, (slot, p) in enumerate(zip(free, programs))
-                          if (limits := texture.part_range(k, p))),
-        part_rhythm=texture.part_rhythm_steps(tokenizer.vocab.config.steps_per_beat),
-        part_lines=texture.part_lines, part_chords=texture.part_chords, part_legato=texture.part_legato,
-        bar_scales=bar_scales(tokenizer.vocab, bars), off_scale_penalty=texture.off_scale_penalty)
-    ids = generate_planned(model, tokenizer, plan, config, style_weights=style_weights(tokenizer.vocab.styles, weights),
-                           progress=progress)
+        for opening, parts in bars))
+    ranges = {slot: limits for k, (slot, p) in enumerate(zip(free, programs))
+              if (limits := (texture.part_range(k, p) if config.style_rules else program_range(p)))}
+    rules = part_rules(tokenizer.vocab, texture, ranges, bar_scales(tokenizer.vocab, bars),
+                       style_rules=config.style_rules, off_scale_penalty=config.off_scale_penalty)
+    ids = generate_planned(model, tokenizer, plan, config.generation(), rules,
+                           style_weights=style_weights(tokenizer.vocab.styles, weights),
+                           max_part_tokens=config.max_part_tokens, progress=progress)
     decoded = tokenizer.decode(ids)
     return [_rescale(decoded.tracks[slot].notes, decoded.ticks_per_beat, score.ticks_per_beat) for slot in free]
+
+
+def style_programs(weights: dict[str, float], n_parts: int) -> list[int]:
+    """GM programs of ``n_parts`` accompanying parts with the lead style's instruments, highest first.
+
+    Raises:
+        ConfigError: ``n_parts`` outside 1..8.
+    """
+    if not 1 <= n_parts <= MAX_PARTS:
+        raise ConfigError(f"{n_parts} parts asked for; ask for 1 to {MAX_PARTS}")
+    texture = texture_of(lead_style(weights))
+    return [texture.part_program(k) for k in range(n_parts)]
 
 
 def _copy_track(track: Track, program: int | None = None) -> Track:
@@ -173,16 +162,16 @@ def _frame(score: Score, tracks: list[Track]) -> Score:
                  time_signatures=list(score.time_signatures), key_signatures=list(score.key_signatures))
 
 
-def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float], config,
-              programs: list[int] | None = None, melody_track: int | None = None,
+def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float],
+              config: JobConfig = JobConfig(), programs: list[int] | None = None, melody_track: int | None = None,
               progress: bool = False) -> JobResult:
     """New accompanying tracks under every track of ``score``, which stay as they are.
 
     Args:
         model, tokenizer: a trained decoder and its tokenizer.
         score: the melody (or melody and other tracks).
-        weights: style mix over ``tokenizer.vocab.styles`` (see :func:`symbolic.generation.resolve_style`).
-        config: a :class:`~symbolic.models.sampling.GenerationConfig`.
+        weights: style mix over ``tokenizer.vocab.styles`` (see :func:`symbolic.styles.mix.resolve_style`).
+        config: how to sample (:class:`~symbolic.jobs.config.JobConfig`).
         programs: GM programs of the new parts, highest part first (default: the lead style's parts).
         melody_track: index of the melody (default: :func:`choose_melody_track`).
         progress: show a tqdm bar over the bars.
@@ -191,13 +180,13 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
         The input tracks, unchanged and in order, then the new tracks.
     """
     check_playable(score)
-    _check_mix(weights, tokenizer.vocab.styles, "the style")
+    check_mix(weights, tokenizer.vocab.styles, "the style")
     melody = _check_track(score, melody_track) if melody_track is not None else choose_melody_track(score)
     if programs is None:
-        texture = texture_of(_lead(weights))
+        texture = texture_of(lead_style(weights))
         programs = list(texture.part_programs)
     if not programs:
-        raise ConfigError("ask for at least one accompanying part (--voices 1 or more)")
+        raise ConfigError("ask for at least one accompanying part (programs is empty)")
     given = [melody] + _pitched_high_to_low(score, melody)
     parts = _write_parts(model, tokenizer, score, given, list(programs), weights, config, progress)
     tracks = [_copy_track(t) for t in score.tracks]
@@ -207,8 +196,8 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
     return JobResult(_frame(score, tracks), melody, tuple(range(n)), tuple(range(n, len(tracks))))
 
 
-def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float], config,
-            strength: float = 1.0, melody_track: int | None = None, parts: int | None = None,
+def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float],
+            config: JobConfig = JobConfig(), strength: float = 1.0, melody_track: int | None = None, parts: int | None = None,
             progress: bool = False) -> JobResult:
     """Rewrite ``score`` in another style, keeping its melody note for note and its bars.
 
@@ -229,12 +218,12 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
     if parts is not None and parts < 0:
         raise ConfigError(f"parts={parts} must be >= 0")
     check_playable(score)
-    _check_mix(weights, tokenizer.vocab.styles, "the target style")
+    check_mix(weights, tokenizer.vocab.styles, "the target style")
     melody = _check_track(score, melody_track) if melody_track is not None else choose_melody_track(score)
     if strength == 0.0:
         tracks = [_copy_track(t) for t in score.tracks]
         return JobResult(_frame(score, tracks), melody, tuple(range(len(tracks))), ())
-    texture = texture_of(_lead(weights))
+    texture = texture_of(lead_style(weights))
     drums = [i for i, t in enumerate(score.tracks) if t.is_drum and t.notes]
     order = drums + _pitched_high_to_low(score, melody)
     kept = order[math.ceil(strength * len(order) - 1e-9):]
@@ -252,19 +241,22 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
     return JobResult(_frame(score, tracks), 0, kept_rows, tuple(range(1, 1 + n_new)))
 
 
-def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float], config,
-                   n_bars: int, progress: bool = False) -> JobResult:
+def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float],
+                   config: JobConfig = JobConfig(), n_bars: int = 8, progress: bool = False) -> JobResult:
     """``score`` followed by ``n_bars`` new bars for its tracks; the input's notes stay as they are.
 
     The new bars start after the bar in which the input's last note stops.  The
     model hears the whole input (by windows when it is longer than the context)
     and decides in every new bar which tracks play.
     """
+    from symbolic.jobs.plan import BarPlan, Plan, generate_planned
+    from symbolic.sampling.session import style_weights
+
     if n_bars < 1:
-        raise ConfigError(f"bars={n_bars} must be at least 1")
-    _check_mix(weights, tokenizer.vocab.styles, "the style")
+        raise ConfigError(f"n_bars={n_bars} must be at least 1")
+    check_mix(weights, tokenizer.vocab.styles, "the style")
     check_playable(score)
-    lead = _lead(weights)
+    lead = lead_style(weights)
     header, bars = split_bars(tokenizer.vocab, tokenizer.encode(score, style=lead))
     given_bars = [BarPlan(tuple(opening), tuple(sorted((s, tuple(ids)) for s, ids in parts.items())))
                   for opening, parts in bars]
@@ -273,8 +265,9 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     slots = tuple((s, None) for s in range(len(score.tracks)))
     new_bars = [BarPlan((tokenizer.vocab.bar_id,), slots)] * n_bars
     plan = Plan(tuple(header), tuple(given_bars + rest_bars + new_bars), optional_free=True)
-    ids = generate_planned(model, tokenizer, plan, config, style_weights=style_weights(tokenizer.vocab.styles, weights),
-                           progress=progress)
+    ids = generate_planned(model, tokenizer, plan, config.generation(),
+                           style_weights=style_weights(tokenizer.vocab.styles, weights),
+                           max_part_tokens=config.max_part_tokens, progress=progress)
     decoded = tokenizer.decode(ids)
     start_ticks = starts[-1] * decoded.ticks_per_beat // tokenizer.config.steps_per_beat
     tracks = [_copy_track(t) for t in score.tracks]
@@ -290,7 +283,7 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
 
 def _check_track(score: Score, index: int) -> int:
     if not 0 <= index < len(score.tracks):
-        raise ConfigError(f"--melody-track {index} does not exist; the file has tracks 0..{len(score.tracks) - 1}")
+        raise ConfigError(f"melody track {index} does not exist; the score has tracks 0..{len(score.tracks) - 1}")
     track = score.tracks[index]
     if track.is_drum or not track.notes:
         raise ConfigError(f"track {index} is {'a drum track' if track.is_drum else 'empty'}; "

@@ -1,4 +1,4 @@
-"""What each style sounds like as an ensemble, and instruments by name.
+"""What a style sounds like as an ensemble, instruments by name, and their ranges.
 
 A :class:`StyleTexture` says which General MIDI instruments a style uses (its
 lead and its accompanying parts, high to low), how many accompanying parts a
@@ -10,11 +10,19 @@ learned from; the output then gets the style's instruments).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from symbolic.errors import ConfigError, StyleError
 
-__all__ = ["StyleTexture", "STYLE_TEXTURES", "INSTRUMENTS", "PROGRAM_RANGES", "program_range", "texture_of",
+__all__ = ["PartRange", "StyleTexture", "FALLBACK_TEXTURE", "INSTRUMENTS", "PROGRAM_RANGES", "program_range",
            "parse_instruments"]
+
+
+class PartRange(NamedTuple):
+    """Inclusive MIDI pitch range of a part: its voice's or its instrument's."""
+
+    lowest: int
+    highest: int
 
 
 @dataclass(frozen=True)
@@ -37,7 +45,7 @@ class StyleTexture:
         part_legato: with ``part_lines``, each note starts where the part's previous note
             ends: the parts do not rest.
         off_scale_penalty: nats taken from the logit of a new part's pitch outside the key
-            of the given parts around its bar (:mod:`symbolic.keys`); 0: none.
+            of the given parts around its bar (:mod:`symbolic.analysis.keys`); 0: none.
     """
 
     lead_program: int
@@ -45,7 +53,7 @@ class StyleTexture:
     convert_parts: int
     corpus_programs: tuple[int, ...]
     part_rhythm: tuple[int, int] | None = None
-    part_ranges: tuple[tuple[int, int], ...] = ()
+    part_ranges: tuple[PartRange, ...] = ()
     part_lines: bool = False
     part_chords: bool = True
     part_legato: bool = False
@@ -59,6 +67,7 @@ class StyleTexture:
             raise ConfigError("a texture needs at least one part program and one corpus program")
         if self.convert_parts < 0:
             raise ConfigError(f"convert_parts={self.convert_parts} must be >= 0")
+        object.__setattr__(self, "part_ranges", tuple(PartRange(*r) for r in self.part_ranges))
         for low, high in self.part_ranges:
             if not 0 <= low < high <= 127:
                 raise ConfigError(f"part range ({low}, {high}) must be two MIDI pitches, low < high")
@@ -76,7 +85,7 @@ class StyleTexture:
             return None
         return steps_per_beat // self.part_rhythm[0], steps_per_beat // self.part_rhythm[1]
 
-    def part_range(self, index: int, program: int) -> tuple[int, int] | None:
+    def part_range(self, index: int, program: int) -> PartRange | None:
         """Pitch range of accompanying part ``index`` played by ``program``: the texture's own range
         for its part when ``program`` is the texture's instrument, else the instrument's range."""
         if index < len(self.part_ranges) and program == self.part_program(index):
@@ -92,37 +101,7 @@ class StyleTexture:
         return self.corpus_programs[min(slot, len(self.corpus_programs) - 1)]
 
 
-# Alto, tenor and bass ranges of four-part vocal writing (for the parts under a chorale or motet melody).  They
-# hold 99% of the notes of each voice in the JSB training chorales (0.5th to 99.5th percentile: alto 57..72,
-# tenor 51..67, bass 38..62).
-_ATB = ((53, 74), (48, 69), (36, 62))
-
-# part_rhythm follows the parts under the melody in the training pieces (benchmarks/part_rhythm.py): in the
-# chorales 97.8% of their notes start on an eighth, 96.0% last at least one and 95.7% a whole number of them; in
-# the motets and masses 98.7% start on a beat, 97.5% last at least a quarter and 97.4% a whole number of quarters.
-# The quartets' parts keep no such grid.
-# part_lines follows the same parts: a note starting while the part's previous note still sounds is 0.14% of
-# the chorales' notes and none of the motets' and masses'; in the quartets 4.0% of the notes start together with
-# another of their part (double stops, so part_chords) and 0.08% start over one otherwise.  The Irish and German
-# pieces are single tunes, which say nothing about accompanying parts, so theirs are left free.  part_legato holds
-# where at least 95% of the notes start right where the part's previous note ends: 98.5% in the chorales (their
-# voices rest only at some fermatas), 94.0% in the motets and masses, 88.3% in the quartets.
-# off_scale_penalty makes the new parts leave the key of the melody as often as the real parts under it do
-# (benchmarks/key_fit.py on the validation pieces, the key told from the melody two bars either side): chorale 6.7%
-# of the alto, tenor and bass notes (penalty 1: 6.7%; none: 16.4%), renaissance 8.5% (0.5: 8.3%; none: 10.7%),
-# classical 10.3% (0.5: 9.7%; none: 17.0%).  Without it, guidance pushes the new parts out of the key.
-# Church organ for the chorales, a choir for the a-cappella polyphony, a string quartet,
-# fiddle with guitar and bass for the Irish tunes, a voice with accordion and bass for the songs.
-STYLE_TEXTURES: dict[str, StyleTexture] = {
-    "chorale": StyleTexture(19, (19, 19, 19), 3, (0,), part_rhythm=(2, 2), part_ranges=_ATB, part_lines=True,
-                            part_chords=False, part_legato=True, off_scale_penalty=1.0),
-    "renaissance": StyleTexture(52, (52, 52, 52), 3, (0,), part_rhythm=(1, 1), part_ranges=_ATB, part_lines=True,
-                                part_chords=False, off_scale_penalty=0.5),
-    "classical": StyleTexture(40, (40, 41, 42), 3, (40, 40, 41, 42), part_lines=True, off_scale_penalty=0.5),
-    "irish": StyleTexture(110, (24, 32), 0, (0,)),
-    "german-folk": StyleTexture(53, (21, 32), 0, (0,)),
-}
-_FALLBACK = StyleTexture(0, (0, 0, 32), 3, (0,))  # a user's own style: piano parts over a bass
+FALLBACK_TEXTURE = StyleTexture(0, (0, 0, 32), 3, (0,))  # a user's own style: piano parts over a bass
 
 # name -> (GM program, typical pitch): parts asked for by name are ordered high to low by the pitch.
 INSTRUMENTS: dict[str, tuple[int, int]] = {
@@ -137,21 +116,16 @@ INSTRUMENTS: dict[str, tuple[int, int]] = {
 
 # Playable range (lowest, highest MIDI pitch) of the GM programs that have a narrow one; new parts on
 # these instruments are written inside it.  Keyboards, harps, organs and choirs are left free.
-PROGRAM_RANGES: dict[int, tuple[int, int]] = {
+PROGRAM_RANGES: dict[int, PartRange] = {program: PartRange(*limits) for program, limits in {
     24: (40, 76), 25: (40, 76), 32: (28, 55), 33: (28, 55), 43: (28, 55), 40: (55, 96), 110: (55, 96),
     41: (48, 84), 42: (36, 72), 56: (54, 82), 57: (40, 72), 60: (41, 77), 68: (58, 91), 70: (34, 72),
     71: (50, 91), 73: (60, 96), 74: (60, 86), 21: (41, 89),
-}
+}.items()}
 
 
-def program_range(program: int) -> tuple[int, int] | None:
+def program_range(program: int) -> PartRange | None:
     """Playable pitch range of a GM program, or ``None`` for a wide or unknown one."""
     return PROGRAM_RANGES.get(program)
-
-
-def texture_of(style: str) -> StyleTexture:
-    """The texture of ``style``; a style not in :data:`STYLE_TEXTURES` gets piano parts over a bass."""
-    return STYLE_TEXTURES.get(style, _FALLBACK)
 
 
 def parse_instruments(text: str) -> list[tuple[str, int]]:
@@ -162,7 +136,7 @@ def parse_instruments(text: str) -> list[tuple[str, int]]:
     """
     names = [part.strip().lower() for part in text.split(",") if part.strip()]
     if not names:
-        raise StyleError("--tracks is empty; name instruments, e.g. --tracks piano,bass")
+        raise StyleError("the instrument list is empty; name instruments, e.g. 'piano,bass'")
     unknown = [name for name in names if name not in INSTRUMENTS]
     if unknown:
         raise StyleError(f"unknown instrument {unknown[0]!r}; known: {', '.join(sorted(INSTRUMENTS))}")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from symbolic.models.roll import RollModel, RollModelConfig
-from symbolic.models.roll_bench import evaluate_rolls, frame_nll, load_roll_model, save_roll_model, \
+from symbolic.polyphonic.roll import RollModel, RollModelConfig
+from symbolic.polyphonic.bench import evaluate_rolls, frame_nll, load_roll_model, save_roll_model, \
     train_roll_model
 from symbolic.tokenization.roll import NoteRoll
 
@@ -142,7 +142,7 @@ def test_bench_command_on_a_small_mat_file(tmp_path, capsys):
     ("jsb-lstm-independent", "JSB_Chorales.mat", 1, 8.45),  # LSTM (Bai et al. 2018)
 ])
 def test_shipped_checkpoints_reproduce_their_figures(name, data_file, frames_per_beat, published):
-    from symbolic.data.polyphonic import load_polyphonic
+    from symbolic.polyphonic.data import load_polyphonic
     from symbolic.resources import project_root, shared_data_dir
 
     checkpoint = project_root() / "benchmarks" / "checkpoints" / name
@@ -157,7 +157,7 @@ def test_shipped_checkpoints_reproduce_their_figures(name, data_file, frames_per
 
 
 def test_transposition_shift():
-    from symbolic.models.roll_bench import _shift
+    from symbolic.polyphonic.bench import _shift
 
     x = torch.zeros(1, 2, 78)
     x[0, 0, 0] = x[0, 1, 77] = x[0, 1, 40] = 1

@@ -1,6 +1,7 @@
 """Styles from words: map a short description to the nearest style, or to a weighted mix.
 
-Each corpus style has a list of descriptor words (forms, places, composers,
+Each corpus style has a list of descriptor words (its
+:attr:`~symbolic.styles.registry.StyleSpec.descriptors`) (forms, places, composers,
 instruments, textures).  A description scores one point per descriptor it
 contains (a word's stem, so "jigs" matches "jig").  The best style wins.  Styles
 within half of the best score join it in a mix, weighted by score: "a fiddle reel
@@ -17,24 +18,9 @@ from __future__ import annotations
 import re
 
 from symbolic.errors import StyleError
-from symbolic.tokenization.vocab import NO_STYLE
+from symbolic.styles.registry import NO_STYLE, STYLES
 
-__all__ = ["STYLE_DESCRIPTORS", "style_from_text", "describe_mix"]
-
-STYLE_DESCRIPTORS: dict[str, tuple[str, ...]] = {
-    "chorale": ("chorale", "hymn", "church", "four-part", "four part", "satb", "bach", "lutheran", "organ",
-                "cantata", "sacred", "choir", "harmonized", "harmonised", "baroque", "congregation", "psalm"),
-    "renaissance": ("renaissance", "palestrina", "josquin", "monteverdi", "madrigal", "motet", "mass", "kyrie",
-                    "gloria", "agnus", "polyphony", "polyphonic", "counterpoint", "modal", "early music",
-                    "a cappella", "vocal", "medieval", "sixteenth century"),
-    "classical": ("classical", "quartet", "string", "mozart", "haydn", "beethoven", "sonata", "minuet", "viola",
-                  "cello", "violin", "chamber", "allegro", "adagio", "viennese", "eighteenth century"),
-    "irish": ("irish", "ireland", "celtic", "jig", "reel", "hornpipe", "fiddle", "session", "trad", "lively",
-              "dance", "scottish", "strathspey", "slide", "polka", "tin whistle", "o'neill"),
-    "german-folk": ("german", "germany", "folk song", "folksong", "volkslied", "lied", "ballad", "children",
-                    "nursery", "simple", "singalong", "sing-along", "essen", "alpine", "wandering", "song"),
-}
-
+__all__ = ["style_from_text", "describe_mix"]
 
 def _stems(text: str) -> str:
     words = re.findall(r"[a-z0-9'\-]+", text.lower())
@@ -56,13 +42,13 @@ def style_from_text(text: str, styles: tuple[str, ...]) -> dict[str, float]:
     scores: dict[str, float] = {}
     for style in known:
         score = 2.0 * (f" {_stems(style).strip()} " in haystack)
-        for word in STYLE_DESCRIPTORS.get(style, ()):
+        for word in (STYLES[style].descriptors if style in STYLES else ()):
             if f" {_stems(word).strip()} " in haystack:
                 score += 1.0
         if score:
             scores[style] = score
     if not scores:
-        examples = "; ".join(f"{s}: {', '.join(STYLE_DESCRIPTORS[s][:4])}" for s in known if s in STYLE_DESCRIPTORS)
+        examples = "; ".join(f"{s}: {', '.join(STYLES[s].descriptors[:4])}" for s in known if s in STYLES)
         raise StyleError(f"nothing in {text!r} points to a style; known styles are {', '.join(known)}"
                          + (f" (words that work: {examples})" if examples else ""))
     best = max(scores.values())

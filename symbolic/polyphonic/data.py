@@ -16,7 +16,7 @@ import numpy as np
 from symbolic.errors import DataError
 from symbolic.tokenization.roll import LOWEST_PITCH, N_PITCHES, NoteRoll
 
-__all__ = ["load_polyphonic", "SPLITS", "BENCHMARK_LOWEST_PITCH"]
+__all__ = ["load_polyphonic", "roll_from_frames", "SPLITS", "BENCHMARK_LOWEST_PITCH"]
 
 SPLITS = ("traindata", "validdata", "testdata")
 BENCHMARK_LOWEST_PITCH = 21  # column 0 of the 88-column files
@@ -60,9 +60,15 @@ def load_polyphonic(path: str | os.PathLike[str], frames_per_beat: int = 1) -> d
             full = piece > 0
             play = full[:, lo:lo + N_PITCHES]
             outside = int(full.sum() - play.sum())
-            previous = np.zeros_like(play)
-            previous[1:] = play[:-1]
-            rolls.append(NoteRoll(np.ascontiguousarray(play), play & ~previous, frames_per_beat,
-                                  n_out_of_range=outside))
+            rolls.append(roll_from_frames(play, frames_per_beat, n_out_of_range=outside))
         out[split] = rolls
     return out
+
+
+def roll_from_frames(play: np.ndarray, frames_per_beat: int = 1, n_out_of_range: int = 0) -> NoteRoll:
+    """A :class:`NoteRoll` from bool ``(T, 78)`` sounding frames, as the benchmark files give them: a note
+    starts where its pitch sounds and did not in the frame before (the files have no repeated-note marks)."""
+    play = np.ascontiguousarray(play)
+    previous = np.zeros_like(play)
+    previous[1:] = play[:-1]
+    return NoteRoll(play, play & ~previous, frames_per_beat, n_out_of_range=n_out_of_range)

@@ -1,4 +1,4 @@
-"""Models shipped inside the package, loaded by name, and the style encoder for ``--style-from``.
+"""Models shipped inside the package, loaded by name; exporting a trained decoder for generation.
 
 ``default`` is the GPT decoder trained by ``symbolic train --preset default`` on
 the embedded music21 corpus (see MODEL_CARD.md); ``style-classifier`` is the
@@ -11,11 +11,10 @@ import json
 import os
 from pathlib import Path
 
-from symbolic.errors import DataError, StyleError
-from symbolic.score import Score
+from symbolic.errors import DataError
 from symbolic.utils import atomic_write_bytes, atomic_write_json
 
-__all__ = ["PRETRAINED_DECODERS", "decoder_path", "load_decoder", "export_decoder", "style_from_example"]
+__all__ = ["PRETRAINED_DECODERS", "decoder_path", "load_decoder", "export_decoder"]
 
 PRETRAINED_DECODERS: dict[str, str] = {"default": "default-model"}
 
@@ -45,7 +44,7 @@ def export_decoder(checkpoint: str | os.PathLike[str], out: str | os.PathLike[st
     """Copy the best weights and ``meta.json`` of a training checkpoint to ``out`` (no optimizer state).
 
     The copy's ``meta.json`` names ``best.safetensors`` as its weights and no optimizer
-    state, so it loads for generation but is not a run to ``--resume``.
+    state, so it loads for generation but is not a run to resume.
     """
     checkpoint, out = Path(checkpoint), Path(out)
     for name in ("meta.json", "best.safetensors"):
@@ -57,31 +56,3 @@ def export_decoder(checkpoint: str | os.PathLike[str], out: str | os.PathLike[st
     meta.update(weights="best.safetensors", optimizer=None)
     atomic_write_json(out / "meta.json", meta)
     return out
-
-
-def style_from_example(score: Score, styles: tuple[str, ...], classifier_path=None,
-                       min_weight: float = 0.1) -> dict[str, float]:
-    """A style mix from an example piece: the style classifier's probabilities, averaged over its windows.
-
-    Styles under ``min_weight`` are dropped and the rest renormalised; only styles
-    the decoder knows (``styles``) are kept.
-
-    Raises:
-        StyleError: the example has no pitched notes, or none of its styles is known to the decoder.
-    """
-    from symbolic.models.classifier import classify_scores, load_classifier
-    from symbolic.resources import asset_path
-
-    if all(t.is_drum or not t.notes for t in score.tracks):
-        raise StyleError("the style example has no pitched notes; give a MIDI file with music in the style")
-    model, _ = load_classifier(classifier_path or asset_path("style-classifier"))
-    probs = classify_scores(model, [score])[0]
-    pairs = [(name, float(p)) for name, p in zip(model.config.styles, probs) if name in styles]
-    kept = {name: p for name, p in pairs if p >= min_weight}
-    if not kept:
-        if not pairs:
-            raise StyleError(f"the classifier's styles ({', '.join(model.config.styles)}) are unknown to this "
-                             "model; pass --style instead")
-        kept = dict([max(pairs, key=lambda item: item[1])])
-    total = sum(kept.values())
-    return {name: p / total for name, p in kept.items()}

@@ -12,7 +12,7 @@
 
 The 10 units of the 88-key benchmark files outside 24..101 never sound in JSB or
 Nottingham; the models predict them off with certainty, and
-:func:`symbolic.models.roll_bench.frame_nll` counts a frame that violates this.
+:func:`symbolic.polyphonic.bench.frame_nll` counts a frame that violates this.
 """
 
 from __future__ import annotations

@@ -1,15 +1,13 @@
-"""Keys told from notes, and the penalty that keeps new parts in them."""
+"""Keys told from notes, and the key around each bar of a token stream."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from symbolic.errors import ConfigError
-from symbolic.keys import estimate_key, scale_pitch_classes, windowed_scales
-from symbolic.models.constrained import Plan
-from symbolic.models.sampling import ScaleBias, StepContext
+from symbolic.analysis.keys import bar_scales, estimate_key, scale_pitch_classes, windowed_scales
+from symbolic.score import Note, Score, TimeSignature, Track
+from symbolic.tokenization.stream import split_bars
 
 
 def histogram(pitch_classes: list[int], weights: list[float] | None = None) -> np.ndarray:
@@ -49,22 +47,15 @@ def test_windowed_scales_follow_a_modulation_and_fill_empty_bars():
     assert windowed_scales([]) == []
 
 
-def test_scale_bias_lowers_only_pitches_outside_the_scale():
-    offset = 5
-    logits = torch.zeros(2, offset + 128 + 3)
-    bias = ScaleBias(offset, 1.5)
-    out = bias(logits, StepContext(scale=scale_pitch_classes(0, False)))
-    lowered = [p for p in range(128) if out[0, offset + p] < 0]
-    assert lowered == [p for p in range(128) if p % 12 in (1, 3, 6, 8, 10)]
-    assert torch.allclose(out[0, offset + 61], torch.tensor(-1.5)) and torch.equal(out[1], out[0])
-    assert torch.equal(out[0, :offset], torch.zeros(offset)) and torch.equal(out[0, offset + 128:], torch.zeros(3))
-    assert torch.equal(bias(logits, StepContext()), logits) and torch.equal(logits, torch.zeros_like(logits))
-    with pytest.raises(ConfigError, match="penalty"):
-        ScaleBias(offset, -1.0)
-
-
-def test_plan_checks_its_key_fields():
-    with pytest.raises(ConfigError, match="bar_scales has 1 entries for 0 bars"):
-        Plan((), (), bar_scales=(None,))
-    with pytest.raises(ConfigError, match="off_scale_penalty"):
-        Plan((), (), off_scale_penalty=-0.5)
+def test_bar_scales_read_the_parts_of_each_bar(tokenizer):
+    tpb = 480
+    c_bars = [Note(k * tpb, tpb, p, 80) for k, p in enumerate([60, 64, 67, 72] * 4)]  # C major, bars 0-3
+    e_bars = [Note((16 + k) * tpb, tpb, p, 80) for k, p in enumerate([64, 68, 71, 76, 73, 75] * 4)]  # E major, 4-9
+    drone = [Note(k * tpb * 4, tpb * 4, 61, 80) for k in range(10)]  # C# in a second part: off both keys
+    score = Score(ticks_per_beat=tpb, tracks=[Track(0, notes=c_bars + e_bars), Track(0, notes=drone)],
+                  time_signatures=[TimeSignature(0, 4, 4)])
+    _, bars = split_bars(tokenizer.vocab, tokenizer.encode(score))
+    melody_only = bar_scales(tokenizer.vocab, bars, slots={0})
+    assert len(melody_only) == len(bars) == 10
+    assert melody_only[0] == scale_pitch_classes(0, False) and melody_only[-1] == scale_pitch_classes(4, False)
+    assert bar_scales(tokenizer.vocab, []) == ()

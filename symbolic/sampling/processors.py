@@ -1,0 +1,156 @@
+"""Logits processors: small pure functions of the logits, composed once (as HF's ``LogitsProcessor``).
+
+A processor is a callable ``(logits, context) -> logits`` that returns a new
+tensor and never changes its input.  ``logits`` is float ``(B, vocab_size)``;
+``context`` is a :class:`StepContext` with what some processors need (the
+unconditional logits for guidance, the grammar states for the mask, the step
+count).  Processors that know about music (a part's range, rhythm, line, key)
+live with the jobs, in :mod:`symbolic.jobs.rules`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+import torch
+
+from symbolic.errors import ConfigError
+from symbolic.tokenization.grammar import GrammarState
+
+__all__ = [
+    "StepContext",
+    "LogitsProcessor",
+    "Temperature",
+    "TopK",
+    "TopP",
+    "GrammarMask",
+    "Guidance",
+    "MinNewTokens",
+    "compose",
+    "forbid_unless_empty",
+]
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What processors may read at one sampling step.
+
+    Attributes:
+        grammar_states: one :class:`~symbolic.tokenization.grammar.GrammarState` per row, or ``None``.
+        uncond_logits: float ``(B, vocab_size)`` logits of the unconditional rows (guidance), or ``None``.
+        n_generated: tokens sampled so far.
+    """
+
+    grammar_states: Sequence[GrammarState] | None = None
+    uncond_logits: torch.Tensor | None = None
+    n_generated: int = 0
+
+
+class LogitsProcessor(Protocol):
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class Temperature:
+    """Divide logits by ``temperature`` (> 0; below 1 sharpens, above 1 flattens)."""
+
+    temperature: float
+
+    def __post_init__(self) -> None:
+        if not self.temperature > 0:
+            raise ConfigError(f"temperature={self.temperature} must be > 0")
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        return logits / self.temperature
+
+
+@dataclass(frozen=True)
+class TopK:
+    """Keep the ``top_k`` largest logits of each row; the rest become -inf."""
+
+    top_k: int
+
+    def __post_init__(self) -> None:
+        if self.top_k < 1:
+            raise ConfigError(f"top_k={self.top_k} must be >= 1")
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        k = min(self.top_k, logits.size(-1))
+        threshold = torch.topk(logits, k, dim=-1).values[..., -1:]
+        return logits.masked_fill(logits < threshold, float("-inf"))
+
+
+@dataclass(frozen=True)
+class TopP:
+    """Nucleus sampling: keep the smallest set of tokens whose probability reaches ``top_p``."""
+
+    top_p: float
+
+    def __post_init__(self) -> None:
+        if not 0 < self.top_p <= 1:
+            raise ConfigError(f"top_p={self.top_p} must be in (0, 1]")
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
+        cumulative = torch.softmax(sorted_logits, dim=-1).cumsum(dim=-1)
+        drop_sorted = cumulative - torch.softmax(sorted_logits, dim=-1) >= self.top_p  # mass before this token
+        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+        return logits.masked_fill(drop, float("-inf"))
+
+
+@dataclass(frozen=True)
+class GrammarMask:
+    """Set every id the tokenizer grammar forbids next to -inf (needs ``context.grammar_states``)."""
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        if context.grammar_states is None:
+            raise ConfigError("GrammarMask needs the grammar states of the rows")
+        allowed = torch.from_numpy(np.stack([s.allowed() for s in context.grammar_states])).to(logits.device)
+        return logits.masked_fill(~allowed, float("-inf"))
+
+
+def forbid_unless_empty(logits: torch.Tensor, forbidden: torch.Tensor) -> torch.Tensor:
+    """``logits`` with the ``forbidden`` ids (bool ``(vocab_size,)``) at -inf, except in rows where
+    nothing would remain allowed: those are returned as they were."""
+    masked = logits.masked_fill(forbidden, float("-inf"))
+    keep = torch.isfinite(masked).any(dim=-1, keepdim=True)
+    return torch.where(keep, masked, logits)
+
+
+@dataclass(frozen=True)
+class MinNewTokens:
+    """Forbid ``eos_id`` until ``min_new_tokens`` tokens were sampled (HF's ``min_new_tokens``)."""
+
+    min_new_tokens: int
+    eos_id: int
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        if context.n_generated >= self.min_new_tokens:
+            return logits
+        return logits.index_fill(-1, torch.tensor([self.eos_id], device=logits.device), float("-inf"))
+
+
+@dataclass(frozen=True)
+class Guidance:
+    """Classifier-free guidance: ``uncond + scale * (cond - uncond)`` (scale 1 = plain conditional)."""
+
+    scale: float
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        if context.uncond_logits is None:
+            raise ConfigError("Guidance needs the unconditional logits")
+        return context.uncond_logits + self.scale * (logits - context.uncond_logits)
+
+
+def compose(processors: Sequence[LogitsProcessor]) -> Callable[[torch.Tensor, StepContext], torch.Tensor]:
+    """One callable applying ``processors`` in order."""
+    chain = tuple(processors)
+
+    def apply(logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        for processor in chain:
+            logits = processor(logits, context)
+        return logits
+
+    return apply
