@@ -108,7 +108,8 @@ def measure(name: str, preset: str, batch: int, steps: int, new_tokens: int) -> 
             elapsed = time.perf_counter() - start
             produced = (out.shape[1] - len(prompt)) * n
         else:
-            from symbolic.sampling.generate import GenerationConfig, generate
+            from symbolic.sampling.config import GenerationConfig
+            from symbolic.sampling.generate import generate
 
             config = GenerationConfig(max_new_tokens=new_tokens, min_new_tokens=new_tokens, constrain=constrain,
                                       seed=0)
@@ -127,7 +128,8 @@ def profile(preset: str, batch: int) -> str:
     torch, tokenizer, gpt = _setup(preset)
     from torch.profiler import ProfilerActivity, profile as torch_profile
 
-    from symbolic.sampling.generate import GenerationConfig, generate
+    from symbolic.sampling.config import GenerationConfig
+    from symbolic.sampling.generate import generate
 
     model = _ours("gpt", preset, tokenizer.vocab_size, len(tokenizer.vocab.styles))
     data = torch.randint(3, tokenizer.vocab_size, (batch, gpt["context_length"] + 1))

@@ -105,7 +105,7 @@ def run_generate(args: argparse.Namespace) -> int:
     from symbolic.models.precision import quantize_int8, to_bfloat16
     from symbolic.models.pretrained import load_decoder
     from symbolic.outputs.midi import write_midi
-    from symbolic.sampling.generate import GenerationConfig
+    from symbolic.sampling.config import GenerationConfig
     from symbolic.styles.mix import resolve_style
     from symbolic.styles.words import describe_mix
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from symbolic.errors import ConfigError
+from symbolic.sampling.config import GenerationConfig, check_sampling
 
 __all__ = ["JobConfig", "DemoConfig"]
 
@@ -41,12 +42,10 @@ class JobConfig:
             raise ConfigError(f"off_scale_penalty={self.off_scale_penalty} must be >= 0 nats")
         if self.max_part_tokens < 4:
             raise ConfigError(f"max_part_tokens={self.max_part_tokens} must be >= 4 (one note is 4 tokens)")
-        self.generation()  # validates temperature, top_k and top_p
+        check_sampling(self.temperature, self.top_k, self.top_p)
 
-    def generation(self):
-        """The :class:`~symbolic.sampling.generate.GenerationConfig` of these settings."""
-        from symbolic.sampling.generate import GenerationConfig
-
+    def generation(self) -> GenerationConfig:
+        """The :class:`~symbolic.sampling.config.GenerationConfig` of these settings."""
         return GenerationConfig(temperature=self.temperature, top_k=self.top_k, top_p=self.top_p,
                                 guidance_scale=self.guidance_scale, seed=self.seed)
 

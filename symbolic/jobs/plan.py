@@ -24,8 +24,8 @@ from tqdm import tqdm
 
 from symbolic.errors import ConfigError, TokenizationError
 from symbolic.jobs.rules import PartRule
-from symbolic.sampling.generate import GenerationConfig
-from symbolic.sampling.processors import compose
+from symbolic.sampling.config import GenerationConfig
+from symbolic.sampling.processors import build_processors, compose
 from symbolic.sampling.session import DecodingSession, num_threads
 from symbolic.tokenization.grammar import GrammarState
 from symbolic.tokenization.stream import NOTE_TYPES, part_notes
@@ -96,7 +96,7 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig, rul
     # The grammar mask is always on here: a free part must stay inside its bar and track.
     sampling = GenerationConfig(temperature=config.temperature, top_k=config.top_k, top_p=config.top_p,
                                 guidance_scale=config.guidance_scale, constrain=True, seed=config.seed)
-    process = compose(sampling.processors(vocab.eos_id, rules))
+    process = compose(build_processors(sampling, vocab.eos_id, rules))
     session = DecodingSession(model, 1, config.guidance_scale, style_weights=style_weights, seed=config.seed)
     types = vocab.types
 

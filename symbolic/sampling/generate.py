@@ -1,4 +1,4 @@
-"""Generation: :class:`GenerationConfig` (how to sample) and :func:`generate` (a batch of continuations).
+"""Generation: :func:`generate`, a batch of continuations under a :class:`GenerationConfig`.
 
 The loop samples every row together with one :class:`~symbolic.sampling.session.DecodingSession`
 (the cache, the guidance rows, the sliding window) and the processors the config
@@ -7,80 +7,18 @@ describes; a row ends at EOS, at ``max_bars`` new bars, or at ``max_new_tokens``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import torch
 
-from symbolic.errors import ConfigError, TokenizationError
-from symbolic.sampling.processors import GrammarMask, Guidance, MinNewTokens, Temperature, TopK, TopP, compose
+from symbolic.errors import TokenizationError
+from symbolic.sampling.config import GenerationConfig
+from symbolic.sampling.processors import build_processors, compose
 from symbolic.sampling.session import DecodingSession, num_threads
 from symbolic.tokenization.grammar import GrammarState
 from symbolic.tokenization.vocab import TokenType
 
-__all__ = ["GenerationConfig", "generate"]
-
-
-@dataclass(frozen=True)
-class GenerationConfig:
-    """How to sample.
-
-    Attributes:
-        max_new_tokens: hard bound on sampled tokens per sequence.
-        min_new_tokens: no EOS before this many sampled tokens (the bar bound still ends a sequence).
-        max_bars: stop a sequence after this many new bars (``None``: no bar bound).
-        temperature, top_k, top_p: as in HF ``generate`` (``None`` disables top-k / top-p).
-        guidance_scale: classifier-free guidance; 1.0 turns it off.
-        constrain: apply the grammar mask (every sample then decodes with nothing skipped).
-        use_cache: sample with the KV cache (one token per forward) instead of re-running the window.
-        seed: seed of the sampling generator.
-    """
-
-    max_new_tokens: int = 1024
-    min_new_tokens: int = 0
-    max_bars: int | None = None
-    temperature: float = 1.0
-    top_k: int | None = None
-    top_p: float | None = None
-    guidance_scale: float = 1.0
-    constrain: bool = True
-    use_cache: bool = True
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.max_new_tokens < 1:
-            raise ConfigError(f"max_new_tokens={self.max_new_tokens} must be >= 1")
-        if self.min_new_tokens < 0:
-            raise ConfigError(f"min_new_tokens={self.min_new_tokens} must be >= 0")
-        if self.max_bars is not None and self.max_bars < 1:
-            raise ConfigError(f"max_bars={self.max_bars} must be >= 1")
-        Temperature(self.temperature)
-        if self.top_k is not None:
-            TopK(self.top_k)
-        if self.top_p is not None:
-            TopP(self.top_p)
-
-    def processors(self, eos_id: int, masks: Sequence = ()) -> list:
-        """The processor list this config describes, in order.
-
-        ``masks``: further processors that forbid or bias tokens (a job's part rules),
-        placed right after the grammar mask, before temperature and the top-k/top-p cuts.
-        """
-        out: list = []
-        if self.min_new_tokens:
-            out.append(MinNewTokens(self.min_new_tokens, eos_id))
-        if self.guidance_scale != 1.0:
-            out.append(Guidance(self.guidance_scale))
-        if self.constrain:
-            out.append(GrammarMask())
-        out.extend(masks)
-        if self.temperature != 1.0:
-            out.append(Temperature(self.temperature))
-        if self.top_k is not None:
-            out.append(TopK(self.top_k))
-        if self.top_p is not None:
-            out.append(TopP(self.top_p))
-        return out
+__all__ = ["generate"]
 
 
 @torch.inference_mode()
@@ -122,7 +60,7 @@ def generate(model: torch.nn.Module, tokenizer, prompt_ids: Sequence[int], confi
     session = DecodingSession(model, batch_size, config.guidance_scale, style_ids=style_ids,
                               style_weights=style_weights, use_cache=config.use_cache,
                               max_window=model.config.context_length - 1, seed=config.seed)
-    process = compose(config.processors(vocab.eos_id))
+    process = compose(build_processors(config, vocab.eos_id))
     finished = [False] * batch_size
     bars = [0] * batch_size
     rows = 2 * batch_size if session.guided else batch_size

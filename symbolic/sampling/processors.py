@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from symbolic.errors import ConfigError
+from symbolic.sampling.config import GenerationConfig, check_sampling
 from symbolic.tokenization.grammar import GrammarState
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "MinNewTokens",
     "compose",
     "forbid_unless_empty",
+    "build_processors",
 ]
 
 
@@ -59,8 +61,7 @@ class Temperature:
     temperature: float
 
     def __post_init__(self) -> None:
-        if not self.temperature > 0:
-            raise ConfigError(f"temperature={self.temperature} must be > 0")
+        check_sampling(self.temperature)
 
     def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
         return logits / self.temperature
@@ -73,8 +74,7 @@ class TopK:
     top_k: int
 
     def __post_init__(self) -> None:
-        if self.top_k < 1:
-            raise ConfigError(f"top_k={self.top_k} must be >= 1")
+        check_sampling(1.0, top_k=self.top_k)
 
     def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
         k = min(self.top_k, logits.size(-1))
@@ -89,8 +89,7 @@ class TopP:
     top_p: float
 
     def __post_init__(self) -> None:
-        if not 0 < self.top_p <= 1:
-            raise ConfigError(f"top_p={self.top_p} must be in (0, 1]")
+        check_sampling(1.0, top_p=self.top_p)
 
     def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
         sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
@@ -154,3 +153,24 @@ def compose(processors: Sequence[LogitsProcessor]) -> Callable[[torch.Tensor, St
         return logits
 
     return apply
+
+
+def build_processors(config: GenerationConfig, eos_id: int, masks: Sequence[LogitsProcessor] = ()) -> list:
+    """The processor list a :class:`~symbolic.sampling.config.GenerationConfig` describes, in order:
+    min new tokens, guidance, the grammar mask, then ``masks`` (further processors that forbid or bias
+    tokens, such as a job's part rules), then temperature and the top-k/top-p cuts."""
+    out: list = []
+    if config.min_new_tokens:
+        out.append(MinNewTokens(config.min_new_tokens, eos_id))
+    if config.guidance_scale != 1.0:
+        out.append(Guidance(config.guidance_scale))
+    if config.constrain:
+        out.append(GrammarMask())
+    out.extend(masks)
+    if config.temperature != 1.0:
+        out.append(Temperature(config.temperature))
+    if config.top_k is not None:
+        out.append(TopK(config.top_k))
+    if config.top_p is not None:
+        out.append(TopP(config.top_p))
+    return out

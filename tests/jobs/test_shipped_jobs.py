@@ -135,18 +135,3 @@ def test_generate_uses_the_shipped_model_by_default(tmp_path):
     out = tmp_path / "jig.mid"
     assert main(["generate", "--style", "irish", "--bars", "2", "--out", str(out)]) == 0
     assert read_midi(out).n_notes > 0
-
-
-def test_model_names_and_folders(tmp_path):
-    from symbolic.errors import DataError
-    from symbolic.models.pretrained import PRETRAINED_DECODERS, decoder_path, export_decoder, load_decoder
-
-    assert (decoder_path("default") / "meta.json").is_file() and "default" in PRETRAINED_DECODERS
-    with pytest.raises(DataError, match="shipped models: default"):
-        load_decoder("no-such-model")
-    with pytest.raises(DataError, match="no meta.json"):
-        export_decoder(tmp_path, tmp_path / "out")
-    copy = export_decoder(decoder_path("default"), tmp_path / "copy")
-    model, tokenizer, meta = load_decoder(copy)
-    assert meta["model"] == "gpt" and tokenizer.vocab.styles[1:] == ("chorale", "renaissance", "classical",
-                                                                      "irish", "german-folk")

@@ -8,7 +8,8 @@ from conftest import RecordingDecoder
 
 from symbolic.errors import TokenizationError
 from symbolic.models import GPT, GPTConfig, LSTMConfig, LSTMDecoder
-from symbolic.sampling.generate import GenerationConfig, generate
+from symbolic.sampling.config import GenerationConfig
+from symbolic.sampling.generate import generate
 from symbolic.tokenization import EventTokenizer, GrammarState, TokenType
 
 TOK = EventTokenizer()
