@@ -38,7 +38,7 @@ def _setup(preset: str):
 
     torch.set_num_threads(2)
     tokenizer = EventTokenizer()
-    gpt = PRESETS[preset]["gpt"]
+    gpt = PRESETS[preset].gpt.settings()
     return torch, tokenizer, gpt
 
 
@@ -56,7 +56,7 @@ def _ours(kind: str, preset: str, vocab: int, n_styles: int):
     from symbolic.models.checkpoint import build_model
     from symbolic.models.presets import PRESETS
 
-    return build_model(kind, {**PRESETS[preset][kind], "vocab_size": vocab, "n_styles": n_styles})
+    return build_model(kind, {**getattr(PRESETS[preset], kind).settings(), "vocab_size": vocab, "n_styles": n_styles})
 
 
 def measure(name: str, preset: str, batch: int, steps: int, new_tokens: int) -> dict:

@@ -92,7 +92,8 @@ def run_polyphonic(args: argparse.Namespace) -> int:
         save_roll_model(args.out, model, meta)
         if meta.get("curve"):
             write_curve(args.out / "nll_curve.png", [c[0] / 60 for c in meta["curve"]], [c[2] for c in meta["curve"]],
-                        "training minutes", "validation NLL (nats per frame)", f"{meta.get('model')} on {meta.get('data')}")
+                        "training minutes", "validation NLL (nats per frame)",
+                        f"{meta.get('model')} on {meta.get('data')}")
         if args.samples:
             _write_samples(args.out, model, args.samples, args.frames_per_beat, args.seed)
     if test["violations"]:

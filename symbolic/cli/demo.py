@@ -22,7 +22,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--to", default=None,
                    help=f"target styles, comma-separated (default {','.join(DemoConfig.DEFAULT_TARGETS)}, or the "
                         "model's own styles when it does not know those)")
-    p.add_argument("--bars", type=int, default=DemoConfig.bars, help=f"bars of the tune used (default {DemoConfig.bars})")
+    p.add_argument("--bars", type=int, default=DemoConfig.bars,
+                   help=f"bars of the tune used (default {DemoConfig.bars})")
     p.add_argument("--continue-bars", type=int, default=DemoConfig.continue_bars,
                    help=f"bars the continuation adds (default {DemoConfig.continue_bars})")
     p.add_argument("--model", default="default", help="a shipped model name or a checkpoint folder")

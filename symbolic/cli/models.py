@@ -68,7 +68,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     from symbolic.models.checkpoint import build_model
     from symbolic.models.presets import preset
-    from symbolic.models.training import TrainConfig, train
+    from symbolic.models.training import train
     from symbolic.tokenization.events import EventTokenizer
 
     tokenizer = EventTokenizer.from_spec(args.data / "tokenizer.json") if (args.data / "tokenizer.json").is_file() \
@@ -77,17 +77,11 @@ def run_train(args: argparse.Namespace) -> int:
         from symbolic.errors import DataError
 
         raise DataError(f"{args.data}: no tokenizer.json; build the data set first with 'symbolic data build'")
-    model_settings, train_settings = preset(args.preset, args.model)
-    for key, value in (("max_steps", args.max_steps), ("batch_size", args.batch_size),
-                       ("learning_rate", args.learning_rate), ("eval_every", args.eval_every),
-                       ("max_minutes", args.max_minutes)):
-        if value is not None:
-            train_settings[key] = value
-    if train_settings["min_learning_rate"] > train_settings["learning_rate"]:
-        train_settings["min_learning_rate"] = train_settings["learning_rate"] / 10
-    config = TrainConfig(seed=args.seed, bf16=args.bf16, num_threads=args.threads, **train_settings)
+    size, config = preset(args.preset, args.model, max_steps=args.max_steps, batch_size=args.batch_size,
+                          learning_rate=args.learning_rate, eval_every=args.eval_every, max_minutes=args.max_minutes,
+                          seed=args.seed, bf16=args.bf16, num_threads=args.threads)
     torch.manual_seed(args.seed)
-    model = build_model(args.model, {**model_settings, "vocab_size": tokenizer.vocab_size,
+    model = build_model(args.model, {**size.settings(), "vocab_size": tokenizer.vocab_size,
                                      "n_styles": len(tokenizer.vocab.styles)})
     print(f"training {args.model} ({model.num_parameters():,} parameters, preset {args.preset}) on {args.data}")
     result = train(model, tokenizer, args.data, args.out, config, resume=args.resume,

@@ -197,7 +197,8 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
 
 
 def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float],
-            config: JobConfig = JobConfig(), strength: float = 1.0, melody_track: int | None = None, parts: int | None = None,
+            config: JobConfig = JobConfig(), strength: float = 1.0, melody_track: int | None = None,
+            parts: int | None = None,
             progress: bool = False) -> JobResult:
     """Rewrite ``score`` in another style, keeping its melody note for note and its bars.
 

@@ -73,3 +73,15 @@ def test_shipped_classifier_on_held_out_corpus_pieces():
         held_out = [p for p in list_music21_pieces([style]) if split_of(p.id, config) == "test"][:10]
         pieces += [(load_piece(p), model.config.styles.index(style)) for p in held_out]
     assert piece_accuracy(model, pieces) >= 0.8  # 92.8% over the whole held-out split
+
+
+def test_loading_a_folder_without_a_classifier_names_the_real_command(tmp_path):
+    from symbolic.cli import build_parser
+    from symbolic.errors import DataError
+    from symbolic.models.classifier import load_classifier
+
+    with pytest.raises(DataError, match="the 'symbolic classifier train' command") as info:
+        load_classifier(tmp_path)
+    assert "--" not in str(info.value)  # no command-line flag in a library error
+    args = build_parser().parse_args(["classifier", "train", "--data", "x", "--out", "y"])  # the command exists
+    assert callable(args.handler)
