@@ -6,6 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
+from symbolic.styles.registry import STYLE_NAMES
+
 __all__ = ["register", "print_build_summary"]
 
 
@@ -20,8 +22,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     source = b.add_mutually_exclusive_group(required=True)
     source.add_argument("--corpus", choices=("music21",),
-                        help="the corpus shipped inside the music21 wheel (styles: chorale, renaissance, "
-                             "classical, irish, german-folk)")
+                        help=f"the corpus shipped inside the music21 wheel (styles: {', '.join(STYLE_NAMES)})")
     source.add_argument("--midi-dir", type=Path, help="a folder of MIDI files, one subfolder per style")
     b.add_argument("--out", type=Path, required=True, help="output folder (resumed if it exists)")
     b.add_argument("--styles", help="comma-separated subset of styles (music21 corpus only)")

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from symbolic.jobs.config import JobConfig
+from symbolic.styles.registry import STYLES
 
 __all__ = ["register", "load_job_inputs"]
 
@@ -47,8 +48,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                         "lower strengths the bass line and its harmony stay")
     c.add_argument("--melody-track", type=int, help="index of the melody track (default: chosen automatically)")
     c.add_argument("--parts", type=int,
-                   help="accompanying parts to write (default: the target style's texture, e.g. 3 for "
-                        "chorale, 0 for the solo-tune styles irish and german-folk)")
+                   help="accompanying parts to write (default: the target style's texture: " +
+                        ", ".join(f"{name} {spec.texture.convert_parts}" for name, spec in STYLES.items()) + ")")
     c.set_defaults(handler=run_convert)
 
     a = commands.add_parser(
@@ -100,10 +101,11 @@ def _finish(args: argparse.Namespace, result) -> int:
 
     write_midi(result.score, args.out)
     if args.wav is not None:
-        from symbolic.audio.render import render
+        from symbolic.audio.render import RenderConfig, render
         from symbolic.audio.wav import write_wav
 
-        write_wav(args.wav, render(result.score), 44100)
+        config = RenderConfig()
+        write_wav(args.wav, render(result.score, config=config), config.sample_rate)
         print(f"wrote {args.wav}")
     return 0
 

@@ -111,7 +111,7 @@ def test_a_melody_longer_than_the_context_is_done_by_windows(tmp_path):
     (["--style", "jazz"], "nothing in 'jazz' points to a style"),
     (["--style", ""], "empty"),
     (["--style", "irish", "--tracks", "kazoo"], "unknown instrument 'kazoo'"),
-    (["--style", "irish", "--melody-track", "3"], "--melody-track 3 does not exist"),
+    (["--style", "irish", "--melody-track", "3"], "melody track 3 does not exist"),
     ([], "name a style"),
 ])
 def test_bad_arguments_get_clear_messages(tune, tmp_path, capsys, args, message):

@@ -144,7 +144,7 @@ def test_train_and_generate_from_the_command_line(tiny_dataset, tmp_path, capsys
     long_prompt = sorted((tiny_dataset / "cache").glob("*.mid"))[0]
     assert main(["generate", "--checkpoint", str(ck), "--style", "chorale", "--prompt", str(long_prompt),
                  "--out", str(out)]) == 2
-    assert "--prompt-bars" in capsys.readouterr().err
+    assert "keep fewer of its bars (prompt_bars)" in capsys.readouterr().err
     assert main(["generate", "--checkpoint", str(ck), "--style", "chorale", "--prompt", str(long_prompt),
                  "--prompt-bars", "1", "--bars", "1", "--out", str(out)]) == 0
     assert main(["train", "--data", str(tmp_path), "--out", str(ck)]) == 2
