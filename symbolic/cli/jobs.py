@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from symbolic.jobs.config import JobConfig
+from symbolic.jobs.config import CONTINUE_BARS, JobConfig
 from symbolic.styles.registry import STYLES
 
 __all__ = ["register", "load_job_inputs"]
@@ -72,7 +72,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "writes N more bars for its tracks; the input's notes are kept as they are.",
     )
     _common(n, "--style")
-    n.add_argument("--bars", type=int, default=8, help="bars to add (default 8)")
+    n.add_argument("--bars", type=int, default=CONTINUE_BARS, help=f"bars to add (default {CONTINUE_BARS})")
     n.set_defaults(handler=run_continue)
 
 

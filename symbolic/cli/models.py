@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from symbolic.jobs.config import GENERATE_DEFAULTS as GENERATE
+
 __all__ = ["register"]
 
 
@@ -45,14 +47,18 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="style name, mix a:0.7,b:0.3, or a description such as 'a lively irish jig' (default: none)")
     g.add_argument("--prompt", type=Path, help="a MIDI file to continue")
     g.add_argument("--prompt-bars", type=int, help="keep only the first N bars of the prompt")
-    g.add_argument("--bars", type=int, default=8, help="new bars to generate (default 8)")
-    g.add_argument("--max-new-tokens", type=int, default=2048, help="bound on sampled tokens (default 2048)")
-    g.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
-    g.add_argument("--top-k", type=int, help="keep the k most likely tokens")
-    g.add_argument("--top-p", type=float, help="nucleus sampling mass")
-    g.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance scale (1 = off)")
+    g.add_argument("--bars", type=int, default=GENERATE.max_bars,
+                   help=f"new bars to generate (default {GENERATE.max_bars})")
+    g.add_argument("--max-new-tokens", type=int, default=GENERATE.max_new_tokens,
+                   help=f"bound on sampled tokens (default {GENERATE.max_new_tokens})")
+    g.add_argument("--temperature", type=float, default=GENERATE.temperature,
+                   help=f"sampling temperature (default {GENERATE.temperature})")
+    g.add_argument("--top-k", type=int, default=GENERATE.top_k, help="keep the k most likely tokens")
+    g.add_argument("--top-p", type=float, default=GENERATE.top_p, help="nucleus sampling mass")
+    g.add_argument("--guidance", type=float, default=GENERATE.guidance_scale,
+                   help=f"classifier-free guidance scale (default {GENERATE.guidance_scale}; 1 = off)")
     g.add_argument("--num-samples", type=int, default=1, help="pieces to sample (OUT-1.mid, OUT-2.mid, ...)")
-    g.add_argument("--seed", type=int, default=0, help="sampling seed")
+    g.add_argument("--seed", type=int, default=GENERATE.seed, help="sampling seed")
     precision = g.add_mutually_exclusive_group()
     precision.add_argument("--bf16", action="store_true",
                            help="sample with bfloat16 weights (faster on CPUs with AVX512-BF16)")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from symbolic.analysis.keys import bar_scales
 from symbolic.errors import ConfigError, ScoreError
-from symbolic.jobs.config import JobConfig
+from symbolic.jobs.config import CONTINUE_BARS, JobConfig
 from symbolic.score import Note, Score, TempoChange, Track
 from symbolic.styles.mix import check_mix, lead_style
 from symbolic.styles.registry import texture_of
@@ -243,7 +243,7 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
 
 
 def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float],
-                   config: JobConfig = JobConfig(), n_bars: int = 8, progress: bool = False) -> JobResult:
+                   config: JobConfig = JobConfig(), n_bars: int = CONTINUE_BARS, progress: bool = False) -> JobResult:
     """``score`` followed by ``n_bars`` new bars for its tracks; the input's notes stay as they are.
 
     The new bars start after the bar in which the input's last note stops.  The

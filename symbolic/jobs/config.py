@@ -8,7 +8,12 @@ from typing import ClassVar
 from symbolic.errors import ConfigError
 from symbolic.sampling.config import GenerationConfig, check_sampling
 
-__all__ = ["JobConfig", "DemoConfig"]
+__all__ = ["JobConfig", "DemoConfig", "CONTINUE_BARS", "GENERATE_DEFAULTS"]
+
+CONTINUE_BARS = 8  # bars a continuation adds unless told
+
+# free generation (``symbolic generate``): eight new bars, at most 2048 sampled tokens, plain sampling
+GENERATE_DEFAULTS = GenerationConfig(max_new_tokens=2048, max_bars=8)
 
 
 @dataclass(frozen=True)
