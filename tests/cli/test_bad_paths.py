@@ -14,7 +14,7 @@ from symbolic.errors import PathError
 from symbolic.paths import check_input_dir, check_input_file, check_output_dir, check_output_file
 from symbolic.tokenization import EventTokenizer
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 @pytest.fixture

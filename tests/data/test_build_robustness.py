@@ -24,8 +24,8 @@ from symbolic.errors import DataError
 from symbolic.tokenization import EventTokenizer, EventTokenizerConfig
 from symbolic.utils import folder_lock
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parent
 
 
 def _midi_folder(root: Path, per_style: dict[str, int]) -> Path:

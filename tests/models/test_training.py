@@ -15,7 +15,7 @@ from symbolic.models.checkpoint import build_model, read_meta
 from symbolic.models.training import TrainConfig, train
 from symbolic.tokenization import EventTokenizer
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TOK = EventTokenizer()
 MODEL = {"vocab_size": TOK.vocab_size, "n_styles": len(TOK.vocab.styles), "context_length": 64, "n_layer": 2,
          "n_head": 2, "n_embd": 32, "dropout": 0.1}
