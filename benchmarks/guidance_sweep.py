@@ -21,7 +21,6 @@ part rhythm, voice ranges, single lines, legato and key penalty of
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -32,14 +31,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from style_jobs import STYLES, test_pieces  # noqa: E402
 
-from symbolic import textures  # noqa: E402
-from symbolic.arrangement import convert  # noqa: E402
+from symbolic.jobs.arrange import convert  # noqa: E402
+from symbolic.jobs.config import JobConfig  # noqa: E402
 from symbolic.evaluation.compare import overlapping_area  # noqa: E402
 from symbolic.evaluation.jobs import pairwise_probability, transfer_strength  # noqa: E402
 from symbolic.evaluation.metrics import METRIC_NAMES, all_metrics  # noqa: E402
 from symbolic.models.classifier import classify_scores, load_classifier  # noqa: E402
-from symbolic.models.sampling import GenerationConfig  # noqa: E402
-from symbolic.pretrained import load_decoder  # noqa: E402
+from symbolic.models.pretrained import load_decoder  # noqa: E402
 from symbolic.resources import asset_path  # noqa: E402
 
 
@@ -55,11 +53,6 @@ def main() -> int:
     parser.add_argument("--directions", action="store_true", help="print every direction's figures")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    if args.no_style_rules:
-        for style, texture in list(textures.STYLE_TEXTURES.items()):
-            textures.STYLE_TEXTURES[style] = dataclasses.replace(texture, part_rhythm=None, part_ranges=(),
-                                                                 part_lines=False, part_legato=False,
-                                                                 off_scale_penalty=0.0)
     model, tokenizer, _ = load_decoder(args.model)
     classifier, _ = load_classifier(asset_path("style-classifier"))
     pieces = test_pieces(args.data, args.per_style, 16, tokenizer, split="valid")
@@ -70,7 +63,8 @@ def main() -> int:
     real_scale = float(np.mean([m["scale_consistency"] for b in targets for m in real[b]]))
     for setting in args.settings.split(","):
         temperature, guidance = (float(v) for v in setting.split(":"))
-        config = GenerationConfig(temperature=temperature, top_p=0.95, guidance_scale=guidance, seed=0)
+        config = JobConfig(temperature=temperature, top_p=0.95, guidance_scale=guidance, seed=0,
+                           style_rules=not args.no_style_rules)
         start, rows, converted = time.perf_counter(), {}, {b: [] for b in targets}
         for a in STYLES:
             for b in STYLES:

@@ -1,7 +1,7 @@
 """How many notes of the parts under a melody lie outside the melody's key: real and generated.
 
 On the VALIDATION pieces of a style (first 16 bars), the key around each bar is
-told from the melody alone (``arrangement.bar_scales``, two bars either
+told from the melody alone (``symbolic.analysis.keys.bar_scales``, two bars either
 side), as the jobs tell it from the kept melody.  Printed: the share of the real
 parts' notes outside that key, and for each ``--penalties`` value of the style's
 ``StyleTexture.off_scale_penalty`` the same share for the parts ``accompany``
@@ -28,14 +28,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from style_jobs import test_pieces  # noqa: E402
 
-from symbolic import arrangement, textures  # noqa: E402
-from symbolic.cli.jobs import DEFAULT_GUIDANCE, DEFAULT_TEMPERATURE  # noqa: E402
+from symbolic.analysis.keys import bar_scales  # noqa: E402
+from symbolic.jobs.arrange import accompany, choose_melody_track  # noqa: E402
+from symbolic.jobs.config import JobConfig  # noqa: E402
 from symbolic.models.classifier import classify_scores, load_classifier  # noqa: E402
-from symbolic.models.constrained import part_notes, split_bars  # noqa: E402
-from symbolic.models.sampling import GenerationConfig  # noqa: E402
-from symbolic.pretrained import load_decoder  # noqa: E402
+from symbolic.models.pretrained import load_decoder  # noqa: E402
 from symbolic.resources import asset_path  # noqa: E402
 from symbolic.score import Score  # noqa: E402
+from symbolic.tokenization.stream import part_notes, split_bars  # noqa: E402
 
 
 def outside_share(score: Score, tokenizer) -> tuple[int, int]:
@@ -43,7 +43,7 @@ def outside_share(score: Score, tokenizer) -> tuple[int, int]:
     vocab = tokenizer.vocab
     _, bars = split_bars(vocab, tokenizer.encode(score))
     outside = total = 0
-    for scale, (_, parts) in zip(arrangement.bar_scales(vocab, bars, slots={0}), bars):
+    for scale, (_, parts) in zip(bar_scales(vocab, bars, slots={0}), bars):
         for slot, ids in parts.items():
             if slot == 0 or scale is None:
                 continue
@@ -59,17 +59,17 @@ def main() -> int:
     parser.add_argument("--style", default="chorale", choices=("chorale", "renaissance", "classical"))
     parser.add_argument("--pieces", type=int, default=23, help="validation pieces")
     parser.add_argument("--penalties", default="0,1,1.5,2,3")
-    parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE)
+    parser.add_argument("--guidance", type=float, default=JobConfig.guidance_scale)
     args = parser.parse_args()
     torch.set_num_threads(1)
     model, tokenizer, _ = load_decoder("default")
     classifier, _ = load_classifier(asset_path("style-classifier"))
     index = classifier.config.styles.index(args.style)
     pieces = test_pieces(args.data, args.pieces, 16, tokenizer, split="valid")[args.style]
-    config = GenerationConfig(temperature=DEFAULT_TEMPERATURE, top_p=0.95, guidance_scale=args.guidance, seed=0)
+    config = JobConfig(guidance_scale=args.guidance, seed=0)
     melodies, real, real_beats = [], np.zeros(2), []
     for _, x in pieces:
-        melody = arrangement.choose_melody_track(x)
+        melody = choose_melody_track(x)
         order = [melody] + [i for i in range(len(x.tracks)) if i != melody and x.tracks[i].notes]
         ordered = Score(ticks_per_beat=x.ticks_per_beat, tracks=[x.tracks[i] for i in order], tempos=x.tempos,
                         time_signatures=x.time_signatures)
@@ -79,12 +79,11 @@ def main() -> int:
                               time_signatures=x.time_signatures))
     print(f"{len(pieces)} validation pieces ({args.style}); real parts under the melody outside its key: "
           f"{real[0] / real[1]:.3f} of {int(real[1])} notes, {np.mean(real_beats):.2f} beats long on average")
-    texture = textures.STYLE_TEXTURES[args.style]
     for penalty in (float(v) for v in args.penalties.split(",")):
-        textures.STYLE_TEXTURES[args.style] = dataclasses.replace(texture, off_scale_penalty=penalty)
+        job = dataclasses.replace(config, off_scale_penalty=penalty)
         start, counts, p_style, beats = time.perf_counter(), np.zeros(2), [], []
         for tune in melodies:
-            result = arrangement.accompany(model, tokenizer, tune, {args.style: 1.0}, config)
+            result = accompany(model, tokenizer, tune, {args.style: 1.0}, job)
             counts += outside_share(result.score, tokenizer)
             p_style.append(classify_scores(classifier, [result.score])[0][index])
             beats += [n.duration_ticks / tune.ticks_per_beat for i in result.new_tracks

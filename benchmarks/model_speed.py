@@ -38,7 +38,7 @@ def _setup(preset: str):
 
     torch.set_num_threads(2)
     tokenizer = EventTokenizer()
-    gpt = PRESETS[preset]["gpt"]
+    gpt = PRESETS[preset].gpt.settings()
     return torch, tokenizer, gpt
 
 
@@ -56,7 +56,7 @@ def _ours(kind: str, preset: str, vocab: int, n_styles: int):
     from symbolic.models.checkpoint import build_model
     from symbolic.models.presets import PRESETS
 
-    return build_model(kind, {**PRESETS[preset][kind], "vocab_size": vocab, "n_styles": n_styles})
+    return build_model(kind, {**getattr(PRESETS[preset], kind).settings(), "vocab_size": vocab, "n_styles": n_styles})
 
 
 def measure(name: str, preset: str, batch: int, steps: int, new_tokens: int) -> dict:
@@ -108,7 +108,8 @@ def measure(name: str, preset: str, batch: int, steps: int, new_tokens: int) -> 
             elapsed = time.perf_counter() - start
             produced = (out.shape[1] - len(prompt)) * n
         else:
-            from symbolic.models.sampling import GenerationConfig, generate
+            from symbolic.sampling.config import GenerationConfig
+            from symbolic.sampling.generate import generate
 
             config = GenerationConfig(max_new_tokens=new_tokens, min_new_tokens=new_tokens, constrain=constrain,
                                       seed=0)
@@ -127,7 +128,8 @@ def profile(preset: str, batch: int) -> str:
     torch, tokenizer, gpt = _setup(preset)
     from torch.profiler import ProfilerActivity, profile as torch_profile
 
-    from symbolic.models.sampling import GenerationConfig, generate
+    from symbolic.sampling.config import GenerationConfig
+    from symbolic.sampling.generate import generate
 
     model = _ours("gpt", preset, tokenizer.vocab_size, len(tokenizer.vocab.styles))
     data = torch.randint(3, tokenizer.vocab_size, (batch, gpt["context_length"] + 1))

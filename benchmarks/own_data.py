@@ -150,7 +150,8 @@ def main() -> int:
     from symbolic.models.checkpoint import build_model, load_checkpoint
     from symbolic.models.classifier import classify_scores, load_classifier
     from symbolic.models.presets import preset
-    from symbolic.models.sampling import GenerationConfig, generate
+    from symbolic.sampling.config import GenerationConfig
+from symbolic.sampling.generate import generate
     from symbolic.models.training import TrainConfig, train
     from symbolic.resources import asset_path, default_event_tokenizer
     from symbolic.tokenization.events import EventTokenizer

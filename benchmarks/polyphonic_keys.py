@@ -18,7 +18,7 @@ import argparse
 
 import numpy as np
 
-from symbolic.data.polyphonic import BENCHMARK_LOWEST_PITCH, load_polyphonic_frames
+from symbolic.polyphonic.data import BENCHMARK_LOWEST_PITCH, load_polyphonic_frames
 
 
 def unit_nll(frequency: np.ndarray, frames: np.ndarray) -> float:

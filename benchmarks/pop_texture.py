@@ -17,7 +17,7 @@ percent split) is read aligned to its annotated beats (``load_pop909_song``), an
   legato: notes starting right where the part's sound stopped;
 - chord-tone ratio (note time on the annotated chord's tones, ``chord_midi.txt``) and key fit
   (note time inside the annotated key's scale, ``key_audio.txt``; a minor key's scale has its raised
-  sixth and seventh, as in ``symbolic.keys``).
+  sixth and seventh, as in ``symbolic.analysis.keys``).
 
     python benchmarks/pop_texture.py --out docs/results/pop-texture.md
 """
@@ -36,7 +36,7 @@ from tqdm import tqdm
 from symbolic.analysis.chords import chord_tone_ratio
 from symbolic.data.build import BuildConfig, split_of
 from symbolic.data.pop909 import POP909_ROLES, list_pop909_pieces, load_pop909_song
-from symbolic.keys import scale_pitch_classes
+from symbolic.analysis.keys import scale_pitch_classes
 from symbolic.resources import shared_data_dir
 
 STEPS = 12

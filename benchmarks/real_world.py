@@ -7,7 +7,7 @@ Three measurements, written to ``docs/results/real-world.md`` (with ``--write``)
    instrument (counter-melody), its PIANO split into a bass line and chords on their own programs, a drum
    track added, names partly removed or replaced by ``Track N``, track order shuffled.  Scored with the
    names as generated and with every name removed; :func:`symbolic.analysis.roles.analyze_tracks` beside
-   the old ``symbolic.arrangement.choose_melody_track``.
+   the old ``symbolic.jobs.arrange.choose_melody_track``.
 2. Melody-track accuracy on real multi-track MIDI files (``/work/real-midi``, gathered with their sources
    and licences in its ``MANIFEST.json``): the true melody is the one track whose name says melody; the
    files are scored with every name removed, so only the music decides.
@@ -110,7 +110,7 @@ def without_names(score: Score) -> Score:
 
 
 def old_chooser(score: Score) -> int:
-    from symbolic.arrangement import choose_melody_track
+    from symbolic.jobs.arrange import choose_melody_track
 
     return choose_melody_track(score)
 

@@ -36,8 +36,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from symbolic.arrangement import accompany, convert
-from symbolic.cli.jobs import DEFAULT_GUIDANCE, DEFAULT_TEMPERATURE
+from symbolic.jobs.arrange import accompany, convert
+from symbolic.jobs.config import JobConfig
 from symbolic.evaluation.compare import overlapping_area
 from symbolic.evaluation.jobs import (accompaniment_nll, chroma_similarity, crop_bars, same_notes,
                                       pairwise_probability, score_from_voice_frames, transfer_strength)
@@ -45,13 +45,13 @@ from symbolic.evaluation.metrics import METRIC_NAMES, all_metrics
 from symbolic.evaluation.report import EvaluationConfig, evaluate
 from symbolic.inputs.midi import read_midi
 from symbolic.models.classifier import classify_scores, load_classifier
-from symbolic.models.sampling import GenerationConfig
 from symbolic.outputs.midi import write_midi
-from symbolic.pretrained import load_decoder
+from symbolic.models.pretrained import load_decoder
 from symbolic.resources import asset_path, shared_data_dir
 from symbolic.score import Score, Track
+from symbolic.styles.registry import STYLE_NAMES
 
-STYLES = ("chorale", "renaissance", "classical", "irish", "german-folk")
+STYLES = STYLE_NAMES
 
 
 def test_pieces(data: Path, per_style: int, bars: int, tokenizer, split: str = "test") -> dict[str, list]:
@@ -212,8 +212,8 @@ def main() -> int:
     parser.add_argument("--bars", type=int, default=16, help="bars of each test piece")
     parser.add_argument("--jsb", type=int, default=77, help="JSB test chorales scored")
     parser.add_argument("--jsb-generate", type=int, default=20, help="JSB test chorales accompanied")
-    parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE)
-    parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE)
+    parser.add_argument("--temperature", type=float, default=JobConfig.temperature)
+    parser.add_argument("--guidance", type=float, default=JobConfig.guidance_scale)
     parser.add_argument("--seed", type=int, default=0, help="sampling seed of every job")
     parser.add_argument("--no-audio", action="store_true")
     parser.add_argument("--skip", choices=("conversion", "accompaniment"))
@@ -222,7 +222,7 @@ def main() -> int:
     torch.set_num_threads(1)
     model, tokenizer, meta = load_decoder(args.model)
     classifier, _ = load_classifier(asset_path("style-classifier"))
-    config = GenerationConfig(temperature=args.temperature, top_p=0.95, guidance_scale=args.guidance, seed=args.seed)
+    config = JobConfig(temperature=args.temperature, top_p=0.95, guidance_scale=args.guidance, seed=args.seed)
     results: dict = {"model": args.model, "command": " ".join(sys.argv)}
     if args.skip != "conversion":
         results["conversion"] = conversion(args, model, tokenizer, classifier, config)

@@ -3,6 +3,14 @@
 Read MIDI and music21 scores into one score model, tokenize them as a
 multi-track event stream or a 78-pitch note roll, and build style-labelled
 training sets.  ``import symbolic`` needs neither torch nor FluidSynth.
+
+The jobs are here too, loaded on first use (they need torch):
+``symbolic.load_decoder`` (:func:`symbolic.models.pretrained.load_decoder`),
+``symbolic.convert``, ``symbolic.accompany``, ``symbolic.continue_score``
+(:mod:`symbolic.jobs.arrange`) and ``symbolic.JobConfig``.
+
+Packages: ``styles`` (what a style is), ``tokenization``, ``data``, ``analysis``,
+``models``, ``sampling``, ``jobs``, ``polyphonic``, ``evaluation``, ``audio``, ``cli``.
 """
 
 from symbolic.errors import (
@@ -29,6 +37,26 @@ from symbolic.tokenization import (
 )
 
 __version__ = "0.1.0"
+
+# name -> module of the lazily loaded part of the face
+_LAZY = {
+    "load_decoder": "symbolic.models.pretrained",
+    "convert": "symbolic.jobs.arrange",
+    "accompany": "symbolic.jobs.arrange",
+    "continue_score": "symbolic.jobs.arrange",
+    "JobConfig": "symbolic.jobs.config",
+}
+
+
+def __getattr__(name: str):
+    """Load the jobs' names on first use, so that ``import symbolic`` stays free of torch."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'symbolic' has no attribute {name!r}")
 
 __all__ = [
     "__version__",
@@ -58,4 +86,5 @@ __all__ = [
     "NoteRollConfig",
     "to_note_roll",
     "from_note_roll",
+    *_LAZY,
 ]

@@ -140,7 +140,7 @@ class Track:
 # Annotations: chord and key spans read from annotation files (POP909's chord_midi.txt, key_audio.txt), in
 # the score's ticks.  They describe the music rather than play it: MIDI writers and tokenizers ignore them.
 # Chord labels are Harte strings ("F#:min7", "N"), read by symbolic.analysis.chords; a key span's
-# (tonic, minor) is what symbolic.keys.scale_pitch_classes takes.
+# (tonic, minor) is what symbolic.analysis.keys.scale_pitch_classes takes.
 class ChordSpan(NamedTuple):
     """A chord from ``start_ticks`` up to ``end_ticks``; ``label`` in Harte notation (``"N"``: no chord)."""
 

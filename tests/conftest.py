@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from symbolic.score import Note, Score, TempoChange, TimeSignature, Track
 from symbolic.tokenization.events import EventTokenizer
@@ -126,3 +127,37 @@ def multitrack_dataset(tmp_path_factory) -> Path:
     build_dataset(list_midi_dir_pieces(root / "midi"), root / "data", tokenizer,
                   BuildConfig(workers=1, valid_percent=30, test_percent=0), progress=False)
     return root / "data"
+
+
+class RecordingDecoder(torch.nn.Module):
+    """A decoder that wraps another, records every call (ids and style weights) and can add a fixed bias to
+    the logits it returns (to make a token the sure choice)."""
+
+    def __init__(self, inner, bias: dict[int, float] | None = None) -> None:
+        super().__init__()
+        self.inner = inner
+        self.bias = bias or {}
+        self.calls: list[tuple[torch.Tensor, torch.Tensor | None]] = []
+
+    @property
+    def config(self):
+        return self.inner.config
+
+    def new_cache(self, rows: int):
+        return self.inner.new_cache(rows)
+
+    def forward(self, ids, style_ids=None, style_weights=None, cache=None):
+        self.calls.append((ids.clone(), None if style_weights is None else style_weights.clone()))
+        logits, other = self.inner(ids, style_ids, style_weights=style_weights, cache=cache)
+        for token, value in self.bias.items():
+            logits[..., token] += value
+        return logits, other
+
+
+def tiny_gpt(tokenizer: EventTokenizer, context_length: int = 96, seed: int = 0):
+    """An untrained one-layer GPT for the event tokenizer, in eval mode."""
+    from symbolic.models.gpt import GPT, GPTConfig
+
+    torch.manual_seed(seed)
+    return GPT(GPTConfig(vocab_size=tokenizer.vocab_size, n_styles=len(tokenizer.vocab.styles),
+                         context_length=context_length, n_layer=1, n_head=2, n_embd=32)).eval()

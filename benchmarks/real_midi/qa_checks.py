@@ -90,7 +90,7 @@ def harmony(input_path: Path, output_path: Path) -> None:
 
 
 def melody(folder: Path) -> None:
-    from symbolic.arrangement import choose_melody_track
+    from symbolic.jobs.arrange import choose_melody_track
 
     for path in sorted(folder.rglob("*.mid")):
         score = read_midi(path)

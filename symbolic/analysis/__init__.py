@@ -6,6 +6,8 @@ Verbs:
   harmony, drums) with a confidence and the reasons; says when no track is the melody.
 - :func:`symbolic.analysis.melody.extract_melody` -- split one polyphonic track into its melody line and
   the rest (:func:`~symbolic.analysis.melody.skyline_mask` is the baseline it is measured against).
+- :mod:`symbolic.analysis.keys` -- ``estimate_key``, ``scale_pitch_classes``, ``windowed_scales`` and
+  ``bar_scales`` (the key around each bar, from the kept parts).
 - :mod:`symbolic.analysis.beats` -- beat grids and tempo maps (``retime`` a score onto annotated or found
   beats without moving a note in time; ``grid_fit`` tells a recorded performance; ``find_beats``;
   ``quantize_score``).

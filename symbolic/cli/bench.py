@@ -59,10 +59,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_polyphonic(args: argparse.Namespace) -> int:
     import torch
 
-    from symbolic.data.polyphonic import BENCHMARK_LOWEST_PITCH, BENCHMARK_PITCHES, load_polyphonic_frames
+    from symbolic.polyphonic.data import BENCHMARK_LOWEST_PITCH, BENCHMARK_PITCHES, load_polyphonic_frames
     from symbolic.errors import ConfigError
-    from symbolic.models.roll import RollModel, RollModelConfig
-    from symbolic.models.roll_bench import evaluate_rolls, load_roll_model, save_roll_model, train_roll_model
+    from symbolic.evaluation.figures import write_curve
+    from symbolic.polyphonic.bench import evaluate_rolls, load_roll_model, save_roll_model, train_roll_model
+    from symbolic.polyphonic.roll import RollModel, RollModelConfig
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -101,7 +102,10 @@ def run_polyphonic(args: argparse.Namespace) -> int:
     if args.out is not None:
         meta = {**meta, "valid": valid, "test": test}
         save_roll_model(args.out, model, meta)
-        _plot_curve(args.out, meta)
+        if meta.get("curve"):
+            write_curve(args.out / "nll_curve.png", [c[0] / 60 for c in meta["curve"]], [c[2] for c in meta["curve"]],
+                        "training minutes (process CPU time)", "validation NLL (nats per frame)",
+                        f"{meta.get('model')} on {meta.get('data')}")
         if args.samples:
             _write_samples(args.out, model, args.samples, args.frames_per_beat, args.seed)
     if test["violations"]:
@@ -113,30 +117,9 @@ def run_polyphonic(args: argparse.Namespace) -> int:
     return 0 if math.isfinite(test["nll"]) else 1
 
 
-def _plot_curve(out: Path, meta: dict) -> None:
-    curve = meta.get("curve")
-    if not curve:
-        return
-    from symbolic.evaluation.figures import pyplot, save_figure
-
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot([c[0] / 60 for c in curve], [c[2] for c in curve], marker=".")
-    ax.set_xlabel("training minutes (process CPU time)")
-    ax.set_ylabel("validation NLL (nats per frame)")
-    ax.set_title(f"{meta.get('model')} on {meta.get('data')}")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    save_figure(fig, out / "nll_curve.png", plt)
-
-
 def _write_samples(out: Path, model, n: int, frames_per_beat: int, seed: int) -> None:
-    from symbolic.data.polyphonic import frames_to_roll
     from symbolic.outputs.midi import write_midi
-    from symbolic.tokenization.roll import NoteRollConfig, from_note_roll
+    from symbolic.polyphonic.bench import sample_scores
 
-    for i in range(n):
-        roll = frames_to_roll(model.sample(64, seed=seed + i), frames_per_beat, model.config.lowest_pitch)
-        path = write_midi(from_note_roll(roll, NoteRollConfig(frames_per_beat=frames_per_beat)),
-                          out / f"sample-{i + 1}.mid")
-        print(f"wrote {path}")
+    for i, score in enumerate(sample_scores(model, n, frames_per_beat, seed)):
+        print(f"wrote {write_midi(score, out / f'sample-{i + 1}.mid')}")

@@ -6,6 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
+from symbolic.styles.registry import STYLE_NAMES
+
 __all__ = ["register", "print_build_summary"]
 
 
@@ -20,8 +22,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     source = b.add_mutually_exclusive_group(required=True)
     source.add_argument("--corpus", choices=("music21",),
-                        help="the corpus shipped inside the music21 wheel (styles: chorale, renaissance, "
-                             "classical, irish, german-folk)")
+                        help=f"the corpus shipped inside the music21 wheel (styles: {', '.join(STYLE_NAMES)})")
     source.add_argument("--midi-dir", type=Path, help="a folder of MIDI files, one subfolder per style")
     source.add_argument("--pop909", type=Path, help="the POP909 folder (NNN/NNN.mid with beat, chord and key "
                                                     "annotations; style pop, bar lines on the annotated downbeats)")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-__all__ = ["register", "load_job_inputs", "DEFAULT_GUIDANCE", "DEFAULT_TEMPERATURE"]
+from symbolic.jobs.config import CONTINUE_BARS, JobConfig
+from symbolic.styles.registry import STYLES
 
-DEFAULT_GUIDANCE = 6.0
-DEFAULT_TEMPERATURE = 0.9
+__all__ = ["register", "load_job_inputs"]
+
 _MODEL_HELP = "a shipped model name or a checkpoint folder from 'symbolic train' (default: default, the shipped one)"
 
 
@@ -20,14 +21,15 @@ def _common(parser: argparse.ArgumentParser, style_flag: str) -> None:
     parser.add_argument("--style-from", type=Path, metavar="REF.mid",
                         help="take the style from an example piece (the style classifier's reading of it)")
     parser.add_argument("--model", default="default", help=_MODEL_HELP)
-    parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE,
-                        help=f"sampling temperature (default {DEFAULT_TEMPERATURE})")
-    parser.add_argument("--top-k", type=int, help="keep the k most likely tokens")
-    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling mass (default 0.95)")
-    parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE,
+    parser.add_argument("--temperature", type=float, default=JobConfig.temperature,
+                        help=f"sampling temperature (default {JobConfig.temperature})")
+    parser.add_argument("--top-k", type=int, default=JobConfig.top_k, help="keep the k most likely tokens")
+    parser.add_argument("--top-p", type=float, default=JobConfig.top_p,
+                        help=f"nucleus sampling mass (default {JobConfig.top_p})")
+    parser.add_argument("--guidance", type=float, default=JobConfig.guidance_scale,
                         help=f"classifier-free guidance scale: above 1 the style is applied more strongly "
-                             f"(default {DEFAULT_GUIDANCE}, chosen on the validation split; 1 = off)")
-    parser.add_argument("--seed", type=int, default=0, help="sampling seed")
+                             f"(default {JobConfig.guidance_scale}, chosen on the validation split; 1 = off)")
+    parser.add_argument("--seed", type=int, default=JobConfig.seed, help="sampling seed")
     parser.add_argument("--out", type=Path, required=True, help="output MIDI file")
     parser.add_argument("--wav", type=Path, help="also render the output to this WAV file (needs FluidSynth)")
 
@@ -46,8 +48,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                         "lower strengths the bass line and its harmony stay")
     c.add_argument("--melody-track", type=int, help="index of the melody track (default: chosen automatically)")
     c.add_argument("--parts", type=int,
-                   help="accompanying parts to write (default: the target style's texture, e.g. 3 for "
-                        "chorale, 0 for the solo-tune styles irish and german-folk)")
+                   help="accompanying parts to write (default: the target style's texture: " +
+                        ", ".join(f"{name} {spec.texture.convert_parts}" for name, spec in STYLES.items()) + ")")
     c.set_defaults(handler=run_convert)
 
     a = commands.add_parser(
@@ -70,41 +72,32 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "writes N more bars for its tracks; the input's notes are kept as they are.",
     )
     _common(n, "--style")
-    n.add_argument("--bars", type=int, default=8, help="bars to add (default 8)")
+    n.add_argument("--bars", type=int, default=CONTINUE_BARS, help=f"bars to add (default {CONTINUE_BARS})")
     n.set_defaults(handler=run_continue)
 
 
 def load_job_inputs(args: argparse.Namespace):
-    """``(model, tokenizer, score, style weights, generation config)`` for a job's arguments."""
-    from symbolic.errors import StyleError
-    from symbolic.generation import resolve_style
+    """``(model, tokenizer, score, style weights, job config)`` for a job's arguments."""
     from symbolic.inputs.midi import read_midi
-    from symbolic.models.sampling import GenerationConfig
+    from symbolic.jobs.style_input import resolve_job_style
+    from symbolic.models.pretrained import load_decoder
     from symbolic.paths import check_input_file, check_output_file
-    from symbolic.pretrained import load_decoder, style_from_example
-    from symbolic.styles import describe_mix
+    from symbolic.styles.words import describe_mix
 
     for path, check in ((args.input, check_input_file), (args.style_from, check_input_file),
                         (args.out, check_output_file), (args.wav, check_output_file)):
         if path is not None:
             check(path)
-    config = GenerationConfig(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                              guidance_scale=args.guidance, seed=args.seed)
+    config = JobConfig(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                       guidance_scale=args.guidance, seed=args.seed)
     score = read_midi(args.input)
     model, tokenizer, _ = load_decoder(args.model)
-    styles = tokenizer.vocab.styles
-    if args.style_from is not None:
-        if args.style is not None:
-            raise StyleError("give either a style or --style-from, not both")
-        weights = style_from_example(read_midi(args.style_from), styles)
+    example = read_midi(args.style_from) if args.style_from is not None else None
+    weights, found_from = resolve_job_style(tokenizer.vocab.styles, args.style, example)
+    if found_from == "example":
         print(f"style from {args.style_from.name}: {describe_mix(weights)}")
-    else:
-        if args.style is None:
-            raise StyleError(f"name a style ({', '.join(s for s in styles if s != 'none')}), a description, "
-                             "or give --style-from REF.mid")
-        weights, from_words = resolve_style(args.style, styles)
-        if from_words:
-            print(f"style from the description {args.style!r}: {describe_mix(weights)}")
+    elif found_from == "words":
+        print(f"style from the description {args.style!r}: {describe_mix(weights)}")
     return model, tokenizer, score, weights, config
 
 
@@ -113,10 +106,11 @@ def _finish(args: argparse.Namespace, result) -> int:
 
     write_midi(result.score, args.out)
     if args.wav is not None:
-        from symbolic.audio.render import render
+        from symbolic.audio.render import RenderConfig, render
         from symbolic.audio.wav import write_wav
 
-        write_wav(args.wav, render(result.score), 44100)
+        config = RenderConfig()
+        write_wav(args.wav, render(result.score, config=config), config.sample_rate)
         print(f"wrote {args.wav}")
     return 0
 
@@ -127,7 +121,7 @@ def _describe(result) -> str:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from symbolic.arrangement import choose_melody_track, convert
+    from symbolic.jobs.arrange import choose_melody_track, convert
 
     model, tokenizer, score, weights, config = load_job_inputs(args)
     melody = args.melody_track if args.melody_track is not None else choose_melody_track(score)
@@ -140,22 +134,17 @@ def run_convert(args: argparse.Namespace) -> int:
 
 
 def run_accompany(args: argparse.Namespace) -> int:
-    from symbolic.arrangement import accompany
-    from symbolic.errors import ConfigError
-    from symbolic.textures import parse_instruments, texture_of
+    from symbolic.jobs.arrange import accompany, style_programs
+    from symbolic.styles.texture import parse_instruments
 
     model, tokenizer, score, weights, config = load_job_inputs(args)
+    programs = None
     if args.tracks is not None:
         named = parse_instruments(args.tracks)
         programs = [program for _, program in named]
         print(f"new parts, high to low: {', '.join(name for name, _ in named)}")
     elif args.voices is not None:
-        if not 1 <= args.voices <= 8:
-            raise ConfigError(f"--voices {args.voices}: ask for 1 to 8 parts")
-        texture = texture_of(max(weights, key=weights.get))
-        programs = [texture.part_program(k) for k in range(args.voices)]
-    else:
-        programs = None
+        programs = style_programs(weights, args.voices)
     result = accompany(model, tokenizer, score, weights, config, programs=programs, melody_track=args.melody_track,
                        progress=True)
     code = _finish(args, result)
@@ -165,7 +154,7 @@ def run_accompany(args: argparse.Namespace) -> int:
 
 
 def run_continue(args: argparse.Namespace) -> int:
-    from symbolic.arrangement import continue_score
+    from symbolic.jobs.arrange import continue_score
 
     model, tokenizer, score, weights, config = load_job_inputs(args)
     result = continue_score(model, tokenizer, score, weights, config, n_bars=args.bars, progress=True)

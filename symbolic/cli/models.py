@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from symbolic.jobs.config import GENERATE_DEFAULTS as GENERATE
+
 __all__ = ["register"]
 
 
@@ -50,17 +52,21 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="style name, mix a:0.7,b:0.3, or a description such as 'a lively irish jig' (default: none)")
     g.add_argument("--prompt", type=Path, help="a MIDI file to continue")
     g.add_argument("--prompt-bars", type=int, help="keep only the first N bars of the prompt")
-    g.add_argument("--bars", type=int, default=8, help="new bars to generate at most (default 8)")
+    g.add_argument("--bars", type=int, default=GENERATE.max_bars,
+                   help=f"new bars to generate (default {GENERATE.max_bars})")
+    g.add_argument("--max-new-tokens", type=int, default=GENERATE.max_new_tokens,
+                   help=f"bound on sampled tokens (default {GENERATE.max_new_tokens})")
+    g.add_argument("--temperature", type=float, default=GENERATE.temperature,
+                   help=f"sampling temperature (default {GENERATE.temperature})")
+    g.add_argument("--top-k", type=int, default=GENERATE.top_k, help="keep the k most likely tokens")
+    g.add_argument("--top-p", type=float, default=GENERATE.top_p, help="nucleus sampling mass")
+    g.add_argument("--guidance", type=float, default=GENERATE.guidance_scale,
+                   help=f"classifier-free guidance scale (default {GENERATE.guidance_scale}; 1 = off)")
     g.add_argument("--min-bars", type=int,
                    help="no end of piece before this many new bars (default: --bars, so a piece has all its bars)")
     g.add_argument("--strict", action="store_true", help="exit 1 when a sample holds no note")
-    g.add_argument("--max-new-tokens", type=int, default=2048, help="bound on sampled tokens (default 2048)")
-    g.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
-    g.add_argument("--top-k", type=int, help="keep the k most likely tokens")
-    g.add_argument("--top-p", type=float, help="nucleus sampling mass")
-    g.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance scale (1 = off)")
     g.add_argument("--num-samples", type=int, default=1, help="pieces to sample (OUT-1.mid, OUT-2.mid, ...)")
-    g.add_argument("--seed", type=int, default=0, help="sampling seed")
+    g.add_argument("--seed", type=int, default=GENERATE.seed, help="sampling seed")
     precision = g.add_mutually_exclusive_group()
     precision.add_argument("--bf16", action="store_true",
                            help="sample with bfloat16 weights (faster on CPUs with AVX512-BF16)")
@@ -76,7 +82,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     from symbolic.models.checkpoint import build_model
     from symbolic.models.presets import preset
-    from symbolic.models.training import TrainConfig, train
+    from symbolic.models.training import train
     from symbolic.paths import check_input_dir, check_output_dir
     from symbolic.tokenization.events import EventTokenizer
 
@@ -89,21 +95,15 @@ def run_train(args: argparse.Namespace) -> int:
         from symbolic.errors import DataError
 
         raise DataError(f"{args.data}: no tokenizer.json; build the data set first with 'symbolic data build'")
-    model_settings, train_settings = preset(args.preset, args.model)
-    for key, value in (("max_steps", args.max_steps), ("batch_size", args.batch_size),
-                       ("learning_rate", args.learning_rate), ("eval_every", args.eval_every),
-                       ("max_minutes", args.max_minutes)):
-        if value is not None:
-            train_settings[key] = value
-    if train_settings["min_learning_rate"] > train_settings["learning_rate"]:
-        train_settings["min_learning_rate"] = train_settings["learning_rate"] / 10
-    config = TrainConfig(seed=args.seed, bf16=args.bf16, num_threads=args.threads, **train_settings)
+    size, config = preset(args.preset, args.model, max_steps=args.max_steps, batch_size=args.batch_size,
+                          learning_rate=args.learning_rate, eval_every=args.eval_every, max_minutes=args.max_minutes,
+                          seed=args.seed, bf16=args.bf16, num_threads=args.threads)
     from symbolic.models.sanity import SampleCheckConfig
 
     check_config = SampleCheckConfig(samples_per_style=args.check_samples, seed=args.seed) \
         if args.check_samples else None
     torch.manual_seed(args.seed)
-    model = build_model(args.model, {**model_settings, "vocab_size": tokenizer.vocab_size,
+    model = build_model(args.model, {**size.settings(), "vocab_size": tokenizer.vocab_size,
                                      "n_styles": len(tokenizer.vocab.styles)})
     print(f"training {args.model} ({model.num_parameters():,} parameters, preset {args.preset}) on {args.data}")
     result = train(model, tokenizer, args.data, args.out, config, resume=args.resume,
@@ -129,13 +129,15 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from symbolic.generation import generate_scores
     from symbolic.inputs.midi import read_midi
+    from symbolic.jobs.generate import generate_scores
     from symbolic.models.precision import quantize_int8, to_bfloat16
-    from symbolic.models.sampling import GenerationConfig
+    from symbolic.models.pretrained import load_decoder
     from symbolic.outputs.midi import write_midi
     from symbolic.paths import check_input_file, check_output_file
-    from symbolic.pretrained import load_decoder
+    from symbolic.sampling.config import GenerationConfig
+    from symbolic.styles.mix import resolve_style
+    from symbolic.styles.words import describe_mix
 
     check_output_file(args.out)
     if args.prompt is not None:
@@ -150,9 +152,6 @@ def run_generate(args: argparse.Namespace) -> int:
                               temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                               guidance_scale=args.guidance, seed=args.seed)
     prompt = read_midi(args.prompt) if args.prompt else None
-    from symbolic.generation import resolve_style
-    from symbolic.styles import describe_mix
-
     weights, from_words = resolve_style(args.style, tokenizer.vocab.styles)
     if from_words:
         print(f"style from the description {args.style!r}: {describe_mix(weights)}")

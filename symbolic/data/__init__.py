@@ -1,0 +1,7 @@
+"""Style-labelled training data from the music21 corpus or a MIDI folder.
+
+Verbs: :func:`~symbolic.data.corpus.list_music21_pieces`, :func:`~symbolic.data.corpus.list_midi_dir_pieces`,
+:func:`~symbolic.data.corpus.load_piece`, :func:`~symbolic.data.build.build_dataset` (tokenized shards and
+splits), :func:`~symbolic.data.dataset.load_split` and :class:`~symbolic.data.dataset.TokenDataset`
+(training windows).
+"""

@@ -16,6 +16,7 @@ from pathlib import Path
 from symbolic.errors import DataError, StyleError
 from symbolic.inputs.midi import is_midi_path, read_midi
 from symbolic.score import Score
+from symbolic.styles.registry import STYLES
 
 __all__ = [
     "CorpusPiece",
@@ -26,17 +27,8 @@ __all__ = [
     "load_piece",
 ]
 
-# style -> (folder, file-name pattern) pairs inside music21/corpus.
-MUSIC21_STYLES: dict[str, tuple[tuple[str, str], ...]] = {
-    "chorale": (("bach", r"^bwv.*\.(mxl|xml)$"),),
-    "renaissance": (("palestrina", r"\.krn$"), ("josquin", r"\.abc$"), ("monteverdi", r"\.mxl$")),
-    "classical": (("mozart", r"\.mxl$"), ("haydn", r"\.mxl$"), ("beethoven", r"\.mxl$")),
-    "irish": (("ryansMammoth", r"\.abc$"), ("oneills1850", r"\.abc$"), ("airdsAirs", r"\.abc$")),
-    # Essen collections of German-language songs (altdeu, ballad, boehme, dva, erk, fink, kinder,
-    # lot = Lorraine, zuccal); the Chinese (han), Irish (irl) and test files are left out.
-    "german-folk": (("essenFolksong", r"^(altdeu|ballad|boehme|dva|erk|fink|kinder|lot|zuccal).*\.abc$"),),
-}
-
+# style -> (folder, file-name pattern) pairs inside music21/corpus, from the style registry.
+MUSIC21_STYLES: dict[str, tuple[tuple[str, str], ...]] = {name: spec.corpus_sources for name, spec in STYLES.items()}
 
 
 @dataclass(frozen=True)

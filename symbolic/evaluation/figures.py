@@ -10,7 +10,7 @@ import numpy as np
 from symbolic.evaluation.metrics import METRIC_NAMES, all_metrics
 from symbolic.score import Score
 
-__all__ = ["write_figures", "save_figure", "pyplot"]
+__all__ = ["write_figures", "write_piano_rolls", "write_curve", "save_figure", "pyplot"]
 
 
 def pyplot():
@@ -24,13 +24,37 @@ def pyplot():
 
 
 def _piano_roll(ax, score: Score, title: str) -> None:
-    for track in score.tracks:
+    """Draw ``score`` on ``ax``: beats across, pitch up, one colour per track (drums grey)."""
+    for k, track in enumerate(score.tracks):
         for n in track.notes:
             ax.broken_barh([(n.onset_ticks / score.ticks_per_beat, n.duration_ticks / score.ticks_per_beat)],
-                           (n.pitch - 0.4, 0.8), color="tab:gray" if track.is_drum else None)
-    ax.set_title(title, fontsize=8)
+                           (n.pitch - 0.4, 0.8), color="tab:gray" if track.is_drum else f"C{k % 10}")
+    ax.set_title(title, fontsize=8, loc="left")
     ax.set_xlabel("beats")
     ax.set_ylabel("pitch")
+
+
+def write_piano_rolls(path: Path, named: list[tuple[str, Score]]) -> str:
+    """One piano roll per ``(title, score)``, stacked, as a PNG at ``path``; returns the path."""
+    plt = pyplot()
+    fig, axes = plt.subplots(len(named), 1, figsize=(11, 2.2 * len(named)), squeeze=False)
+    for ax, (title, score) in zip(axes[:, 0], named):
+        _piano_roll(ax, score, title)
+    fig.tight_layout()
+    return save_figure(fig, path, plt)
+
+
+def write_curve(path: Path, x, y, xlabel: str, ylabel: str, title: str) -> str:
+    """A line plot of ``y`` over ``x`` (a learning curve, say) as a PNG at ``path``; returns the path."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(x, y, marker=".")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return save_figure(fig, path, plt)
 
 
 def write_figures(out: Path, generated: list[tuple[Path, Score]], reference: list[tuple[Path, Score]],

@@ -104,26 +104,21 @@ def accompaniment_nll(model, tokenizer, score: Score, style: str | None, melody_
     the first value by the second for nats per note.  ``(0.0, 0)`` when the parts
     have no notes.
     """
-    from symbolic.generation import style_weights
-    from symbolic.models.constrained import NOTE_TYPES, sequence_nll
+    from symbolic.models.scoring import sequence_nll
+    from symbolic.sampling.session import style_weights
+    from symbolic.tokenization.stream import iter_parts
     from symbolic.tokenization.vocab import NO_STYLE, TokenType
 
     vocab = tokenizer.vocab
     ids = tokenizer.encode(score, style=style)
     nll = sequence_nll(model, ids, style_weights(vocab.styles, {style or NO_STYLE: 1.0}))
-    types, values = vocab.types, vocab.values
-    total, notes, in_part, in_body = 0.0, 0, False, False
-    for k, token in enumerate(ids[1:], start=1):
-        kind = types[token]
-        if kind == TokenType.BAR:
-            in_body, in_part = True, False
-        elif kind == TokenType.TRACK and in_body:
-            in_part = values[token] >= melody_slots
-        elif kind not in NOTE_TYPES:
-            in_part = False
-        if in_part:
+    total, notes = 0.0, 0
+    for part in iter_parts(vocab, ids):
+        if part.slot < melody_slots:
+            continue
+        for k, token in enumerate(part.tokens, start=part.start):
             total += float(nll[k - 1])
-            notes += kind == TokenType.DURATION
+            notes += vocab.types[token] == TokenType.DURATION
     return total, notes
 
 

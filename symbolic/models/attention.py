@@ -52,20 +52,22 @@ class CausalSelfAttention(nn.Module):
         self.resid_dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor, cache: KVCache | None, layer: int) -> torch.Tensor:
-        b, t, c = x.shape
-        q, k, v = self.qkv(x).split(c, dim=2)
-        q, k, v = (z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))
+        """``x`` float ``(B, T, C)`` to the attention output ``(B, T, C)``; ``layer`` indexes the cache."""
+        b, t, c = x.shape  # batch, new positions, embedding width (n_embd)
+        q, k, v = self.qkv(x).split(c, dim=2)  # each (B, T, C)
+        q, k, v = (z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))  # (B, nh, T, hs)
         if cache is None:
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, nh, T, hs)
         else:
-            start = cache.length
+            start = cache.length  # S positions already cached
             cache.keys[layer][:, :, start:start + t] = k
             cache.values[layer][:, :, start:start + t] = v
+            # (B, nh, S+T, hs): the cached positions and the new ones
             keys, values = cache.keys[layer][:, :, :start + t], cache.values[layer][:, :, :start + t]
             if t == 1:  # one new token sees every cached position
-                y = F.scaled_dot_product_attention(q, keys, values)
+                y = F.scaled_dot_product_attention(q, keys, values)  # (B, nh, 1, hs)
             else:  # a block of new tokens: causal among themselves, full view of the past
-                mask = torch.ones(t, start + t, dtype=torch.bool, device=x.device).tril(diagonal=start)
-                y = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)
-        y = y.transpose(1, 2).contiguous().view(b, t, c)
-        return self.resid_dropout(self.proj(y))
+                mask = torch.ones(t, start + t, dtype=torch.bool, device=x.device).tril(diagonal=start)  # (T, S+T)
+                y = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)  # (B, nh, T, hs)
+        y = y.transpose(1, 2).contiguous().view(b, t, c)  # re-assemble the heads side by side: (B, T, C)
+        return self.resid_dropout(self.proj(y))  # (B, T, C)

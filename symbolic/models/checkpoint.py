@@ -117,7 +117,8 @@ def read_meta(path: str | os.PathLike[str]) -> dict:
     path = Path(path)
     meta_path = path / "meta.json"
     if not meta_path.is_file():
-        raise DataError(f"{path}: not a checkpoint (no meta.json); train one with 'symbolic train --out {path}'")
+        raise DataError(f"{path}: not a checkpoint (no meta.json); train one with symbolic.models.training.train "
+                        "(the 'symbolic train' command)")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     if meta.get("format") != CHECKPOINT_FORMAT:
         raise DataError(f"{path}: checkpoint format {meta.get('format')!r} is not {CHECKPOINT_FORMAT!r}; "

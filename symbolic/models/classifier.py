@@ -182,7 +182,8 @@ def load_classifier(path: str | os.PathLike[str]) -> tuple[StyleClassifier, dict
 
     path = Path(path)
     if not (path / "meta.json").is_file():
-        raise DataError(f"{path}: not a style classifier (no meta.json); train one with 'symbolic classify --train'")
+        raise DataError(f"{path}: not a style classifier (no meta.json); train one with "
+                        "symbolic.models.classifier.train_classifier (the 'symbolic classifier train' command)")
     meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
     if meta.get("format") != "symbolic.classifier/1":
         raise DataError(f"{path}: not a style classifier (format {meta.get('format')!r})")

@@ -38,8 +38,8 @@ class Block(nn.Module):
                                  nn.Linear(4 * config.n_embd, config.n_embd), nn.Dropout(config.dropout))
 
     def forward(self, x: torch.Tensor, cache: KVCache | None, layer: int) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x), cache, layer)
-        return x + self.mlp(self.ln_2(x))
+        x = x + self.attn(self.ln_1(x), cache, layer)  # (B, T, C)
+        return x + self.mlp(self.ln_2(x))  # (B, T, C); the MLP widens to (B, T, 4C) inside
 
 
 class GPT(nn.Module):
@@ -80,19 +80,20 @@ class GPT(nn.Module):
                 targets: torch.Tensor | None = None, style_weights: torch.Tensor | None = None,
                 cache: KVCache | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits ``(B, T, vocab_size)`` float32 and the mean loss (nats per token) when ``targets`` is given."""
-        b, t = input_ids.shape
-        start = cache.length if cache is not None else 0
+        b, t = input_ids.shape  # (B, T) int64
+        start = cache.length if cache is not None else 0  # positions already in the cache
         if start + t > self.config.context_length:
             raise ConfigError(f"{start + t} positions exceed context_length={self.config.context_length}; "
                               "crop the input or start a new cache")
-        positions = torch.arange(start, start + t, device=input_ids.device)
-        style = self.style(style_ids, style_weights, b)
+        positions = torch.arange(start, start + t, device=input_ids.device)  # (T,)
+        style = self.style(style_ids, style_weights, b)  # (B, C)
+        # token (B, T, C) + position (T, C) + style (B, 1, C) embeddings
         x = self.drop(self.tok_emb(input_ids) + self.pos_emb(positions) + style[:, None, :])
         for layer, block in enumerate(self.blocks):
-            x = block(x, cache, layer)
+            x = block(x, cache, layer)  # (B, T, C)
         if cache is not None:
             cache.length += t
-        logits = self.head(self.ln_f(x))
+        logits = self.head(self.ln_f(x))  # (B, T, vocab_size)
         return logits, language_model_loss(logits, targets)
 
     def num_parameters(self) -> int:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import torch
 
 from symbolic.errors import ConfigError
-from symbolic.models.sampling import GenerationConfig, generate
+from symbolic.sampling.config import GenerationConfig
+from symbolic.sampling.generate import generate
 from symbolic.tokenization.grammar import GrammarState
 from symbolic.tokenization.vocab import NO_STYLE, TokenType
 

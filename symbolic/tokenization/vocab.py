@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from symbolic.errors import ConfigError, StyleError
+from symbolic.styles.registry import NO_STYLE, STYLE_NAMES
 
 __all__ = [
     "EventTokenizerConfig",
@@ -35,8 +36,7 @@ __all__ = [
 
 SPEC_FORMAT = "symbolic.events/1"
 TEMPO_SCHEMES = ("geometric", "integer")
-DEFAULT_STYLES = ("chorale", "renaissance", "classical", "irish", "german-folk")
-NO_STYLE = "none"
+DEFAULT_STYLES = STYLE_NAMES  # the corpus styles of symbolic.styles.registry
 
 
 class TokenType:

@@ -24,7 +24,7 @@ def test_five_track_song_matches_the_issue() -> None:
 
 
 def test_old_chooser_picks_the_bass() -> None:
-    from symbolic.arrangement import choose_melody_track
+    from symbolic.jobs.arrange import choose_melody_track
 
     assert choose_melody_track(five_track_song()) == 3  # the failure the issue reports
 

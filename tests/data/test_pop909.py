@@ -72,7 +72,7 @@ def test_roles_programs_and_annotations(songs):
     # key_audio.txt of 002 says B major for the whole song.
     key = score.annotations.key_at(int(ticks_of_seconds(score, 100.0)))
     assert (key.tonic, key.minor) == (11, False)
-    from symbolic.keys import scale_pitch_classes
+    from symbolic.analysis.keys import scale_pitch_classes
 
     assert scale_pitch_classes(key.tonic, key.minor) == frozenset({11, 1, 3, 4, 6, 8, 10})
     # The accompaniment sits on the annotated chords (they were read from it), the melody mostly.

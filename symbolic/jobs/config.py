@@ -1,0 +1,92 @@
+"""The settings of the user's jobs, with their defaults: one home for both the Python API and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from symbolic.errors import ConfigError
+from symbolic.sampling.config import GenerationConfig, check_sampling
+
+__all__ = ["JobConfig", "DemoConfig", "CONTINUE_BARS", "GENERATE_DEFAULTS"]
+
+CONTINUE_BARS = 8  # bars a continuation adds unless told
+
+# free generation (``symbolic generate``): eight new bars, at most 2048 sampled tokens, plain sampling
+GENERATE_DEFAULTS = GenerationConfig(max_new_tokens=2048, max_bars=8)
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    """How a job (convert, accompany, continue) samples the parts it writes.
+
+    Attributes:
+        temperature: sampling temperature (> 0).
+        top_k: keep the k most likely tokens (``None``: all).
+        top_p: nucleus mass in (0, 1] (``None``: no cut).
+        guidance_scale: classifier-free guidance; above 1 the style is applied more strongly, 1 is off.
+            6 was chosen on the validation split (``benchmarks/guidance_sweep.py``).
+        seed: seed of the sampling generator.
+        style_rules: apply the style's part rules (rhythm grid, single lines, legato, key penalty,
+            voice ranges); ``False`` keeps only the register and the instruments' ranges.
+        off_scale_penalty: nats taken from pitches outside the key; ``None``: the style's own.
+        max_part_tokens: a new part is closed after this many tokens in a bar (at a note boundary).
+    """
+
+    temperature: float = 0.9
+    top_k: int | None = None
+    top_p: float | None = 0.95
+    guidance_scale: float = 6.0
+    seed: int = 0
+    style_rules: bool = True
+    off_scale_penalty: float | None = None
+    max_part_tokens: int = 256
+
+    def __post_init__(self) -> None:
+        if self.off_scale_penalty is not None and not self.off_scale_penalty >= 0:
+            raise ConfigError(f"off_scale_penalty={self.off_scale_penalty} must be >= 0 nats")
+        if self.max_part_tokens < 4:
+            raise ConfigError(f"max_part_tokens={self.max_part_tokens} must be >= 4 (one note is 4 tokens)")
+        check_sampling(self.temperature, self.top_k, self.top_p)
+
+    def generation(self) -> GenerationConfig:
+        """The :class:`~symbolic.sampling.config.GenerationConfig` of these settings."""
+        return GenerationConfig(temperature=self.temperature, top_k=self.top_k, top_p=self.top_p,
+                                guidance_scale=self.guidance_scale, seed=self.seed)
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """What ``symbolic demo`` does (see :func:`symbolic.jobs.demo.run_demo`).
+
+    Attributes:
+        style: corpus style of the held-out tune (and of the accompaniment and continuation, when the
+            model knows it).
+        targets: styles the tune is converted into; ``None``: :attr:`DEFAULT_TARGETS` that the model
+            knows (see :func:`symbolic.jobs.demo.demo_styles`).
+        bars: bars of the tune used.
+        continue_bars: bars the continuation adds.
+        seed: sampling seed of every job.
+        audio: render every output to WAV (needs FluidSynth).
+    """
+
+    DEFAULT_TARGETS: ClassVar[tuple[str, ...]] = ("chorale", "classical")
+
+    style: str = "irish"
+    targets: tuple[str, ...] | None = None
+    bars: int = 16
+    continue_bars: int = 8
+    seed: int = 0
+    audio: bool = True
+
+    def __post_init__(self) -> None:
+        if self.targets is not None:
+            object.__setattr__(self, "targets", tuple(self.targets))
+            if not self.targets:
+                raise ConfigError("the demo needs at least one target style (or None for the defaults)")
+        if self.bars < 1 or self.continue_bars < 1:
+            raise ConfigError(f"bars={self.bars} and continue_bars={self.continue_bars} must be >= 1")
+
+    def job(self) -> JobConfig:
+        """The :class:`JobConfig` of the demo's jobs: the defaults, with this seed."""
+        return JobConfig(seed=self.seed)

@@ -1,0 +1,361 @@
+"""Part rules: what a style asks of the parts a job writes, each rule one object with its own state.
+
+A rule is a logits processor (``(logits, context) -> logits``, see
+:mod:`symbolic.sampling.processors`) that the plan loop
+(:func:`symbolic.jobs.plan.generate_planned`) also tells where it is: which bar
+starts (with the given parts' notes), which free part starts and ends, which
+note was just written.  It keeps what it needs from that and acts only while a
+free part is written.  The :class:`PartRule` protocol is the whole interface;
+:class:`PartRuleBase` gives the hooks that do nothing.
+
+The rules, in the order they are applied (right after the grammar mask):
+
+* :class:`RhythmGrid`: note onsets on a grid, durations a whole number of grid steps
+  and at least a minimum (a style's part rhythm);
+* :class:`PitchRange`: a new part keeps under the parts above it and over the given
+  parts below it (the register), and inside its voice's or instrument's range;
+* :class:`ScaleBias`: pitches outside the key around the bar lose some nats;
+* :class:`SingleLine`: a part is one line (no note starts while its last sounds),
+  optionally with double stops and without rests (legato).
+
+A rule holds the state of one generation: build new ones for every plan
+(:func:`part_rules` does, from a style's texture).
+
+Torch is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, NamedTuple, Protocol
+
+import torch
+
+from symbolic.errors import ConfigError
+from symbolic.sampling.processors import StepContext, forbid_unless_empty
+from symbolic.styles.texture import PartRange, StyleTexture
+from symbolic.tokenization.grammar import Phase
+from symbolic.tokenization.stream import NoteSpan
+from symbolic.tokenization.vocab import TokenType
+
+__all__ = ["PartRule", "PartRuleBase", "LineState", "RhythmGrid", "PitchRange", "ScaleBias", "SingleLine",
+           "part_rules"]
+
+
+class PartRule(Protocol):
+    """A logits processor that follows the plan loop.
+
+    The loop calls :meth:`start` once with the plan, :meth:`start_bar` at each bar
+    (after its opening is fed), then for each free part :meth:`skip_part`; when no
+    rule skips it, :meth:`start_part`, :meth:`wrote` after each note and
+    :meth:`end_part`.  ``chunk`` is the bar's length in steps.
+    """
+
+    def start(self, plan) -> None: ...
+
+    def start_bar(self, index: int, given: Mapping[int, list[NoteSpan]]) -> None: ...
+
+    def skip_part(self, slot: int, chunk: int) -> bool: ...
+
+    def start_part(self, slot: int, chunk: int) -> None: ...
+
+    def wrote(self, note: NoteSpan) -> None: ...
+
+    def end_part(self) -> None: ...
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor: ...
+
+
+class PartRuleBase:
+    """Hooks that do nothing; a rule overrides those it needs.  ``slot`` is the free part being written."""
+
+    slot: int | None = None
+
+    def start(self, plan) -> None:
+        pass
+
+    def start_bar(self, index: int, given: Mapping[int, list[NoteSpan]]) -> None:
+        pass
+
+    def skip_part(self, slot: int, chunk: int) -> bool:
+        return False
+
+    def start_part(self, slot: int, chunk: int) -> None:
+        self.slot = slot
+
+    def wrote(self, note: NoteSpan) -> None:
+        pass
+
+    def end_part(self) -> None:
+        self.slot = None
+
+
+@dataclass(eq=False)
+class RhythmGrid(PartRuleBase):
+    """Forbid note onsets off a grid, and durations under a minimum or off the grid (a style's rhythm
+    for new parts).
+
+    ``forbidden`` is a bool ``(vocab_size,)`` tensor: the Position ids off the grid and
+    the Duration ids that are too short or not a whole number of grid steps; build it
+    with :meth:`for_vocab`.  It applies at every step (given parts are fed, not
+    sampled, so only free parts meet it).  A row it would leave with nothing allowed
+    is passed through unchanged.
+    """
+
+    forbidden: torch.Tensor
+
+    @classmethod
+    def for_vocab(cls, vocab, onset_grid_steps: int, min_duration_steps: int) -> "RhythmGrid":
+        """Onsets on multiples of ``onset_grid_steps`` from the bar line; durations that are multiples of
+        it too, and at least ``min_duration_steps`` (both in the vocabulary's steps, ``steps_per_beat``
+        to a quarter note).
+
+        Raises:
+            ConfigError: a grid or minimum below one step.
+        """
+        if onset_grid_steps < 1 or min_duration_steps < 1:
+            raise ConfigError(f"onset_grid_steps={onset_grid_steps} and min_duration_steps={min_duration_steps} "
+                              "must be >= 1")
+        forbidden = torch.zeros(len(vocab), dtype=torch.bool)
+        position = vocab.offsets[TokenType.POSITION]
+        for step in range(vocab.max_bar_steps):
+            forbidden[position + step] = step % onset_grid_steps != 0
+        duration = vocab.offsets[TokenType.DURATION]
+        for k, steps in enumerate(vocab.duration_steps):
+            forbidden[duration + k] = steps < min_duration_steps or steps % onset_grid_steps != 0
+        return cls(forbidden)
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        return forbid_unless_empty(logits, self.forbidden.to(logits.device))
+
+
+def _pitch_near(notes: list[NoteSpan], pos: int, pick) -> int | None:
+    """The pitch the part(s) hold at ``pos``: ``pick`` of those sounding, else the latest before, else the next."""
+    sounding = [p for start, end, p in notes if start <= pos < end]
+    if sounding:
+        return pick(sounding)
+    before = [(start, p) for start, _, p in notes if start <= pos]
+    if before:
+        return max(before)[1]
+    after = [(start, p) for start, _, p in notes if start > pos]
+    return min(after)[1] if after else None
+
+
+def _clip(register: PartRange | None, playable: PartRange | None) -> PartRange | None:
+    """The register inside the instrument's playable range; the range alone where they do not meet."""
+    if register is None or playable is None:
+        return register or playable
+    low, high = max(register[0], playable[0]), min(register[1], playable[1])
+    return PartRange(low, high) if low <= high else playable
+
+
+@dataclass(eq=False)
+class PitchRange(PartRuleBase):
+    """Keep a free part's pitches in its register and its range.
+
+    With ``keep_register``, a note of the free part at position ``pos`` stays at or
+    below what the parts of lower slots (the melody, the parts above) sound there,
+    and at or above what the given parts of higher slots sound there, so parts
+    written under a melody stay under it and do not cross.  ``ranges`` maps a free
+    slot to its voice's or instrument's :class:`PartRange`; where the register and
+    the range do not meet, the range wins.  ``pitch_offset`` is the id of pitch 0.
+    A no-op where neither applies, and for a row it would leave with nothing allowed.
+    """
+
+    pitch_offset: int
+    keep_register: bool = True
+    ranges: Mapping[int, PartRange] = field(default_factory=dict)
+    _notes: dict[int, list[NoteSpan]] = field(default_factory=dict, init=False, repr=False)
+    _given: frozenset[int] = field(default=frozenset(), init=False, repr=False)
+
+    def start_bar(self, index: int, given: Mapping[int, list[NoteSpan]]) -> None:
+        self._notes = {slot: list(notes) for slot, notes in given.items()}
+        self._given = frozenset(given)
+
+    def wrote(self, note: NoteSpan) -> None:
+        self._notes.setdefault(self.slot, []).append(note)
+
+    def register(self, slot: int, pos: int) -> PartRange | None:
+        """Pitch range for a note of free part ``slot`` at ``pos``: under the parts above, over the given
+        parts below; ``None`` when neither sounds anywhere in the bar, or before the first position."""
+        if pos < 0:
+            return None
+        above = [n for s, notes in self._notes.items() if s < slot for n in notes]
+        below = [n for s, notes in self._notes.items() if s > slot and s in self._given for n in notes]
+        high = _pitch_near(above, pos, min)
+        low = _pitch_near(below, pos, max)
+        if high is None and low is None:
+            return None
+        high = 127 if high is None else high
+        low = 0 if low is None or low > high else low
+        return PartRange(low, high)
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        if self.slot is None:
+            return logits
+        register = self.register(self.slot, context.grammar_states[0].note_pos) if self.keep_register else None
+        allowed = _clip(register, self.ranges.get(self.slot))
+        if allowed is None:
+            return logits
+        low, high = allowed
+        outside = torch.zeros(logits.size(-1), dtype=torch.bool, device=logits.device)
+        outside[self.pitch_offset:self.pitch_offset + max(low, 0)] = True
+        outside[self.pitch_offset + min(high, 127) + 1:self.pitch_offset + 128] = True
+        return forbid_unless_empty(logits, outside)
+
+
+@dataclass(eq=False)
+class ScaleBias(PartRuleBase):
+    """Lower the logits of a free part's Pitch ids outside the key of its bar by ``penalty`` nats: notes out
+    of the key stay possible, but rarer.
+
+    ``scales`` holds the pitch classes (0 = C) of the key of each bar of the plan
+    (``None``: a bar with no key); see :func:`symbolic.analysis.keys.bar_scales`.
+    ``pitch_offset`` is the id of pitch 0.
+    """
+
+    pitch_offset: int
+    penalty: float
+    scales: tuple[frozenset[int] | None, ...]
+    _scale: frozenset[int] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.penalty >= 0:
+            raise ConfigError(f"penalty={self.penalty} must be >= 0 nats")
+
+    def start(self, plan) -> None:
+        if len(self.scales) != len(plan.bars):
+            raise ConfigError(f"the key rule has {len(self.scales)} bar scales for {len(plan.bars)} bars")
+
+    def start_bar(self, index: int, given: Mapping[int, list[NoteSpan]]) -> None:
+        self._scale = self.scales[index]
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        if self.slot is None or self._scale is None or self.penalty == 0:
+            return logits
+        classes = torch.arange(128, device=logits.device) % 12
+        outside = ~torch.isin(classes, torch.tensor(sorted(self._scale), dtype=torch.long, device=logits.device))
+        bias = torch.zeros(logits.size(-1), dtype=logits.dtype, device=logits.device)
+        bias[self.pitch_offset:self.pitch_offset + 128] = outside.to(logits.dtype) * -self.penalty
+        return logits + bias
+
+
+class LineState(NamedTuple):
+    """Where a single line stands while a part is written.
+
+    Attributes:
+        earliest: step of the bar from which the next note may start (where the part's notes end).
+        chords: several notes may start together (double stops).
+        sound_until: the part sounds up to this step without rests (legato), or ``None``.
+    """
+
+    earliest: int
+    chords: bool
+    sound_until: int | None
+
+
+@dataclass(eq=False)
+class SingleLine(PartRuleBase):
+    """Keep a free part a single line, as a singer's or a string player's part is.
+
+    No note starts at a Position before the step where the part's previous note
+    ends (across bar lines too: a bar the part's note holds through is skipped);
+    unless ``chords``, no second Pitch follows a note at the same onset; with
+    ``legato`` the next note starts where the previous one ends and the part may
+    not close before the bar's end: it does not rest.  ``closing`` is a bool
+    ``(vocab_size,)`` tensor of the ids that close a part (Track, Bar, EOS); build
+    the rule with :meth:`for_vocab`.  Each of the two steps (the earliest onset and
+    chords, then the rest rule) leaves alone a row it would leave with nothing allowed.
+    """
+
+    position_offset: int
+    n_positions: int
+    pitch_offset: int
+    closing: torch.Tensor
+    chords: bool = True
+    legato: bool = False
+    _held: dict[int, int] = field(default_factory=dict, init=False, repr=False)  # slot -> steps into next bar
+    _reach: int = field(default=0, init=False, repr=False)
+    _chunk: int = field(default=0, init=False, repr=False)
+
+    @classmethod
+    def for_vocab(cls, vocab, chords: bool = True, legato: bool = False) -> "SingleLine":
+        """The rule for a tokenizer vocabulary (its Position, Pitch and part-closing ids)."""
+        closing = torch.zeros(len(vocab), dtype=torch.bool)
+        track = vocab.offsets[TokenType.TRACK]
+        closing[track:track + vocab.config.max_tracks] = True
+        closing[vocab.bar_id] = closing[vocab.eos_id] = True
+        return cls(vocab.offsets[TokenType.POSITION], vocab.max_bar_steps, vocab.offsets[TokenType.PITCH], closing,
+                   chords, legato)
+
+    def start(self, plan) -> None:
+        if plan.optional_free:
+            raise ConfigError("a single-line rule needs every free part planned (optional_free=False)")
+
+    def skip_part(self, slot: int, chunk: int) -> bool:
+        reach = self._held.get(slot, 0)
+        if reach >= chunk:  # the part's last note holds through this bar
+            self._held[slot] = reach - chunk
+            return True
+        return False
+
+    def start_part(self, slot: int, chunk: int) -> None:
+        self.slot, self._reach, self._chunk = slot, self._held.get(slot, 0), chunk
+
+    def wrote(self, note: NoteSpan) -> None:
+        self._reach = max(self._reach, note.end)
+
+    def end_part(self) -> None:
+        self._held[self.slot] = max(self._reach - self._chunk, 0)
+        self.slot = None
+
+    @property
+    def line(self) -> LineState | None:
+        """The line of the part being written, or ``None`` between parts."""
+        if self.slot is None:
+            return None
+        return LineState(self._reach, self.chords, self._chunk if self.legato else None)
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        line = self.line
+        if line is None:
+            return logits
+        earliest = min(max(line.earliest, 0), self.n_positions)
+        forbidden = torch.zeros(logits.size(-1), dtype=torch.bool, device=logits.device)
+        forbidden[self.position_offset:self.position_offset + earliest] = True
+        states = context.grammar_states
+        if not line.chords and states and states[0].phase == Phase.NOTE_DURATION:
+            forbidden[self.pitch_offset:self.pitch_offset + 128] = True
+        logits = forbid_unless_empty(logits, forbidden)
+        if line.sound_until is None or earliest >= line.sound_until:
+            return logits
+        no_rest = self.closing.to(logits.device).clone()
+        no_rest[self.position_offset + earliest + 1:self.position_offset + self.n_positions] = True
+        return forbid_unless_empty(logits, no_rest)
+
+
+def part_rules(vocab, texture: StyleTexture, ranges: Mapping[int, PartRange],
+               bar_scales: tuple[frozenset[int] | None, ...], style_rules: bool = True,
+               off_scale_penalty: float | None = None) -> list[PartRule]:
+    """The rules for new parts in a style, in the order they apply.
+
+    Args:
+        vocab: the tokenizer vocabulary.
+        texture: the style's ensemble (its part rhythm, single lines, legato and key penalty).
+        ranges: free slot -> its voice's or instrument's range.
+        bar_scales: the key of each bar of the plan (for the key rule).
+        style_rules: ``False`` leaves out the texture's rhythm, single lines and key penalty (the
+            register and the ranges stay).
+        off_scale_penalty: overrides the texture's key penalty (nats; ``None``: the texture's).
+    """
+    rules: list[PartRule] = []
+    rhythm = texture.part_rhythm_steps(vocab.config.steps_per_beat) if style_rules else None
+    if rhythm is not None:
+        rules.append(RhythmGrid.for_vocab(vocab, *rhythm))
+    rules.append(PitchRange(vocab.offsets[TokenType.PITCH], True, dict(ranges)))
+    penalty = texture.off_scale_penalty if off_scale_penalty is None else off_scale_penalty
+    if style_rules and bar_scales and penalty:
+        rules.append(ScaleBias(vocab.offsets[TokenType.PITCH], penalty, tuple(bar_scales)))
+    if style_rules and texture.part_lines:
+        rules.append(SingleLine.for_vocab(vocab, texture.part_chords, texture.part_legato))
+    return rules

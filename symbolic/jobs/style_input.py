@@ -1,0 +1,63 @@
+"""A job's style: from a name, a mix, words (:mod:`symbolic.styles.mix`) or an example piece.
+
+:func:`style_from_example` reads an example with the shipped style classifier;
+:func:`resolve_job_style` is the one entry point that takes either.
+"""
+
+from __future__ import annotations
+
+from symbolic.errors import StyleError
+from symbolic.score import Score
+from symbolic.styles.mix import resolve_style
+from symbolic.styles.registry import NO_STYLE
+
+__all__ = ["style_from_example", "resolve_job_style"]
+
+
+def style_from_example(score: Score, styles: tuple[str, ...], classifier_path=None,
+                       min_weight: float = 0.1) -> dict[str, float]:
+    """A style mix from an example piece: the style classifier's probabilities, averaged over its windows.
+
+    Styles under ``min_weight`` are dropped and the rest renormalised; only styles
+    the decoder knows (``styles``) are kept.
+
+    Raises:
+        StyleError: the example has no pitched notes, or none of its styles is known to the decoder.
+    """
+    from symbolic.models.classifier import classify_scores, load_classifier
+    from symbolic.resources import asset_path
+
+    if all(t.is_drum or not t.notes for t in score.tracks):
+        raise StyleError("the style example has no pitched notes; give a MIDI file with music in the style")
+    model, _ = load_classifier(classifier_path or asset_path("style-classifier"))
+    probs = classify_scores(model, [score])[0]
+    pairs = [(name, float(p)) for name, p in zip(model.config.styles, probs) if name in styles]
+    kept = {name: p for name, p in pairs if p >= min_weight}
+    if not kept:
+        if not pairs:
+            raise StyleError(f"the classifier's styles ({', '.join(model.config.styles)}) are unknown to this "
+                             "model; name a style instead of giving an example")
+        kept = dict([max(pairs, key=lambda item: item[1])])
+    total = sum(kept.values())
+    return {name: p / total for name, p in kept.items()}
+
+
+def resolve_job_style(styles: tuple[str, ...], text: str | None = None,
+                      example: Score | None = None) -> tuple[dict[str, float], str | None]:
+    """A job's style mix over ``styles`` from ``text`` (name, mix or description) or an ``example`` piece.
+
+    Returns the weights and how they were found when that is worth saying
+    (``"words"`` or ``"example"``), else ``None``.
+
+    Raises:
+        StyleError: both or neither given, or the text or example points to no known style.
+    """
+    if example is not None:
+        if text is not None:
+            raise StyleError("give either a style or an example piece of it, not both")
+        return style_from_example(example, styles), "example"
+    if text is None:
+        raise StyleError(f"name a style ({', '.join(s for s in styles if s != NO_STYLE)}), describe one, "
+                         "or give an example piece")
+    weights, from_words = resolve_style(text, styles)
+    return weights, "words" if from_words else None

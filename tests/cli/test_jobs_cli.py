@@ -1,0 +1,137 @@
+"""The user's jobs end to end with the shipped default model, on tunes written here (not from any corpus)."""
+
+from __future__ import annotations
+
+import pytest
+
+from symbolic import read_midi, write_midi
+from symbolic.cli import main
+from symbolic.score import Note, Score, TempoChange, TimeSignature, Track
+
+# A tune written for these tests, in 3/4: (pitch, beats) pairs.
+WALTZ = [(67, 1), (72, 2), (71, 1), (69, 1), (67, 1), (65, 2), (64, 1), (62, 2), (64, 1), (65, 1), (67, 1),
+         (69, 2), (67, 1), (65, 1), (64, 1), (62, 1), (60, 2), (67, 1), (72, 2), (74, 1), (76, 2), (74, 1),
+         (72, 1), (71, 1), (69, 2), (67, 1), (65, 1), (64, 1), (62, 1), (60, 3)]
+
+
+def waltz(repeats: int = 1, tpb: int = 240) -> Score:
+    notes, tick = [], tpb  # one beat of pickup rest
+    for _ in range(repeats):
+        for pitch, beats in WALTZ:
+            notes.append(Note(tick, beats * tpb - tpb // 8, pitch, 76))
+            tick += beats * tpb
+    return Score(ticks_per_beat=tpb, tracks=[Track(program=73, name="flute", notes=notes)],
+                 tempos=[TempoChange(0, 500_000)], time_signatures=[TimeSignature(0, 3, 4)])
+
+
+@pytest.fixture(scope="module")
+def tune(tmp_path_factory):
+    return write_midi(waltz(), tmp_path_factory.mktemp("jobs") / "waltz.mid")
+
+
+def test_accompany_from_words_keeps_the_melody(tune, tmp_path, capsys):
+    out = tmp_path / "hymn.mid"
+    assert main(["accompany", str(tune), "--style", "four-part church hymn", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "style from the description 'four-part church hymn': chorale" in printed
+    result, source = read_midi(out), read_midi(tune)
+    assert result.tracks[0].notes == source.tracks[0].notes and result.tracks[0].program == 73
+    assert len(result.tracks) == 4 and all(t.notes for t in result.tracks[1:])
+    # the new parts sit under the melody, as a chorale's lower voices do
+    melody = result.tracks[0].notes
+    below = [n.pitch <= m.pitch for t in result.tracks[1:] for n in t.notes for m in melody
+             if m.onset_ticks <= n.onset_ticks < m.onset_ticks + m.duration_ticks]
+    assert len(below) > 20 and sum(below) / len(below) > 0.8
+
+
+def test_accompany_with_named_tracks_and_hear_it(tune, tmp_path, capsys):
+    pytest.importorskip("fluidsynth")
+    from symbolic.audio.wav import read_wav
+
+    out, wav = tmp_path / "folk.mid", tmp_path / "folk.wav"
+    assert main(["accompany", str(tune), "--style", "german-folk", "--tracks", "bass,accordion",
+                 "--out", str(out), "--wav", str(wav)]) == 0
+    assert "new parts, high to low: accordion, bass" in capsys.readouterr().out
+    result = read_midi(out)
+    assert [t.program for t in result.tracks] == [73, 21, 32]
+    assert result.tracks[0].notes == read_midi(tune).tracks[0].notes
+    audio, sample_rate = read_wav(wav)
+    assert sample_rate == 44100 and len(audio) >= result.duration_seconds * sample_rate
+    assert float(abs(audio).max()) > 0.1
+
+
+def test_convert_to_a_quartet_and_back_to_a_solo(tune, tmp_path):
+    quartet = tmp_path / "quartet.mid"
+    assert main(["convert", str(tune), "--to", "classical", "--out", str(quartet), "--seed", "1"]) == 0
+    result = read_midi(quartet)
+    assert [t.program for t in result.tracks] == [40, 40, 41, 42]
+    assert result.tracks[0].notes == read_midi(tune).tracks[0].notes
+    assert result.time_signatures == read_midi(tune).time_signatures
+    solo = tmp_path / "solo.mid"
+    assert main(["convert", str(quartet), "--to", "irish", "--melody-track", "0", "--out", str(solo)]) == 0
+    back = read_midi(solo)
+    assert len(back.tracks) == 1 and back.tracks[0].program == 110
+    assert back.tracks[0].notes == read_midi(tune).tracks[0].notes
+
+
+def test_continue_adds_bars(tune, tmp_path, capsys):
+    out = tmp_path / "longer.mid"
+    assert main(["continue", str(tune), "--style", "german-folk", "--bars", "4", "--out", str(out)]) == 0
+    source, result = read_midi(tune), read_midi(out)
+    assert set(source.tracks[0].notes) <= set(result.tracks[0].notes)
+    new = [n for n in result.tracks[0].notes if n not in set(source.tracks[0].notes)]
+    bar = 3 * source.ticks_per_beat
+    start = -(-source.end_ticks // bar) * bar  # the bar after the one where the last note stops
+    assert new and all(start <= n.onset_ticks < start + 4 * bar for n in new)
+
+
+def test_style_from_an_example(tune, tmp_path, capsys):
+    from music21 import corpus
+
+    from symbolic import from_music21
+
+    reference = write_midi(from_music21(corpus.parse("bach/bwv66.6")), tmp_path / "ref.mid")
+    out = tmp_path / "like-bach.mid"
+    assert main(["accompany", str(tune), "--style-from", str(reference), "--voices", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "style from ref.mid: chorale" in printed
+    assert len(read_midi(out).tracks) == 3
+
+
+def test_a_melody_longer_than_the_context_is_done_by_windows(tmp_path):
+    long_tune = write_midi(waltz(repeats=6), tmp_path / "long.mid")
+    out = tmp_path / "long-acc.mid"
+    assert main(["accompany", str(long_tune), "--style", "chorale", "--voices", "1", "--out", str(out)]) == 0
+    result = read_midi(out)
+    last_melody = max(n.onset_ticks for n in result.tracks[0].notes)
+    assert max(n.onset_ticks for n in result.tracks[1].notes) >= last_melody - 3 * result.ticks_per_beat
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--style", "jazz"], "nothing in 'jazz' points to a style"),
+    (["--style", ""], "empty"),
+    (["--style", "irish", "--tracks", "kazoo"], "unknown instrument 'kazoo'"),
+    (["--style", "irish", "--melody-track", "3"], "melody track 3 does not exist"),
+    ([], "name a style"),
+])
+def test_bad_arguments_get_clear_messages(tune, tmp_path, capsys, args, message):
+    assert main(["accompany", str(tune), *args, "--out", str(tmp_path / "x.mid")]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, message", [("no_notes.mid", "has no notes"), ("drums only", "only drum notes")])
+def test_files_without_a_melody_get_clear_messages(data_dir, tmp_path, capsys, name, message):
+    if name == "drums only":
+        drums = Score(tracks=[Track(is_drum=True, notes=[Note(k * 240, 120, 36 + k % 3, 100) for k in range(16)])])
+        path = write_midi(drums, tmp_path / "drums.mid")
+    else:
+        path = data_dir / name
+    for command, style in (("convert", "--to"), ("accompany", "--style"), ("continue", "--style")):
+        assert main([command, str(path), style, "irish", "--out", str(tmp_path / "x.mid")]) == 2
+        assert message in capsys.readouterr().err
+
+
+def test_generate_uses_the_shipped_model_by_default(tmp_path):
+    out = tmp_path / "jig.mid"
+    assert main(["generate", "--style", "irish", "--bars", "2", "--out", str(out)]) == 0
+    assert read_midi(out).n_notes > 0

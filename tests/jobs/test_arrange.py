@@ -1,0 +1,316 @@
+"""Accompaniment, conversion and continuation: what is kept stays exact, the style's rules hold.
+
+These tests use a small untrained GPT, so they check the mechanics whatever the
+model writes; tests/jobs/test_shipped_jobs.py runs the shipped model end to end.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from conftest import RecordingDecoder, tiny_gpt
+
+from symbolic.errors import ConfigError, ScoreError, StyleError
+from symbolic.inputs.midi import parse_midi_bytes
+from symbolic.jobs.arrange import (_overlap_ratio, accompany, choose_melody_track, continue_score, convert,
+                                   style_programs)
+from symbolic.jobs.config import JobConfig
+from symbolic.outputs.midi import midi_bytes
+from symbolic.score import Note, Score, TempoChange, TimeSignature, Track
+from symbolic.styles.registry import texture_of
+
+
+def job(seed: int = 0, **settings) -> JobConfig:
+    """Plain sampling (temperature 1, no nucleus cut, no guidance) with ``seed``."""
+    return JobConfig(**{"temperature": 1.0, "top_p": None, "guidance_scale": 1.0, "seed": seed, **settings})
+
+
+CONFIG = job(0)
+
+
+@pytest.fixture(scope="module")
+def model(tokenizer):
+    return tiny_gpt(tokenizer)
+
+
+def melody_score(n_bars: int = 4, tpb: int = 384) -> Score:
+    """A one-track tune: quarter notes climbing and falling, 3/4 then 4/4, a tempo change."""
+    notes, tick = [], 0
+    pitches = [60, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65, 64, 62]
+    for k in range(n_bars * 4):
+        notes.append(Note(tick, tpb - 7, pitches[k % len(pitches)], 80 + k % 20))
+        tick += tpb
+    score = Score(ticks_per_beat=tpb, tracks=[Track(program=73, notes=notes)],
+                  tempos=[TempoChange(0, 600_000), TempoChange(4 * tpb, 500_000)],
+                  time_signatures=[TimeSignature(0, 4, 4)])
+    return score
+
+
+def quartet(tpb: int = 480) -> Score:
+    """Four single-line parts, soprano to bass, listed in the order bass, alto, soprano, tenor."""
+    def line(base: int) -> list[Note]:
+        return [Note(k * tpb, tpb, base + (k % 5), 70) for k in range(16)]
+    return Score(ticks_per_beat=tpb, tracks=[Track(32, notes=line(40)), Track(0, notes=line(62)),
+                                             Track(0, notes=line(70)), Track(0, notes=line(54))],
+                 time_signatures=[TimeSignature(0, 4, 4)])
+
+
+def test_choose_melody_track_prefers_highest_single_line():
+    score = quartet()
+    assert choose_melody_track(score) == 2
+    chords = [Note(k * 480, 480, p, 70) for k in range(16) for p in (80, 84, 87)]
+    score.tracks.append(Track(0, notes=chords))  # higher, but chords
+    assert choose_melody_track(score) == 2
+    score.tracks.append(Track(0, notes=[Note(0, 480, 100, 70)]))  # higher, single line, but one note
+    assert choose_melody_track(score) == 2
+
+
+def test_empty_and_drum_only_inputs_get_clear_errors(model, tokenizer):
+    with pytest.raises(ScoreError, match="no notes"):
+        choose_melody_track(Score())
+    drums = Score(tracks=[Track(0, is_drum=True, notes=[Note(0, 100, 36, 90)])])
+    with pytest.raises(ScoreError, match="only drum notes"):
+        accompany(model, tokenizer, drums, {"chorale": 1.0}, CONFIG)
+    with pytest.raises(ScoreError, match="only drum notes"):
+        continue_score(model, tokenizer, drums, {"irish": 1.0}, CONFIG, n_bars=2)
+
+
+@pytest.mark.parametrize("tpb", [384, 480, 96])
+def test_accompany_keeps_every_input_note_and_adds_parts(model, tokenizer, tpb):
+    score = melody_score(tpb=tpb)
+    result = accompany(model, tokenizer, score, {"chorale": 1.0}, CONFIG, programs=[0, 32])
+    out = result.score
+    assert out.tracks[0].notes == score.tracks[0].notes and out.tracks[0].program == 73
+    assert result.new_tracks == (1, 2) and [out.tracks[i].program for i in result.new_tracks] == [0, 32]
+    assert out.tempos == score.tempos and out.time_signatures == score.time_signatures
+    assert out.ticks_per_beat == tpb
+    bar = 4 * tpb
+    for i in result.new_tracks:  # every free part sounds in every bar of the melody (a chorale voice may hold a
+        # note across a bar line)
+        bars_sounding = {b for n in out.tracks[i].notes
+                         for b in range(n.onset_ticks // bar, (n.onset_ticks + n.duration_ticks - 1) // bar + 1)}
+        assert {n.onset_ticks // bar for n in out.tracks[i].notes} <= set(range(4)) <= bars_sounding
+    again = parse_midi_bytes(midi_bytes(out), "accompaniment.mid")
+    assert again.tracks[0].notes == score.tracks[0].notes
+
+
+def test_accompany_a_melody_longer_than_the_context(model, tokenizer):
+    score = melody_score(n_bars=24)
+    assert len(tokenizer.encode(score)) > 3 * model.config.context_length
+    result = accompany(model, tokenizer, score, {"irish": 1.0}, CONFIG, programs=[24])
+    new = result.score.tracks[1].notes
+    assert {n.onset_ticks // (4 * 384) for n in new} == set(range(24))
+    assert result.score.tracks[0].notes == score.tracks[0].notes
+
+
+def test_convert_strength_zero_half_and_one(model, tokenizer):
+    score = quartet()
+    same = convert(model, tokenizer, score, {"classical": 1.0}, CONFIG, strength=0.0)
+    assert [t.notes for t in same.score.tracks] == [t.notes for t in score.tracks]
+
+    full = convert(model, tokenizer, score, {"classical": 1.0}, CONFIG, strength=1.0)
+    out = full.score
+    assert full.melody_track == 0 and out.tracks[0].notes == score.tracks[2].notes
+    assert out.tracks[0].program == 40 and len(full.new_tracks) == 3 and full.kept_tracks == (0,)
+    assert [out.tracks[i].program for i in full.new_tracks] == [40, 41, 42]
+
+    half = convert(model, tokenizer, score, {"chorale": 1.0}, CONFIG, strength=0.5)
+    # three other parts, ceil(1.5) = 2 rewritten from the top (alto, tenor): the bass is kept,
+    # and two new parts make up the chorale's three
+    kept = [half.score.tracks[i].notes for i in half.kept_tracks[1:]]
+    assert kept == [score.tracks[0].notes]
+    assert len(half.new_tracks) == 2
+
+    solo = convert(model, tokenizer, score, {"irish": 1.0}, CONFIG, strength=1.0)
+    assert len(solo.score.tracks) == 1 and solo.score.tracks[0].program == 110
+
+
+def test_convert_rejects_bad_settings(model, tokenizer):
+    score = quartet()
+    with pytest.raises(ConfigError, match="strength"):
+        convert(model, tokenizer, score, {"irish": 1.0}, CONFIG, strength=1.5)
+    with pytest.raises(ConfigError, match="melody track 9 does not exist"):
+        convert(model, tokenizer, score, {"irish": 1.0}, CONFIG, melody_track=9)
+    score.tracks.append(Track(0, is_drum=True, notes=[Note(0, 10, 36, 90)]))
+    with pytest.raises(ConfigError, match="drum track"):
+        convert(model, tokenizer, score, {"irish": 1.0}, CONFIG, melody_track=4)
+
+
+def test_continue_adds_exactly_the_bars_asked_for(model, tokenizer):
+    score = melody_score(n_bars=3)
+    result = continue_score(model, tokenizer, score, {"german-folk": 1.0}, job(3), n_bars=5)
+    out = result.score
+    old = set(score.tracks[0].notes)
+    assert old <= set(out.tracks[0].notes)
+    new = [n for n in out.tracks[0].notes if n not in old]
+    end = 3 * 4 * 384
+    assert all(end <= n.onset_ticks < end + 5 * 4 * 384 for n in new)
+    with pytest.raises(ConfigError, match="bars"):
+        continue_score(model, tokenizer, score, {"irish": 1.0}, CONFIG, n_bars=0)
+
+
+def test_new_parts_stay_under_the_parts_above(model, tokenizer):
+    score = melody_score(n_bars=6)
+    # pianos in a style with no part rules: no instrument or voice range, no rhythm or line rule, so only the
+    # register rule acts
+    result = accompany(model, tokenizer, score, {"irish": 1.0}, job(5), programs=[0, 0, 0])
+    tracks = result.score.tracks
+    checked = 0
+    for upper, lower in ((0, 1), (1, 2), (2, 3)):
+        for note in tracks[lower].notes:
+            sounding = [m.pitch for m in tracks[upper].notes
+                        if m.onset_ticks <= note.onset_ticks < m.onset_ticks + m.duration_ticks
+                        and m.onset_ticks // 1536 == note.onset_ticks // 1536]  # same bar
+            if sounding:
+                checked += 1
+                assert note.pitch <= min(sounding)
+    assert checked > 20
+
+
+def test_new_parts_stay_in_their_instruments_range(model, tokenizer):
+    from symbolic.styles.texture import program_range
+
+    score = melody_score(n_bars=6)
+    result = accompany(model, tokenizer, score, {"irish": 1.0}, job(2), programs=[40, 42, 32])
+    for index, program in zip(result.new_tracks, (40, 42, 32)):
+        low, high = program_range(program)
+        pitches = [n.pitch for n in result.score.tracks[index].notes]
+        assert pitches and low <= min(pitches) and max(pitches) <= high
+    assert program_range(0) is None and program_range(32) == (28, 55)
+
+
+def test_chorale_parts_keep_its_rhythm_and_voice_ranges(model, tokenizer):
+    tpb = 384
+    score = melody_score(n_bars=4, tpb=tpb)
+    score.tempos = [TempoChange(0, 500_000)]
+    chorale = texture_of("chorale")
+    result = accompany(model, tokenizer, score, {"chorale": 1.0}, job(3))
+    assert len(result.new_tracks) == 3
+    for k, index in enumerate(result.new_tracks):
+        notes = result.score.tracks[index].notes
+        low, high = chorale.part_ranges[k]
+        assert notes and all(low <= n.pitch <= high for n in notes)
+        assert all(n.onset_ticks % (tpb // 2) == 0 for n in notes)  # on eighths (4/4 bars from tick 0)
+        assert all(n.duration_ticks >= tpb // 2 for n in notes)
+    # a part on another instrument than the texture's keeps that instrument's range instead
+    assert chorale.part_range(2, 32) == (28, 55) and chorale.part_range(2, 19) == (36, 62)
+    assert texture_of("classical").part_rhythm_steps(12) is None
+    assert chorale.part_rhythm_steps(12) == (6, 6) and chorale.part_rhythm_steps(5) is None
+
+
+def test_chorale_and_quartet_parts_are_single_lines(model, tokenizer):
+    score = melody_score(n_bars=6)
+    for style, chords in (("chorale", False), ("classical", True)):
+        for seed in range(3):
+            result = accompany(model, tokenizer, score, {style: 1.0}, job(seed))
+            for index in result.new_tracks:
+                notes = sorted(result.score.tracks[index].notes)
+                onsets = [n.onset_ticks for n in notes]
+                assert notes and (chords or len(set(onsets)) == len(onsets))
+                ends: dict[int, int] = {}  # onset -> latest end of the notes starting there
+                for note in notes:  # no note starts while a note that started earlier still sounds
+                    assert all(end <= note.onset_ticks for start, end in ends.items() if start < note.onset_ticks)
+                    ends[note.onset_ticks] = max(ends.get(note.onset_ticks, 0), note.onset_ticks + note.duration_ticks)
+    # the untrained model, left free, does overlap its notes: the rule is what prevents it
+    plain = accompany(model, tokenizer, score, {"irish": 1.0}, job(0), programs=[0, 0, 0])
+    assert any(_overlap_ratio(plain.score.tracks[i]) > 0 for i in plain.new_tracks)
+    loose = accompany(model, tokenizer, score, {"chorale": 1.0}, job(0, style_rules=False), programs=[0, 0, 0])
+    assert any(_overlap_ratio(loose.score.tracks[i]) > 0 for i in loose.new_tracks)  # rules off: free again
+
+
+def test_chorale_voices_do_not_rest(model, tokenizer):
+    score = melody_score(n_bars=8)
+    rests = notes = 0
+    for seed in range(3):
+        result = accompany(model, tokenizer, score, {"chorale": 1.0}, job(seed))
+        for index in result.new_tracks:
+            track = sorted(result.score.tracks[index].notes)
+            notes += len(track) - 1
+            rests += sum(b.onset_ticks > a.onset_ticks + a.duration_ticks for a, b in zip(track, track[1:]))
+    assert notes > 20 and rests == 0
+
+
+def test_new_parts_keep_to_the_melodys_key(model, tokenizer):
+    tpb, pitches = 384, [60, 64, 67, 72, 67, 64, 60, 62, 65, 71, 72, 67, 64, 60, 55, 60]  # C major, and clearly so
+    score = Score(ticks_per_beat=tpb, tracks=[Track(program=0, notes=[
+        Note(k * tpb, tpb, pitches[k % len(pitches)], 80) for k in range(24)])])
+    c_major = {0, 2, 4, 5, 7, 9, 11}
+
+    def outside(penalty: float) -> int:
+        result = accompany(model, tokenizer, score, {"irish": 1.0}, job(1, off_scale_penalty=penalty),
+                           programs=[0, 0])
+        return sum(n.pitch % 12 not in c_major for i in result.new_tracks for n in result.score.tracks[i].notes)
+
+    assert outside(0.0) > 5  # the untrained model, left free, writes notes out of the key
+    assert outside(50.0) == 0
+
+
+def test_unknown_or_empty_style_mixes_are_refused(model, tokenizer):
+    score = melody_score(n_bars=2)
+    config = job(4, guidance_scale=3.0)
+    with pytest.raises(StyleError, match="the target style names unknown style 'jazz'"):
+        convert(model, tokenizer, score, {"jazz": 1.0}, config)
+    with pytest.raises(StyleError, match="unknown style 'polka'"):
+        accompany(model, tokenizer, score, {"polka": 1.0}, config)
+    with pytest.raises(StyleError, match="no positive weight"):
+        continue_score(model, tokenizer, score, {}, config, 2)
+
+
+def test_convert_rewrites_drum_tracks_before_pitched_parts(model, tokenizer):
+    score = quartet()
+    score.tracks.append(Track(0, is_drum=True, name="kit", notes=[Note(k * 480, 120, 36, 100) for k in range(16)]))
+    # four other tracks (bass, alto, tenor and the kit): a quarter of them, one, is rewritten, and it is the kit
+    result = convert(model, tokenizer, score, {"classical": 1.0}, CONFIG, strength=0.25)
+    kept = [result.score.tracks[i] for i in result.kept_tracks[1:]]
+    assert not any(t.is_drum for t in result.score.tracks)
+    assert sorted(t.notes for t in kept) == sorted([score.tracks[0].notes, score.tracks[1].notes,
+                                                    score.tracks[3].notes])
+    # half of them: the kit, then the highest pitched part (the alto)
+    half = convert(model, tokenizer, score, {"classical": 1.0}, CONFIG, strength=0.5)
+    kept = [half.score.tracks[i].notes for i in half.kept_tracks[1:]]
+    assert sorted(kept) == sorted([score.tracks[0].notes, score.tracks[3].notes])
+
+
+def test_continue_keeps_the_tempo_changes_of_the_new_bars(model, tokenizer, monkeypatch):
+    import symbolic.jobs.plan as plan_module
+
+    score = melody_score(n_bars=2)  # tempo 600000 from tick 0 and 500000 from beat 4
+    tpb = score.ticks_per_beat
+    longer = melody_score(n_bars=3)
+    longer.tempos = list(score.tempos) + [TempoChange(8 * tpb, 400_000), TempoChange(10 * tpb, 300_000)]
+
+    def planned(model, tokenizer, plan, config, rules=(), **kwargs):  # the model "writes" a third bar, two tempi
+        return tokenizer.encode(longer, style="irish")
+
+    monkeypatch.setattr(plan_module, "generate_planned", planned)
+    out = continue_score(model, tokenizer, score, {"irish": 1.0}, CONFIG, n_bars=1).score
+    assert out.tempos[:2] == score.tempos  # the input's, exactly
+    assert [t.time_ticks for t in out.tempos[2:]] == [8 * tpb, 10 * tpb]  # the new bars' (in tempo bins)
+    assert [round(t.microseconds_per_beat, -5) for t in out.tempos[2:]] == [400_000, 300_000]
+    assert out.tracks[0].notes[:8] == score.tracks[0].notes  # the input's notes, then the third bar's
+    assert [n.onset_ticks for n in out.tracks[0].notes[8:]] == [n.onset_ticks for n in longer.tracks[0].notes[8:]]
+
+
+def test_jobs_guide_against_no_style(tokenizer):
+    model = RecordingDecoder(tiny_gpt(tokenizer))
+    styles = tokenizer.vocab.styles
+    mix = {"chorale": 0.75, "classical": 0.25}
+    expected = torch.zeros(2, len(styles))
+    expected[0, styles.index("chorale")], expected[0, styles.index("classical")] = 0.75, 0.25
+    expected[1, styles.index("none")] = 1.0  # the unconditional row: no style
+    for run in (lambda: accompany(model, tokenizer, melody_score(2), mix, job(0, guidance_scale=3.0)),
+                lambda: continue_score(model, tokenizer, melody_score(2), mix, job(0, guidance_scale=3.0), 1)):
+        model.calls.clear()
+        run()
+        assert model.calls and all(torch.equal(weights, expected) and ids.size(0) == 2
+                                   for ids, weights in model.calls)
+    model.calls.clear()
+    accompany(model, tokenizer, melody_score(2), mix, job(0))  # guidance 1: one row, the mix alone
+    assert all(torch.equal(weights, expected[:1]) and ids.size(0) == 1 for ids, weights in model.calls)
+
+
+def test_style_programs_take_the_lead_styles_instruments():
+    assert style_programs({"classical": 0.6, "chorale": 0.4}, 4) == [40, 41, 42, 42]
+    with pytest.raises(ConfigError, match="1 to 8"):
+        style_programs({"classical": 1.0}, 9)

@@ -1,0 +1,35 @@
+"""The jobs' settings: one set of defaults, checked when made."""
+
+from __future__ import annotations
+
+import pytest
+
+from symbolic.errors import ConfigError
+from symbolic.jobs.config import DemoConfig, JobConfig
+
+
+def test_job_defaults_and_their_generation_config():
+    config = JobConfig()
+    assert (config.temperature, config.top_p, config.guidance_scale, config.seed) == (0.9, 0.95, 6.0, 0)
+    generation = JobConfig(temperature=1.2, top_k=5, seed=3).generation()
+    assert (generation.temperature, generation.top_k, generation.top_p, generation.guidance_scale, generation.seed,
+            generation.constrain) == (1.2, 5, 0.95, 6.0, 3, True)
+    assert DemoConfig().job() == JobConfig() and DemoConfig(seed=4).job().seed == 4
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"temperature": 0}, "temperature=0 must be > 0"),
+    ({"top_k": 0}, "top_k=0 must be >= 1"),
+    ({"top_p": 1.5}, r"top_p=1.5 must be in \(0, 1\]"),
+    ({"off_scale_penalty": -1.0}, "off_scale_penalty"),
+    ({"max_part_tokens": 3}, "max_part_tokens"),
+])
+def test_bad_job_settings_are_refused(settings, message):
+    with pytest.raises(ConfigError, match=message):
+        JobConfig(**settings)
+
+
+def test_bad_demo_settings_are_refused():
+    with pytest.raises(ConfigError, match="bars"):
+        DemoConfig(bars=0)
+    assert DemoConfig(targets=["chorale"]).targets == ("chorale",)

@@ -1,0 +1,97 @@
+"""The plan loop: given parts come out as given, free parts are closed, rules are told where they are."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import tiny_gpt
+
+from symbolic.errors import ConfigError, TokenizationError
+from symbolic.jobs.plan import BarPlan, Plan, generate_planned
+from symbolic.jobs.rules import PartRuleBase
+from symbolic.sampling.config import GenerationConfig
+from symbolic.score import Note, Score, TimeSignature, Track
+from symbolic.tokenization.stream import split_bars
+from symbolic.tokenization.vocab import TokenType
+
+CONFIG = GenerationConfig(seed=0)
+
+
+def quartet(tpb: int = 480) -> Score:
+    def line(base: int) -> list[Note]:
+        return [Note(k * tpb, tpb, base + (k % 5), 70) for k in range(16)]
+    return Score(ticks_per_beat=tpb, tracks=[Track(0, notes=line(70)), Track(0, notes=line(62)),
+                                             Track(32, notes=line(40))], time_signatures=[TimeSignature(0, 4, 4)])
+
+
+def plan_of(tokenizer, score: Score, free: set[int] = frozenset()) -> Plan:
+    header, bars = split_bars(tokenizer.vocab, tokenizer.encode(score, style="chorale"))
+    return Plan(tuple(header), tuple(
+        BarPlan(tuple(o), tuple((s, None if s in free else tuple(p)) for s, p in sorted(parts.items())))
+        for o, parts in bars))
+
+
+class Recorder(PartRuleBase):
+    """A rule that changes nothing and writes down what the loop tells it."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+
+    def start(self, plan) -> None:
+        self.events.append(("start", len(plan.bars)))
+
+    def start_bar(self, index, given) -> None:
+        self.events.append(("bar", index, tuple(sorted(given))))
+
+    def start_part(self, slot, chunk) -> None:
+        super().start_part(slot, chunk)
+        self.events.append(("part", slot, chunk))
+
+    def wrote(self, note) -> None:
+        self.events.append(("note", self.slot))
+
+    def end_part(self) -> None:
+        self.events.append(("end", self.slot))
+        super().end_part()
+
+    def __call__(self, logits, context):
+        return logits
+
+
+def test_a_fully_given_plan_reproduces_the_encoding(tokenizer):
+    score = quartet()
+    assert generate_planned(tiny_gpt(tokenizer), tokenizer, plan_of(tokenizer, score), CONFIG) == \
+        tokenizer.encode(score, style="chorale")
+
+
+def test_free_parts_are_written_and_rules_follow_the_loop(tokenizer):
+    vocab = tokenizer.vocab
+    score = quartet()
+    plan = plan_of(tokenizer, score, free={1})
+    recorder = Recorder()
+    ids = generate_planned(tiny_gpt(tokenizer), tokenizer, plan, CONFIG, rules=[recorder], max_part_tokens=8)
+    _, bars = split_bars(vocab, ids)
+    given = split_bars(vocab, tokenizer.encode(score, style="chorale"))[1]
+    assert len(bars) == 4 and ids[-1] == vocab.eos_id
+    for (_, parts), (_, original) in zip(bars, given):
+        assert parts[0] == original[0] and parts[2] == original[2]  # the given parts, token for token
+        notes = sum(vocab.types[t] == TokenType.DURATION for t in parts[1])
+        assert notes >= 1  # at least one note per bar
+        assert len(parts[1]) - 1 < 8 + 3  # closed at the first note's end from 8 tokens on
+    chunk = 4 * vocab.config.steps_per_beat
+    assert recorder.events[0] == ("start", 4)
+    bar_events = [e for e in recorder.events if e[0] == "bar"]
+    assert bar_events == [("bar", k, (0, 2)) for k in range(4)]
+    assert [e for e in recorder.events if e[0] == "part"] == [("part", 1, chunk)] * 4
+    writes = [e for e in recorder.events if e[0] == "note"]
+    assert writes and all(e == ("note", 1) for e in writes)
+    assert recorder.events.count(("end", 1)) == 4
+
+
+def test_plan_settings_are_checked(tokenizer):
+    model = tiny_gpt(tokenizer)
+    with pytest.raises(ConfigError, match="max_part_tokens"):
+        generate_planned(model, tokenizer, plan_of(tokenizer, quartet()), CONFIG, max_part_tokens=3)
+    bos, style = tokenizer.vocab.bos_id, tokenizer.vocab.style_id("irish")
+    broken = Plan((bos, style), (BarPlan((bos,), ()),))  # a bar that opens with BOS
+    with pytest.raises(TokenizationError, match="the plan breaks the token grammar"):
+        generate_planned(model, tokenizer, broken, CONFIG)

@@ -1,0 +1,196 @@
+"""Each part rule on its own: the tokens it forbids or lowers, and the state it keeps between steps."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from symbolic.errors import ConfigError
+from symbolic.jobs.plan import Plan
+from symbolic.jobs.rules import LineState, PitchRange, RhythmGrid, ScaleBias, SingleLine, part_rules
+from symbolic.sampling.processors import StepContext
+from symbolic.score import Note, Score, TimeSignature, Track
+from symbolic.styles.registry import texture_of
+from symbolic.styles.texture import PartRange
+from symbolic.tokenization.grammar import GrammarState, Phase
+from symbolic.tokenization.stream import NoteSpan
+from symbolic.tokenization.vocab import TokenType
+
+
+def at(note_pos: int = 0, chunk: int = 48, phase=None) -> StepContext:
+    """A step context whose grammar state is at ``note_pos`` of a bar of ``chunk`` steps."""
+    return StepContext([SimpleNamespace(note_pos=note_pos, chunk=chunk, phase=phase)])
+
+
+def one_bar_tune() -> Score:
+    return Score(ticks_per_beat=480, tracks=[Track(0, notes=[Note(k * 480, 480, 60 + k, 80) for k in range(4)])],
+                 time_signatures=[TimeSignature(0, 4, 4)])
+
+
+def allowed_pitches(out: torch.Tensor, offset: int) -> list[int]:
+    return torch.isfinite(out[0, offset:offset + 128]).nonzero().flatten().tolist()
+
+
+def test_rhythm_grid_forbids_off_grid_onsets_and_short_durations(tokenizer):
+    vocab = tokenizer.vocab
+    grid = RhythmGrid.for_vocab(vocab, onset_grid_steps=6, min_duration_steps=6)
+    logits = torch.zeros(2, len(vocab))
+    only_short = torch.full((len(vocab),), float("-inf"))
+    only_short[vocab.id_of(TokenType.DURATION, 0)] = 0.0  # the shortest duration alone
+    logits[1] = only_short
+    out = grid(logits, StepContext())
+    position = vocab.offsets[TokenType.POSITION]
+    allowed = [step for step in range(vocab.max_bar_steps) if torch.isfinite(out[0, position + step])]
+    assert allowed == list(range(0, vocab.max_bar_steps, 6))
+    duration = vocab.offsets[TokenType.DURATION]
+    kept = [steps for k, steps in enumerate(vocab.duration_steps) if torch.isfinite(out[0, duration + k])]
+    assert kept == [steps for steps in vocab.duration_steps if steps >= 6 and steps % 6 == 0]
+    assert 6 in kept and 12 in kept and 9 not in kept  # a whole number of grid steps, at least the minimum
+    pitch = vocab.offsets[TokenType.PITCH]
+    assert torch.isfinite(out[0, pitch:pitch + 128]).all()  # other types untouched
+    assert torch.equal(out[1], only_short)  # nothing would remain: the row is left as it was
+    assert torch.equal(logits[0], torch.zeros(len(vocab)))  # the input is not changed
+    with pytest.raises(ConfigError, match="must be >= 1"):
+        RhythmGrid.for_vocab(vocab, 0, 6)
+
+
+def test_pitch_range_keeps_a_part_inside_its_instrument_range():
+    offset = 10
+    rule = PitchRange(offset, keep_register=False, ranges={1: PartRange(40, 60)})
+    logits = torch.zeros(2, offset + 128)
+    logits[1, :offset + 100] = float("-inf")  # row 1 allows only pitches 100..127
+    rule.start_bar(0, {})
+    assert torch.equal(rule(logits, at()), logits)  # no part open: nothing to do
+    rule.start_part(1, 48)
+    out = rule(logits, at())
+    assert allowed_pitches(out, offset) == list(range(40, 61)) and torch.isfinite(out[0, :offset]).all()
+    assert torch.equal(out[1], logits[1])  # nothing would remain: the row is left as it was
+    assert torch.equal(logits[0], torch.zeros(offset + 128))  # the input is not changed
+    rule.end_part()
+    rule.start_part(2, 48)  # a slot with no range and no register rule
+    assert torch.equal(rule(logits, at()), logits)
+
+
+def test_register_keeps_a_new_part_under_the_parts_above_and_over_the_given_parts_below():
+    offset = 0
+    rule = PitchRange(offset)
+    given = {0: [NoteSpan(0, 12, 72), NoteSpan(12, 24, 67)],  # the melody, slot 0
+             3: [NoteSpan(0, 24, 48)]}  # a given bass, slot 3
+    rule.start_bar(0, given)
+    rule.start_part(1, 48)
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=4)), offset) == list(range(48, 73))
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=14)), offset) == list(range(48, 68))
+    assert torch.equal(rule(torch.zeros(1, 128), at(note_pos=-1)), torch.zeros(1, 128))  # before a position
+    rule.wrote(NoteSpan(0, 24, 60))  # part 1's note sounds over the bar's first half
+    rule.end_part()
+    rule.start_part(2, 48)  # part 2 keeps under part 1 (written above it) and over the given bass below
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=4)), offset) == list(range(48, 61))
+    rule.end_part()
+    rule.start_bar(1, {0: [NoteSpan(0, 48, 72)]})  # a new bar forgets the last bar's notes
+    rule.start_part(2, 48)
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=4)), offset) == list(range(0, 73))
+
+
+def test_register_and_instrument_range_that_do_not_meet_give_the_range():
+    rule = PitchRange(0, keep_register=True, ranges={1: PartRange(28, 55)})
+    rule.start_bar(0, {0: [NoteSpan(0, 48, 50)], 2: [NoteSpan(0, 48, 45)]})
+    rule.start_part(1, 48)
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=0)), 0) == list(range(45, 51))  # they meet
+    rule.start_bar(0, {0: [NoteSpan(0, 48, 20)]})  # a melody under the bass's whole range
+    rule.start_part(1, 48)
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=0)), 0) == list(range(28, 56))
+
+
+def test_scale_bias_lowers_only_pitches_outside_the_bars_key():
+    offset = 5
+    c_major = frozenset({0, 2, 4, 5, 7, 9, 11})
+    rule = ScaleBias(offset, 1.5, (c_major, None))
+    logits = torch.zeros(2, offset + 128 + 3)
+    rule.start_bar(0, {})
+    assert torch.equal(rule(logits, at()), logits)  # no part open
+    rule.start_part(1, 48)
+    out = rule(logits, at())
+    lowered = [p for p in range(128) if out[0, offset + p] < 0]
+    assert lowered == [p for p in range(128) if p % 12 in (1, 3, 6, 8, 10)]
+    assert torch.allclose(out[0, offset + 61], torch.tensor(-1.5)) and torch.equal(out[1], out[0])
+    assert torch.equal(out[0, :offset], torch.zeros(offset)) and torch.equal(out[0, offset + 128:], torch.zeros(3))
+    assert torch.equal(logits, torch.zeros_like(logits))  # the input is not changed
+    rule.start_bar(1, {})  # a bar with no key
+    assert torch.equal(rule(logits, at()), logits)
+    with pytest.raises(ConfigError, match="penalty"):
+        ScaleBias(offset, -1.0, ())
+    with pytest.raises(ConfigError, match="2 bar scales for 0 bars"):
+        rule.start(Plan((), ()))
+
+
+def test_single_line_forbids_early_onsets_chords_and_rests(tokenizer):
+    vocab = tokenizer.vocab
+    position, pitch = vocab.offsets[TokenType.POSITION], vocab.offsets[TokenType.PITCH]
+    ids = tokenizer.encode(one_bar_tune())
+    first_duration = next(i for i, t in enumerate(ids) if vocab.types[t] == TokenType.DURATION)
+    after_duration = GrammarState(vocab).advance_all(ids[:first_duration + 1])
+    assert after_duration.phase == Phase.NOTE_DURATION
+    context = StepContext([after_duration])
+    logits = torch.zeros(1, len(vocab))
+
+    line = SingleLine.for_vocab(vocab, chords=False)
+    assert line.line is None and torch.equal(line(logits, context), logits)  # no part open
+    line.start_part(1, 48)
+    line.wrote(NoteSpan(0, 30, 60))
+    assert line.line == LineState(30, False, None)
+    out = line(logits, context)
+    positions = [step for step in range(vocab.max_bar_steps) if torch.isfinite(out[0, position + step])]
+    assert positions == list(range(30, vocab.max_bar_steps))
+    assert not torch.isfinite(out[0, pitch:pitch + 128]).any()  # no chord
+    assert torch.isfinite(out[0, vocab.bar_id]) and torch.isfinite(out[0, vocab.eos_id])  # the part may close
+
+    chords = SingleLine.for_vocab(vocab, chords=True)
+    chords.start_part(1, 48)
+    chords.wrote(NoteSpan(0, 30, 60))
+    assert torch.isfinite(chords(logits, context)[0, pitch:pitch + 128]).all()  # a double stop is allowed
+
+    legato = SingleLine.for_vocab(vocab, chords=False, legato=True)
+    legato.start_part(1, 48)
+    legato.wrote(NoteSpan(0, 30, 60))
+    out = legato(logits, context)
+    positions = [step for step in range(vocab.max_bar_steps) if torch.isfinite(out[0, position + step])]
+    assert positions == [30] and not torch.isfinite(out[0, legato.closing]).any()  # no rest, no closing
+    legato.wrote(NoteSpan(30, 48, 62))
+    assert torch.isfinite(legato(logits, context)[0, vocab.bar_id])  # the bar is full: the part closes
+    only_early = torch.full((1, len(vocab)), float("-inf"))
+    only_early[0, position + 3] = 0.0
+    assert torch.equal(line(only_early, context), only_early)  # nothing would remain: left as it was
+    assert torch.equal(logits, torch.zeros(1, len(vocab)))
+
+
+def test_single_line_carries_a_held_note_over_the_bar_line(tokenizer):
+    line = SingleLine.for_vocab(tokenizer.vocab)
+    assert not line.skip_part(1, 48)
+    line.start_part(1, 48)
+    line.wrote(NoteSpan(24, 48 + 48 + 12, 60))  # a note tied over the next bar and a quarter into the one after
+    line.end_part()
+    assert line.skip_part(1, 48)  # the next bar is held through: the part writes nothing there
+    assert not line.skip_part(1, 48)
+    line.start_part(1, 48)
+    assert line.line.earliest == 12  # the bar after starts where the note ends
+    line.end_part()
+    assert not line.skip_part(2, 48)  # another part is not held
+    with pytest.raises(ConfigError, match="optional_free"):
+        line.start(Plan((), (), optional_free=True))
+
+
+def test_part_rules_follow_the_texture_and_can_be_switched_off(tokenizer):
+    vocab = tokenizer.vocab
+    chorale = texture_of("chorale")
+    ranges = {1: PartRange(53, 74)}
+    kinds = [type(rule) for rule in part_rules(vocab, chorale, ranges, (frozenset({0}),))]
+    assert kinds == [RhythmGrid, PitchRange, ScaleBias, SingleLine]
+    rules = part_rules(vocab, chorale, ranges, (frozenset({0}),))
+    assert rules[3].legato and not rules[3].chords and rules[2].penalty == chorale.off_scale_penalty
+    assert [type(r) for r in part_rules(vocab, chorale, ranges, (frozenset({0}),), style_rules=False)] == [PitchRange]
+    assert part_rules(vocab, chorale, ranges, (None,), off_scale_penalty=3.0)[2].penalty == 3.0
+    assert [type(r) for r in part_rules(vocab, chorale, ranges, (None,), off_scale_penalty=0.0)] == \
+        [RhythmGrid, PitchRange, SingleLine]
+    assert [type(r) for r in part_rules(vocab, texture_of("irish"), {}, (None,))] == [PitchRange]
