@@ -59,10 +59,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_polyphonic(args: argparse.Namespace) -> int:
     import torch
 
-    from symbolic.polyphonic.data import BENCHMARK_LOWEST_PITCH, BENCHMARK_PITCHES, load_polyphonic_frames
     from symbolic.errors import ConfigError
     from symbolic.evaluation.figures import write_curve
     from symbolic.polyphonic.bench import evaluate_rolls, load_roll_model, save_roll_model, train_roll_model
+    from symbolic.polyphonic.data import BENCHMARK_LOWEST_PITCH, BENCHMARK_PITCHES, load_polyphonic_frames
     from symbolic.polyphonic.roll import RollModel, RollModelConfig
 
     if args.threads:
