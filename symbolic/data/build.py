@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from symbolic.data.corpus import CorpusPiece
+from symbolic.data.piece import CorpusPiece
 from symbolic.errors import ConfigError, SymbolicError
 from symbolic.inputs.midi import is_midi_path
 from symbolic.tokenization.events import EventTokenizer
