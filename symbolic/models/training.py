@@ -226,7 +226,7 @@ def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.
     if train_set.tokenizer.vocab.names != tokenizer.vocab.names:
         raise DataError(f"{data_dir}: the data set was built with another tokenizer than the model's")
     if len(train_set) == 0 or len(valid_set) == 0:
-        raise DataError(f"{data_dir}: the train or valid split is empty; build more pieces (a larger --limit)")
+        raise DataError(f"{data_dir}: the train or valid split is empty; build it with more pieces per style")
     n_eval = min(len(valid_set), config.eval_batches * config.batch_size)
     eval_indices = np.linspace(0, len(valid_set) - 1, n_eval).round().astype(int).tolist()
     eval_batches = [eval_indices[i:i + config.batch_size] for i in range(0, n_eval, config.batch_size)]
@@ -238,7 +238,7 @@ def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.
         meta = read_meta(out)
         if meta["model_config"] != {k: v for k, v in model.config.__dict__.items()}:
             raise ConfigError(f"{out}: the checkpoint's model config differs from this run's; resume with the "
-                              "same --model and --preset")
+                              "same model kind and size it was started with")
         load_weights(model, (out / meta["weights"]).read_bytes())
         optimizer.load_state_dict(torch.load(out / meta["optimizer"], weights_only=True))
         step, history = meta["step"], meta["history"]

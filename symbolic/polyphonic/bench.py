@@ -249,8 +249,8 @@ def load_roll_model(path: str | os.PathLike[str]) -> tuple[RollModel, dict]:
     path = Path(path)
     meta_path = path / "meta.json"
     if not meta_path.is_file():
-        raise DataError(f"{path}: not a roll-model checkpoint (no meta.json); train one with "
-                        "'symbolic bench polyphonic --data FILE.mat --model NAME --out DIR'")
+        raise DataError(f"{path}: not a roll-model checkpoint (no meta.json); give the "
+                        "folder a polyphonic benchmark training wrote")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     if meta.get("format") != "symbolic.roll-model/1":
         raise DataError(f"{path}: not a roll-model checkpoint (format {meta.get('format')!r})")
