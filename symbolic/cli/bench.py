@@ -6,6 +6,8 @@ import argparse
 import math
 from pathlib import Path
 
+from symbolic.cli.common import add_threads_option
+
 __all__ = ["register", "MODEL_NAMES"]
 
 # name -> (time axis, pitch head)
@@ -44,7 +46,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="what a frame means, for the MIDI samples (JSB 1, Nottingham 2)")
     b.add_argument("--samples", type=int, default=0, help="write this many sampled pieces as MIDI to --out")
     b.add_argument("--seed", type=int, default=0, help="seed of initialisation, batches and samples")
-    b.add_argument("--threads", type=int, default=0, help="torch threads (default 0: every core)")
+    add_threads_option(b)
     b.add_argument("--transpose", type=int, default=0,
                    help="augment training batches by random transposition of up to N semitones (default 0)")
     b.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -60,8 +62,6 @@ def run_polyphonic(args: argparse.Namespace) -> int:
     from symbolic.polyphonic.data import load_polyphonic
     from symbolic.polyphonic.roll import RollModel, RollModelConfig
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     data = load_polyphonic(args.data, frames_per_beat=args.frames_per_beat)
     if args.checkpoint:
         model, meta = load_roll_model(args.checkpoint)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from symbolic.cli.common import add_threads_option
+
 from symbolic.jobs.config import CONTINUE_BARS, JobConfig
 from symbolic.styles.registry import STYLES
 
@@ -32,6 +34,7 @@ def _common(parser: argparse.ArgumentParser, style_flag: str) -> None:
     parser.add_argument("--seed", type=int, default=JobConfig.seed, help="sampling seed")
     parser.add_argument("--out", type=Path, required=True, help="output MIDI file")
     parser.add_argument("--wav", type=Path, help="also render the output to this WAV file (needs FluidSynth)")
+    add_threads_option(parser)
 
 
 def register(commands: argparse._SubParsersAction) -> None:

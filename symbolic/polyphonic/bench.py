@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 from symbolic.errors import DataError
 from symbolic.polyphonic.roll import RollModel, RollModelConfig
+from symbolic.threads import compute_threads
 from symbolic.tokenization.roll import NoteRoll
 from symbolic.utils import atomic_write_bytes, atomic_write_json
 
@@ -101,7 +102,7 @@ def train_roll_model(model: RollModel, train: list[NoteRoll], valid: list[NoteRo
                      progress: bool = True) -> dict:
     """Train for ``minutes`` (or until ``patience`` epochs without a better validation NLL).
 
-    ``threads`` sets torch's threads (0: every core).  ``transpose`` shifts each training batch by a
+    ``threads`` sets torch's threads (0: :func:`symbolic.threads.compute_threads` decides).  ``transpose`` shifts each training batch by a
     random number of semitones in ``[-transpose, transpose]`` (notes pushed out of the roll are dropped).
     ``max_epochs`` bounds the epochs as well as the time.  Returns ``{"best_valid_nll", "curve":
     [[seconds, epoch, valid_nll], ...], "epochs", "seconds"}``;
@@ -110,7 +111,7 @@ def train_roll_model(model: RollModel, train: list[NoteRoll], valid: list[NoteRo
     from tqdm import tqdm
 
     torch.manual_seed(seed)
-    torch.set_num_threads(threads or max(1, os.cpu_count() or 1))
+    torch.set_num_threads(compute_threads(threads))
     rng = random.Random(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     start = time.perf_counter()
