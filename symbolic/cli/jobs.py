@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from symbolic.cli.common import add_threads_option
-
 from symbolic.jobs.config import CONTINUE_BARS, JobConfig
 from symbolic.styles.registry import STYLES
 

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from symbolic.cli.common import add_threads_option
-
 from symbolic.jobs.config import GENERATE_DEFAULTS as GENERATE
 
 __all__ = ["register"]
