@@ -54,6 +54,8 @@ def main() -> None:
     parser.add_argument("--label", required=True)
     parser.add_argument("--out", type=Path, required=True, help="JSON file of the timings")
     parser.add_argument("--work", type=Path, default=Path("/tmp/threads-bench"))
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds of the three settings")
+    parser.add_argument("--only", choices=("generate", "convert"), help="time one command only")
     args = parser.parse_args()
     code = str(Path(args.code).resolve())
     args.work.mkdir(parents=True, exist_ok=True)
@@ -68,11 +70,13 @@ def main() -> None:
     base_env["PYTHONPATH"] = code
     rows = []
     for name, argv in commands.items():
+        if args.only and not name.startswith(args.only):
+            continue
         one = (argv + ["--threads", "1"], base_env) if _has_threads(code, argv[0]) else \
             (argv, {**base_env, "OMP_NUM_THREADS": "1"})
         settings = [("other core idle", argv, base_env, False), ("other core busy", argv, base_env, True),
                     ("busy, one thread", one[0], one[1], True)]
-        for setting, run_argv, env, busy in settings:
+        for round_index, (setting, run_argv, env, busy) in enumerate(settings * args.rounds):
             burner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
             try:
                 time.sleep(0.5)
@@ -85,7 +89,7 @@ def main() -> None:
                 if burner is not None:
                     burner.kill()
                     burner.wait()
-            row = {"label": args.label, "command": name, "setting": setting, "seconds": round(seconds, 2),
+            row = {"label": args.label, "round": round_index // len(settings), "command": name, "setting": setting, "seconds": round(seconds, 2),
                    "load1": round(load, 2), "one_thread_by": "--threads 1" if one[1] is base_env else
                    "OMP_NUM_THREADS=1"}
             print(json.dumps(row), flush=True)

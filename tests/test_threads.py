@@ -164,3 +164,13 @@ def test_a_negative_threads_option_is_one_line_and_exit_2(capsys):
     assert main(["classify", "x.mid", "--threads", "-1"]) == 2
     err = capsys.readouterr().err
     assert "threads=-1 must be >= 0" in err and "Traceback" not in err
+
+
+def test_job_threads_reach_torch_before_the_job_starts(tmp_path):
+    """A job sets torch's count from --threads before any work (here it then stops at an unknown style)."""
+    from symbolic.cli import main
+
+    torch.set_num_threads(2)
+    path = os.path.join(os.path.dirname(__file__), "data", "running_status.mid")
+    assert main(["convert", path, "--to", "no-such-style", "--threads", "1", "--out", str(tmp_path / "x.mid")]) == 2
+    assert torch.get_num_threads() == 1

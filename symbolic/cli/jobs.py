@@ -85,11 +85,13 @@ def load_job_inputs(args: argparse.Namespace):
     from symbolic.models.pretrained import load_decoder
     from symbolic.paths import check_input_file, check_output_file
     from symbolic.styles.words import describe_mix
+    from symbolic.threads import use_threads
 
     for path, check in ((args.input, check_input_file), (args.style_from, check_input_file),
                         (args.out, check_output_file), (args.wav, check_output_file)):
         if path is not None:
             check(path)
+    use_threads(args.threads)  # torch's count outside the decoding loop too (reading, the melody model)
     config = JobConfig(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                        guidance_scale=args.guidance, seed=args.seed)
     score = read_midi(args.input)
