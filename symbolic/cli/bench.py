@@ -6,6 +6,8 @@ import argparse
 import math
 from pathlib import Path
 
+from symbolic.cli.common import add_threads_option
+
 __all__ = ["register", "MODEL_NAMES"]
 
 # name -> (time axis, pitch head)
@@ -46,7 +48,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="what a frame means, for the MIDI samples (JSB 1, Nottingham 2)")
     b.add_argument("--samples", type=int, default=0, help="write this many sampled pieces as MIDI to --out")
     b.add_argument("--seed", type=int, default=0, help="seed of initialisation, batches and samples")
-    b.add_argument("--threads", type=int, default=0, help="torch threads (default 0: every core)")
+    add_threads_option(b)
     b.add_argument("--transpose", type=int, default=0,
                    help="augment training by moving each piece up or down by up to N semitones, telling the "
                         "model by how many (default 0)")
@@ -65,8 +67,6 @@ def run_polyphonic(args: argparse.Namespace) -> int:
     from symbolic.polyphonic.data import BENCHMARK_LOWEST_PITCH, BENCHMARK_PITCHES, load_polyphonic_frames
     from symbolic.polyphonic.roll import RollModel, RollModelConfig
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     data = load_polyphonic_frames(args.data)
     if args.checkpoint:
         model, meta = load_roll_model(args.checkpoint)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from symbolic.styles.registry import STYLE_NAMES
@@ -29,8 +28,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     b.add_argument("--out", type=Path, required=True, help="output folder (resumed if it exists)")
     b.add_argument("--styles", help="comma-separated subset of styles (music21 corpus only)")
     b.add_argument("--limit", type=int, help="at most N pieces per style (chosen by id hash)")
-    b.add_argument("--workers", type=int, default=max(1, os.cpu_count() or 1),
-                   help="conversion processes (default: all cores)")
+    b.add_argument("--workers", type=int, default=0,
+                   help="conversion processes (default 0: one per core this process may use)")
     b.add_argument("--valid-percent", type=int, default=10, help="share of pieces for validation (default 10)")
     b.add_argument("--test-percent", type=int, default=10, help="share of pieces for test (default 10)")
     b.add_argument("--no-progress", action="store_true", help="hide progress bars")

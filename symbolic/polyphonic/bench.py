@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from symbolic.polyphonic.data import BENCHMARK_LOWEST_PITCH, place_frames
 from symbolic.errors import DataError
 from symbolic.polyphonic.roll import RollModel, RollModelConfig
+from symbolic.threads import compute_threads
 from symbolic.tokenization.roll import LOWEST_PITCH, NoteRoll
 from symbolic.utils import atomic_write_bytes, atomic_write_json
 
@@ -148,8 +149,8 @@ def train_roll_model(model: RollModel, train: list[Piece], valid: list[Piece], m
     validation NLL), keeping the weights of the best validation NLL.
 
     ``train``, ``valid``: pieces as :func:`piece_units` reads them.  ``threads`` sets torch's threads
-    (0: every core; the CPU time counts every thread).  ``transpose`` moves each training piece, at
-    each epoch, by a random number of semitones in ``[-transpose, transpose]``, never moving a note
+    (0: :func:`symbolic.threads.compute_threads` decides; the CPU time counts every thread).
+    ``transpose`` moves each training piece, at each epoch, by a random number of semitones in ``[-transpose, transpose]``, never moving a note
     off the units; a model with ``transpositions`` is told the number (validation is never
     transposed).  ``max_epochs`` bounds the epochs as well as the time.
 
@@ -176,7 +177,7 @@ def train_roll_model(model: RollModel, train: list[Piece], valid: list[Piece], m
     pieces = [x for x, _ in train_units]
     reach = [_reach(x, transpose) for x in pieces]
     torch.manual_seed(seed)
-    torch.set_num_threads(threads or max(1, os.cpu_count() or 1))
+    torch.set_num_threads(compute_threads(threads))
     rng = random.Random(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     wall, cpu = time.perf_counter(), time.process_time()
