@@ -150,9 +150,9 @@ def train_roll_model(model: RollModel, train: list[Piece], valid: list[Piece], m
 
     ``train``, ``valid``: pieces as :func:`piece_units` reads them.  ``threads`` sets torch's threads
     (0: :func:`symbolic.threads.compute_threads` decides; the CPU time counts every thread).
-    ``transpose`` moves each training piece, at each epoch, by a random number of semitones in ``[-transpose, transpose]``, never moving a note
-    off the units; a model with ``transpositions`` is told the number (validation is never
-    transposed).  ``max_epochs`` bounds the epochs as well as the time.
+    ``transpose`` moves each training piece, at each epoch, by a random number of semitones in
+    ``[-transpose, transpose]``, never moving a note off the units; a model with ``transpositions``
+    is told the number (validation is never transposed).  ``max_epochs`` bounds the epochs as well as the time.
 
     Returns ``{"best_valid_nll", "curve": [[cpu_seconds, epoch, valid_nll, wall_seconds], ...],
     "epochs", "seconds" (wall), "cpu_seconds"}``; the model holds the best weights at the end.
