@@ -408,7 +408,9 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
                    config: JobConfig = JobConfig(), n_bars: int = CONTINUE_BARS, progress: bool = False) -> JobResult:
     """``score`` followed by ``n_bars`` new bars for its tracks; the input's notes stay as they are.
 
-    The new bars start after the bar in which the input's last note stops.  The
+    The new bars start after the bar in which the input's last note stops (a silence after it, such
+    as a late End of Track, is not kept); each track's new notes lie in its instrument's range
+    (:func:`~symbolic.jobs.rules.playable_range`, a hard mask; drums on the GM drum map).  The
     model hears the whole input (by windows when it is longer than the context)
     and decides in every new bar which tracks play.
     """
@@ -422,6 +424,9 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     check_mix(weights, tokenizer.vocab.styles, "the style")
     check_playable(score)
     lead = lead_style(weights)
+    from dataclasses import replace
+
+    score = replace(score, end_of_track_ticks=0)  # a trailing silence is not played: go on after the music
     header, bars = split_bars(tokenizer.vocab, tokenizer.encode(score, style=lead))
     given_bars = [BarPlan(tuple(opening), tuple(sorted((s, tuple(ids)) for s, ids in parts.items())))
                   for opening, parts in bars]
@@ -446,7 +451,7 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     scale = score.ticks_per_beat / decoded.ticks_per_beat
     out.tempos += [TempoChange(round(t.time_ticks * scale), t.microseconds_per_beat)
                    for t in decoded.tempos if t.time_ticks >= start_ticks]
-    out.sort().set_end(max(score.end_ticks, out.last_event_ticks()))
+    out.sort().set_end(0)
     return JobResult(out, None, (), (), (f"added {n_bars} bars after the bar of the input's last note, every "
                                          "track's new notes inside its instrument's range",))
 

@@ -347,6 +347,7 @@ def test_new_parts_have_a_range_even_on_instruments_without_one(model, tokenizer
 def test_continue_keeps_every_track_in_its_range(model, tokenizer):
     score = quartet()
     score.tracks.append(Track(0, is_drum=True, notes=[Note(k * 480, 120, 36 + k % 3, 100) for k in range(16)]))
+    score.end_of_track_ticks = 40 * 480  # six bars of silence after the music: not played
     from symbolic.tokenization.vocab import TokenType
 
     vocab = tokenizer.vocab
@@ -361,6 +362,7 @@ def test_continue_keeps_every_track_in_its_range(model, tokenizer):
         added += len(new)
         low, high = (35, 81) if before.is_drum else (28, 55) if before.program == 32 else (21, 108)
         assert all(low <= n.pitch <= high for n in new)
+        assert all(16 * 480 <= n.onset_ticks < 32 * 480 for n in new)  # the four bars after the music
     assert added >= 10
 
 
