@@ -40,6 +40,7 @@ ROLES = ("melody", "counter-melody", "bass", "harmony", "drums", "empty")
 MELODY_WORDS = (
     "melod", "mélod", "vocal", "vox", "voice", "voix", "voz", "gesang", "stimme", "canto", "cantante", "chant",
     "lead", "solo", "singer", "sänger", "theme", "thema", "tema", "tune", "main", "lyric", "sing",
+    "sopran",  # the top voice of a choir or chorale carries its tune
     "主旋律", "旋律", "人声", "歌", "メロ", "ボーカル", "보컬", "멜로디", "мелод", "вокал", "голос",
 )
 COUNTER_WORDS = ("counter", "bridge", "second", "2nd", "harmony vocal", "backing", "back", "bg", "bgv",

@@ -41,13 +41,17 @@ def register(commands: argparse._SubParsersAction) -> None:
         "convert", help="rewrite a MIDI file in another style, keeping its melody and bars",
         description="Keep the melody note for note and the bars (meters, tempi, phrase lengths); rewrite the "
                     "other parts in the target style with the model, with the style's instruments.  The "
-                    "melody track is chosen automatically (the highest mostly single-line track) unless "
-                    "--melody-track is given.",
+                    "melody is found from the track roles (see 'symbolic analyze'), or taken out of a "
+                    "piano track that carries it, unless --melody-track is given.",
     )
     _common(c, "--to")
     c.add_argument("--strength", type=float, default=1.0,
-                   help="share of the other tracks rewritten, 0..1 (default 1); the bass goes last, so at "
-                        "lower strengths the bass line and its harmony stay")
+                   help="share of the music other than the melody that is rewritten, 0..1 (default 1); the "
+                        "bass goes last, so at lower strengths the bass line and its harmony stay; any "
+                        "strength above 0 writes new parts")
+    c.add_argument("--keep", default="",
+                   help="roles kept as they are, comma-separated: bass, drums (default: none; drums stay only "
+                        "when the target style has drums)")
     c.add_argument("--melody-track", type=int, help="index of the melody track (default: chosen automatically)")
     c.add_argument("--parts", type=int,
                    help="accompanying parts to write (default: the target style's texture: " +
@@ -95,6 +99,11 @@ def load_job_inputs(args: argparse.Namespace):
     config = JobConfig(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                        guidance_scale=args.guidance, seed=args.seed)
     score = read_midi(args.input)
+    from symbolic.analysis.beats import performance_warning
+
+    warning = performance_warning(score, str(args.input))
+    if warning is not None:
+        print(f"warning: {warning}")
     model, tokenizer, _ = load_decoder(args.model)
     example = read_midi(args.style_from) if args.style_from is not None else None
     weights, found_from = resolve_job_style(tokenizer.vocab.styles, args.style, example)
@@ -119,21 +128,16 @@ def _finish(args: argparse.Namespace, result) -> int:
     return 0
 
 
-def _describe(result) -> str:
-    new = sum(len(result.score.tracks[i].notes) for i in result.new_tracks)
-    return f"{len(result.new_tracks)} new tracks with {new} notes"
-
-
 def run_convert(args: argparse.Namespace) -> int:
-    from symbolic.jobs.arrange import choose_melody_track, convert
+    from symbolic.jobs.arrange import check_keep, convert
 
+    keep = tuple(role.strip() for role in args.keep.split(",") if role.strip())
+    check_keep(keep)
     model, tokenizer, score, weights, config = load_job_inputs(args)
-    melody = args.melody_track if args.melody_track is not None else choose_melody_track(score)
     result = convert(model, tokenizer, score, weights, config, strength=args.strength,
-                     melody_track=melody, parts=args.parts, progress=True)
+                     melody_track=args.melody_track, parts=args.parts, keep=keep, progress=True)
     code = _finish(args, result)
-    print(f"melody: track {melody} of {args.input.name} (kept note for note); {_describe(result)}; "
-          f"{len(result.kept_tracks) - 1} other tracks kept; wrote {args.out}")
+    print(f"{args.input.name}:\n{result.describe()}\nwrote {args.out}")
     return code
 
 
@@ -152,8 +156,7 @@ def run_accompany(args: argparse.Namespace) -> int:
     result = accompany(model, tokenizer, score, weights, config, programs=programs, melody_track=args.melody_track,
                        progress=True)
     code = _finish(args, result)
-    print(f"melody: track {result.melody_track} of {args.input.name}; input tracks kept note for note; "
-          f"{_describe(result)}; wrote {args.out}")
+    print(f"{args.input.name}:\n{result.describe()}\nwrote {args.out}")
     return code
 
 

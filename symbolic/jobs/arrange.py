@@ -18,19 +18,20 @@ import math
 from dataclasses import dataclass
 
 from symbolic.analysis.keys import bar_scales
+from symbolic.analysis.roles import analyze_tracks
 from symbolic.errors import ConfigError, ScoreError
 from symbolic.jobs.config import CONTINUE_BARS, JobConfig
 from symbolic.score import Note, Score, TempoChange, Track
 from symbolic.styles.mix import check_mix, lead_style
 from symbolic.styles.registry import texture_of
-from symbolic.styles.texture import program_range
 from symbolic.tokenization.events import EventTokenizer
 from symbolic.tokenization.stream import split_bars
 
-__all__ = ["JobResult", "choose_melody_track", "check_playable", "style_programs", "accompany", "convert",
-           "continue_score"]
+__all__ = ["JobResult", "MelodyChoice", "find_melody", "choose_melody_track", "check_playable", "style_programs",
+           "accompany", "convert", "continue_score", "KEEPABLE", "check_keep"]
 
 MAX_PARTS = 8  # most new parts a job writes
+KEEPABLE = ("bass", "drums")  # roles a conversion can keep as they are
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,19 @@ class JobResult:
         melody_track: index in ``score.tracks`` of the melody (``None`` for a continuation).
         kept_tracks: indices of tracks whose notes are the input's, unchanged.
         new_tracks: indices of generated tracks.
+        decisions: what the job decided, one short line each, in the input's track numbers: which
+            track is the melody and why, what was kept, extracted, dropped or rewritten.
     """
 
     score: Score
     melody_track: int | None
     kept_tracks: tuple[int, ...]
     new_tracks: tuple[int, ...]
+    decisions: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """The decisions as one short block, a line each."""
+        return "\n".join(self.decisions)
 
 
 def check_playable(score: Score, what: str = "the input") -> None:
@@ -74,7 +82,9 @@ def _overlap_ratio(track: Track) -> float:
 
 
 def choose_melody_track(score: Score) -> int:
-    """Index of the melody track: the highest mostly single-line pitched track with a fair share of notes.
+    """The old rule, kept as the baseline of ``benchmarks/real_world.py``; the jobs use :func:`find_melody`.
+
+    Index of the melody track: the highest mostly single-line pitched track with a fair share of notes.
 
     Among pitched tracks holding at least a quarter as many notes as the fullest,
     a track where at most 30% of notes start over another is preferred, then the
@@ -90,6 +100,86 @@ def choose_melody_track(score: Score) -> int:
 def _pitched_high_to_low(score: Score, exclude: int) -> list[int]:
     rows = [i for i, t in enumerate(score.tracks) if i != exclude and not t.is_drum and t.notes]
     return sorted(rows, key=lambda i: -_mean_pitch(score.tracks[i]))
+
+
+def _label(track: Track, index: int) -> str:
+    return f"track {index} {track.name!r}" if track.name else f"track {index}"
+
+
+@dataclass(frozen=True)
+class MelodyChoice:
+    """Where a job's melody is (:func:`find_melody`).
+
+    Attributes:
+        score: the score the job works on: the input, or a copy whose polyphonic track is split into
+            the extracted melody and the rest (:func:`symbolic.analysis.melody.split_melody_track`).
+        melody_track: index of the melody in ``score.tracks``.
+        rest_track: index in ``score.tracks`` of what is left of the split track (accompaniment the
+            job rewrites), or ``None`` when no track was split.
+        source: input track number of each track of ``score`` (the split track's two halves share one).
+        roles: role of each track of ``score`` (``symbolic.analysis.roles.ROLES``; the split halves are
+            ``melody`` and ``harmony``).
+        decision: one line saying which track is the melody and why.
+    """
+
+    score: Score
+    melody_track: int
+    rest_track: int | None
+    source: tuple[int, ...]
+    roles: tuple[str, ...]
+    decision: str
+
+
+def check_keep(keep: tuple[str, ...]) -> None:
+    """Raise :class:`ConfigError` for a role in ``keep`` that a conversion cannot keep (see :data:`KEEPABLE`)."""
+    unknown = [role for role in keep if role not in KEEPABLE]
+    if unknown:
+        raise ConfigError(f"cannot keep {unknown[0]!r}; a conversion keeps {' and '.join(KEEPABLE)}")
+
+
+def find_melody(score: Score, melody_track: int | None = None) -> MelodyChoice:
+    """The melody of ``score``: ``melody_track`` when given, else the track roles' melody
+    (:func:`symbolic.analysis.roles.analyze_tracks`); when no track is a melody line and a polyphonic
+    track carries it, its melody is extracted onto its own track (the top voice, followed as one line,
+    :func:`symbolic.analysis.melody.split_melody_track`).  With neither, the highest pitched track.
+
+    Raises:
+        ScoreError: no pitched notes.  ConfigError: ``melody_track`` names no pitched track with notes.
+    """
+    check_playable(score)
+    analysis = analyze_tracks(score)
+    roles = tuple(t.role for t in analysis.tracks)
+    source = tuple(range(len(score.tracks)))
+    if melody_track is not None:
+        index = _check_track(score, melody_track)
+        roles = tuple("melody" if i == index else r for i, r in enumerate(roles))
+        return MelodyChoice(score, index, None, source, roles,
+                            f"melody: {_label(score.tracks[index], index)} (given)")
+    index = analysis.melody_track
+    if index is not None:
+        role = analysis.tracks[index]
+        return MelodyChoice(score, index, None, source, roles,
+                            f"melody: {_label(score.tracks[index], index)}, confidence {role.confidence:.2f}: "
+                            + "; ".join(role.reasons[:3]))
+    index = analysis.extraction_track
+    if index is not None:
+        from symbolic.analysis.melody import split_melody_track
+
+        split = split_melody_track(score, index)
+        melody, rest = split.tracks[index], split.tracks[index + 1]
+        if melody.notes and rest.notes:
+            return MelodyChoice(
+                split, index, index + 1, source[:index + 1] + source[index:],
+                roles[:index] + ("melody", "harmony") + roles[index + 1:],
+                f"melody: no track is a melody line; extracted {len(melody.notes)} notes (its top voice, as one "
+                f"line) from {_label(score.tracks[index], index)} onto their own track; its other "
+                f"{len(rest.notes)} notes are accompaniment")
+    pitched = [i for i, t in enumerate(score.tracks) if not t.is_drum and t.notes]
+    index = max(pitched, key=lambda i: _mean_pitch(score.tracks[i]))
+    roles = tuple("melody" if i == index else r for i, r in enumerate(roles))
+    return MelodyChoice(score, index, None, source, roles,
+                        f"melody: {_label(score.tracks[index], index)}, the highest pitched track (no track "
+                        "reads as a melody line)")
 
 
 def _rescale(notes, from_tpb: int, to_tpb: int) -> list[Note]:
@@ -111,7 +201,7 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     and key penalty apply too (:func:`~symbolic.jobs.rules.part_rules`).
     """
     from symbolic.jobs.plan import BarPlan, Plan, generate_planned
-    from symbolic.jobs.rules import part_rules
+    from symbolic.jobs.rules import part_rules, playable_range
     from symbolic.sampling.session import style_weights
 
     n_new = len(programs)
@@ -129,15 +219,19 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
         BarPlan(tuple(opening), tuple(sorted([(s, tuple(ids)) for s, ids in parts.items()] + [(s, None) for s in free],
                                              key=lambda item: item[0])))
         for opening, parts in bars))
-    ranges = {slot: limits for k, (slot, p) in enumerate(zip(free, programs))
-              if (limits := (texture.part_range(k, p) if config.style_rules else program_range(p)))}
+    # every new part has a hard range: its voice's, else its instrument's (or its GM family's)
+    ranges = {slot: (texture.part_range(k, p) if config.style_rules else None) or playable_range(p)
+              for k, (slot, p) in enumerate(zip(free, programs))}
     rules = part_rules(tokenizer.vocab, texture, ranges, bar_scales(tokenizer.vocab, bars),
                        style_rules=config.style_rules, off_scale_penalty=config.off_scale_penalty)
     ids = generate_planned(model, tokenizer, plan, config.generation(), rules,
                            style_weights=style_weights(tokenizer.vocab.styles, weights),
                            max_part_tokens=config.max_part_tokens, progress=progress)
     decoded = tokenizer.decode(ids)
-    return [_rescale(decoded.tracks[slot].notes, decoded.ticks_per_beat, score.ticks_per_beat) for slot in free]
+    end = score.end_ticks  # the song's length: new notes stop where it ends
+    return [[n._replace(duration_ticks=min(n.duration_ticks, end - n.onset_ticks))
+             for n in _rescale(decoded.tracks[slot].notes, decoded.ticks_per_beat, score.ticks_per_beat)
+             if n.onset_ticks < end] for slot in free]
 
 
 def style_programs(weights: dict[str, float], n_parts: int) -> list[int]:
@@ -152,20 +246,41 @@ def style_programs(weights: dict[str, float], n_parts: int) -> list[int]:
     return [texture.part_program(k) for k in range(n_parts)]
 
 
-def _copy_track(track: Track, program: int | None = None) -> Track:
+def _copy_track(track: Track, program: int | None = None, transpose: int = 0) -> Track:
+    """A copy with its controllers and pitch bends; on ``program`` and moved ``transpose`` semitones if asked."""
+    notes = [n._replace(pitch=n.pitch + transpose) for n in track.notes] if transpose else list(track.notes)
     return Track(program=track.program if program is None else program, is_drum=track.is_drum, name=track.name,
-                 notes=list(track.notes))
+                 notes=notes, controls=list(track.controls), pitch_bends=list(track.pitch_bends))
 
 
 def _frame(score: Score, tracks: list[Track]) -> Score:
-    return Score(ticks_per_beat=score.ticks_per_beat, tracks=tracks, tempos=list(score.tempos),
-                 time_signatures=list(score.time_signatures), key_signatures=list(score.key_signatures))
+    """``tracks`` in the input's frame: its ticks per beat, maps and length (End of Track)."""
+    out = Score(ticks_per_beat=score.ticks_per_beat, tracks=tracks, tempos=list(score.tempos),
+                time_signatures=list(score.time_signatures), key_signatures=list(score.key_signatures))
+    return out.set_end(score.end_ticks)
+
+
+def _octave_shift(track: Track, program: int) -> int:
+    """Semitones (a multiple of 12, smallest first) that put most of ``track`` inside ``program``'s range."""
+    from symbolic.jobs.rules import playable_range
+
+    low, high = playable_range(program)
+    pitches = [n.pitch for n in track.notes]
+
+    def outside(shift: int) -> int:
+        return sum(not low <= p + shift <= high for p in pitches)
+    return min((12 * k for k in range(-4, 5)), key=lambda shift: (outside(shift), abs(shift)))
+
+
+def _labels(choice: MelodyChoice, rows) -> str:
+    score = choice.score
+    return ", ".join(_label(score.tracks[i], choice.source[i]) for i in rows)
 
 
 def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float],
               config: JobConfig = JobConfig(), programs: list[int] | None = None, melody_track: int | None = None,
               progress: bool = False) -> JobResult:
-    """New accompanying tracks under every track of ``score``, which stay as they are.
+    """New accompanying tracks under the melody of ``score``; the input's tracks stay as they are.
 
     Args:
         model, tokenizer: a trained decoder and its tokenizer.
@@ -173,91 +288,145 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
         weights: style mix over ``tokenizer.vocab.styles`` (see :func:`symbolic.styles.mix.resolve_style`).
         config: how to sample (:class:`~symbolic.jobs.config.JobConfig`).
         programs: GM programs of the new parts, highest part first (default: the lead style's parts).
-        melody_track: index of the melody (default: :func:`choose_melody_track`).
+        melody_track: index of the melody (default: :func:`find_melody`).
         progress: show a tqdm bar over the bars.
 
     Returns:
-        The input tracks, unchanged and in order, then the new tracks.
+        The input tracks, unchanged and in order, then the new tracks.  When the melody was extracted
+        from a polyphonic track (:func:`find_melody`), that track is replaced by the extracted melody
+        (note for note) and the rest of it is left out: the new parts are its accompaniment.
     """
     check_playable(score)
     check_mix(weights, tokenizer.vocab.styles, "the style")
-    melody = _check_track(score, melody_track) if melody_track is not None else choose_melody_track(score)
+    choice = find_melody(score, melody_track)
+    work, melody = choice.score, choice.melody_track
     if programs is None:
         texture = texture_of(lead_style(weights))
         programs = list(texture.part_programs)
     if not programs:
         raise ConfigError("ask for at least one accompanying part (programs is empty)")
-    given = [melody] + _pitched_high_to_low(score, melody)
-    parts = _write_parts(model, tokenizer, score, given, list(programs), weights, config, progress)
-    tracks = [_copy_track(t) for t in score.tracks]
+    decisions = [choice.decision]
+    rows = [i for i in range(len(work.tracks)) if i != choice.rest_track]
+    if choice.rest_track is not None:
+        decisions.append(f"rewritten: the rest of {_labels(choice, [choice.rest_track])} (the new parts replace it)")
+    others = [i for i in rows if i != melody and work.tracks[i].notes]
+    if others:
+        decisions.append(f"kept as they are: {_labels(choice, others)}")
+    given = [melody] + [i for i in _pitched_high_to_low(work, melody) if i != choice.rest_track]
+    parts = _write_parts(model, tokenizer, work, given, list(programs), weights, config, progress)
+    tracks = [_copy_track(work.tracks[i]) for i in rows]
     tracks += [Track(program=p, name=f"accompaniment {k + 1}", notes=notes)
                for k, (p, notes) in enumerate(zip(programs, parts))]
-    n = len(score.tracks)
-    return JobResult(_frame(score, tracks), melody, tuple(range(n)), tuple(range(n, len(tracks))))
+    decisions.append(f"new: {len(parts)} parts on programs {', '.join(map(str, programs))} with "
+                     f"{sum(map(len, parts))} notes")
+    n = len(rows)
+    return JobResult(_frame(score, tracks), rows.index(melody), tuple(range(n)), tuple(range(n, len(tracks))),
+                     tuple(decisions))
 
 
 def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float],
             config: JobConfig = JobConfig(), strength: float = 1.0, melody_track: int | None = None,
-            parts: int | None = None,
-            progress: bool = False) -> JobResult:
+            parts: int | None = None, keep: tuple[str, ...] = (), progress: bool = False) -> JobResult:
     """Rewrite ``score`` in another style, keeping its melody note for note and its bars.
 
-    ``strength`` in [0, 1] is the share of the other tracks that is rewritten,
-    rounded up: drum tracks go first, then the pitched parts from the highest
-    down, so the bass (and the harmony it carries) is the last to go.  The new
-    parts come from the model in the target style, as many as the style's texture
-    has (``parts`` overrides), less the kept ones.  With ``strength > 0`` every
-    pitched track takes the target style's instruments.  ``strength = 0`` returns
-    the input unchanged.
+    The melody comes from :func:`find_melody` (a track, or the line extracted from a polyphonic track;
+    the rest of that track is accompaniment to rewrite).  Drums are kept as they are when ``keep``
+    holds ``"drums"`` or the target style's texture has drums, else dropped; ``"bass"`` in ``keep``
+    keeps the bass tracks as they are.  ``strength`` in [0, 1] is the share of the other pitched
+    tracks rewritten, rounded up, from the highest down, so the bass is the last to go; tracks not
+    rewritten stay as they are.  Any ``strength > 0`` writes new parts in the target style: as many as
+    the style's texture has (``parts`` overrides) less the kept pitched tracks, at least one.  The
+    melody moves to the style's lead instrument; in a solo-tune style (no accompanying parts) it is
+    also moved by octaves into that instrument's range when needed, and nothing else is written.
+    ``strength = 0`` returns the input unchanged.
 
     Returns:
-        The melody first, then the new parts, then the kept parts.
+        The melody first, then the new parts, then the kept parts, then kept drums; the input's
+        tempo map, meters and length.
+
+    Raises:
+        ConfigError: ``strength`` outside 0..1, ``parts`` below 0, an unknown role in ``keep``.
     """
     if not 0.0 <= strength <= 1.0:
         raise ConfigError(f"strength={strength} must be between 0 (keep everything) and 1 (rewrite all but "
                           "the melody)")
     if parts is not None and parts < 0:
         raise ConfigError(f"parts={parts} must be >= 0")
+    check_keep(keep)
     check_playable(score)
     check_mix(weights, tokenizer.vocab.styles, "the target style")
-    melody = _check_track(score, melody_track) if melody_track is not None else choose_melody_track(score)
+    choice = find_melody(score, melody_track)
+    work, melody = choice.score, choice.melody_track
     if strength == 0.0:
         tracks = [_copy_track(t) for t in score.tracks]
-        return JobResult(_frame(score, tracks), melody, tuple(range(len(tracks))), ())
-    texture = texture_of(lead_style(weights))
-    drums = [i for i, t in enumerate(score.tracks) if t.is_drum and t.notes]
-    order = drums + _pitched_high_to_low(score, melody)
-    kept = order[math.ceil(strength * len(order) - 1e-9):]
-    kept_pitched = [i for i in kept if not score.tracks[i].is_drum]
-    n_new = max((texture.convert_parts if parts is None else parts) - len(kept_pitched), 0)
+        return JobResult(_frame(score, tracks), choice.source[melody], tuple(range(len(tracks))), (),
+                         (choice.decision, "strength 0: the input unchanged"))
+    style = lead_style(weights)
+    texture = texture_of(style)
+    decisions = [choice.decision]
+    others = [i for i, t in enumerate(work.tracks) if i != melody and t.notes]
+    drums = [i for i in others if work.tracks[i].is_drum or choice.roles[i] == "drums"]
+    style_drums = bool(getattr(texture, "drums", False))  # a texture field the style registry may add
+    kept_drums = drums if "drums" in keep or style_drums else []
+    if drums and not kept_drums:
+        decisions.append(f"dropped: {_labels(choice, drums)} ({style} has no drums; keep drums to keep them)")
+    bass = [i for i in others if i not in drums and choice.roles[i] == "bass"] if "bass" in keep else []
+    rest = [choice.rest_track] if choice.rest_track is not None else []  # rewritten first
+    order = rest + [i for i in _pitched_high_to_low(work, melody) if i not in rest + drums + bass]
+    n_rewrite = math.ceil(strength * len(order) - 1e-9)
+    rewritten, kept_pitched = order[:n_rewrite], order[n_rewrite:] + bass
+    kept_pitched.sort(key=lambda i: -_mean_pitch(work.tracks[i]))
+    style_parts = texture.convert_parts if parts is None else parts
+    n_new = max(style_parts - len(kept_pitched), 1 if style_parts else 0)
+    shift = 0
+    if style_parts == 0:
+        shift = _octave_shift(work.tracks[melody], texture.lead_program)
+        moved = f", moved {abs(shift) // 12} octave{'s' if abs(shift) > 12 else ''} " \
+                f"{'up' if shift > 0 else 'down'} into its range" if shift else ""
+        decisions.append(f"{style} is a solo tune: the melody alone on program {texture.lead_program}{moved}")
+        if rewritten:
+            decisions.append(f"dropped: {_labels(choice, rewritten)} (a solo tune has no accompaniment)")
+    elif rewritten:
+        decisions.append(f"rewritten: {_labels(choice, rewritten)}")
+    if kept_pitched or kept_drums:
+        decisions.append(f"kept as they are: {_labels(choice, kept_pitched + kept_drums)}")
     new_programs = [texture.part_program(k) for k in range(n_new)]
-    new_notes = _write_parts(model, tokenizer, score, [melody] + kept_pitched, new_programs, weights, config,
+    new_notes = _write_parts(model, tokenizer, work, [melody] + kept_pitched, new_programs, weights, config,
                              progress) if n_new else []
-    tracks = [_copy_track(score.tracks[melody], texture.lead_program)]
+    if n_new:
+        decisions.append(f"new: {n_new} parts on programs {', '.join(map(str, new_programs))} with "
+                         f"{sum(map(len, new_notes))} notes")
+    tracks = [_copy_track(work.tracks[melody], texture.lead_program, shift)]
     tracks += [Track(program=texture.part_program(k), name=f"new part {k + 1}", notes=notes)
                for k, notes in enumerate(new_notes)]
-    tracks += [_copy_track(score.tracks[i], texture.part_program(n_new + k)) for k, i in enumerate(kept_pitched)]
-    tracks += [_copy_track(score.tracks[i]) for i in kept if score.tracks[i].is_drum]
+    tracks += [_copy_track(work.tracks[i]) for i in kept_pitched + kept_drums]
     kept_rows = (0,) + tuple(range(1 + n_new, len(tracks)))
-    return JobResult(_frame(score, tracks), 0, kept_rows, tuple(range(1, 1 + n_new)))
+    return JobResult(_frame(score, tracks), 0, kept_rows, tuple(range(1, 1 + n_new)), tuple(decisions))
 
 
 def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float],
                    config: JobConfig = JobConfig(), n_bars: int = CONTINUE_BARS, progress: bool = False) -> JobResult:
     """``score`` followed by ``n_bars`` new bars for its tracks; the input's notes stay as they are.
 
-    The new bars start after the bar in which the input's last note stops.  The
+    The new bars start after the bar in which the input's last note stops (a silence after it, such
+    as a late End of Track, is not kept); each track's new notes lie in its instrument's range
+    (:func:`~symbolic.jobs.rules.playable_range`, a hard mask; drums on the GM drum map).  The
     model hears the whole input (by windows when it is longer than the context)
     and decides in every new bar which tracks play.
     """
     from symbolic.jobs.plan import BarPlan, Plan, generate_planned
+    from symbolic.jobs.rules import PitchRange, playable_range
     from symbolic.sampling.session import style_weights
+    from symbolic.tokenization.vocab import TokenType
 
     if n_bars < 1:
         raise ConfigError(f"n_bars={n_bars} must be at least 1")
     check_mix(weights, tokenizer.vocab.styles, "the style")
     check_playable(score)
     lead = lead_style(weights)
+    from dataclasses import replace
+
+    score = replace(score, end_of_track_ticks=0)  # a trailing silence is not played: go on after the music
     header, bars = split_bars(tokenizer.vocab, tokenizer.encode(score, style=lead))
     given_bars = [BarPlan(tuple(opening), tuple(sorted((s, tuple(ids)) for s, ids in parts.items())))
                   for opening, parts in bars]
@@ -266,7 +435,10 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     slots = tuple((s, None) for s in range(len(score.tracks)))
     new_bars = [BarPlan((tokenizer.vocab.bar_id,), slots)] * n_bars
     plan = Plan(tuple(header), tuple(given_bars + rest_bars + new_bars), optional_free=True)
-    ids = generate_planned(model, tokenizer, plan, config.generation(),
+    # each track's new notes stay in its instrument's range (drums: the GM drum map), a hard mask
+    ranges = {slot: playable_range(t.program, t.is_drum) for slot, t in enumerate(score.tracks)}
+    rules = [PitchRange(tokenizer.vocab.offsets[TokenType.PITCH], keep_register=False, ranges=ranges)]
+    ids = generate_planned(model, tokenizer, plan, config.generation(), rules,
                            style_weights=style_weights(tokenizer.vocab.styles, weights),
                            max_part_tokens=config.max_part_tokens, progress=progress)
     decoded = tokenizer.decode(ids)
@@ -279,7 +451,9 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     scale = score.ticks_per_beat / decoded.ticks_per_beat
     out.tempos += [TempoChange(round(t.time_ticks * scale), t.microseconds_per_beat)
                    for t in decoded.tempos if t.time_ticks >= start_ticks]
-    return JobResult(out.sort(), None, (), ())
+    out.sort().set_end(0)
+    return JobResult(out, None, (), (), (f"added {n_bars} bars after the bar of the input's last note, every "
+                                         "track's new notes inside its instrument's range",))
 
 
 def _check_track(score: Score, index: int) -> int:

@@ -33,13 +33,30 @@ import torch
 
 from symbolic.errors import ConfigError
 from symbolic.sampling.processors import StepContext, forbid_unless_empty
-from symbolic.styles.texture import PartRange, StyleTexture
+from symbolic.styles.texture import PartRange, StyleTexture, program_range
 from symbolic.tokenization.grammar import Phase
 from symbolic.tokenization.stream import NoteSpan
 from symbolic.tokenization.vocab import TokenType
 
 __all__ = ["PartRule", "PartRuleBase", "LineState", "RhythmGrid", "PitchRange", "ScaleBias", "SingleLine",
-           "part_rules"]
+           "part_rules", "playable_range", "DRUM_KEYS"]
+
+DRUM_KEYS = PartRange(35, 81)  # the General MIDI drum map (Acoustic Bass Drum .. Open Triangle)
+
+# Usual range of each General MIDI family (program // 8), for programs without their own entry in
+# symbolic.styles.texture.PROGRAM_RANGES: piano, chromatic percussion, organ, guitar, bass, strings,
+# ensemble, brass, reed, pipe, synth lead, synth pad, synth effects, ethnic, percussive, sound effects.
+_FAMILY_RANGES = ((21, 108), (53, 96), (36, 96), (40, 88), (28, 60), (36, 96), (36, 96), (34, 84),
+                  (46, 91), (60, 96), (36, 96), (36, 96), (36, 96), (48, 84), (36, 84), (36, 96))
+
+
+def playable_range(program: int, is_drum: bool = False) -> PartRange:
+    """Pitches a part on GM ``program`` may play: the instrument's own range
+    (:func:`symbolic.styles.texture.program_range`), else its GM family's usual range; the GM drum map
+    (MIDI 35..81) for a drum part.  Always a range, so every new part has a hard limit."""
+    if is_drum:
+        return DRUM_KEYS
+    return program_range(program) or PartRange(*_FAMILY_RANGES[program // 8])
 
 
 class PartRule(Protocol):

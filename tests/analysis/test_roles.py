@@ -133,3 +133,19 @@ def test_pop909_band_arrangements_get_their_melody_track() -> None:
         drums = next(i for i, r in truth.items() if r == "drums")
         assert analysis.tracks[drums].role == "drums"
     assert right == len(songs) and right_bare >= len(songs) - 1, (right, right_bare)
+
+
+
+def test_the_soprano_of_a_corpus_chorale_is_its_melody():
+    """The first held-out chorale, cropped to 8 bars as benchmarks/byte_identical.py does: its alto moves by
+    step and plays more notes than the soprano, which still carries the tune."""
+    from symbolic.analysis.roles import analyze_tracks
+    from symbolic.data.build import BuildConfig, split_of
+    from symbolic.data.corpus import list_music21_pieces, load_piece
+    from symbolic.evaluation.jobs import crop_bars
+    from symbolic.tokenization.events import EventTokenizer
+
+    piece = [p for p in list_music21_pieces(["chorale"]) if split_of(p.id, BuildConfig(limit_per_style=300)) == "test"][0]
+    score = crop_bars(load_piece(piece), 8, EventTokenizer())
+    assert [t.name for t in score.tracks][:2] == ["Soprano", "Alto"]
+    assert analyze_tracks(score).melody_track == 0

@@ -135,3 +135,28 @@ def test_generate_uses_the_shipped_model_by_default(tmp_path):
     out = tmp_path / "jig.mid"
     assert main(["generate", "--style", "irish", "--bars", "2", "--out", str(out)]) == 0
     assert read_midi(out).n_notes > 0
+
+
+def test_convert_a_played_band_song_keeping_bass_and_drums(tmp_path, capsys):
+    """A band song played off the grid: the warning comes first, then the job's decisions."""
+    import random
+
+    from five_track_song import five_track_song
+
+    song = five_track_song(("Drums", "", "", "Bass", "")).sort()
+    rng = random.Random(1)
+    end = 4 * 4 * song.ticks_per_beat  # four bars
+    for track in song.tracks:
+        track.notes = [n._replace(onset_ticks=n.onset_ticks + rng.randint(7, 33)) for n in track.notes
+                       if n.onset_ticks < end]
+    path = write_midi(song, tmp_path / "played.mid")
+    out = tmp_path / "chorale.mid"
+    assert main(["convert", str(path), "--to", "chorale", "--keep", "bass,drums", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("warning: ") and "recorded performance" in printed and "symbolic quantize" in printed
+    assert "melody: track 4" in printed and "kept as they are: track 3 'Bass', track 0 'Drums'" in printed
+    result, source = read_midi(out), read_midi(path)
+    assert result.tracks[0].notes == source.tracks[4].notes
+    assert result.tracks[-1].is_drum and result.tracks[-1].notes == source.tracks[0].notes
+    assert main(["convert", str(path), "--to", "chorale", "--keep", "guitar", "--out", str(out)]) == 2
+    assert "cannot keep 'guitar'" in capsys.readouterr().err

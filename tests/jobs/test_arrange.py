@@ -257,19 +257,128 @@ def test_unknown_or_empty_style_mixes_are_refused(model, tokenizer):
         continue_score(model, tokenizer, score, {}, config, 2)
 
 
-def test_convert_rewrites_drum_tracks_before_pitched_parts(model, tokenizer):
+def test_convert_drops_drums_for_a_style_without_them_and_strength_counts_the_pitched_parts(model, tokenizer):
     score = quartet()
     score.tracks.append(Track(0, is_drum=True, name="kit", notes=[Note(k * 480, 120, 36, 100) for k in range(16)]))
-    # four other tracks (bass, alto, tenor and the kit): a quarter of them, one, is rewritten, and it is the kit
+    # three other pitched parts (bass, alto, tenor): a quarter of them, one, is rewritten, the highest (alto)
     result = convert(model, tokenizer, score, {"classical": 1.0}, CONFIG, strength=0.25)
-    kept = [result.score.tracks[i] for i in result.kept_tracks[1:]]
     assert not any(t.is_drum for t in result.score.tracks)
-    assert sorted(t.notes for t in kept) == sorted([score.tracks[0].notes, score.tracks[1].notes,
-                                                    score.tracks[3].notes])
-    # half of them: the kit, then the highest pitched part (the alto)
-    half = convert(model, tokenizer, score, {"classical": 1.0}, CONFIG, strength=0.5)
-    kept = [half.score.tracks[i].notes for i in half.kept_tracks[1:]]
-    assert sorted(kept) == sorted([score.tracks[0].notes, score.tracks[3].notes])
+    assert any("dropped: track 4 'kit'" in line for line in result.decisions)
+    kept = [result.score.tracks[i] for i in result.kept_tracks[1:]]
+    assert sorted(t.notes for t in kept) == sorted([score.tracks[0].notes, score.tracks[3].notes])
+    assert [t.program for t in kept] == [0, 32]  # kept parts stay on their own instruments
+    # any strength above 0 writes new notes, though two parts are kept and classical has three
+    assert len(result.new_tracks) == 1 and result.score.tracks[result.new_tracks[0]].notes
+    kit = convert(model, tokenizer, score, {"classical": 1.0}, CONFIG, keep=("drums",))
+    assert kit.score.tracks[-1].notes == score.tracks[4].notes and kit.score.tracks[-1].is_drum
+    with pytest.raises(ConfigError, match="cannot keep 'guitar'"):
+        convert(model, tokenizer, score, {"classical": 1.0}, CONFIG, keep=("guitar",))
+
+
+def _first_bars(score: Score, n_bars: int) -> Score:
+    end = n_bars * 4 * score.ticks_per_beat
+    return Score(ticks_per_beat=score.ticks_per_beat, tempos=list(score.tempos),
+                 time_signatures=list(score.time_signatures),
+                 tracks=[Track(t.program, t.is_drum, t.name, [n for n in t.notes if n.onset_ticks < end])
+                         for t in score.tracks])
+
+
+def test_convert_and_accompany_keep_the_vocal_of_the_five_track_song(model, tokenizer):
+    from five_track_song import five_track_song
+
+    song = _first_bars(five_track_song(), 12)  # drums, two guitars, bass (track 3), vocal (track 4)
+    vocal, bass, drums = song.tracks[4].notes, song.tracks[3].notes, song.tracks[0].notes
+    result = convert(model, tokenizer, song, {"chorale": 1.0}, CONFIG)
+    out = result.score
+    assert out.tracks[0].notes == vocal and result.decisions[0].startswith("melody: track 4")
+    assert not any(t.is_drum for t in out.tracks) and all(t.notes != bass for t in out.tracks)
+    assert len(result.new_tracks) == 3 and all(out.tracks[i].notes for i in result.new_tracks)
+    kept = convert(model, tokenizer, song, {"chorale": 1.0}, CONFIG, keep=("bass", "drums"))
+    assert kept.score.tracks[0].notes == vocal
+    rows = {tuple(t.notes): t.program for t in kept.score.tracks}
+    assert rows[tuple(bass)] == 33 and tuple(drums) in rows  # as they were, on their own instruments
+    assert len(kept.new_tracks) == 2  # chorale's three parts less the kept bass
+    half = convert(model, tokenizer, song, {"chorale": 1.0}, CONFIG, strength=0.5)
+    assert half.new_tracks and any(half.score.tracks[i].notes for i in half.new_tracks)
+    acc = accompany(model, tokenizer, song, {"chorale": 1.0}, CONFIG)
+    assert acc.melody_track == 4 and acc.score.tracks[4].notes == vocal
+    assert [t.notes for t in acc.score.tracks[:5]] == [t.notes for t in song.tracks]
+
+
+def test_a_piano_arrangement_has_its_melody_taken_out_and_kept(model, tokenizer):
+    from symbolic.analysis.melody import merge_tracks
+    from symbolic.data.pop909 import load_pop909_score
+    from symbolic.resources import shared_data_dir
+
+    song = _first_bars(load_pop909_score(shared_data_dir() / "pop909" / "002"), 12)
+    piano_track, source = merge_tracks(song, ["MELODY", "BRIDGE", "PIANO"])
+    piano = Score(ticks_per_beat=song.ticks_per_beat, tempos=song.tempos, time_signatures=song.time_signatures,
+                  tracks=[piano_track])
+    truth = {n for n, s in zip(piano_track.notes, source) if song.tracks[s].name == "MELODY"}
+    result = convert(model, tokenizer, piano, {"chorale": 1.0}, CONFIG)
+    melody = result.score.tracks[0].notes
+    assert "extracted" in result.decisions[0]
+    assert set(melody) < set(piano_track.notes) and len(melody) < len(piano_track.notes) // 2
+    found = len(set(melody) & truth)  # the sung line, not the chords
+    assert found >= 0.9 * len(melody) and found >= 0.9 * len(truth)
+    assert result.kept_tracks == (0,) and len(result.new_tracks) == 3  # the rest of the piano is rewritten
+    acc = accompany(model, tokenizer, piano, {"chorale": 1.0}, CONFIG)
+    assert acc.score.tracks[0].notes == melody and acc.kept_tracks == (0,)  # the rest of the piano is replaced
+
+
+def test_a_solo_tune_style_moves_the_melody_by_octaves_into_its_instrument(model, tokenizer):
+    low = Score(tracks=[Track(program=0, notes=[Note(k * 480, 480, 40 + k % 5, 80) for k in range(16)])])
+    result = convert(model, tokenizer, low, {"irish": 1.0}, CONFIG)
+    out = result.score.tracks
+    assert len(out) == 1 and out[0].program == 110
+    assert [n.pitch for n in out[0].notes] == [n.pitch + 24 for n in low.tracks[0].notes]  # E2.. -> E4..
+    assert any("moved 2 octaves up" in line for line in result.decisions)
+
+
+def test_new_parts_have_a_range_even_on_instruments_without_one(model, tokenizer):
+    bass = Score(tracks=[Track(program=33, notes=[Note(k * 480, 480, 36 + k % 8, 80) for k in range(32)])])
+    config = job(0, style_rules=False)  # no voice ranges: the instruments' own ranges only
+    result = accompany(model, tokenizer, bass, {"chorale": 1.0}, config, programs=[0, 19])
+    for i, (low, high) in zip(result.new_tracks, [(21, 108), (36, 96)]):
+        pitches = [n.pitch for n in result.score.tracks[i].notes]
+        assert pitches and low <= min(pitches) and max(pitches) <= high
+
+
+def test_continue_keeps_every_track_in_its_range(model, tokenizer):
+    score = quartet()
+    score.tracks.append(Track(0, is_drum=True, notes=[Note(k * 480, 120, 36 + k % 3, 100) for k in range(16)]))
+    score.end_of_track_ticks = 40 * 480  # six bars of silence after the music: not played
+    from symbolic.tokenization.vocab import TokenType
+
+    vocab = tokenizer.vocab
+    # a model that wants every part to play, at the top and bottom of the keyboard
+    bias = {vocab.id_of(TokenType.TRACK, slot): 6.0 for slot in range(5)}
+    bias.update({vocab.offsets[TokenType.PITCH] + p: 6.0 for p in (0, 5, 120, 127)})
+    eager = RecordingDecoder(model, bias)
+    result = continue_score(eager, tokenizer, score, {"classical": 1.0}, CONFIG, n_bars=4)
+    added = 0
+    for before, after in zip(score.tracks, result.score.tracks):
+        new = after.notes[len(before.notes):]
+        added += len(new)
+        low, high = (35, 81) if before.is_drum else (28, 55) if before.program == 32 else (21, 108)
+        assert all(low <= n.pitch <= high for n in new)
+        assert all(16 * 480 <= n.onset_ticks < 32 * 480 for n in new)  # the four bars after the music
+    assert added >= 10
+
+
+def test_jobs_keep_the_inputs_length_controllers_and_bends(model, tokenizer):
+    from symbolic.score import ControlChange, PitchBend
+
+    score = melody_score(tpb=480)
+    score.tracks[0].controls = [ControlChange(0, 7, 100), ControlChange(960, 64, 127)]
+    score.tracks[0].pitch_bends = [PitchBend(480, 512)]
+    score.end_of_track_ticks = 30 * 480  # a trailing rest: the song lasts 30 beats
+    for result in (accompany(model, tokenizer, score, {"irish": 1.0}, CONFIG, programs=[24]),
+                   convert(model, tokenizer, score, {"chorale": 1.0}, CONFIG)):
+        out = result.score
+        assert out.end_ticks == 30 * 480
+        melody = out.tracks[result.melody_track]
+        assert melody.controls == score.tracks[0].controls and melody.pitch_bends == score.tracks[0].pitch_bends
 
 
 def test_continue_keeps_the_tempo_changes_of_the_new_bars(model, tokenizer, monkeypatch):
