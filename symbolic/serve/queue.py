@@ -1,0 +1,44 @@
+"""The seam between the app and its workers.
+
+:class:`JobQueue` is all the app needs: ``submit`` a job id, ``shutdown``.  The default, :class:`PoolQueue`,
+runs jobs in a pool of local worker processes (``spawn``: each starts clean and loads the model once).  A
+queue across machines (Redis with RQ, say) is another class with the same two methods whose workers call
+:func:`symbolic.serve.worker.run_job` with the same arguments; the store would then have to be shared too.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Protocol
+
+from symbolic.serve.worker import run_job
+
+__all__ = ["JobQueue", "PoolQueue"]
+
+
+class JobQueue(Protocol):
+    """Runs the jobs of one store somewhere; the store holds their state."""
+
+    def submit(self, job_id: str) -> None: ...
+
+    def shutdown(self) -> None: ...
+
+
+class PoolQueue:
+    """``workers`` local processes, each running :func:`~symbolic.serve.worker.run_job` for one job at a time."""
+
+    def __init__(self, data_dir: str, model: str, workers: int, timeout_seconds: float) -> None:
+        self.data_dir, self.model, self.timeout_seconds = str(data_dir), model, timeout_seconds
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        self.futures: dict[str, Future] = {}
+
+    def submit(self, job_id: str) -> None:
+        self.futures = {k: f for k, f in self.futures.items() if not f.done()}
+        self.futures[job_id] = self.pool.submit(run_job, self.data_dir, self.model, job_id, self.timeout_seconds)
+
+    def shutdown(self) -> None:
+        """Stop now: queued jobs are dropped and running ones killed (the next start marks them failed)."""
+        for process in list(getattr(self.pool, "_processes", {}).values()):
+            process.kill()
+        self.pool.shutdown(wait=False, cancel_futures=True)
