@@ -40,13 +40,14 @@ def read_upload(data: bytes, what: str, config: ServeConfig) -> Score:
 def describe_score(score: Score) -> dict[str, Any]:
     """What was read, for a person: tracks (instrument, notes, role), the melody track, length, meter, tempo."""
     from symbolic.analysis.beats import bar_lines_ticks
-    from symbolic.analysis.roles import analyze_tracks
+    from symbolic.analysis.roles import analyze_tracks, program_family
 
     roles = analyze_tracks(score)
     meter = score.time_signatures[0] if score.time_signatures else None
     tempo = score.tempos[0].qpm if score.tempos else 120.0
     return {
         "tracks": [{"index": i, "name": t.name, "program": t.program, "is_drum": t.is_drum,
+                    "instrument": "drums" if t.is_drum else program_family(t.program),
                     "notes": len(t.notes), "role": roles.tracks[i].role}
                    for i, t in enumerate(score.tracks)],
         "melody_track": roles.melody_track,
