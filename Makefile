@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(if $(wildcard /opt/wheels),--find-links /opt/wheels) -e ".[test,bench,fast,serve]"
 	@bash .ci/fluidsynth.sh
+	@bash .ci/chromium.sh
 	@touch $(STAMP)
 
 demo: setup
