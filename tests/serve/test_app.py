@@ -146,3 +146,12 @@ def test_results_expire(tmp_path):
     assert store.expire(ttl_seconds=60, now=__import__("time").time() + 120) == 1
     assert store.get(old) is None and not store.folder(old).exists()
     assert store.get(fresh)["state"] == "submitted"  # unfinished jobs are never expired
+
+
+def test_a_running_job_stops_at_its_next_bar_when_cancelled(client, tune_bytes):
+    job_id = submit(client, tune_bytes, {"job": "continue", "style": "chorale", "bars": 60}).json()["id"]
+    running = wait(client, job_id, states=("running",))
+    assert client.delete(f"/api/jobs/{job_id}").status_code == 200
+    job = wait(client, job_id)
+    assert job["state"] == "cancelled" and job["message"] == "cancelled", job
+    assert running["started"] is not None and job["progress"]["bars_done"] < job["progress"]["bars_total"]
