@@ -4,11 +4,4 @@
 if command -v chromium >/dev/null 2>&1; then
   exit 0
 fi
-if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-  echo "installing chromium (Debian package chromium) ..."
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-    || echo "warning: apt-get install chromium failed; the browser test will be skipped" >&2
-else
-  echo "note: chromium is missing; the browser test needs it: sudo apt-get install chromium" >&2
-fi
-exit 0
+exec bash "$(dirname "$0")/apt-install.sh" chromium "the browser test of symbolic serve"
