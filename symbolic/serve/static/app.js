@@ -128,7 +128,9 @@ async function poll() {
   $("progress").max = Math.max(bars_total, 1);
   $("progress").value = bars_done;
   $("status").className = job.state === "failed" ? "error" : "";
-  $("status").textContent = job.state === "running" ? `Writing: bar ${bars_done} of ${bars_total}` :
+  $("status").textContent = job.state === "running" && bars_total === 0 ? "Reading the file and loading the model…" :
+    job.state === "running" && bars_done === bars_total ? "Rendering the audio and the piano rolls…" :
+    job.state === "running" ? `Writing: bar ${bars_done} of ${bars_total}` :
     job.state === "submitted" ? "Waiting for a worker…" :
     job.state === "done" ? `Done. ${job.message}` : `${job.state[0].toUpperCase() + job.state.slice(1)}: ${job.message}`;
   $("cancel").hidden = !["submitted", "running"].includes(job.state);
