@@ -21,7 +21,7 @@ from symbolic.serve.config import JobSettings
 from symbolic.serve.store import JobStore
 from symbolic.utils import atomic_write_bytes, atomic_write_json
 
-__all__ = ["run_job", "JobStopped", "RESULT_FILES"]
+__all__ = ["run_job", "ogg_bytes", "JobStopped", "RESULT_FILES"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ RESULT_FILES = {
     "original.wav": "audio/wav", "original.ogg": "audio/ogg", "roll.png": "image/png",
     "report.json": "application/json",
 }
+
+OGG_BLOCK_FRAMES = 16384  # frames per write to the Vorbis encoder
 
 _MODELS: dict[str, tuple] = {}  # this process's decoders, by model name
 
@@ -127,18 +129,27 @@ def _run(settings: JobSettings, folder: Path, model_name: str):
     return result, score, summary
 
 
-def _write_audio(folder: Path, stem: str, score) -> None:
+def ogg_bytes(audio, sample_rate: int) -> bytes:
+    """Float audio ``(n_samples,)`` or ``(n_samples, channels)`` in [-1, 1] as Ogg/Vorbis bytes (libsndfile)."""
     import soundfile
 
+    buffer = io.BytesIO()
+    channels = 1 if audio.ndim == 1 else audio.shape[1]
+    # In blocks: libsndfile's Vorbis encoder crashed (SIGSEGV) on one 197-second write here.
+    with soundfile.SoundFile(buffer, "w", sample_rate, channels, format="OGG", subtype="VORBIS") as sound:
+        for start in range(0, len(audio), OGG_BLOCK_FRAMES):
+            sound.write(audio[start:start + OGG_BLOCK_FRAMES])
+    return buffer.getvalue()
+
+
+def _write_audio(folder: Path, stem: str, score) -> None:
     from symbolic.audio.render import RenderConfig, render
     from symbolic.audio.wav import write_wav
 
     config = RenderConfig()
     audio = render(score, config=config)
     write_wav(folder / f"{stem}.wav", audio, config.sample_rate)
-    buffer = io.BytesIO()
-    soundfile.write(buffer, audio, config.sample_rate, format="OGG", subtype="VORBIS")
-    atomic_write_bytes(folder / f"{stem}.ogg", buffer.getvalue())
+    atomic_write_bytes(folder / f"{stem}.ogg", ogg_bytes(audio, config.sample_rate))
 
 
 def _write_results(folder: Path, result, score, summary: dict[str, Any]) -> None:
