@@ -34,7 +34,7 @@ def tune_bytes() -> bytes:
     return midi_bytes(melody())
 
 
-def wait(client, job_id: str, states=("done", "failed", "cancelled"), timeout: float = 60.0) -> dict:
+def wait(client, job_id: str, states=("done", "failed", "cancelled"), timeout: float = 240.0) -> dict:
     """Poll a job until it reaches one of ``states``; fails the test after ``timeout`` seconds."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
