@@ -34,6 +34,7 @@ class PoolQueue:
         self.data_dir, self.model, self.timeout_seconds, self.workers = str(data_dir), model, timeout_seconds, workers
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
         self.futures: dict[str, Future] = {}
+        self.stopping = False
 
     def submit(self, job_id: str) -> None:
         self.futures = {k: f for k, f in self.futures.items() if not f.done()}
@@ -45,13 +46,14 @@ class PoolQueue:
 
     def _finished(self, job_id: str, future: Future) -> None:
         """A job whose worker process died (crashed, killed for memory) is failed, not left running."""
-        if future.cancelled() or future.exception() is None:
-            return
+        if self.stopping or future.cancelled() or future.exception() is None:
+            return  # stopping: the next start marks the job interrupted
         JobStore(self.data_dir).finish(job_id, "failed", f"the worker process running this job died "
                                                          f"({future.exception()}); submit it again")
 
     def shutdown(self) -> None:
         """Stop now: queued jobs are dropped and running ones killed (the next start marks them failed)."""
+        self.stopping = True
         for process in list(getattr(self.pool, "_processes", {}).values()):
             process.kill()
         self.pool.shutdown(wait=False, cancel_futures=True)
