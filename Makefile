@@ -9,15 +9,16 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench serve clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet $(if $(wildcard /opt/wheels),--find-links /opt/wheels) -e ".[test,bench,fast]"
+	$(BIN)/python -m pip install --quiet $(if $(wildcard /opt/wheels),--find-links /opt/wheels) -e ".[test,bench,fast,serve]"
 	@bash .ci/fluidsynth.sh
+	@bash .ci/chromium.sh
 	@touch $(STAMP)
 
 demo: setup
@@ -26,6 +27,9 @@ demo: setup
 test: setup
 	@$(BIN)/python -m pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
+serve: setup
+	$(BIN)/symbolic serve
 
 bench: setup
 	$(BIN)/python benchmarks/tokenize_speed.py

@@ -20,7 +20,8 @@ LAYERS = {
     "models": 5, "polyphonic": 5,
     "evaluation": 6,
     "jobs": 7,
-    "cli": 8, "__main__": 8,
+    "serve": 8,
+    "cli": 9, "__main__": 9,
 }
 
 

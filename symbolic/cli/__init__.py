@@ -13,7 +13,7 @@ __all__ = ["main", "build_parser"]
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered."""
     from symbolic import __version__
-    from symbolic.cli import analyze, audio, bench, classify, data, demo, jobs, models, quantize, tokenize
+    from symbolic.cli import analyze, audio, bench, classify, data, demo, jobs, models, quantize, serve, tokenize
 
     parser = argparse.ArgumentParser(
         prog="symbolic",
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(commands)
     quantize.register(commands)
     analyze.register(commands)
+    serve.register(commands)
     return parser
 
 

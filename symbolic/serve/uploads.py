@@ -1,0 +1,59 @@
+"""What the server reads from an upload before any work: the score, its limits, a description for the page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from symbolic.errors import ScoreError
+from symbolic.score import Score
+from symbolic.serve.config import ServeConfig
+
+__all__ = ["read_upload", "describe_score"]
+
+
+def read_upload(data: bytes, what: str, config: ServeConfig) -> Score:
+    """The score of an uploaded MIDI file, checked against the server's limits.
+
+    The content decides, never the file name: bytes that are not MIDI get the reader's own message.
+
+    Raises:
+        MidiError: not a MIDI file, or a corrupt one (the reader's message, naming ``what``).
+        ScoreError: over a limit (notes, seconds, bars), naming the limit and the file's value.
+    """
+    from symbolic.analysis.beats import bar_lines_ticks
+    from symbolic.inputs.midi import parse_midi_bytes
+    from symbolic.jobs.arrange import check_playable
+
+    score = parse_midi_bytes(data, source=what)
+    check_playable(score, what)
+    if score.n_notes > config.max_notes:
+        raise ScoreError(f"{what} has {score.n_notes} notes; this server takes at most {config.max_notes}")
+    seconds = score.duration_seconds
+    if seconds > config.max_seconds:
+        raise ScoreError(f"{what} lasts {seconds:.0f} s; this server takes at most {config.max_seconds:.0f} s")
+    bars = len(bar_lines_ticks(score))
+    if bars > config.max_bars:
+        raise ScoreError(f"{what} has {bars} bars; this server takes at most {config.max_bars}")
+    return score
+
+
+def describe_score(score: Score) -> dict[str, Any]:
+    """What was read, for a person: tracks (instrument, notes, role), the melody track, length, meter, tempo."""
+    from symbolic.analysis.beats import bar_lines_ticks
+    from symbolic.analysis.roles import analyze_tracks, program_family
+
+    roles = analyze_tracks(score)
+    meter = score.time_signatures[0] if score.time_signatures else None
+    tempo = score.tempos[0].qpm if score.tempos else 120.0
+    return {
+        "tracks": [{"index": i, "name": t.name, "program": t.program, "is_drum": t.is_drum,
+                    "instrument": "drums" if t.is_drum else program_family(t.program),
+                    "notes": len(t.notes), "role": roles.tracks[i].role}
+                   for i, t in enumerate(score.tracks)],
+        "melody_track": roles.melody_track,
+        "notes": score.n_notes,
+        "seconds": round(score.duration_seconds, 2),
+        "bars": len(bar_lines_ticks(score)) if score.n_notes else 0,
+        "meter": f"{meter.numerator}/{meter.denominator}" if meter else "4/4",
+        "tempo_qpm": round(tempo, 1),
+    }

@@ -1,0 +1,157 @@
+"""The HTTP API against the real app, a real worker process and a tiny model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from symbolic.inputs.midi import parse_midi_bytes
+from symbolic.serve.app import create_app
+from symbolic.serve.config import ServeConfig
+from symbolic.serve.store import JobStore
+
+from .conftest import wait
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory, tiny_model) -> ServeConfig:
+    return ServeConfig(data_dir=tmp_path_factory.mktemp("serve"), model=tiny_model, workers=1,
+                       max_upload_bytes=50_000, max_bars=40, max_queued_per_client=3)
+
+
+@pytest.fixture(scope="module")
+def client(config):
+    with TestClient(create_app(config)) as client:
+        yield client
+
+
+def submit(client, data: bytes, settings: dict, **files):
+    return client.post("/api/jobs", files={"midi": ("tune.mid", data, "audio/midi"), **files},
+                       data={"settings": json.dumps(settings)})
+
+
+@pytest.mark.parametrize("settings", [
+    {"job": "accompany", "style": "chorale", "voices": 2, "seed": 1},
+    {"job": "convert", "style": "a lively irish jig", "parts": 2},
+    {"job": "continue", "style": "irish:0.7,chorale:0.3", "bars": 2},
+])
+def test_each_job_runs_end_to_end(client, tune_bytes, settings):
+    response = submit(client, tune_bytes, settings)
+    assert response.status_code == 202, response.text
+    job = wait(client, response.json()["id"])
+    assert job["state"] == "done", job["message"]
+    assert job["progress"]["bars_done"] == job["progress"]["bars_total"] > 0
+    result = parse_midi_bytes(client.get(job["files"]["result.mid"]).content)
+    tune = parse_midi_bytes(tune_bytes)
+    assert result.tracks[0].notes[:16] == tune.tracks[0].notes  # the melody is kept note for note
+    if settings["job"] == "accompany":
+        assert len(result.tracks) == 3 and job["summary"]["new_tracks"] == [1, 2]
+    if settings["job"] == "continue":
+        # the untrained model may leave the new bars silent; the plan holds them all the same
+        assert job["progress"]["bars_total"] >= 4 + 2 and job["message"].startswith("added 2 bars")
+    report = client.get(job["files"]["report.json"]).json()
+    assert report["message"] == job["message"]
+    if settings["job"] == "convert":
+        assert job["summary"]["style_found_from"] == "words" and "irish" in job["summary"]["style_described"]
+    roll = client.get(job["files"]["roll.png"])
+    assert roll.headers["content-type"] == "image/png" and roll.content[:8] == b"\x89PNG\r\n\x1a\n"
+    ogg = client.get(job["files"]["result.ogg"])
+    assert ogg.content[:4] == b"OggS" and len(ogg.content) > 1000
+    wav = client.get(job["files"]["result.wav"])
+    assert wav.content[:4] == b"RIFF"
+
+
+def test_health_styles_and_inspect(client, tune_bytes):
+    assert client.get("/api/health").json()["status"] == "ok"
+    styles = client.get("/api/styles").json()
+    assert "chorale" in [s["name"] for s in styles["styles"]] and "piano" in styles["instruments"]
+    read = client.post("/api/inspect", files={"midi": ("x.mid", tune_bytes)}).json()
+    assert read["tracks"][0]["notes"] == 16 and read["melody_track"] == 0
+    assert read["bars"] == 4 and read["meter"] == "4/4" and read["tempo_qpm"] == 120.0
+    assert client.get("/").status_code == 200
+
+
+def test_bad_input_gets_the_right_status(client, config, tune_bytes, data_dir):
+    bad = submit(client, b"<html>a web page, not music</html>", {"job": "accompany", "style": "chorale"})
+    assert bad.status_code == 400 and "not a MIDI file" in bad.json()["error"]
+    empty = submit(client, (data_dir / "no_notes.mid").read_bytes(), {"job": "accompany", "style": "chorale"})
+    assert empty.status_code == 400 and "has no notes" in empty.json()["error"]
+    big = submit(client, b"MThd" + bytes(config.max_upload_bytes), {"job": "accompany", "style": "chorale"})
+    assert big.status_code == 413 and "upload limit" in big.json()["error"]
+    from symbolic.outputs.midi import midi_bytes
+
+    from .conftest import melody
+
+    long = submit(client, midi_bytes(melody(bars=50)), {"job": "accompany", "style": "chorale"})
+    assert long.status_code == 413 and "50 bars" in long.json()["error"]
+    for settings, words in [({"job": "sing", "style": "chorale"}, "not one of"),
+                            ({"job": "accompany", "style": "chorale", "temperature": -1}, "temperature"),
+                            ({"job": "accompany", "style": "xyzzy quux"}, "points to a style"),
+                            ({"job": "accompany", "style": "chorale", "colour": 1}, "unknown setting"),
+                            ({"job": "accompany", "style": "chorale", "tracks": "kazoo"}, "kazoo"),
+                            ({"job": "accompany", "style": "chorale", "melody_track": 5}, "does not exist"),
+                            ({"job": "continue", "style": "chorale", "bars": 1000}, "at most")]:
+        response = submit(client, tune_bytes, settings)
+        assert response.status_code == 422 and words in response.json()["error"], (settings, response.text)
+    assert client.post("/api/jobs", files={"midi": ("t.mid", tune_bytes)},
+                       data={"settings": "{not json"}).status_code == 422
+    assert client.get("/api/jobs/" + "0" * 32).status_code == 404
+    assert client.get("/api/jobs/../../etc/passwd").status_code == 404
+    done = submit(client, tune_bytes, {"job": "accompany", "style": "chorale", "voices": 1}).json()["id"]
+    assert wait(client, done)["state"] == "done"
+    assert client.get(f"/api/jobs/{done}/input.mid").status_code == 404  # only the result files are served
+    assert client.get(f"/api/jobs/{done}/..%2Fjobs.sqlite").status_code == 404
+
+
+def test_too_many_jobs_per_client_and_cancel(client, config, tune_bytes):
+    ids = []
+    for _ in range(config.max_queued_per_client):
+        response = submit(client, tune_bytes, {"job": "continue", "style": "chorale", "bars": 40})
+        assert response.status_code == 202
+        ids.append(response.json()["id"])
+    refused = submit(client, tune_bytes, {"job": "continue", "style": "chorale", "bars": 2})
+    assert refused.status_code == 429 and "unfinished jobs" in refused.json()["error"]
+    for job_id in ids:
+        assert client.delete(f"/api/jobs/{job_id}").status_code == 200
+    for job_id in ids:
+        job = wait(client, job_id)
+        assert job["state"] == "cancelled"
+        assert client.get(f"/api/jobs/{job_id}/result.mid").status_code == 404
+    assert client.delete(f"/api/jobs/{ids[0]}").json()["state"] == "removed"
+    assert client.get(f"/api/jobs/{ids[0]}").status_code == 404
+
+
+def test_a_restart_fails_the_interrupted_job_and_keeps_finished_ones(tmp_path, tiny_model, tune_bytes):
+    config = ServeConfig(data_dir=tmp_path, model=tiny_model, workers=1, max_new_bars=64)
+    with TestClient(create_app(config)) as client:
+        finished = submit(client, tune_bytes, {"job": "accompany", "style": "chorale", "voices": 1}).json()["id"]
+        assert wait(client, finished)["state"] == "done"
+        running = submit(client, tune_bytes, {"job": "continue", "style": "chorale", "bars": 64}).json()["id"]
+        wait(client, running, states=("running",))
+    # the app stopped: its worker was killed in the middle of the job
+    with TestClient(create_app(config)) as client:
+        job = client.get(f"/api/jobs/{running}").json()
+        assert job["state"] == "failed" and "server stopped" in job["message"]
+        assert client.get(f"/api/jobs/{finished}/result.mid").status_code == 200
+        assert not (tmp_path / "jobs" / running / "result.mid").exists()
+
+
+def test_results_expire(tmp_path):
+    store = JobStore(tmp_path)
+    old = store.create("client", {"job": "accompany"})
+    store.finish(old, "done", "ok")
+    fresh = store.create("client", {"job": "accompany"})
+    assert store.expire(ttl_seconds=60, now=__import__("time").time() + 120) == 1
+    assert store.get(old) is None and not store.folder(old).exists()
+    assert store.get(fresh)["state"] == "submitted"  # unfinished jobs are never expired
+
+
+def test_a_running_job_stops_at_its_next_bar_when_cancelled(client, tune_bytes):
+    job_id = submit(client, tune_bytes, {"job": "continue", "style": "chorale", "bars": 60}).json()["id"]
+    running = wait(client, job_id, states=("running",))
+    assert client.delete(f"/api/jobs/{job_id}").status_code == 200
+    job = wait(client, job_id)
+    assert job["state"] == "cancelled" and job["message"] == "cancelled", job
+    assert running["started"] is not None and job["progress"]["bars_done"] < job["progress"]["bars_total"]
