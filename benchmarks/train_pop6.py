@@ -18,8 +18,9 @@ import numpy as np
 RUN = Path("/work/runs/pop6")
 BUILD = ("symbolic data build --corpus music21 --limit 300 --pop909 ../shared/data/pop909 --workers 1 "
          f"--out {RUN}/data")
-TRAIN = (f"OMP_NUM_THREADS=1 nohup symbolic train --data {RUN}/data --preset pop6 --threads 1 --no-progress "
-         f"--out {RUN}/ckpt >> {RUN}/train.log 2>&1 &")
+# As /work/runs/pop6/run.sh runs it after the build (started 2026-11-30 03:07 UTC; see docs/results/pop6-model.md).
+TRAIN = (f"OMP_NUM_THREADS=1 nohup symbolic train --data {RUN}/data --preset pop6 --threads 1 --check-samples 0 "
+         f"--no-progress --out {RUN}/ckpt >> {RUN}/train.log 2>&1 &")
 RESUME = TRAIN.replace("--no-progress", "--no-progress --resume")
 
 
