@@ -12,7 +12,7 @@ PACKAGE = ROOT / "symbolic"
 
 # Each package (or top-level module) and its layer: a module may import its own layer and those below.
 LAYERS = {
-    "errors": 0, "utils": 0, "score": 0,
+    "errors": 0, "utils": 0, "paths": 0, "score": 0, "threads": 0,
     "styles": 1,
     "inputs": 2, "outputs": 2, "tokenization": 2,
     "resources": 3, "audio": 3, "data": 3, "analysis": 3,

@@ -442,7 +442,7 @@ class MelodyExtractor:
         missing = [k for k in names if k not in weights]
         if missing:
             raise DataError(f"melody extractor weights lack {', '.join(missing)}; retrain with "
-                            "benchmarks/melody_extraction.py --train")
+                            "the script benchmarks/melody_extraction.py")
         self.weights = {k: np.asarray(weights[k], dtype=np.float32) for k in names}
 
     @staticmethod
@@ -503,11 +503,11 @@ def load_melody_extractor(folder: str | Path | None = None) -> MelodyExtractor:
     folder = Path(folder) if folder is not None else asset_path("melody-extractor")
     if not (folder / "model.safetensors").is_file() or not (folder / "meta.json").is_file():
         raise DataError(f"{folder}: not a melody extractor (needs model.safetensors and meta.json); train one "
-                        "with benchmarks/melody_extraction.py --train")
+                        "with the script benchmarks/melody_extraction.py")
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     if tuple(meta.get("features", ())) != FEATURE_NAMES:
         raise DataError(f"{folder}: its features differ from this version's; retrain with "
-                        "benchmarks/melody_extraction.py --train")
+                        "the script benchmarks/melody_extraction.py")
     config = dict(meta["config"], dilations=tuple(meta["config"]["dilations"]))
     return MelodyExtractor(MelodyExtractorConfig(**config), load_file(str(folder / "model.safetensors")))
 

@@ -41,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if hasattr(args, "threads"):  # the user's limit, read by symbolic.threads wherever work is split
+            from symbolic.threads import set_thread_limit
+
+            set_thread_limit(args.threads)
         return int(args.handler(args) or 0)
     except SymbolicError as exc:
         print(f"symbolic {args.command}: error: {exc}", file=sys.stderr)

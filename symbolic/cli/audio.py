@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from symbolic.cli.common import add_threads_option
+
 __all__ = ["register"]
 
 
@@ -24,6 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     r.add_argument("--float", dest="float32", action="store_true", help="write 32-bit float WAV (default 16-bit)")
     r.add_argument("--tail-seconds", type=float, default=1.0, help="release tail after the last note (default 1)")
     r.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_threads_option(r, "FluidSynth's rendering threads")
     r.set_defaults(handler=run_render)
 
     e = commands.add_parser(
@@ -39,6 +42,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     e.add_argument("--sample-rate", type=int, default=22050, help="Hz for the audio measures (default 22050)")
     e.add_argument("--max-seconds", type=float, default=60.0, help="audio per piece, cut after (default 60)")
     e.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_threads_option(e, "FluidSynth's rendering threads")
     e.set_defaults(handler=run_evaluate)
 
 

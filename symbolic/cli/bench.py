@@ -6,6 +6,8 @@ import argparse
 import math
 from pathlib import Path
 
+from symbolic.cli.common import add_threads_option
+
 __all__ = ["register", "MODEL_NAMES"]
 
 # name -> (time axis, pitch head)
@@ -25,14 +27,16 @@ def register(commands: argparse._SubParsersAction) -> None:
         "polyphonic", help="frame NLL on JSB Chorales, Nottingham, ... (.mat files)",
         description="Train a note-roll model on traindata, select on validdata, report on testdata the "
                     "negative log-likelihood per frame (nats, summed over the 88 units) and frame accuracy, as "
-                    "../shared/data/README.md describes.  With --checkpoint, re-evaluate a saved model.  The "
+                    "../shared/data/README.md describes.  Works on any file of the format: the models cover "
+                    "all 88 keys (MIDI 21..108).  With --checkpoint, re-evaluate a saved model.  The "
                     "last line reads 'test nll=X.XX acc=Y.Y%%'.",
     )
     b.add_argument("--data", type=Path, required=True, help="a benchmark .mat file (traindata/validdata/testdata)")
     b.add_argument("--model", choices=tuple(MODEL_NAMES), default="lstm-made",
                    help="time axis and pitch head (default lstm-made)")
     b.add_argument("--checkpoint", type=Path, help="re-evaluate this saved model instead of training")
-    b.add_argument("--train-minutes", type=float, default=30.0, help="training budget (default 30)")
+    b.add_argument("--train-minutes", type=float, default=30.0,
+                   help="training budget in minutes of process CPU time, all threads counted (default 30)")
     b.add_argument("--out", type=Path, help="folder for the checkpoint, learning curve and samples")
     b.add_argument("--hidden", type=int, default=256, help="time-axis width (default 256)")
     b.add_argument("--layers", type=int, default=2, help="time-axis layers (default 2)")
@@ -44,9 +48,12 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="what a frame means, for the MIDI samples (JSB 1, Nottingham 2)")
     b.add_argument("--samples", type=int, default=0, help="write this many sampled pieces as MIDI to --out")
     b.add_argument("--seed", type=int, default=0, help="seed of initialisation, batches and samples")
-    b.add_argument("--threads", type=int, default=0, help="torch threads (default 0: every core)")
+    add_threads_option(b)
     b.add_argument("--transpose", type=int, default=0,
-                   help="augment training batches by random transposition of up to N semitones (default 0)")
+                   help="augment training by moving each piece up or down by up to N semitones, telling the "
+                        "model by how many (default 0)")
+    b.add_argument("--blind-transpose", action="store_true",
+                   help="with --transpose, do not tell the model the transposition (for comparison)")
     b.add_argument("--no-progress", action="store_true", help="hide progress bars")
     b.set_defaults(handler=run_polyphonic)
 
@@ -57,12 +64,10 @@ def run_polyphonic(args: argparse.Namespace) -> int:
     from symbolic.errors import ConfigError
     from symbolic.evaluation.figures import write_curve
     from symbolic.polyphonic.bench import evaluate_rolls, load_roll_model, save_roll_model, train_roll_model
-    from symbolic.polyphonic.data import load_polyphonic
+    from symbolic.polyphonic.data import BENCHMARK_LOWEST_PITCH, BENCHMARK_PITCHES, load_polyphonic_frames
     from symbolic.polyphonic.roll import RollModel, RollModelConfig
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    data = load_polyphonic(args.data, frames_per_beat=args.frames_per_beat)
+    data = load_polyphonic_frames(args.data)
     if args.checkpoint:
         model, meta = load_roll_model(args.checkpoint)
         print(f"loaded {args.checkpoint} ({meta.get('model', '?')}, trained on {meta.get('data', '?')})")
@@ -71,18 +76,25 @@ def run_polyphonic(args: argparse.Namespace) -> int:
             raise ConfigError("say where the trained model goes with --out DIR")
         time_axis, pitch_head = MODEL_NAMES[args.model]
         torch.manual_seed(args.seed)
+        told = 0 if args.blind_transpose else args.transpose
         model = RollModel(RollModelConfig(time_axis=time_axis, pitch_head=pitch_head, hidden=args.hidden,
-                                          n_layer=args.layers, made_hidden=args.made_hidden, dropout=args.dropout))
+                                          n_layer=args.layers, made_hidden=args.made_hidden, dropout=args.dropout,
+                                          lowest_pitch=BENCHMARK_LOWEST_PITCH, n_pitches=BENCHMARK_PITCHES,
+                                          transpositions=told))
         n_params = sum(p.numel() for p in model.parameters())
         print(f"training {args.model} ({n_params:,} parameters) on {args.data.name} for up to "
-              f"{args.train_minutes:g} minutes")
+              f"{args.train_minutes:g} CPU minutes")
         run = train_roll_model(model, data["traindata"], data["validdata"], args.train_minutes,
                                learning_rate=args.learning_rate, batch_size=args.batch_size, seed=args.seed,
                                threads=args.threads, transpose=args.transpose, progress=not args.no_progress)
+        print(f"trained {run['epochs']} epochs in {run['cpu_seconds'] / 60:.1f} CPU minutes "
+              f"({run['seconds'] / 60:.1f} minutes wall time)")
         meta = {"model": args.model, "data": args.data.name, "train_seconds": run["seconds"],
+                "train_cpu_seconds": run["cpu_seconds"],
                 "settings": {"hidden": args.hidden, "layers": args.layers, "made_hidden": args.made_hidden,
                              "dropout": args.dropout, "learning_rate": args.learning_rate,
-                             "batch_size": args.batch_size, "transpose": args.transpose},
+                             "batch_size": args.batch_size, "transpose": args.transpose,
+                             "blind_transpose": args.blind_transpose, "threads": args.threads},
                 "epochs": run["epochs"], "best_valid_nll": run["best_valid_nll"], "curve": run["curve"],
                 "parameters": n_params, "seed": args.seed}
     valid = evaluate_rolls(model, data["validdata"])
@@ -92,12 +104,14 @@ def run_polyphonic(args: argparse.Namespace) -> int:
         save_roll_model(args.out, model, meta)
         if meta.get("curve"):
             write_curve(args.out / "nll_curve.png", [c[0] / 60 for c in meta["curve"]], [c[2] for c in meta["curve"]],
-                        "training minutes", "validation NLL (nats per frame)",
+                        "training minutes (process CPU time)", "validation NLL (nats per frame)",
                         f"{meta.get('model')} on {meta.get('data')}")
         if args.samples:
             _write_samples(args.out, model, args.samples, args.frames_per_beat, args.seed)
     if test["violations"]:
-        print(f"warning: {test['violations']} test pieces sound outside MIDI 24..101 (infinite NLL)")
+        c = model.config
+        print(f"warning: {test['violations']} test pieces sound outside the model's units MIDI "
+              f"{c.lowest_pitch}..{c.lowest_pitch + c.n_pitches - 1} (infinite NLL)")
     print(f"valid nll={valid['nll']:.2f} acc={100 * valid['acc']:.1f}% over {valid['frames']} frames")
     print(f"test nll={test['nll']:.2f} acc={100 * test['acc']:.1f}%")
     return 0 if math.isfinite(test["nll"]) else 1

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from symbolic.cli.common import add_threads_option
+
 __all__ = ["register"]
 
 
@@ -17,6 +19,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     c.add_argument("files", nargs="+", metavar="FILE", help="MIDI files or folders")
     c.add_argument("--classifier", type=Path, help="a classifier folder (default: the shipped one)")
+    add_threads_option(c)
     c.set_defaults(handler=run_classify)
 
     t = commands.add_parser("classifier", help="train a style classifier",
@@ -30,6 +33,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     tr.add_argument("--minutes", type=float, default=5.0, help="training budget (default 5)")
     tr.add_argument("--seed", type=int, default=0, help="seed")
     tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_threads_option(tr)
     tr.set_defaults(handler=run_train_classifier)
 
 
@@ -38,7 +42,9 @@ def run_classify(args: argparse.Namespace) -> int:
     from symbolic.models.classifier import classify_scores, load_classifier
     from symbolic.paths import check_input_dir
     from symbolic.resources import asset_path
+    from symbolic.threads import use_threads
 
+    use_threads(args.threads)
     files = expand_midi_paths(args.files)
     if args.classifier is not None:
         check_input_dir(args.classifier, "classifier folder")
@@ -76,8 +82,11 @@ def run_train_classifier(args: argparse.Namespace) -> int:
         save_classifier, train_classifier
     from symbolic.paths import check_input_dir, check_output_dir
 
+    from symbolic.threads import use_threads
+
     check_input_dir(args.data, "data set folder")
     check_output_dir(args.out, "classifier folder")
+    use_threads(args.threads)
 
     manifest = json.loads((args.data / "manifest.json").read_text(encoding="utf-8")) \
         if (args.data / "manifest.json").is_file() else None

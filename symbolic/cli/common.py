@@ -10,7 +10,14 @@ from symbolic.errors import SymbolicError
 from symbolic.inputs.midi import is_midi_path
 from symbolic.score import Score
 
-__all__ = ["expand_midi_paths", "read_scores"]
+__all__ = ["expand_midi_paths", "read_scores", "add_threads_option"]
+
+def add_threads_option(parser, what: str = "torch threads") -> None:
+    """The ``--threads`` option of a command that computes (0, the default, leaves it to symbolic.threads)."""
+    parser.add_argument("--threads", type=int, default=0,
+                        help=f"{what} (default 0: one for one sequence, else the cores other processes leave "
+                             "free, at most OMP_NUM_THREADS when set; 1 leaves a core for other work)")
+
 
 def expand_midi_paths(items: list[str]) -> list[Path]:
     """Files as given, folders expanded to the MIDI files below them (sorted)."""

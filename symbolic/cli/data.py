@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from symbolic.styles.registry import MUSIC21_STYLE_NAMES
@@ -31,8 +30,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     b.add_argument("--styles", help="comma-separated subset of styles (music21 corpus only)")
     b.add_argument("--limit", type=int, help="at most N pieces per style (chosen by id hash); with --corpus and "
                                              "--pop909 it limits the corpus styles and POP909 is taken whole")
-    b.add_argument("--workers", type=int, default=max(1, os.cpu_count() or 1),
-                   help="conversion processes (default: all cores)")
+    b.add_argument("--workers", type=int, default=0,
+                   help="conversion processes (default 0: one per core this process may use)")
     b.add_argument("--valid-percent", type=int, default=10, help="share of pieces for validation (default 10)")
     b.add_argument("--test-percent", type=int, default=10, help="share of pieces for test (default 10)")
     b.add_argument("--no-progress", action="store_true", help="hide progress bars")

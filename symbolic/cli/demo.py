@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from symbolic.cli.common import add_threads_option
 from symbolic.jobs.config import DemoConfig
 
 __all__ = ["register", "run_demo"]
@@ -29,6 +30,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="default", help="a shipped model name or a checkpoint folder")
     p.add_argument("--seed", type=int, default=DemoConfig.seed, help="sampling seed")
     p.add_argument("--no-audio", action="store_true", help="skip rendering (no FluidSynth needed)")
+    add_threads_option(p, "torch and FluidSynth threads")
     p.set_defaults(handler=run_demo)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from symbolic.cli.common import add_threads_option
 from symbolic.jobs.config import CONTINUE_BARS, JobConfig
 from symbolic.styles.registry import STYLES
 
@@ -32,6 +33,7 @@ def _common(parser: argparse.ArgumentParser, style_flag: str) -> None:
     parser.add_argument("--seed", type=int, default=JobConfig.seed, help="sampling seed")
     parser.add_argument("--out", type=Path, required=True, help="output MIDI file")
     parser.add_argument("--wav", type=Path, help="also render the output to this WAV file (needs FluidSynth)")
+    add_threads_option(parser)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -83,11 +85,13 @@ def load_job_inputs(args: argparse.Namespace):
     from symbolic.models.pretrained import load_decoder
     from symbolic.paths import check_input_file, check_output_file
     from symbolic.styles.words import describe_mix
+    from symbolic.threads import use_threads
 
     for path, check in ((args.input, check_input_file), (args.style_from, check_input_file),
                         (args.out, check_output_file), (args.wav, check_output_file)):
         if path is not None:
             check(path)
+    use_threads(args.threads)  # torch's count outside the decoding loop too (reading, the melody model)
     config = JobConfig(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                        guidance_scale=args.guidance, seed=args.seed)
     score = read_midi(args.input)

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from symbolic.cli.common import add_threads_option
 from symbolic.jobs.config import GENERATE_DEFAULTS as GENERATE
 
 __all__ = ["register"]
@@ -30,8 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     t.add_argument("--learning-rate", type=float, help="peak learning rate (default: the preset's)")
     t.add_argument("--eval-every", type=int, help="steps between validations (default: the preset's)")
     t.add_argument("--seed", type=int, default=0, help="seed of initialisation, batches and dropout")
-    t.add_argument("--threads", type=int, default=0,
-                   help="torch threads (default 0: every core; 1 leaves a core free for other work)")
+    add_threads_option(t)
     t.add_argument("--bf16", action="store_true",
                    help="bfloat16 autocast (faster on CPUs with AVX512-BF16 or AMX, slower elsewhere)")
     t.add_argument("--resume", action="store_true", help="continue the run checkpointed in --out")
@@ -73,6 +73,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     precision.add_argument("--int8", action="store_true",
                            help="sample with int8 dynamic quantization of the linear layers (about 1.9x faster "
                                 "at one sequence; an approximation)")
+    add_threads_option(g)
     g.add_argument("--out", type=Path, required=True, help="output MIDI file")
     g.set_defaults(handler=run_generate)
 

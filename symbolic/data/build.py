@@ -41,9 +41,10 @@ from pathlib import Path
 
 import numpy as np
 
-from symbolic.data.corpus import CorpusPiece
+from symbolic.data.piece import CorpusPiece
 from symbolic.errors import ConfigError, DataError, SymbolicError
 from symbolic.inputs.midi import is_midi_path
+from symbolic.threads import worker_processes
 from symbolic.tokenization.events import EventTokenizer
 from symbolic.utils import (atomic_write_bytes, atomic_write_json, die_with_parent, folder_lock,
                             remove_stale_temporaries, stable_hash)
@@ -62,19 +63,19 @@ class BuildConfig:
     """Settings of a data-set build.
 
     Attributes:
-        workers: conversion processes (default: every core).
+        workers: conversion processes (0: :func:`symbolic.threads.worker_processes` decides: one per core).
         valid_percent, test_percent: share of pieces, by id hash, in each held-out split.
         limit_per_style: keep at most this many pieces per style (chosen by id hash; ``None``: all).
     """
 
-    workers: int = max(1, os.cpu_count() or 1)
+    workers: int = 0
     valid_percent: int = 10
     test_percent: int = 10
     limit_per_style: int | None = None
 
     def __post_init__(self) -> None:
-        if self.workers < 1:
-            raise ConfigError(f"workers={self.workers} must be at least 1")
+        if self.workers < 0:
+            raise ConfigError(f"workers={self.workers} must be >= 0 (0: one per core)")
         if not (0 <= self.valid_percent and 0 <= self.test_percent and self.valid_percent + self.test_percent < 100):
             raise ConfigError("valid_percent and test_percent must be >= 0 and leave some pieces for training")
         if self.limit_per_style is not None and self.limit_per_style < 1:
@@ -303,7 +304,7 @@ def _convert_all(todo: list[CorpusPiece], cache: Path, workers: int, progress: b
     from tqdm import tqdm
 
     bar = tqdm(total=len(todo), desc="converting", unit="piece", disable=not progress)
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), initializer=_worker_init,
+    pool = ProcessPoolExecutor(max_workers=worker_processes(workers, len(todo)), initializer=_worker_init,
                                initargs=(os.getpid(),))
     try:
         futures = [pool.submit(_convert, p, str(cache)) for p in todo]

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
+from symbolic.data.piece import CorpusPiece
 from symbolic.errors import DataError, StyleError
 from symbolic.inputs.midi import is_midi_path, read_midi
 from symbolic.score import Score
 from symbolic.styles.registry import STYLES
 
 __all__ = [
-    "CorpusPiece",
     "MUSIC21_STYLES",
     "music21_corpus_root",
     "list_music21_pieces",
@@ -30,23 +29,6 @@ __all__ = [
 # style -> (folder, file-name pattern) pairs inside music21/corpus, from the style registry.
 MUSIC21_STYLES: dict[str, tuple[tuple[str, str], ...]] = {name: spec.corpus_sources for name, spec in STYLES.items()
                                                           if spec.collection == "music21"}
-
-
-@dataclass(frozen=True)
-class CorpusPiece:
-    """One piece of a collection.
-
-    Attributes:
-        id: stable identity, e.g. ``"bach/bwv66.6.mxl"`` or ``"oneills1850/0001-0050.abc#3"``.
-        style: style label.
-        path: the source file.
-        tune: the ABC ``X:`` number of a tune inside a multi-tune file, else ``None``.
-    """
-
-    id: str
-    style: str
-    path: str
-    tune: int | None = None
 
 
 def music21_corpus_root() -> Path:

@@ -26,7 +26,7 @@ def load_split(data_dir: str | os.PathLike[str], split: str) -> dict[str, np.nda
         raise ConfigError(f"split {split!r} is not one of train, valid, test")
     path = data_dir / f"{split}.npz"
     if not path.is_file():
-        raise DataError(f"{path} not found; build the data set first: symbolic data build --out {data_dir} ...")
+        raise DataError(f"{path} not found; build the data set into {data_dir} first")
     with np.load(path, allow_pickle=False) as data:
         return {k: data[k] for k in ("tokens", "offsets", "styles", "ids")}
 

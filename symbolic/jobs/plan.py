@@ -26,7 +26,8 @@ from symbolic.errors import ConfigError, TokenizationError
 from symbolic.jobs.rules import PartRule
 from symbolic.sampling.config import GenerationConfig
 from symbolic.sampling.processors import build_processors, compose
-from symbolic.sampling.session import DecodingSession, num_threads
+from symbolic.sampling.session import DecodingSession
+from symbolic.threads import compute_threads, torch_threads
 from symbolic.tokenization.grammar import GrammarState
 from symbolic.tokenization.stream import NOTE_TYPES, part_notes
 from symbolic.tokenization.vocab import TokenType
@@ -110,7 +111,7 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig, rul
     def sample(n_sampled: int) -> int:
         return session.sample(process, [state], n_sampled)[0]
 
-    with num_threads(1):  # one sequence: memory-bound matrix-vector products run best on one thread
+    with torch_threads(compute_threads(batch_size=1)):  # one sequence: one thread (symbolic.threads)
         given(plan.header)
         for index, bar in enumerate(tqdm(plan.bars, desc="generating", unit="bar", disable=not progress,
                                          leave=False)):

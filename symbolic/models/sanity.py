@@ -165,12 +165,7 @@ def check_samples(model: torch.nn.Module, tokenizer, config: SampleCheckConfig |
         A :class:`SampleCheck`, one entry per style (``"none"`` is checked only when
         the tokenizer has no other style).
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _check(model, tokenizer, config or SampleCheckConfig())
-    finally:
-        torch.set_num_threads(threads)
+    return _check(model, tokenizer, config or SampleCheckConfig())
 
 
 def _check(model: torch.nn.Module, tokenizer, config: SampleCheckConfig) -> SampleCheck:
@@ -184,7 +179,7 @@ def _check(model: torch.nn.Module, tokenizer, config: SampleCheckConfig) -> Samp
         gen = GenerationConfig(max_new_tokens=config.max_new_tokens, max_bars=config.bars,
                                temperature=config.temperature, seed=config.seed)
         samples = generate(model, tokenizer, prompt, gen, batch_size=config.samples_per_style,
-                           style_ids=torch.full((config.samples_per_style,), index, dtype=torch.long))
+                           style_ids=torch.full((config.samples_per_style,), index, dtype=torch.long), threads=1)
         skips = grammar_mass(model, samples, len(prompt), index, vocab)
         out.append(_summarise(style, samples, skips, len(prompt), vocab))
     return SampleCheck(out, config)

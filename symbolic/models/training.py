@@ -22,6 +22,7 @@ from symbolic.data.dataset import TokenDataset
 from symbolic.errors import ConfigError, DataError
 from symbolic.models.base import IGNORE_INDEX
 from symbolic.models.checkpoint import _safetensors_bytes, load_weights, read_meta, save_checkpoint
+from symbolic.threads import compute_threads
 from symbolic.tokenization.events import EventTokenizer
 from symbolic.utils import remove_stale_temporaries
 
@@ -44,7 +45,8 @@ class TrainConfig:
         patience: stop after this many validation runs without improvement (0: never stop early).
         max_minutes: stop and checkpoint after this much training time (``None``: no bound).
         seed: seeds batches, dropout and initialisation.
-        num_threads: torch threads per process (0: all cores, divided among DDP processes).
+        num_threads: torch threads per process (0: :func:`symbolic.threads.compute_threads` decides: the
+            free cores or the user's limit, divided among the DDP processes).
         bf16: run forward passes under bfloat16 autocast (about 1.25 times faster on CPUs with
             AVX512-BF16 or AMX; slower on CPUs without them).
     """
@@ -213,8 +215,7 @@ def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
-    threads = config.num_threads or max(1, (os.cpu_count() or 1) // world)
-    torch.set_num_threads(threads)
+    torch.set_num_threads(compute_threads(config.num_threads, workers=world))
     if world > 1 and not torch.distributed.is_initialized():
         torch.distributed.init_process_group("gloo")
     out = Path(out_dir)
@@ -226,7 +227,7 @@ def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.
     if train_set.tokenizer.vocab.names != tokenizer.vocab.names:
         raise DataError(f"{data_dir}: the data set was built with another tokenizer than the model's")
     if len(train_set) == 0 or len(valid_set) == 0:
-        raise DataError(f"{data_dir}: the train or valid split is empty; build more pieces (a larger --limit)")
+        raise DataError(f"{data_dir}: the train or valid split is empty; build it with more pieces per style")
     n_eval = min(len(valid_set), config.eval_batches * config.batch_size)
     eval_indices = np.linspace(0, len(valid_set) - 1, n_eval).round().astype(int).tolist()
     eval_batches = [eval_indices[i:i + config.batch_size] for i in range(0, n_eval, config.batch_size)]
@@ -238,7 +239,7 @@ def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.
         meta = read_meta(out)
         if meta["model_config"] != {k: v for k, v in model.config.__dict__.items()}:
             raise ConfigError(f"{out}: the checkpoint's model config differs from this run's; resume with the "
-                              "same --model and --preset")
+                              "same model kind and size it was started with")
         load_weights(model, (out / meta["weights"]).read_bytes())
         optimizer.load_state_dict(torch.load(out / meta["optimizer"], weights_only=True))
         step, history = meta["step"], meta["history"]

@@ -4,9 +4,14 @@ Protocol (``shared/data/README.md``): the negative log-likelihood of frame ``t +
 given frames ``<= t``, summed over the 88 binary units, in nats, averaged over
 every predicted frame of the split (``T - 1`` per piece); frame accuracy
 ``ACC = TP / (TP + FP + FN)`` over the split, each frame predicted from the true
-history (MADE: greedy, pitch by pitch).  Our models cover MIDI 24..101 and
-predict the other 10 units off with certainty: a frame where one of them sounds
-would cost infinite NLL and is counted in ``violations`` (none in JSB or Nottingham).
+history (MADE: greedy, pitch by pitch).
+
+A piece is either the benchmark's frames as they are (bool ``(T, 88)``, column ``k`` =
+MIDI ``21 + k``, from :func:`symbolic.polyphonic.data.load_polyphonic_frames`) or a
+78-pitch :class:`NoteRoll` (MIDI 24..101).  It is placed on the model's units
+(``lowest_pitch``, ``n_pitches``); a model gives probability 0 to the units it lacks,
+so a piece sounding one costs infinite NLL and is counted in ``violations``.  The
+benchmark trains 88-unit models, which cover every file of the format.
 """
 
 from __future__ import annotations
@@ -23,48 +28,77 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from symbolic.polyphonic.data import BENCHMARK_LOWEST_PITCH, place_frames
 from symbolic.errors import DataError
 from symbolic.polyphonic.roll import RollModel, RollModelConfig
-from symbolic.tokenization.roll import NoteRoll
+from symbolic.threads import compute_threads
+from symbolic.tokenization.roll import LOWEST_PITCH, NoteRoll
 from symbolic.utils import atomic_write_bytes, atomic_write_json
 
-__all__ = ["frame_nll", "evaluate_rolls", "train_roll_model", "save_roll_model", "load_roll_model"]
+__all__ = ["frame_nll", "evaluate_rolls", "train_roll_model", "save_roll_model", "load_roll_model",
+           "piece_units"]
+
+Piece = NoteRoll | np.ndarray
 
 
-def _tensor(roll: NoteRoll) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(roll.play, dtype=np.float32))
+def piece_units(piece: Piece, config: RollModelConfig) -> tuple[torch.Tensor, int]:
+    """A piece on a model's units: float32 ``(T, config.n_pitches)`` and the number of sounding
+    cells the units miss (with a roll's own ``n_out_of_range``).
+
+    ``piece``: a :class:`NoteRoll` (MIDI 24..101) or the benchmark's bool ``(T, 88)`` frames
+    (MIDI 21..108).
+    """
+    if isinstance(piece, NoteRoll):
+        play, lowest, lost = piece.play, LOWEST_PITCH, piece.n_out_of_range
+    else:
+        play, lowest, lost = piece, BENCHMARK_LOWEST_PITCH, 0
+    units, outside = place_frames(play, lowest, config.lowest_pitch, config.n_pitches)
+    return torch.from_numpy(units.astype(np.float32)), outside + lost
 
 
 @torch.no_grad()
-def frame_nll(model: RollModel, roll: NoteRoll) -> tuple[float, int]:
-    """``(summed NLL in nats, predicted frames)`` of one piece; a piece of < 2 frames predicts none."""
-    if roll.n_frames < 2:
+def frame_nll(model: RollModel, roll: Piece) -> tuple[float, int]:
+    """``(summed NLL in nats, predicted frames)`` of one piece; a piece of < 2 frames predicts none.
+
+    A piece sounding a pitch outside the model's units costs ``inf``.
+    """
+    return _frame_nll(model, *piece_units(roll, model.config))
+
+
+def _frame_nll(model: RollModel, x: torch.Tensor, outside: int) -> tuple[float, int]:
+    if len(x) < 2:
         return 0.0, 0
-    x = _tensor(roll)[None]
+    x = x[None]
     logits = model(x[:, :-1], targets=x[:, 1:])
     nll = F.binary_cross_entropy_with_logits(logits, x[:, 1:], reduction="sum").item()
-    if roll.n_out_of_range:  # sounding units the model gives probability 0
+    if outside:  # sounding units the model gives probability 0
         nll = math.inf
-    return nll, roll.n_frames - 1
+    return nll, x.shape[1] - 1
 
 
 @torch.no_grad()
-def evaluate_rolls(model: RollModel, rolls: list[NoteRoll], accuracy: bool = True) -> dict[str, float]:
+def evaluate_rolls(model: RollModel, rolls: list[Piece], accuracy: bool = True) -> dict[str, float]:
     """``{"nll": nats per predicted frame, "acc": TP/(TP+FP+FN), "frames": n, "violations": n}``.
 
-    Empty input gives NaN NLL and accuracy and 0 frames.
+    ``rolls``: pieces as :func:`piece_units` reads them.  ``violations`` counts pieces sounding a
+    pitch outside the model's units (their NLL is infinite).  Empty input gives NaN NLL and
+    accuracy and 0 frames.
     """
+    return _evaluate(model, [piece_units(roll, model.config) for roll in rolls], accuracy)
+
+
+@torch.no_grad()
+def _evaluate(model: RollModel, pieces: list[tuple[torch.Tensor, int]], accuracy: bool) -> dict[str, float]:
     model.eval()
     total, frames, violations = 0.0, 0, 0
     contexts, currents, targets = [], [], []
-    for roll in rolls:
-        nll, n = frame_nll(model, roll)
+    for x, outside in pieces:
+        nll, n = _frame_nll(model, x, outside)
         if math.isinf(nll):
             violations += 1
         total += nll
         frames += n
         if accuracy and n:
-            x = _tensor(roll)
             contexts.append(model.context(x[None, :-1])[0])
             currents.append(x[:-1])
             targets.append(x[1:])
@@ -77,62 +111,98 @@ def evaluate_rolls(model: RollModel, rolls: list[NoteRoll], accuracy: bool = Tru
     return {"nll": total / frames if frames else math.nan, "acc": acc, "frames": frames, "violations": violations}
 
 
-def _batches(rolls: list[NoteRoll], batch_size: int, rng: random.Random, max_frames: int):
-    order = list(range(len(rolls)))
+def _batches(pieces: list[torch.Tensor], reach: list[tuple[int, int]], batch_size: int, rng: random.Random,
+             max_frames: int):
+    """``(x (B, L, n), mask (B, L - 1), shift (B,))`` batches of one epoch; ``reach[i]`` bounds the
+    semitones piece ``i`` may move down and up."""
+    order = [i for i in range(len(pieces)) if len(pieces[i]) >= 2]
     rng.shuffle(order)
     for i in range(0, len(order), batch_size):
-        chosen = [rolls[j] for j in order[i:i + batch_size] if rolls[j].n_frames >= 2]
-        if not chosen:
-            continue
-        length = min(max_frames, max(r.n_frames for r in chosen))
-        x = torch.zeros(len(chosen), length, 78)
+        chosen = order[i:i + batch_size]
+        length = min(max_frames, max(len(pieces[j]) for j in chosen))
+        x = torch.zeros(len(chosen), length, pieces[chosen[0]].shape[1])
         mask = torch.zeros(len(chosen), length - 1)
-        for row, roll in enumerate(chosen):
-            start = rng.randrange(0, roll.n_frames - length + 1) if roll.n_frames > length else 0
-            piece = _tensor(roll)[start:start + length]
-            x[row, :len(piece)] = piece
+        shift = torch.zeros(len(chosen), dtype=torch.long)
+        for row, j in enumerate(chosen):
+            n = len(pieces[j])
+            start = rng.randrange(0, n - length + 1) if n > length else 0
+            piece = pieces[j][start:start + length]
+            shift[row] = rng.randint(-reach[j][0], reach[j][1])
+            x[row, :len(piece)] = _shift(piece, int(shift[row]))
             mask[row, :len(piece) - 1] = 1
-        yield x, mask
+        yield x, mask, shift
 
 
-def train_roll_model(model: RollModel, train: list[NoteRoll], valid: list[NoteRoll], minutes: float,
+def _reach(x: torch.Tensor, transpose: int) -> tuple[int, int]:
+    """Semitones ``(down, up)``, at most ``transpose``, that keep every note of ``x`` on the units."""
+    on = torch.nonzero(x.any(0)).flatten()
+    if not len(on):
+        return transpose, transpose
+    return min(transpose, int(on[0])), min(transpose, x.shape[1] - 1 - int(on[-1]))
+
+
+def train_roll_model(model: RollModel, train: list[Piece], valid: list[Piece], minutes: float,
                      learning_rate: float = 1e-3, batch_size: int = 16, max_frames: int = 256, seed: int = 0,
                      patience: int = 20, threads: int = 0, transpose: int = 0, max_epochs: int | None = None,
                      progress: bool = True) -> dict:
-    """Train for ``minutes`` (or until ``patience`` epochs without a better validation NLL).
+    """Train for ``minutes`` of process CPU time (or until ``patience`` epochs without a better
+    validation NLL), keeping the weights of the best validation NLL.
 
-    ``threads`` sets torch's threads (0: every core).  ``transpose`` shifts each training batch by a
-    random number of semitones in ``[-transpose, transpose]`` (notes pushed out of the roll are dropped).
-    ``max_epochs`` bounds the epochs as well as the time.  Returns ``{"best_valid_nll", "curve":
-    [[seconds, epoch, valid_nll], ...], "epochs", "seconds"}``;
-    the model holds the best weights at the end.
+    ``train``, ``valid``: pieces as :func:`piece_units` reads them.  ``threads`` sets torch's threads
+    (0: :func:`symbolic.threads.compute_threads` decides; the CPU time counts every thread).
+    ``transpose`` moves each training piece, at each epoch, by a random number of semitones in
+    ``[-transpose, transpose]``, never moving a note off the units; a model with ``transpositions``
+    is told the number (validation is never transposed).  ``max_epochs`` bounds the epochs as well as the time.
+
+    Returns ``{"best_valid_nll", "curve": [[cpu_seconds, epoch, valid_nll, wall_seconds], ...],
+    "epochs", "seconds" (wall), "cpu_seconds"}``; the model holds the best weights at the end.
+
+    Raises:
+        DataError: no training piece of two frames or more, no validation frame, or a piece sounding
+            a pitch outside the model's units.
     """
     from tqdm import tqdm
 
+    config = model.config
+    train_units, valid_units = [[piece_units(p, config) for p in split] for split in (train, valid)]
+    outside = sum(n > 0 for _, n in train_units + valid_units)
+    if outside:
+        raise DataError(f"{outside} training or validation pieces sound outside the model's units MIDI "
+                        f"{config.lowest_pitch}..{config.lowest_pitch + config.n_pitches - 1}; "
+                        "use a model whose units cover them")
+    if not any(len(x) >= 2 for x, _ in train_units) or not any(len(x) >= 2 for x, _ in valid_units):
+        raise DataError("training needs a training piece and a validation piece of at least two frames")
+    if transpose and config.transpositions and transpose > config.transpositions:
+        raise DataError(f"transpose={transpose} exceeds the model's transpositions={config.transpositions}")
+    pieces = [x for x, _ in train_units]
+    reach = [_reach(x, transpose) for x in pieces]
     torch.manual_seed(seed)
-    torch.set_num_threads(threads or max(1, os.cpu_count() or 1))
+    torch.set_num_threads(compute_threads(threads))
     rng = random.Random(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
+
+    def out_of_time() -> bool:
+        return time.process_time() - cpu >= 60 * minutes
+
     best, best_state, stale, curve, epoch = math.inf, None, 0, [], 0
     bar = tqdm(desc="training", unit="epoch", disable=not progress)
-    while time.perf_counter() - start < 60 * minutes and stale < patience and (max_epochs is None or epoch < max_epochs):
+    while not out_of_time() and stale < patience and (max_epochs is None or epoch < max_epochs):
         epoch += 1
         model.train()
-        for x, mask in _batches(train, batch_size, rng, max_frames):
-            if transpose:
-                x = _shift(x, rng.randint(-transpose, transpose))
-            logits = model(x[:, :-1], targets=x[:, 1:])
+        for x, mask, shift in _batches(pieces, reach, batch_size, rng, max_frames):
+            logits = model(x[:, :-1], targets=x[:, 1:], shift=shift if config.transpositions else None)
             loss = (F.binary_cross_entropy_with_logits(logits, x[:, 1:], reduction="none").sum(-1) * mask).sum()
             loss = loss / mask.sum()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             optimizer.step()
-            if time.perf_counter() - start > 60 * minutes:
+            if out_of_time():
                 break
-        valid_nll = evaluate_rolls(model, valid, accuracy=False)["nll"]
-        curve.append([round(time.perf_counter() - start, 1), epoch, round(valid_nll, 4)])
+        valid_nll = _evaluate(model, valid_units, accuracy=False)["nll"]
+        curve.append([round(time.process_time() - cpu, 1), epoch, round(valid_nll, 4),
+                      round(time.perf_counter() - wall, 1)])
         if valid_nll < best - 1e-4:
             best, stale = valid_nll, 0
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -143,11 +213,13 @@ def train_roll_model(model: RollModel, train: list[NoteRoll], valid: list[NoteRo
     bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
-    return {"best_valid_nll": best, "curve": curve, "epochs": epoch, "seconds": round(time.perf_counter() - start, 1)}
+    return {"best_valid_nll": best, "curve": curve, "epochs": epoch,
+            "seconds": round(time.perf_counter() - wall, 1), "cpu_seconds": round(time.process_time() - cpu, 1)}
 
 
 def _shift(x: torch.Tensor, semitones: int) -> torch.Tensor:
-    """Frames shifted up (positive) or down by ``semitones``, zero-filled."""
+    """Frames ``(..., n)`` shifted up (positive) or down by ``semitones`` along the last axis,
+    zero-filled (notes moved past an edge are lost)."""
     if semitones == 0:
         return x
     out = torch.zeros_like(x)
@@ -178,8 +250,8 @@ def load_roll_model(path: str | os.PathLike[str]) -> tuple[RollModel, dict]:
     path = Path(path)
     meta_path = path / "meta.json"
     if not meta_path.is_file():
-        raise DataError(f"{path}: not a roll-model checkpoint (no meta.json); train one with "
-                        "'symbolic bench polyphonic --data FILE.mat --model NAME --out DIR'")
+        raise DataError(f"{path}: not a roll-model checkpoint (no meta.json); give the "
+                        "folder a polyphonic benchmark training wrote")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     if meta.get("format") != "symbolic.roll-model/1":
         raise DataError(f"{path}: not a roll-model checkpoint (format {meta.get('format')!r})")
@@ -191,8 +263,9 @@ def load_roll_model(path: str | os.PathLike[str]) -> tuple[RollModel, dict]:
 def sample_scores(model: RollModel, n: int, frames_per_beat: int = 1, seed: int = 0,
                   n_frames: int = 64) -> list:
     """``n`` pieces of ``n_frames`` frames sampled from a roll model (seeds ``seed``, ``seed + 1``, ...), as scores."""
-    from symbolic.polyphonic.data import roll_from_frames
+    from symbolic.polyphonic.data import frames_to_roll
     from symbolic.tokenization.roll import NoteRollConfig, from_note_roll
 
-    return [from_note_roll(roll_from_frames(model.sample(n_frames, seed=seed + i), frames_per_beat),
+    return [from_note_roll(frames_to_roll(model.sample(n_frames, seed=seed + i), frames_per_beat,
+                                          model.config.lowest_pitch),
                            NoteRollConfig(frames_per_beat=frames_per_beat)) for i in range(n)]

@@ -14,7 +14,8 @@ import torch
 from symbolic.errors import TokenizationError
 from symbolic.sampling.config import GenerationConfig
 from symbolic.sampling.processors import build_processors, compose
-from symbolic.sampling.session import DecodingSession, num_threads
+from symbolic.sampling.session import DecodingSession
+from symbolic.threads import compute_threads, torch_threads
 from symbolic.tokenization.grammar import GrammarState
 from symbolic.tokenization.vocab import TokenType
 
@@ -24,7 +25,7 @@ __all__ = ["generate"]
 @torch.inference_mode()
 def generate(model: torch.nn.Module, tokenizer, prompt_ids: Sequence[int], config: GenerationConfig,
              batch_size: int = 1, style_ids: torch.Tensor | None = None,
-             style_weights: torch.Tensor | None = None) -> list[list[int]]:
+             style_weights: torch.Tensor | None = None, threads: int = 0) -> list[list[int]]:
     """Sample ``batch_size`` continuations of ``prompt_ids``.
 
     Args:
@@ -35,6 +36,8 @@ def generate(model: torch.nn.Module, tokenizer, prompt_ids: Sequence[int], confi
         batch_size: sequences sampled together.
         style_ids: int64 ``(batch_size,)`` style indices, or ``None`` for "no style".
         style_weights: float ``(batch_size, n_styles)`` style mix (overrides ``style_ids``).
+        threads: torch threads while sampling (0: :func:`symbolic.threads.compute_threads` decides:
+            one for one sequence, else the free cores or the user's limit).
 
     Returns:
         ``batch_size`` lists of ids: the prompt, then what was sampled up to and
@@ -63,9 +66,7 @@ def generate(model: torch.nn.Module, tokenizer, prompt_ids: Sequence[int], confi
     process = compose(build_processors(config, vocab.eos_id))
     finished = [False] * batch_size
     bars = [0] * batch_size
-    rows = 2 * batch_size if session.guided else batch_size
-    # One sequence: the matrix-vector products are memory-bound and run faster on one thread.
-    with num_threads(1 if rows == 1 else None):
+    with torch_threads(compute_threads(threads, batch_size=batch_size)):
         session.feed([prompt] * batch_size)
         for n_generated in range(config.max_new_tokens):
             sampled = session.sample(process, states, n_generated, bars)

@@ -17,7 +17,6 @@ time).  A first feed longer than the window keeps its last ``max_window`` tokens
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import Callable, Sequence
 
 import torch
@@ -25,7 +24,7 @@ import torch
 from symbolic.errors import ConfigError
 from symbolic.sampling.processors import StepContext
 
-__all__ = ["DecodingSession", "style_weights", "num_threads"]
+__all__ = ["DecodingSession", "style_weights"]
 
 
 def style_weights(styles: tuple[str, ...], mix: dict[str, float], rows: int = 1) -> torch.Tensor:
@@ -34,17 +33,6 @@ def style_weights(styles: tuple[str, ...], mix: dict[str, float], rows: int = 1)
     for name, value in mix.items():
         weights[:, styles.index(name)] = value
     return weights
-
-
-@contextmanager
-def num_threads(n: int | None):
-    """Run a block with ``torch.set_num_threads(n)`` (``None``: as it is), restoring the old count after."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(n or old)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 class DecodingSession:

@@ -38,8 +38,8 @@ def read_tokens(path: str | os.PathLike[str]) -> tuple[list[int], EventTokenizer
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: not a token file ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != TOKENS_FORMAT:
-        raise DataError(f"{path}: not a symbolic token file (expected format {TOKENS_FORMAT!r}); "
-                        "write one with 'symbolic tokenize FILE --out DIR'")
+        raise DataError(f"{path}: not a symbolic token file (expected format {TOKENS_FORMAT!r}, "
+                        "as the tokenize command writes)")
     tokenizer = EventTokenizer(EventTokenizerConfig.from_dict(data["tokenizer"]))
     return [int(i) for i in data["ids"]], tokenizer
 

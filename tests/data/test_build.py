@@ -93,7 +93,8 @@ def test_unknown_style_for_tokenizer(tmp_path):
 
 def test_build_config_errors():
     with pytest.raises(ConfigError):
-        BuildConfig(workers=0)
+        BuildConfig(workers=-1)
+    assert BuildConfig(workers=0).workers == 0  # 0: symbolic.threads.worker_processes chooses
     with pytest.raises(ConfigError):
         BuildConfig(valid_percent=60, test_percent=40)
     with pytest.raises(ConfigError):

@@ -8,7 +8,7 @@ import pytest
 
 from symbolic.cli import main
 from symbolic.data.build import combine_pieces
-from symbolic.data.corpus import CorpusPiece
+from symbolic.data.piece import CorpusPiece
 from symbolic.errors import DataError
 from symbolic.resources import shared_data_dir
 from symbolic.styles.registry import STYLE_NAMES

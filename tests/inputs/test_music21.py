@@ -63,7 +63,7 @@ def test_multi_tune_abc_piece_loads_one_tune():
 
 
 def test_unparseable_piece_raises_data_error(tmp_path):
-    from symbolic.data.corpus import CorpusPiece
+    from symbolic.data.piece import CorpusPiece
 
     bad = tmp_path / "bad.abc"
     bad.write_text("X:1\nT:broken\nK:Q#\n|||::((\n")

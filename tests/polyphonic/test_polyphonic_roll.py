@@ -127,7 +127,8 @@ def test_bench_command_on_a_small_mat_file(tmp_path, capsys):
     mat = tmp_path / "tiny.mat"
     savemat(mat, {"traindata": split(6), "validdata": split(3), "testdata": split(3)})
     args = ["bench", "polyphonic", "--data", str(mat), "--model", "lstm-independent", "--train-minutes", "0.05",
-            "--hidden", "16", "--layers", "1", "--out", str(tmp_path / "run"), "--samples", "1", "--no-progress"]
+            "--hidden", "16", "--layers", "1", "--threads", "1", "--out", str(tmp_path / "run"), "--samples", "1",
+            "--no-progress"]
     assert main(args) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith("test nll=") and last.endswith("%")
@@ -186,3 +187,83 @@ def test_fast_greedy_decoding_equals_the_plain_pitch_by_pitch_loop():
             p = torch.sigmoid(model.head(b, ctx)[:, k])
             b[:, k] = (torch.rand(p.shape, generator=g) < p).float()
         assert torch.equal(a, b)
+
+
+def _mat_split(rng: np.random.Generator, n: int, low: int = 0, high: int = 88) -> np.ndarray:
+    """``n`` pieces of 8..19 frames, each frame two keys in columns ``low..high - 1``; every piece
+    sounds its lowest and highest allowed key once."""
+    out = np.empty((1, n), dtype=object)
+    for i in range(n):
+        piece = np.zeros((int(rng.integers(8, 20)), 88), dtype=np.uint8)
+        piece[np.arange(len(piece)), rng.integers(low, high, len(piece))] = 1
+        piece[0, low] = piece[-1, high - 1] = 1
+        out[0, i] = piece
+    return out
+
+
+def test_bench_on_a_file_using_the_whole_piano(tmp_path, capsys):
+    """Pieces spanning MIDI 21..108 (every column of the format): validation is finite from the first
+    epoch, training selects weights and the test NLL is finite."""
+    import json
+
+    from scipy.io import savemat
+
+    from symbolic.cli import main
+
+    rng = np.random.default_rng(2)
+    mat = tmp_path / "piano.mat"
+    savemat(mat, {"traindata": _mat_split(rng, 6), "validdata": _mat_split(rng, 3), "testdata": _mat_split(rng, 3)})
+    args = ["bench", "polyphonic", "--data", str(mat), "--model", "lstm-made", "--train-minutes", "0.05",
+            "--hidden", "16", "--layers", "1", "--made-hidden", "32", "--threads", "1",
+            "--out", str(tmp_path / "run"), "--no-progress"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "warning" not in out and "inf" not in out
+    meta = json.loads((tmp_path / "run" / "meta.json").read_text())
+    assert meta["config"]["lowest_pitch"] == 21 and meta["config"]["n_pitches"] == 88
+    assert all(math.isfinite(nll) for _, _, nll, _ in meta["curve"])
+    assert meta["best_valid_nll"] == pytest.approx(meta["valid"]["nll"], rel=1e-5)  # the selected weights
+    assert math.isfinite(meta["test"]["nll"]) and meta["test"]["violations"] == 0
+
+
+def test_a_model_lacking_units_is_refused_for_training_and_scored_infinite():
+    from symbolic.polyphonic.data import frames_to_roll
+
+    piece = np.zeros((4, 88), dtype=bool)
+    piece[:, [0, 40, 87]] = True  # MIDI 21, 61, 108
+    narrow = RollModel(RollModelConfig(pitch_head="made", **SMALL))  # MIDI 24..101
+    wide = RollModel(RollModelConfig(pitch_head="made", lowest_pitch=21, n_pitches=88, **SMALL))
+    assert evaluate_rolls(narrow, [piece])["violations"] == 1
+    assert frames_to_roll(piece, 1).n_out_of_range == 8  # MIDI 21 and 108 in each of 4 frames
+    result = evaluate_rolls(wide, [piece])
+    assert result["violations"] == 0 and math.isfinite(result["nll"]) and result["frames"] == 3
+    from symbolic.errors import DataError
+
+    with pytest.raises(DataError, match="outside the model's units MIDI 24..101"):
+        train_roll_model(narrow, [piece], [piece], minutes=1, max_epochs=1, progress=False)
+
+
+def test_transposition_keeps_every_note_and_is_told_to_the_model():
+    import random
+
+    from symbolic.polyphonic.bench import _batches, _reach
+
+    torch.manual_seed(0)
+    pieces = [torch.zeros(6, 88) for _ in range(3)]
+    pieces[0][:, [1, 50]] = 1  # room: 1 down, 37 up
+    pieces[1][:, [40, 86]] = 1  # room: 40 down, 1 up
+    pieces[2][:, 44] = 1
+    reach = [_reach(x, 6) for x in pieces]
+    assert reach == [(1, 6), (6, 1), (6, 6)]
+    shifts = set()
+    for x, mask, shift in _batches(pieces, reach, 3, random.Random(0), 16):
+        for row in range(len(x)):
+            assert x[row].sum() == pieces[0].sum() or x[row].sum() == pieces[2].sum()  # nothing fell off
+            shifts.add(int(shift[row]))
+    assert shifts - {0}
+    told = RollModel(RollModelConfig(pitch_head="made", lowest_pitch=21, n_pitches=88, transpositions=6,
+                                     **SMALL)).eval()
+    x = pieces[2][None]
+    up = told(x[:, :-1], targets=x[:, 1:], shift=torch.tensor([3]))
+    assert not torch.allclose(up, told(x[:, :-1], targets=x[:, 1:]))  # the shift is an input
+    assert torch.equal(told(x[:, :-1], targets=x[:, 1:]), told(x[:, :-1], targets=x[:, 1:], shift=torch.tensor([0])))

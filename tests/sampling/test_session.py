@@ -7,7 +7,7 @@ import torch
 from conftest import RecordingDecoder, tiny_gpt
 
 from symbolic.errors import ConfigError
-from symbolic.sampling.session import DecodingSession, num_threads, style_weights
+from symbolic.sampling.session import DecodingSession, style_weights
 from symbolic.tokenization import EventTokenizer
 
 TOK = EventTokenizer()
@@ -65,9 +65,3 @@ def test_guidance_adds_unconditional_rows_with_no_style():
     with pytest.raises(ConfigError, match="feed"):
         DecodingSession(model).sample(process)
 
-
-def test_num_threads_restores_the_count():
-    before = torch.get_num_threads()
-    with num_threads(1):
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
