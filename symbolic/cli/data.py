@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from symbolic.styles.registry import STYLE_NAMES
+from symbolic.styles.registry import MUSIC21_STYLE_NAMES
 
 __all__ = ["register", "print_build_summary"]
 
@@ -19,15 +19,17 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Convert (in parallel, cached, resumable), tokenize and split pieces into "
                     "train/valid/test shards.  A second run of the same selection only loads.",
     )
-    source = b.add_mutually_exclusive_group(required=True)
+    source = b.add_mutually_exclusive_group()
     source.add_argument("--corpus", choices=("music21",),
-                        help=f"the corpus shipped inside the music21 wheel (styles: {', '.join(STYLE_NAMES)})")
+                        help=f"the corpus shipped inside the music21 wheel (styles: {', '.join(MUSIC21_STYLE_NAMES)})")
     source.add_argument("--midi-dir", type=Path, help="a folder of MIDI files, one subfolder per style")
-    source.add_argument("--pop909", type=Path, help="the POP909 folder (NNN/NNN.mid with beat, chord and key "
-                                                    "annotations; style pop, bar lines on the annotated downbeats)")
+    b.add_argument("--pop909", type=Path, help="the POP909 folder (NNN/NNN.mid with beat, chord and key "
+                                               "annotations; style pop, bar lines on the annotated downbeats); "
+                                               "with --corpus, one data set of both")
     b.add_argument("--out", type=Path, required=True, help="output folder (resumed if it exists)")
     b.add_argument("--styles", help="comma-separated subset of styles (music21 corpus only)")
-    b.add_argument("--limit", type=int, help="at most N pieces per style (chosen by id hash)")
+    b.add_argument("--limit", type=int, help="at most N pieces per style (chosen by id hash); with --corpus and "
+                                             "--pop909 it limits the corpus styles and POP909 is taken whole")
     b.add_argument("--workers", type=int, default=0,
                    help="conversion processes (default 0: one per core this process may use)")
     b.add_argument("--valid-percent", type=int, default=10, help="share of pieces for validation (default 10)")
@@ -37,7 +39,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from symbolic.data.build import BuildConfig, build_dataset
+    from symbolic.data.build import BuildConfig, build_dataset, combine_pieces, select_pieces
     from symbolic.data.corpus import list_midi_dir_pieces, list_music21_pieces
     from symbolic.errors import ConfigError
     from symbolic.paths import check_input_dir, check_output_dir
@@ -45,15 +47,26 @@ def run_build(args: argparse.Namespace) -> int:
     from symbolic.tokenization.events import EventTokenizer
     from symbolic.tokenization.vocab import EventTokenizerConfig
 
+    if not (args.corpus or args.midi_dir or args.pop909):
+        raise ConfigError("name what to build from: --corpus music21, --midi-dir DIR or --pop909 DIR "
+                          "(--corpus and --pop909 may go together)")
+    if args.midi_dir is not None and args.pop909 is not None:
+        raise ConfigError("--pop909 goes with --corpus, not with --midi-dir; build the MIDI folder on its own")
     check_output_dir(args.out, "data set folder")
     if args.midi_dir is not None:
         check_input_dir(args.midi_dir, "MIDI folder")
+    both = bool(args.corpus and args.pop909)
     config = BuildConfig(workers=args.workers, valid_percent=args.valid_percent, test_percent=args.test_percent,
-                         limit_per_style=args.limit)
+                         limit_per_style=None if both else args.limit)
     tokenizer = default_event_tokenizer()
     if args.corpus:
         styles = [s.strip() for s in args.styles.split(",") if s.strip()] if args.styles else None
         pieces = list_music21_pieces(styles)
+        if both:
+            from symbolic.data.pop909 import list_pop909_pieces, with_pop_style
+
+            pieces = combine_pieces(select_pieces(pieces, args.limit), list_pop909_pieces(args.pop909))
+            tokenizer = with_pop_style(tokenizer)
     elif args.pop909:
         from symbolic.data.pop909 import list_pop909_pieces, with_pop_style
 

@@ -23,8 +23,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     t.add_argument("--data", type=Path, required=True, help="a folder built by 'symbolic data build'")
     t.add_argument("--model", choices=("gpt", "lstm"), default="gpt", help="decoder kind (default gpt)")
     t.add_argument("--out", type=Path, required=True, help="checkpoint folder")
-    t.add_argument("--preset", choices=("tiny", "small", "default"), default="tiny",
-                   help="model and schedule size (default tiny: about 100 s here; default: the shipped model, about 65 min on one thread)")
+    t.add_argument("--preset", choices=("tiny", "small", "default", "pop6"), default="tiny",
+                   help="model and schedule size (default tiny: about 100 s here; default: the shipped model, about 65 min on one thread; pop6: the six-style model with pop, hours)")
     t.add_argument("--max-steps", type=int, help="optimisation steps (default: the preset's)")
     t.add_argument("--max-minutes", type=float, help="stop and checkpoint after this much training time")
     t.add_argument("--batch-size", type=int, help="windows per step (default: the preset's)")

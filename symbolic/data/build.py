@@ -42,14 +42,14 @@ from pathlib import Path
 import numpy as np
 
 from symbolic.data.piece import CorpusPiece
-from symbolic.errors import ConfigError, SymbolicError
+from symbolic.errors import ConfigError, DataError, SymbolicError
 from symbolic.inputs.midi import is_midi_path
 from symbolic.threads import worker_processes
 from symbolic.tokenization.events import EventTokenizer
 from symbolic.utils import (atomic_write_bytes, atomic_write_json, die_with_parent, folder_lock,
                             remove_stale_temporaries, stable_hash)
 
-__all__ = ["BuildConfig", "BuildResult", "build_dataset", "select_pieces", "split_of", "assign_splits",
+__all__ = ["BuildConfig", "BuildResult", "build_dataset", "select_pieces", "combine_pieces", "split_of", "assign_splits",
            "SPLIT_NAMES", "EMPTY_PIECE_REASON"]
 
 SPLIT_NAMES = ("train", "valid", "test")
@@ -178,6 +178,25 @@ def select_pieces(pieces: list[CorpusPiece], limit_per_style: int | None) -> lis
     for group in by_style.values():
         chosen += sorted(group, key=lambda p: stable_hash("select:" + p.id))[:limit_per_style]
     return sorted(chosen, key=lambda p: p.id)
+
+
+def combine_pieces(*collections: list[CorpusPiece]) -> list[CorpusPiece]:
+    """The pieces of several collections (the music21 corpus and POP909, say) as one list sorted by id.
+
+    Each collection keeps its own styles; the build then splits every piece by a hash of its id, so a
+    piece lands in the same split as in a build of its collection alone.
+
+    Raises:
+        DataError: a piece id in more than one collection (the message names it).
+    """
+    seen: dict[str, CorpusPiece] = {}
+    for collection in collections:
+        for piece in collection:
+            if piece.id in seen:
+                raise DataError(f"piece {piece.id!r} is in two of the collections being combined; "
+                                f"each piece id must be unique")
+            seen[piece.id] = piece
+    return sorted(seen.values(), key=lambda p: p.id)
 
 
 def _cache_name(piece_id: str) -> str:

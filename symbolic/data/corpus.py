@@ -27,7 +27,8 @@ __all__ = [
 ]
 
 # style -> (folder, file-name pattern) pairs inside music21/corpus, from the style registry.
-MUSIC21_STYLES: dict[str, tuple[tuple[str, str], ...]] = {name: spec.corpus_sources for name, spec in STYLES.items()}
+MUSIC21_STYLES: dict[str, tuple[tuple[str, str], ...]] = {name: spec.corpus_sources for name, spec in STYLES.items()
+                                                          if spec.collection == "music21"}
 
 
 def music21_corpus_root() -> Path:

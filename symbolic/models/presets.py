@@ -1,4 +1,5 @@
-"""Named model and training sizes: ``tiny`` (tests, minutes), ``small``, ``default`` (the shipped model).
+"""Named model and training sizes: ``tiny`` (tests, minutes), ``small``, ``default`` (the shipped model),
+``pop6`` (the six-style model with pop: a longer context for dense pop piano).
 
 Each :class:`Preset` holds a :class:`ModelSize` per decoder kind and a
 :class:`~symbolic.models.training.TrainConfig`; :func:`preset` picks one and
@@ -57,6 +58,12 @@ PRESETS: dict[str, Preset] = {
     "default": Preset(ModelSize(512, 4, 4, 256), ModelSize(512, 2, 4, 256),
                       TrainConfig(batch_size=16, learning_rate=1e-3, min_learning_rate=1e-4, warmup_steps=100,
                                   max_steps=1200, eval_every=100, eval_batches=16, patience=5)),
+    # the six-style model (corpus + POP909): a POP909 bar is 80 tokens on average (90th percentile 118), so 1,024
+    # tokens hold about 13 pop bars (512: 6); 8 windows a step keep the shipped model's 8,192 tokens a step; six
+    # layers of width 256 are 5.3 M parameters, 21 MB of float32 weights (docs/results/pop6-model.md)
+    "pop6": Preset(ModelSize(1024, 6, 4, 256), ModelSize(1024, 2, 4, 256),
+                   TrainConfig(batch_size=8, learning_rate=1e-3, min_learning_rate=1e-4, warmup_steps=200,
+                               max_steps=6000, eval_every=200, eval_batches=16, patience=5)),
 }
 
 

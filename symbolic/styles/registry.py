@@ -2,7 +2,8 @@
 
 Everything that lists the styles reads :data:`STYLES`: the tokenizer's default
 style tokens (:data:`symbolic.tokenization.vocab.DEFAULT_STYLES`), the music21
-corpus folders (:data:`symbolic.data.corpus.MUSIC21_STYLES`), the words that
+corpus folders (:data:`symbolic.data.corpus.MUSIC21_STYLES`, the styles whose collection is
+``"music21"``), the words that
 point to a style (:mod:`symbolic.styles.words`) and the ensembles the jobs
 write (:func:`symbolic.styles.texture.texture_of`).  Adding a style is adding
 one entry here (and training a model that knows it).
@@ -17,9 +18,13 @@ from dataclasses import dataclass
 from symbolic.errors import ConfigError, StyleError
 from symbolic.styles.texture import FALLBACK_TEXTURE, PartRange, StyleTexture
 
-__all__ = ["NO_STYLE", "StyleSpec", "STYLES", "STYLE_NAMES", "style_spec", "texture_of"]
+__all__ = ["NO_STYLE", "COLLECTIONS", "StyleSpec", "STYLES", "STYLE_NAMES", "MUSIC21_STYLE_NAMES", "style_spec",
+           "texture_of"]
 
 NO_STYLE = "none"  # the style token of unlabelled music, and the unconditional row of guidance
+# Where a style's pieces come from: the corpus inside the music21 wheel (folders and file-name patterns), or
+# POP909 (symbolic.data.pop909, read from the folder given to the build).
+COLLECTIONS = ("music21", "pop909")
 
 
 @dataclass(frozen=True)
@@ -29,22 +34,31 @@ class StyleSpec:
     Attributes:
         name: the style token's name (no comma, colon or surrounding space; not ``"none"``).
         corpus_sources: ``(folder, file-name regex)`` pairs inside ``music21/corpus`` whose
-            pieces carry this label.
+            pieces carry this label (empty for a style from another collection).
         descriptors: words that point to the style in a description (forms, places,
             composers, instruments); see :func:`symbolic.styles.words.style_from_text`.
         texture: the ensemble a job writes in this style.
+        collection: where the pieces come from, one of :data:`COLLECTIONS`: ``"music21"``
+            (``corpus_sources``) or ``"pop909"`` (:mod:`symbolic.data.pop909`).
     """
 
     name: str
     corpus_sources: tuple[tuple[str, str], ...]
     descriptors: tuple[str, ...]
     texture: StyleTexture
+    collection: str = "music21"
 
     def __post_init__(self) -> None:
         if not self.name or self.name != self.name.strip() or "," in self.name or ":" in self.name \
                 or self.name == NO_STYLE:
             raise ConfigError(f"style name {self.name!r} must be a non-empty word without ',' or ':' "
                               f"({NO_STYLE!r} is reserved)")
+        if self.collection not in COLLECTIONS:
+            raise ConfigError(f"style {self.name!r}: collection {self.collection!r} is not one of "
+                              f"{', '.join(COLLECTIONS)}")
+        if (self.collection == "music21") != bool(self.corpus_sources):
+            raise ConfigError(f"style {self.name!r}: corpus_sources are the music21 corpus folders; give them for "
+                              f"a music21 style and only for one")
 
 
 # Alto, tenor and bass ranges of four-part vocal writing (for the parts under a chorale or motet melody).  They
@@ -99,10 +113,31 @@ _SPECS = (
         ("german", "germany", "folk song", "folksong", "volkslied", "lied", "ballad", "children", "nursery",
          "simple", "singalong", "sing-along", "essen", "alpine", "wandering", "song"),
         StyleTexture(53, (21, 32), 0, (0,))),
+    # POP909 (symbolic.data.pop909): the sung melody over a piano accompaniment, with an optional bridge line
+    # (secondary melody, counter-lines) between them.  A conversion into pop writes the piano only; the bridge
+    # is kept when the input has one.  The build gives the tracks programs 53 / 48 / 0 (Pop909Config.programs),
+    # which the model is prompted with.  The piano's rules come from the POP909 training split
+    # (benchmarks/pop_texture.py, docs/results/pop-texture.md): 99% of its notes within MIDI 36..78 (0.5th to
+    # 99.5th percentile); 95.8% of its onsets on sixteenths, but only 32.5% of its durations a whole number of
+    # sixteenths (performed key releases), so the onset grid holds alone (part_onsets) and part_rhythm, which
+    # also puts durations on the grid, does not; 37.8% of its notes start together with another and 48.9% over a
+    # sounding one, so it is chords, not lines; 98.6% of its note time lies in the annotated key's scale
+    # (off_scale_penalty 0.5 as for the classical parts until benchmarks/key_fit.py calibrates it with a model
+    # that knows pop).
+    StyleSpec(
+        "pop", (),
+        ("pop", "ballad", "cover", "piano cover", "pop ballad", "pop song", "c-pop", "cpop", "mandopop",
+         "cantopop", "k-pop", "j-pop", "chinese", "mandarin", "karaoke", "chart", "radio", "love song",
+         "singer", "songwriter", "power ballad", "top 40", "soundtrack"),
+        StyleTexture(53, (0,), 1, (53, 48, 0), part_ranges=(PartRange(36, 78),), part_onsets=4,
+                     part_chords=True, off_scale_penalty=0.5),
+        collection="pop909"),
 )
 
 STYLES: dict[str, StyleSpec] = {spec.name: spec for spec in _SPECS}
 STYLE_NAMES: tuple[str, ...] = tuple(STYLES)
+# The styles of the music21 corpus, which the shipped five-style model and the events-v1 / events-v2 specs know.
+MUSIC21_STYLE_NAMES: tuple[str, ...] = tuple(name for name, spec in STYLES.items() if spec.collection == "music21")
 
 
 def style_spec(name: str) -> StyleSpec:

@@ -37,6 +37,10 @@ class StyleTexture:
         part_rhythm: ``(onsets per quarter note, shortest note as 1/n of a quarter)`` that
             new accompanying parts keep to, e.g. ``(2, 2)``: notes start on eighths and last
             a whole number of eighths, at least one; ``None``: the model's own rhythm.
+        part_onsets: onsets per quarter note that new accompanying parts start on, with free
+            durations (``4``: sixteenths); for a style whose onsets keep a grid but whose
+            durations do not; ``None``: no such rule.  With ``part_rhythm`` the finer grid of
+            the two is redundant: give one of them.
         part_ranges: ``(lowest, highest)`` MIDI pitch of each accompanying part, highest part
             first (the voice ranges of a choir, say); empty: the instruments' ranges.
         part_lines: new accompanying parts are single lines: a note starts only when the
@@ -53,6 +57,7 @@ class StyleTexture:
     convert_parts: int
     corpus_programs: tuple[int, ...]
     part_rhythm: tuple[int, int] | None = None
+    part_onsets: int | None = None
     part_ranges: tuple[PartRange, ...] = ()
     part_lines: bool = False
     part_chords: bool = True
@@ -75,6 +80,9 @@ class StyleTexture:
             raise ConfigError(f"off_scale_penalty={self.off_scale_penalty} must be >= 0 nats")
         if self.part_rhythm is not None and min(self.part_rhythm) < 1:
             raise ConfigError(f"part_rhythm={self.part_rhythm} must be two counts per quarter note, each >= 1")
+        if self.part_onsets is not None and (self.part_onsets < 1 or self.part_rhythm is not None):
+            raise ConfigError(f"part_onsets={self.part_onsets} must be onsets per quarter note >= 1, and only "
+                              f"without part_rhythm (which sets the onset grid itself)")
 
     def part_rhythm_steps(self, steps_per_beat: int) -> tuple[int, int] | None:
         """:attr:`part_rhythm` as ``(onset grid, shortest duration)`` in steps, for ``Plan.part_rhythm``.
@@ -84,6 +92,15 @@ class StyleTexture:
         if self.part_rhythm is None or any(steps_per_beat % n for n in self.part_rhythm):
             return None
         return steps_per_beat // self.part_rhythm[0], steps_per_beat // self.part_rhythm[1]
+
+    def part_onset_steps(self, steps_per_beat: int) -> int | None:
+        """:attr:`part_onsets` as an onset grid in steps (``3`` for sixteenths at 12 steps a beat).
+
+        ``None`` when the texture has none or the grid does not divide ``steps_per_beat``.
+        """
+        if self.part_onsets is None or steps_per_beat % self.part_onsets:
+            return None
+        return steps_per_beat // self.part_onsets
 
     def part_range(self, index: int, program: int) -> PartRange | None:
         """Pitch range of accompanying part ``index`` played by ``program``: the texture's own range

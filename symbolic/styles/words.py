@@ -3,7 +3,8 @@
 Each corpus style has a list of descriptor words (its
 :attr:`~symbolic.styles.registry.StyleSpec.descriptors`) (forms, places, composers,
 instruments, textures).  A description scores one point per descriptor it
-contains (a word's stem, so "jigs" matches "jig").  The best style wins.  Styles
+contains (a word's stem, so "jigs" matches "jig"; a hyphenated word also counts as its
+parts, so "C-pop" matches "pop").  The best style wins.  Styles
 within half of the best score join it in a mix, weighted by score: "a fiddle reel
 with a chorale-like harmony" gives about 70% irish and 30% chorale.  A style name
 written out counts double.  Styles without descriptors (a user's own folders) match
@@ -38,7 +39,7 @@ def style_from_text(text: str, styles: tuple[str, ...]) -> dict[str, float]:
     if not text or not text.strip():
         raise StyleError("the style description is empty; name a style (" + ", ".join(known) + ") or describe "
                          "one, e.g. 'a lively irish jig' or 'four-part church hymn'")
-    haystack = _stems(text)
+    haystack = _stems(text) + _stems(text.replace("-", " ")).lstrip()
     scores: dict[str, float] = {}
     for style in known:
         score = 2.0 * (f" {_stems(style).strip()} " in haystack)

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from symbolic.errors import ConfigError, StyleError
-from symbolic.styles.registry import NO_STYLE, STYLE_NAMES
+from symbolic.styles.registry import MUSIC21_STYLE_NAMES, NO_STYLE
 
 __all__ = [
     "EventTokenizerConfig",
@@ -36,7 +36,10 @@ __all__ = [
 
 SPEC_FORMAT = "symbolic.events/1"
 TEMPO_SCHEMES = ("geometric", "integer")
-DEFAULT_STYLES = STYLE_NAMES  # the corpus styles of symbolic.styles.registry
+# The music21 corpus styles of symbolic.styles.registry, which events-v1 and events-v2 (and the shipped
+# five-style model) know; a build with POP909 adds pop after them (symbolic.data.pop909.with_pop_style), so its
+# order is the registry's.
+DEFAULT_STYLES = MUSIC21_STYLE_NAMES
 
 
 class TokenType:
