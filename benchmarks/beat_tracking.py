@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from symbolic.utils import atomic_write_text
 from symbolic.analysis.beats import BeatTrackingConfig, find_beats, grid_fit, quantize_score, with_constant_tempo
 from symbolic.data.build import BuildConfig, split_of
 from symbolic.data.pop909 import list_pop909_pieces, load_pop909_score, read_beat_grid
@@ -118,8 +119,7 @@ def main() -> int:
               f"- `verify_events` on the quantized scores: {exact} of {n} exact", ""]
     text = "\n".join(lines)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
+        atomic_write_text(args.out, text)
     print(text)
     return 0
 

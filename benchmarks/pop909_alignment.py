@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from symbolic.utils import atomic_write_text
 from symbolic.analysis.beats import PERFORMANCE_SHARE, grid_fit
 from symbolic.data.pop909 import POP909_ROLES, list_pop909_pieces, load_pop909_song
 from symbolic.errors import SymbolicError
@@ -97,8 +98,7 @@ def main() -> int:
     lines += ["", "Every problem:", "", "```text"] + problems + failures + lossy + ["```", ""]
     text = "\n".join(lines)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
+        atomic_write_text(args.out, text)
     print(text if len(text) < 6000 else "\n".join(lines[:40]))
     return 0
 

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from symbolic.utils import atomic_write_text
 from symbolic.analysis.chords import chord_tone_ratio
 from symbolic.data.build import BuildConfig, split_of
 from symbolic.data.pop909 import POP909_ROLES, list_pop909_pieces, load_pop909_song
@@ -189,8 +190,7 @@ def main() -> int:
               "the audio (`key_audio.txt`).", ""]
     text = "\n".join(lines)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
+        atomic_write_text(args.out, text)
     print(text)
     return 0
 
