@@ -27,12 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from symbolic.analysis.beats import BeatGrid, grid_fit, retime, seconds_of_ticks, ticks_of_seconds
+from symbolic.analysis.beats import BeatGrid, grid_fit, retime
 from symbolic.analysis.chords import chord_pitch_classes, parse_key
 from symbolic.data.piece import CorpusPiece
 from symbolic.errors import ConfigError, DataError
 from symbolic.inputs.midi import read_midi
-from symbolic.score import Annotations, ChordSpan, KeySpan, Score, Track
+from symbolic.score import Annotations, ChordSpan, KeySpan, Score, Track, seconds_of_ticks, ticks_of_seconds
 
 __all__ = [
     "POP909_STYLE",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from symbolic.score import SUSTAIN_PEDAL, Score
+from symbolic.score import SUSTAIN_PEDAL, Score, seconds_of_ticks
 
 __all__ = ["score_differences", "verify_events", "check_events", "EventsCheck", "verify_roll", "roll_merge_count"]
 
@@ -97,26 +97,9 @@ def check_events(score: Score, tokenizer) -> EventsCheck:
     steps = (2 * onsets * spb + tpb) // (2 * tpb)
     if score.end_of_track_ticks == 0:  # the piece ends with its last event: compare ends only as onsets
         onsets, steps = onsets[:-1], steps[:-1]
-    drift = np.abs(_seconds(score, onsets) - _seconds(decoded, steps * (decoded.ticks_per_beat // spb)))
+    drift = np.abs(seconds_of_ticks(score, onsets)
+                   - seconds_of_ticks(decoded, steps * (decoded.ticks_per_beat // spb)))
     return EventsCheck(problems, controls, bends, float(drift.max()) if drift.size else 0.0)
-
-
-def _seconds(score: Score, ticks: np.ndarray) -> np.ndarray:
-    """Wall-clock seconds of many ticks at once, following the tempo map (as :meth:`Score.seconds_at`)."""
-    from symbolic.score import DEFAULT_MICROSECONDS_PER_BEAT
-
-    starts, tempos = [0], [DEFAULT_MICROSECONDS_PER_BEAT]
-    for c in sorted(score.tempos, key=lambda c: c.time_ticks):
-        if c.time_ticks == starts[-1]:
-            tempos[-1] = c.microseconds_per_beat  # of simultaneous changes the last one holds
-        else:
-            starts.append(c.time_ticks)
-            tempos.append(c.microseconds_per_beat)
-    starts_a, tempos_a = np.array(starts, dtype=np.float64), np.array(tempos, dtype=np.float64)
-    # Seconds at each segment start.
-    seg = np.concatenate([[0.0], np.cumsum(np.diff(starts_a) * tempos_a[:-1])]) / 1e6 / score.ticks_per_beat
-    k = np.searchsorted(starts_a, ticks, side="right") - 1
-    return seg[k] + (ticks - starts_a[k]) * tempos_a[k] / 1e6 / score.ticks_per_beat
 
 
 def verify_roll(score: Score, config=None) -> list[str]:

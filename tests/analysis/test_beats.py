@@ -14,14 +14,13 @@ from symbolic.analysis.beats import (
     performance_warning,
     quantize_score,
     retime,
-    seconds_of_ticks,
-    ticks_of_seconds,
     with_constant_tempo,
 )
 from symbolic.data.pop909 import load_pop909_score, read_beat_grid
 from symbolic.errors import ConfigError, ScoreError
 from symbolic.resources import shared_data_dir
-from symbolic.score import Annotations, ChordSpan, KeySpan, Note, Score, TempoChange, TimeSignature, Track
+from symbolic.score import (Annotations, ChordSpan, KeySpan, Note, Score, TempoChange, TimeSignature, Track,
+                            seconds_of_ticks, ticks_of_seconds)
 from symbolic.tokenization.events import EventTokenizer
 from symbolic.tokenization.verify import verify_events
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from symbolic.analysis.beats import grid_fit, seconds_of_ticks, with_constant_tempo
+from symbolic.analysis.beats import grid_fit, with_constant_tempo
+from symbolic.score import seconds_of_ticks
 from symbolic.cli import main
 from symbolic.data.pop909 import load_pop909_score
 from symbolic.inputs.midi import read_midi

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from symbolic.analysis.beats import bar_lines_ticks, seconds_of_ticks, ticks_of_seconds
+from symbolic.analysis.beats import bar_lines_ticks
+from symbolic.score import seconds_of_ticks, ticks_of_seconds
 from symbolic.data.build import BuildConfig, build_dataset
 from symbolic.data.pop909 import (
     POP909_ROLES,
