@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 from symbolic.analysis.keys import bar_scales
 from symbolic.analysis.roles import analyze_tracks
@@ -190,7 +191,8 @@ def _rescale(notes, from_tpb: int, to_tpb: int) -> list[Note]:
 
 
 def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int], programs: list[int],
-                 weights: dict[str, float], config: JobConfig, progress: bool) -> list[list[Note]]:
+                 weights: dict[str, float], config: JobConfig, progress: bool,
+                 on_bar: Callable[[int, int], None] | None = None) -> list[list[Note]]:
     """Notes of new parts on ``programs`` under the ``given`` tracks (melody first), at ``score.ticks_per_beat``.
 
     The model sees slot 0 = the melody, slots 1..n_new = the new parts, then the
@@ -226,7 +228,7 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
                        style_rules=config.style_rules, off_scale_penalty=config.off_scale_penalty)
     ids = generate_planned(model, tokenizer, plan, config.generation(), rules,
                            style_weights=style_weights(tokenizer.vocab.styles, weights),
-                           max_part_tokens=config.max_part_tokens, progress=progress)
+                           max_part_tokens=config.max_part_tokens, progress=progress, on_bar=on_bar)
     decoded = tokenizer.decode(ids)
     end = score.end_ticks  # the song's length: new notes stop where it ends
     return [[n._replace(duration_ticks=min(n.duration_ticks, end - n.onset_ticks))
@@ -279,7 +281,7 @@ def _labels(choice: MelodyChoice, rows) -> str:
 
 def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float],
               config: JobConfig = JobConfig(), programs: list[int] | None = None, melody_track: int | None = None,
-              progress: bool = False) -> JobResult:
+              progress: bool = False, on_bar: Callable[[int, int], None] | None = None) -> JobResult:
     """New accompanying tracks under the melody of ``score``; the input's tracks stay as they are.
 
     Args:
@@ -290,6 +292,8 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
         programs: GM programs of the new parts, highest part first (default: the lead style's parts).
         melody_track: index of the melody (default: :func:`find_melody`).
         progress: show a tqdm bar over the bars.
+        on_bar: called with ``(bars_done, total_bars)`` as the bars are written
+            (:func:`~symbolic.jobs.plan.generate_planned`).
 
     Returns:
         The input tracks, unchanged and in order, then the new tracks.  When the melody was extracted
@@ -313,7 +317,7 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
     if others:
         decisions.append(f"kept as they are: {_labels(choice, others)}")
     given = [melody] + [i for i in _pitched_high_to_low(work, melody) if i != choice.rest_track]
-    parts = _write_parts(model, tokenizer, work, given, list(programs), weights, config, progress)
+    parts = _write_parts(model, tokenizer, work, given, list(programs), weights, config, progress, on_bar)
     tracks = [_copy_track(work.tracks[i]) for i in rows]
     tracks += [Track(program=p, name=f"accompaniment {k + 1}", notes=notes)
                for k, (p, notes) in enumerate(zip(programs, parts))]
@@ -326,7 +330,8 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
 
 def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float],
             config: JobConfig = JobConfig(), strength: float = 1.0, melody_track: int | None = None,
-            parts: int | None = None, keep: tuple[str, ...] = (), progress: bool = False) -> JobResult:
+            parts: int | None = None, keep: tuple[str, ...] = (), progress: bool = False,
+            on_bar: Callable[[int, int], None] | None = None) -> JobResult:
     """Rewrite ``score`` in another style, keeping its melody note for note and its bars.
 
     The melody comes from :func:`find_melody` (a track, or the line extracted from a polyphonic track;
@@ -392,7 +397,7 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
         decisions.append(f"kept as they are: {_labels(choice, kept_pitched + kept_drums)}")
     new_programs = [texture.part_program(k) for k in range(n_new)]
     new_notes = _write_parts(model, tokenizer, work, [melody] + kept_pitched, new_programs, weights, config,
-                             progress) if n_new else []
+                             progress, on_bar) if n_new else []
     if n_new:
         decisions.append(f"new: {n_new} parts on programs {', '.join(map(str, new_programs))} with "
                          f"{sum(map(len, new_notes))} notes")
@@ -405,7 +410,8 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
 
 
 def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float],
-                   config: JobConfig = JobConfig(), n_bars: int = CONTINUE_BARS, progress: bool = False) -> JobResult:
+                   config: JobConfig = JobConfig(), n_bars: int = CONTINUE_BARS, progress: bool = False,
+                   on_bar: Callable[[int, int], None] | None = None) -> JobResult:
     """``score`` followed by ``n_bars`` new bars for its tracks; the input's notes stay as they are.
 
     The new bars start after the bar in which the input's last note stops (a silence after it, such
@@ -440,7 +446,7 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     rules = [PitchRange(tokenizer.vocab.offsets[TokenType.PITCH], keep_register=False, ranges=ranges)]
     ids = generate_planned(model, tokenizer, plan, config.generation(), rules,
                            style_weights=style_weights(tokenizer.vocab.styles, weights),
-                           max_part_tokens=config.max_part_tokens, progress=progress)
+                           max_part_tokens=config.max_part_tokens, progress=progress, on_bar=on_bar)
     decoded = tokenizer.decode(ids)
     start_ticks = starts[-1] * decoded.ticks_per_beat // tokenizer.config.steps_per_beat
     tracks = [_copy_track(t) for t in score.tracks]

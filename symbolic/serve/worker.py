@@ -1,9 +1,9 @@
 """What a worker process does with one job: read, run the job, write the results atomically.
 
-The model is loaded once per process (:func:`_decoder`).  Progress is the jobs' own bar loop
-(:func:`symbolic.jobs.plan.generate_planned` walks the plan's bars through ``tqdm``): while a job runs,
-that name points to :class:`_BarProgress`, which records bars done / total in the store and stops the
-job when a cancel was asked for or the time limit passed.
+The model is loaded once per process (:func:`_decoder`).  Progress comes from the jobs' ``on_bar``
+callback (:func:`symbolic.jobs.plan.generate_planned` calls it before each bar): :func:`_bar_progress`
+records bars done / total in the store and stops the job when a cancel was asked for or the time
+limit passed.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ import io
 import logging
 import time
 import traceback
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from symbolic.errors import SymbolicError
 from symbolic.serve.config import JobSettings
@@ -52,44 +51,23 @@ def _decoder(model: str):
     return _MODELS[model]
 
 
-class _BarProgress:
-    """Stands in for ``tqdm`` over a plan's bars: records progress, stops on cancel or timeout."""
+def _bar_progress(store: JobStore, job_id: str, timeout_seconds: float) -> Callable[[int, int], None]:
+    """The jobs' ``on_bar`` callback: records bars written / total, stops on cancel or timeout."""
+    deadline = time.monotonic() + timeout_seconds
 
-    def __init__(self, store: JobStore, job_id: str, deadline: float, iterable, *args, **kwargs) -> None:
-        self.store, self.job_id, self.deadline, self.items = store, job_id, deadline, list(iterable)
-
-    def __iter__(self):
-        total = len(self.items)
-        for index, item in enumerate(self.items):
-            self._check(index, total)
-            yield item
-        self._check(total, total)
-
-    def _check(self, done: int, total: int) -> None:
-        if self.store.progress(self.job_id, done, total):
+    def on_bar(done: int, total: int) -> None:
+        if store.progress(job_id, done, total):
             raise JobStopped("cancelled")
-        if time.monotonic() > self.deadline:
+        if time.monotonic() > deadline:
             raise JobStopped("stopped: the job ran over the server's time limit; ask for fewer bars")
 
-
-@contextmanager
-def _reporting(store: JobStore, job_id: str, timeout_seconds: float):
-    from functools import partial
-
-    import symbolic.jobs.plan as plan
-
-    original = plan.tqdm
-    plan.tqdm = partial(_BarProgress, store, job_id, time.monotonic() + timeout_seconds)
-    try:
-        yield
-    finally:
-        plan.tqdm = original
+    return on_bar
 
 
-def _run(settings: JobSettings, folder: Path, model_name: str):
+def _run(settings: JobSettings, folder: Path, model_name: str, on_bar: Callable[[int, int], None]):
     """``(JobResult, input score, summary dict)``; raises :class:`SymbolicError` on bad input."""
     from symbolic.inputs.midi import read_midi
-    from symbolic.jobs.arrange import accompany, choose_melody_track, continue_score, convert, style_programs
+    from symbolic.jobs.arrange import accompany, continue_score, convert, style_programs
     from symbolic.jobs.style_input import resolve_job_style
     from symbolic.styles.texture import parse_instruments
     from symbolic.styles.words import describe_mix
@@ -104,9 +82,8 @@ def _run(settings: JobSettings, folder: Path, model_name: str):
     summary: dict[str, Any] = {"style": weights, "style_described": style_words,
                                "style_found_from": found_from or "name"}
     if settings.job == "convert":
-        melody = settings.melody_track if settings.melody_track is not None else choose_melody_track(score)
         result = convert(model, tokenizer, score, weights, config, strength=settings.strength,
-                         melody_track=melody, parts=settings.parts)
+                         melody_track=settings.melody_track, parts=settings.parts, on_bar=on_bar)
     elif settings.job == "accompany":
         programs = None
         if settings.tracks is not None:
@@ -114,9 +91,9 @@ def _run(settings: JobSettings, folder: Path, model_name: str):
         elif settings.voices is not None:
             programs = style_programs(weights, settings.voices)
         result = accompany(model, tokenizer, score, weights, config, programs=programs,
-                           melody_track=settings.melody_track)
+                           melody_track=settings.melody_track, on_bar=on_bar)
     else:
-        result = continue_score(model, tokenizer, score, weights, config, n_bars=settings.bars)
+        result = continue_score(model, tokenizer, score, weights, config, n_bars=settings.bars, on_bar=on_bar)
     new_notes = sum(len(result.score.tracks[i].notes) for i in result.new_tracks)
     if settings.job == "continue":
         message = f"added {settings.bars} bars with {result.score.n_notes - score.n_notes} notes; style {style_words}"
@@ -181,8 +158,7 @@ def run_job(data_dir: str, model_name: str, job_id: str, timeout_seconds: float)
     folder = store.folder(job_id)
     try:
         settings = JobSettings.from_dict(job["settings"])
-        with _reporting(store, job_id, timeout_seconds):
-            result, score, summary = _run(settings, folder, model_name)
+        result, score, summary = _run(settings, folder, model_name, _bar_progress(store, job_id, timeout_seconds))
         _write_results(folder, result, score, summary)
     except JobStopped as exc:
         state = "cancelled" if str(exc) == "cancelled" else "failed"
