@@ -92,7 +92,7 @@ def load_job_inputs(args: argparse.Namespace):
     from symbolic.threads import use_threads
 
     for path, check in ((args.input, check_input_file), (args.style_from, check_input_file),
-                        (args.out, check_output_file), (args.wav, check_output_file)):
+                        (args.out, check_output_file), (args.wav, lambda p: check_output_file(p, "WAV file", ".wav"))):
         if path is not None:
             check(path)
     use_threads(args.threads)  # torch's count outside the decoding loop too (reading, the melody model)
