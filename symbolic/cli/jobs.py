@@ -85,6 +85,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def load_job_inputs(args: argparse.Namespace):
     """``(model, tokenizer, score, style weights, job config)`` for a job's arguments."""
     from symbolic.inputs.midi import read_midi
+    from symbolic.jobs.arrange import check_playable
     from symbolic.jobs.style_input import resolve_job_style
     from symbolic.models.pretrained import load_decoder
     from symbolic.paths import check_input_file, check_output_file
@@ -99,6 +100,7 @@ def load_job_inputs(args: argparse.Namespace):
     config = JobConfig(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                        guidance_scale=args.guidance, seed=args.seed)
     score = read_midi(args.input)
+    check_playable(score, str(args.input))  # before the model loads, naming the file
     from symbolic.analysis.beats import performance_warning
 
     warning = performance_warning(score, str(args.input))

@@ -128,7 +128,7 @@ def test_files_without_a_melody_get_clear_messages(data_dir, tmp_path, capsys, n
         path = data_dir / name
     for command, style in (("convert", "--to"), ("accompany", "--style"), ("continue", "--style")):
         assert main([command, str(path), style, "irish", "--out", str(tmp_path / "x.mid")]) == 2
-        assert message in capsys.readouterr().err
+        assert f"{path} {message}" in capsys.readouterr().err  # the message names the file
 
 
 def test_generate_uses_the_shipped_model_by_default(tmp_path):
