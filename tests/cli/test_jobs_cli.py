@@ -119,7 +119,7 @@ def test_bad_arguments_get_clear_messages(tune, tmp_path, capsys, args, message)
     assert message in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name, message", [("no_notes.mid", "has no notes"), ("drums only", "only drum notes")])
+@pytest.mark.parametrize("name, message", [("no_notes.mid", "has no notes"), ("drums only", "has only drum notes")])
 def test_files_without_a_melody_get_clear_messages(data_dir, tmp_path, capsys, name, message):
     if name == "drums only":
         drums = Score(tracks=[Track(is_drum=True, notes=[Note(k * 240, 120, 36 + k % 3, 100) for k in range(16)])])
