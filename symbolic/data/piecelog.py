@@ -66,7 +66,7 @@ class PieceLog:
         self._end = max((r["offset"] + r["length"] for r in self.records if "offset" in r), default=0)
         self._index = open(self.folder / "pieces.jsonl", "ab")
         self._tokens = open(self.folder / "tokens.i32", "r+b")
-        self._tokens.seek(self._end)
+        self._tokens.seek(self._end * _TOKEN_DTYPE.itemsize)
 
     @staticmethod
     def read_meta(folder: str | os.PathLike[str]) -> dict:
