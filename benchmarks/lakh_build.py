@@ -62,8 +62,9 @@ def _env() -> dict:
 def run_build(midi_dir: Path, out: Path, workers: int, kill_when_logged: int | None = None) -> dict:
     """One build in a subprocess; with ``kill_when_logged``, SIGKILL its process group at that many logged pieces."""
     start = time.perf_counter()
-    child = subprocess.Popen(_command(midi_dir, out, workers), env=_env(), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, start_new_session=True)
+    # cwd: ``python -m`` puts the working folder first on the path, so it decides which checkout runs.
+    child = subprocess.Popen(_command(midi_dir.resolve(), out.resolve(), workers), env=_env(), cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     peak = 0
     log = out / "pieces" / "pieces.jsonl"
     killed_at = None
@@ -106,13 +107,18 @@ def compare(a: Path, b: Path) -> dict:
 
 
 def main() -> None:
+    global ROOT
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--midi-dir", type=Path, required=True)
     parser.add_argument("--work", type=Path, required=True, help="scratch folder for the builds (emptied)")
     parser.add_argument("--workers", default="1,2", help="worker counts to time (comma-separated)")
-    parser.add_argument("--kill-at", default="10000,20000", help="logged pieces at which to SIGKILL the build")
+    parser.add_argument("--kill-at", default="10000,20000",
+                        help="logged pieces at which to SIGKILL the build ('' for no interrupted build)")
+    parser.add_argument("--code-root", type=Path, default=ROOT,
+                        help="the checkout whose symbolic runs (e.g. the release in /work/main, to compare)")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
+    ROOT = args.code_root
     n_files = sum(1 for p in args.midi_dir.rglob("*.mid"))
     results = {"midi_dir": str(args.midi_dir), "files": n_files, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                "cores": os.cpu_count(), "load_average_at_start": os.getloadavg(), "builds": [], "resume": {}}
@@ -126,6 +132,11 @@ def main() -> None:
         results["builds"].append(row)
         outs[workers] = out
         print(json.dumps(row), flush=True)
+    if len(outs) > 1:
+        results["same_1_and_2_workers"] = compare(outs[min(outs)], outs[max(outs)])
+    if not args.kill_at:
+        _finish(results, args.json)
+        return
     reference = outs[min(outs)]
     out = args.work / "killed"
     shutil.rmtree(out, ignore_errors=True)
@@ -133,17 +144,19 @@ def main() -> None:
     workers = max(outs)
     for at in (int(k) for k in args.kill_at.split(",")):
         row = run_build(args.midi_dir, out, workers, kill_when_logged=at)
-        row["logged_after_restart"] = _logged(out)
+        row["logged_after_kill"] = _logged(out)  # lines on disk when it died (a few after the count was read)
         kills.append(row)
         print(json.dumps(row), flush=True)
     final = run_build(args.midi_dir, out, workers)
     results["resume"] = {"kills": kills, "final": final, "same_as_uninterrupted": compare(reference, out)}
-    if len(outs) > 1:
-        results["same_1_and_2_workers"] = compare(outs[min(outs)], outs[max(outs)])
     print(json.dumps(results["resume"], indent=1))
+    _finish(results, args.json)
+
+
+def _finish(results: dict, path: Path | None) -> None:
     results["load_average_at_end"] = os.getloadavg()
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1) + "\n")
+    if path:
+        path.write_text(json.dumps(results, indent=1) + "\n")
 
 
 def _logged(out: Path) -> int:
