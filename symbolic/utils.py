@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-__all__ = ["atomic_writer", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "stable_hash", "remove_stale_temporaries",
+__all__ = ["atomic_writer", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "stable_hash",
+           "remove_stale_temporaries",
            "TEMPORARY_GLOB", "folder_lock", "die_with_parent"]
 
 # The names atomic_write_bytes gives its temporary files: ".<final name>.<random>.tmp".

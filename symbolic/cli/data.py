@@ -31,7 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     b.add_argument("--limit", type=int, help="at most N pieces per style (chosen by id hash); with --corpus and "
                                              "--pop909 it limits the corpus styles and POP909 is taken whole")
     b.add_argument("--workers", type=int, default=0,
-                   help="conversion processes (default 0: one per core this process may use)")
+                   help="worker processes that convert and tokenize (default 0: one per core this process may use)")
     b.add_argument("--valid-percent", type=int, default=10, help="share of pieces for validation (default 10)")
     b.add_argument("--test-percent", type=int, default=10, help="share of pieces for test (default 10)")
     b.add_argument("--shard-index", type=int, default=0,

@@ -48,7 +48,8 @@ from symbolic.tokenization.events import EventTokenizer
 from symbolic.utils import (atomic_write_bytes, atomic_write_json, die_with_parent, folder_lock,
                             remove_stale_temporaries, stable_hash)
 
-__all__ = ["BuildConfig", "BuildResult", "build_dataset", "merge_shards", "shard_of", "select_pieces", "combine_pieces", "split_of", "assign_splits",
+__all__ = ["BuildConfig", "BuildResult", "build_dataset", "merge_shards", "shard_of", "select_pieces",
+           "combine_pieces", "split_of", "assign_splits",
            "SPLIT_NAMES", "EMPTY_PIECE_REASON"]
 
 SPLIT_NAMES = ("train", "valid", "test")
@@ -62,7 +63,8 @@ class BuildConfig:
     """Settings of a data-set build.
 
     Attributes:
-        workers: conversion processes (0: :func:`symbolic.threads.worker_processes` decides: one per core).
+        workers: processes that convert and tokenize (0: :func:`symbolic.threads.worker_processes` decides:
+            one per core).
         valid_percent, test_percent: share of pieces, by id hash, in each held-out split.
         limit_per_style: keep at most this many pieces per style (chosen by id hash; ``None``: all).
         shard_index, shard_count: build only the pieces whose id hashes to shard ``shard_index`` of
