@@ -8,21 +8,24 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "stable_hash", "remove_stale_temporaries",
+__all__ = ["atomic_writer", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "stable_hash",
+           "remove_stale_temporaries",
            "TEMPORARY_GLOB", "folder_lock", "die_with_parent"]
 
 # The names atomic_write_bytes gives its temporary files: ".<final name>.<random>.tmp".
 TEMPORARY_GLOB = ".*.tmp"
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
+@contextmanager
+def atomic_writer(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A binary file handle whose bytes appear at ``path`` all at once when the ``with`` block ends.
 
-    The bytes go to a temporary file in the same folder, are flushed to disk, and
-    the temporary file is renamed over ``path``; an interrupted write leaves no
-    partial file behind.
+    The bytes go to a temporary file in the same folder (``.<name>.<random>.tmp``), are flushed
+    to disk, and the temporary file is renamed over ``path``; an exception or a kill inside the
+    block leaves the old file (or none) and no partial one.  For output too large to hold in
+    memory; :func:`atomic_write_bytes` is the one-call form.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -30,7 +33,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     try:
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -40,6 +43,12 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one (see :func:`atomic_writer`)."""
+    with atomic_writer(path) as handle:
+        handle.write(data)
 
 
 def _umask() -> int:

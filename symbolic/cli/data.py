@@ -31,11 +31,25 @@ def register(commands: argparse._SubParsersAction) -> None:
     b.add_argument("--limit", type=int, help="at most N pieces per style (chosen by id hash); with --corpus and "
                                              "--pop909 it limits the corpus styles and POP909 is taken whole")
     b.add_argument("--workers", type=int, default=0,
-                   help="conversion processes (default 0: one per core this process may use)")
+                   help="worker processes that convert and tokenize (default 0: one per core this process may use)")
     b.add_argument("--valid-percent", type=int, default=10, help="share of pieces for validation (default 10)")
     b.add_argument("--test-percent", type=int, default=10, help="share of pieces for test (default 10)")
+    b.add_argument("--shard-index", type=int, default=0,
+                   help="build only shard I of --shard-count (pieces chosen by a hash of their path); "
+                        "then combine the shard folders with 'symbolic data merge' (default 0)")
+    b.add_argument("--shard-count", type=int, default=1, help="number of shards (machines) in all (default 1)")
     b.add_argument("--no-progress", action="store_true", help="hide progress bars")
     b.set_defaults(handler=run_build)
+
+    m = sub.add_parser(
+        "merge", help="combine the shard folders of a sharded build into one data set",
+        description="Combine the output folders of 'symbolic data build --shard-index I --shard-count N' "
+                    "(every I from 0 to N-1, copied from their machines) into one data set, the same as a "
+                    "build of the whole selection on one machine.",
+    )
+    m.add_argument("shards", nargs="+", type=Path, metavar="SHARD_DIR", help="the output folder of each shard")
+    m.add_argument("--out", type=Path, required=True, help="output folder of the merged data set")
+    m.set_defaults(handler=run_merge)
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -57,7 +71,8 @@ def run_build(args: argparse.Namespace) -> int:
         check_input_dir(args.midi_dir, "MIDI folder")
     both = bool(args.corpus and args.pop909)
     config = BuildConfig(workers=args.workers, valid_percent=args.valid_percent, test_percent=args.test_percent,
-                         limit_per_style=None if both else args.limit)
+                         limit_per_style=None if both else args.limit, shard_index=args.shard_index,
+                         shard_count=args.shard_count)
     tokenizer = default_event_tokenizer()
     if args.corpus:
         styles = [s.strip() for s in args.styles.split(",") if s.strip()] if args.styles else None
@@ -84,6 +99,17 @@ def run_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_merge(args: argparse.Namespace) -> int:
+    from symbolic.data.build import merge_shards
+    from symbolic.paths import check_input_dir, check_output_dir
+
+    for shard in args.shards:
+        check_input_dir(shard, "shard folder")
+    check_output_dir(args.out, "data set folder")
+    print_build_summary(merge_shards(args.shards, args.out))
+    return 0
+
+
 def print_build_summary(result) -> None:
     """Print what a build did: sources, splits per style, moved and skipped pieces, time."""
     if result.reused:
@@ -97,6 +123,13 @@ def print_build_summary(result) -> None:
         if result.rebuilt:
             parts.append(f"converted {result.rebuilt} broken cache entries again")
         how = "; ".join(parts) or "no pieces"
+    if result.shard is not None:
+        index, count = result.shard
+        print(f"shard {index} of {count} in {result.out_dir}: {how}, {result.seconds:.1f} s")
+        print(f"  {result.n_pieces['all']} pieces, {result.n_tokens['all']} tokens; when every shard is built, "
+              f"combine the {count} shard folders with 'symbolic data merge SHARD_DIR... --out DIR'")
+        _print_failures(result.failures)
+        return
     print(f"data set in {result.out_dir}: {how}, {result.seconds:.1f} s")
     for split in ("train", "valid", "test"):
         print(f"  {split:5s}: {result.n_pieces[split]:6d} pieces, {result.n_tokens[split]:9d} tokens")
@@ -107,10 +140,14 @@ def print_build_summary(result) -> None:
             print(f"    {style}: " + ", ".join(f"{counts[s]} {s}" for s in ("train", "valid", "test")))
     for move in result.moved:
         print(f"  moved {move['id']} from {move['from']} to {move['to']} (so that its style is in {move['to']})")
-    if result.failures:
-        n = len(result.failures)
-        print(f"  skipped {n} piece{'s' if n != 1 else ''} (listed in manifest.json):")
-        for failure in result.failures[:10]:
+    _print_failures(result.failures)
+
+
+def _print_failures(failures: list[dict]) -> None:
+    if failures:
+        n = len(failures)
+        print(f"  skipped {n} piece{'s' if n != 1 else ''} (listed in manifest.json or pieces/pieces.jsonl):")
+        for failure in failures[:10]:
             print(f"    {failure['id']}: {failure['reason'][:160]}")
-        if len(result.failures) > 10:
-            print(f"    ... and {len(result.failures) - 10} more")
+        if len(failures) > 10:
+            print(f"    ... and {len(failures) - 10} more")

@@ -27,14 +27,13 @@ converted again.  Pieces without notes are skipped with their reason.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import time
 import uuid
 import warnings
 import zipfile
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -49,7 +48,8 @@ from symbolic.tokenization.events import EventTokenizer
 from symbolic.utils import (atomic_write_bytes, atomic_write_json, die_with_parent, folder_lock,
                             remove_stale_temporaries, stable_hash)
 
-__all__ = ["BuildConfig", "BuildResult", "build_dataset", "select_pieces", "combine_pieces", "split_of", "assign_splits",
+__all__ = ["BuildConfig", "BuildResult", "build_dataset", "merge_shards", "shard_of", "select_pieces",
+           "combine_pieces", "split_of", "assign_splits",
            "SPLIT_NAMES", "EMPTY_PIECE_REASON"]
 
 SPLIT_NAMES = ("train", "valid", "test")
@@ -63,15 +63,21 @@ class BuildConfig:
     """Settings of a data-set build.
 
     Attributes:
-        workers: conversion processes (0: :func:`symbolic.threads.worker_processes` decides: one per core).
+        workers: processes that convert and tokenize (0: :func:`symbolic.threads.worker_processes` decides:
+            one per core).
         valid_percent, test_percent: share of pieces, by id hash, in each held-out split.
         limit_per_style: keep at most this many pieces per style (chosen by id hash; ``None``: all).
+        shard_index, shard_count: build only the pieces whose id hashes to shard ``shard_index`` of
+            ``shard_count`` (:func:`shard_of`); with ``shard_count > 1`` the build stops at the piece log and
+            :func:`merge_shards` makes the data set of all shards.  ``0`` of ``1``: the whole selection.
     """
 
     workers: int = 0
     valid_percent: int = 10
     test_percent: int = 10
     limit_per_style: int | None = None
+    shard_index: int = 0
+    shard_count: int = 1
 
     def __post_init__(self) -> None:
         if self.workers < 0:
@@ -80,6 +86,9 @@ class BuildConfig:
             raise ConfigError("valid_percent and test_percent must be >= 0 and leave some pieces for training")
         if self.limit_per_style is not None and self.limit_per_style < 1:
             raise ConfigError(f"limit_per_style={self.limit_per_style} must be at least 1 (or None for all)")
+        if self.shard_count < 1 or not 0 <= self.shard_index < self.shard_count:
+            raise ConfigError(f"shard {self.shard_index} of {self.shard_count}: the count must be at least 1 and "
+                              f"the index from 0 to count - 1")
 
 
 @dataclass
@@ -99,6 +108,8 @@ class BuildResult:
         split_counts: style -> split -> pieces.
         moved: pieces moved off their hash split so each style is in every split (see :func:`assign_splits`),
             each ``{"id", "from", "to"}``.
+        shard: ``(index, count)`` of a shard build, which ends at its piece log (no splits: ``n_pieces`` and
+            ``n_tokens`` then hold the shard's totals under ``"all"``); ``None`` for a whole build.
     """
 
     out_dir: Path
@@ -113,6 +124,7 @@ class BuildResult:
     rebuilt: int = 0
     split_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     moved: list[dict] = field(default_factory=list)
+    shard: tuple[int, int] | None = None
 
 
 def split_of(piece_id: str, config: BuildConfig) -> str:
@@ -165,6 +177,12 @@ def assign_splits(pieces: list[tuple[str, str]], config: BuildConfig) -> tuple[d
             splits[piece_id] = target
             moved.append({"id": piece_id, "from": donor, "to": target})
     return splits, moved
+
+
+def shard_of(piece_id: str, shard_count: int) -> int:
+    """The shard (``0 .. shard_count - 1``) that builds a piece, from a hash of its id (for a MIDI folder: the
+    file's path relative to the folder), so every machine agrees without talking to the others."""
+    return stable_hash("shard:" + piece_id) % shard_count
 
 
 def select_pieces(pieces: list[CorpusPiece], limit_per_style: int | None) -> list[CorpusPiece]:
@@ -244,6 +262,12 @@ def build_dataset(pieces: list[CorpusPiece], out_dir: str | os.PathLike[str], to
                   config: BuildConfig | None = None, progress: bool = True) -> BuildResult:
     """Convert, cache, tokenize and split ``pieces`` into ``out_dir``.
 
+    Pieces are tokenized in worker processes and appended one by one to a piece log
+    (:class:`~symbolic.data.piecelog.PieceLog`, ``out_dir/pieces``), then the split shards are written
+    from the log piece by piece, so memory holds the list of pieces and a few pieces' tokens, never the
+    whole set.  A killed build resumes from its log.  With ``config.shard_count > 1`` only this shard's
+    pieces are built and the build stops at the log; :func:`merge_shards` then writes the data set.
+
     Args:
         pieces: what to build from (see :mod:`symbolic.data.corpus`).
         out_dir: output folder; an earlier build there is resumed or reused.
@@ -253,6 +277,11 @@ def build_dataset(pieces: list[CorpusPiece], out_dir: str | os.PathLike[str], to
 
     Returns:
         A :class:`BuildResult`; failures are listed there and in ``manifest.json``.
+
+    Raises:
+        StyleError: a piece's style is not among the tokenizer's.
+        DataError: another build holds ``out_dir``.
+        SymbolicError: interrupted (Ctrl-C) or a worker died; the message says how much is kept.
     """
     config = config or BuildConfig()
     out = Path(out_dir)
@@ -292,34 +321,58 @@ def _reusable(out: Path, fingerprint: str) -> dict | None:
     return old
 
 
-def _worker_init(parent: int) -> None:
+_WORKER_TOKENIZER: EventTokenizer | None = None
+
+
+def _worker_init(parent: int, tokenizer_config: dict | None = None) -> None:
     import signal
 
+    global _WORKER_TOKENIZER
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the workers
+    if tokenizer_config is not None:
+        from symbolic.tokenization.vocab import EventTokenizerConfig
+
+        _WORKER_TOKENIZER = EventTokenizer(EventTokenizerConfig.from_dict(tokenizer_config))
 
 
-def _convert_all(todo: list[CorpusPiece], cache: Path, workers: int, progress: bool) -> None:
-    """Convert ``todo`` into ``cache`` in worker processes; Ctrl-C stops them at once and says what is cached."""
+def _run_pool(task, items: list, workers: int, on_result, stopped, desc: str, progress: bool,
+              tokenizer: EventTokenizer | None = None) -> None:
+    """Run ``task(*item)`` for every item in worker processes, calling ``on_result`` in the parent as each ends.
+
+    At most four tasks per worker are in flight, so finished results never pile up in memory.  Ctrl-C (or a
+    dead worker) kills the workers at once and raises :class:`SymbolicError` with ``stopped(why)``, which
+    says what is kept.
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
     from tqdm import tqdm
 
-    bar = tqdm(total=len(todo), desc="converting", unit="piece", disable=not progress)
-    pool = ProcessPoolExecutor(max_workers=worker_processes(workers, len(todo)), initializer=_worker_init,
-                               initargs=(os.getpid(),))
+    bar = tqdm(total=len(items), desc=desc, unit="piece", disable=not progress)
+    n_workers = worker_processes(workers, len(items))
+    pool = ProcessPoolExecutor(max_workers=n_workers, initializer=_worker_init,
+                               initargs=(os.getpid(), tokenizer.config.to_dict() if tokenizer else None))
+    pending: set = set()
+    queue = iter(items)
     try:
-        futures = [pool.submit(_convert, p, str(cache)) for p in todo]
-        for future in as_completed(futures):
-            future.result()
-            bar.update(1)
+        while True:
+            for item in queue:
+                pending.add(pool.submit(task, *item))
+                if len(pending) >= 4 * n_workers:
+                    break
+            if not pending:
+                break
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                on_result(future.result())
+                bar.update(1)
     except (KeyboardInterrupt, BrokenProcessPool) as exc:
         for process in list(getattr(pool, "_processes", {}).values()):
-            process.kill()  # a conversion in flight is lost; its temporary file is removed next start
+            process.kill()  # work in flight is lost; its temporary file is removed next start
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
-        done = sum(_is_cached(cache, p) for p in todo)
-        why = "interrupted" if isinstance(exc, KeyboardInterrupt) else "a conversion worker died"
-        raise SymbolicError(f"{why}: {done} of {len(todo)} pieces were converted and cached in {cache}; "
-                            "run the same command again to convert the rest") from None
+        why = "interrupted" if isinstance(exc, KeyboardInterrupt) else "a worker died"
+        raise SymbolicError(f"{why}: {stopped()}; run the same command again to do the rest") from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
@@ -343,92 +396,245 @@ def _read_piece(piece: CorpusPiece, cache: Path):
     return read_midi(cache / f"{name}.mid"), cache / f"{name}.mid"
 
 
+def _tokenize_piece(order: int, piece: CorpusPiece, cache_dir: str) -> tuple[dict, np.ndarray | None, bool]:
+    """Worker: read and tokenize one piece; ``(log record, int32 ids or None, cache entry rebuilt)``.
+
+    A cache entry that no longer loads is converted again.  A piece that fails gets a record with
+    its ``failure`` reason and no ids.
+    """
+    cache = Path(cache_dir)
+    record = {"id": piece.id, "style": piece.style, "order": order}
+    rebuilt = False
+    try:
+        try:
+            score, where = _read_piece(piece, cache)
+        except (SymbolicError, ValueError, KeyError, UnicodeDecodeError):
+            if _is_midi(piece):
+                raise
+            name = _cache_name(piece.id)
+            (cache / f"{name}.mid").unlink(missing_ok=True)
+            (cache / f"{name}.fail.json").unlink(missing_ok=True)
+            _convert(piece, cache_dir)
+            rebuilt = True
+            score, where = _read_piece(piece, cache)
+        if score is None:
+            return {**record, "failure": where}, None, rebuilt
+        if score.n_notes == 0:
+            return {**record, "failure": EMPTY_PIECE_REASON}, None, rebuilt
+        ids = _WORKER_TOKENIZER.encode(score, style=piece.style)
+    except SymbolicError as exc:
+        return {**record, "failure": str(exc)}, None, rebuilt
+    except Exception as exc:  # a bad piece must never stop the build
+        return {**record, "failure": f"{type(exc).__name__}: {exc}"}, None, rebuilt
+    record.update(notes=score.n_notes, midi=str(Path(where).resolve()))
+    return record, np.asarray(ids, dtype=np.int32), rebuilt
+
+
+def _log_meta(fingerprint: str, set_fingerprint: str, n_selected: int, tokenizer: EventTokenizer,
+              config: BuildConfig) -> dict:
+    return {"fingerprint": fingerprint, "set_fingerprint": set_fingerprint, "shard_index": config.shard_index,
+            "shard_count": config.shard_count, "n_selected": n_selected, "tokenizer": tokenizer.config.to_dict(),
+            "config": asdict(config), "split_rule": SPLIT_RULE}
+
+
 def _build_locked(pieces: list[CorpusPiece], out: Path, tokenizer: EventTokenizer, config: BuildConfig,
                   progress: bool) -> BuildResult:
-    from tqdm import tqdm
+    import shutil
+
+    from symbolic.data.piecelog import PieceLog
 
     start = time.perf_counter()
     cache = out / "cache"
     cache.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out)  # we hold the lock: any temporary here was left by a killed build
     remove_stale_temporaries(cache)
-    fingerprint = _fingerprint(pieces, tokenizer, config)
-    n_midi = sum(_is_midi(p) for p in pieces)
-    old = _reusable(out, fingerprint)
+    set_fingerprint = _fingerprint(pieces, tokenizer, config)
+    sharded = config.shard_count > 1
+    mine = [(order, p) for order, p in enumerate(pieces)
+            if not sharded or shard_of(p.id, config.shard_count) == config.shard_index]
+    n_midi = sum(_is_midi(p) for _, p in mine)
+    old = None if sharded else _reusable(out, set_fingerprint)
     if old is not None:
+        shutil.rmtree(out / "pieces", ignore_errors=True)  # left by a kill after the manifest was written
         return BuildResult(out, old["n_pieces"], old["n_tokens"], 0, 0, old["failures"],
                            time.perf_counter() - start, reused=True, midi_files=0,
                            split_counts=old.get("split_counts", {}), moved=old.get("moved", []))
 
     # 1. Convert what is not cached yet (music21 sources), in parallel.
-    todo = [p for p in pieces if not _is_midi(p) and not _is_cached(cache, p)]
+    todo = [p for _, p in mine if not _is_midi(p) and not _is_cached(cache, p)]
     if todo:
-        _convert_all(todo, cache, config.workers, progress)
+        _run_pool(_convert, [(p, str(cache)) for p in todo], config.workers, lambda _: None,
+                  lambda: f"{sum(_is_cached(cache, p) for p in todo)} of {len(todo)} pieces were converted and "
+                          f"cached in {cache}", "converting", progress)
 
-    # 2. Read and tokenize every piece (a cache entry that no longer loads is converted again).
-    kept, failures, rebuilt = [], [], 0
-    for piece in tqdm(pieces, desc="tokenizing", unit="piece", disable=not progress):
-        try:
-            try:
-                score, where = _read_piece(piece, cache)
-            except (SymbolicError, ValueError, KeyError, UnicodeDecodeError):
-                if _is_midi(piece):
-                    raise
-                name = _cache_name(piece.id)
-                (cache / f"{name}.mid").unlink(missing_ok=True)
-                (cache / f"{name}.fail.json").unlink(missing_ok=True)
-                _convert(piece, str(cache))
-                rebuilt += 1
-                score, where = _read_piece(piece, cache)
-            if score is None:
-                failures.append({"id": piece.id, "reason": where})
-                continue
-            if score.n_notes == 0:
-                failures.append({"id": piece.id, "reason": EMPTY_PIECE_REASON})
-                continue
-            ids = tokenizer.encode(score, style=piece.style)
-        except SymbolicError as exc:
-            failures.append({"id": piece.id, "reason": str(exc)})
-            continue
-        kept.append((piece, ids, score.n_notes, where))
+    # 2. Read and tokenize every piece not yet in the log, in parallel, appending each as it ends.
+    fingerprint = f"{stable_hash(f'{set_fingerprint}|{config.shard_index}/{config.shard_count}'):016x}"
+    meta = _log_meta(fingerprint, set_fingerprint, len(pieces), tokenizer, config)
+    rebuilt = 0
+    with PieceLog(out / "pieces", meta) as log:
+        if not log.meta.get("complete"):
+            def keep(result: tuple[dict, np.ndarray | None, bool]) -> None:
+                nonlocal rebuilt
+                record, ids, was_rebuilt = result
+                log.append(record, ids)
+                rebuilt += was_rebuilt
 
-    # 3. Split (hash of the id, with a floor per style) and write the shards, then the manifest.
-    splits, moved = assign_splits([(piece.id, piece.style) for piece, *_ in kept], config)
+            missing = [(order, p, str(cache)) for order, p in mine if p.id not in log]
+            if missing:
+                _run_pool(_tokenize_piece, missing, config.workers, keep,
+                          lambda: f"{len(log)} of {len(mine)} pieces are tokenized and kept in {log.folder}",
+                          "tokenizing", progress, tokenizer)
+            log.complete(converted=len(todo), cached=len(mine) - n_midi - len(todo), midi_files=n_midi,
+                         rebuilt=rebuilt)
+        sources = log.meta["counts"]
+        if sharded:
+            kept = [r for r in log.records if "failure" not in r]
+            failures = [{"id": r["id"], "reason": r["failure"]} for r in sorted(log.records, key=_order)
+                        if "failure" in r]
+            return BuildResult(out, {"all": len(kept)}, {"all": sum(r["length"] for r in kept)},
+                               sources["converted"], sources["cached"], failures, time.perf_counter() - start,
+                               midi_files=sources["midi_files"], rebuilt=sources["rebuilt"],
+                               shard=(config.shard_index, config.shard_count))
+        result = _write_dataset(out, [log], tokenizer, config, set_fingerprint, sources)
+    shutil.rmtree(out / "pieces")  # the shards hold it all now
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _order(record: dict) -> int:
+    return record["order"]
+
+
+def _write_split(path: Path, members: list, build_id: str, tokenizer: EventTokenizer) -> tuple[int, int]:
+    """Write one split's ``.npz`` atomically from ``(log, record)`` pairs, one piece in memory at a time.
+
+    The arrays are those :func:`numpy.savez` would write (``tokens`` int32, ``offsets`` int64 ``(N+1,)``,
+    ``styles`` int64, ``ids`` str, ``build_id``), streamed into an uncompressed zip.  Returns
+    ``(pieces, tokens)``.
+    """
+    from symbolic.utils import atomic_writer
+
+    lengths = np.asarray([record["length"] for _, record in members], dtype=np.int64)
+    offsets = np.zeros(len(members) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    arrays = {"offsets": offsets,
+              "styles": np.asarray([tokenizer.vocab.styles.index(r["style"]) for _, r in members], dtype=np.int64),
+              "ids": np.asarray([r["id"] for _, r in members], dtype=str), "build_id": np.asarray(build_id)}
+    with atomic_writer(path) as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        with zf.open("tokens.npy", "w", force_zip64=True) as entry:
+            np.lib.format.write_array_header_1_0(entry, {"descr": np.lib.format.dtype_to_descr(np.dtype("<i4")),
+                                                         "fortran_order": False, "shape": (int(offsets[-1]),)})
+            for log, record in members:
+                entry.write(log.tokens(record).tobytes())
+        for name, array in arrays.items():
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as entry:
+                np.lib.format.write_array(entry, array, allow_pickle=False)
+    return len(members), int(offsets[-1])
+
+
+def _write_dataset(out: Path, logs: list, tokenizer: EventTokenizer, config: BuildConfig, fingerprint: str,
+                   sources: dict) -> BuildResult:
+    """Split the pieces of complete piece logs and write the shards, ``tokenizer.json`` and ``manifest.json``.
+
+    Pieces keep the order of the selection they were listed in (their ``order``), whichever log holds
+    them, so the shards of a merged build equal those of a build on one machine.
+    """
+    entries = sorted(((log, record) for log in logs for record in log.records), key=lambda e: _order(e[1]))
+    kept = [(log, record) for log, record in entries if "failure" not in record]
+    failures = [{"id": record["id"], "reason": record["failure"]} for _, record in entries if "failure" in record]
+    splits, moved = assign_splits([(record["id"], record["style"]) for _, record in kept], config)
     build_id = uuid.uuid4().hex
-    shards: dict[str, dict[str, list]] = {s: {"tokens": [], "styles": [], "ids": []} for s in SPLIT_NAMES}
-    records = []
     split_counts: dict[str, dict[str, int]] = {}
-    for piece, ids, n_notes, midi_path in kept:
-        split = splits[piece.id]
-        shard = shards[split]
-        shard["tokens"].append(np.asarray(ids, dtype=np.int32))
-        shard["styles"].append(tokenizer.vocab.styles.index(piece.style))
-        shard["ids"].append(piece.id)
-        counts = split_counts.setdefault(piece.style, {s: 0 for s in SPLIT_NAMES})
+    records = []
+    for _, record in kept:
+        split = splits[record["id"]]
+        counts = split_counts.setdefault(record["style"], {s: 0 for s in SPLIT_NAMES})
         counts[split] += 1
-        records.append({"id": piece.id, "style": piece.style, "split": split, "notes": n_notes,
-                        "tokens": len(ids), "midi": str(Path(midi_path).resolve())})
-
+        records.append({"id": record["id"], "style": record["style"], "split": split, "notes": record["notes"],
+                        "tokens": record["length"], "midi": record["midi"]})
     n_pieces, n_tokens = {}, {}
-    for split, shard in shards.items():
-        lengths = [len(t) for t in shard["tokens"]]
-        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        tokens = np.concatenate(shard["tokens"]) if lengths else np.zeros(0, dtype=np.int32)
-        buffer = io.BytesIO()
-        np.savez(buffer, tokens=tokens, offsets=offsets, styles=np.asarray(shard["styles"], dtype=np.int64),
-                 ids=np.asarray(shard["ids"], dtype=str), build_id=np.asarray(build_id))
-        atomic_write_bytes(out / f"{split}.npz", buffer.getvalue())
-        n_pieces[split], n_tokens[split] = len(lengths), int(offsets[-1])
+    for split in SPLIT_NAMES:
+        members = [(log, record) for log, record in kept if splits[record["id"]] == split]
+        n_pieces[split], n_tokens[split] = _write_split(out / f"{split}.npz", members, build_id, tokenizer)
     tokenizer.save_spec(out / "tokenizer.json")
-    converted = len(todo)
-    cached = len(pieces) - n_midi - converted
     atomic_write_json(out / "manifest.json", {
         "format": MANIFEST_FORMAT, "fingerprint": fingerprint, "build_id": build_id, "config": asdict(config),
         "styles": list(tokenizer.vocab.styles), "n_pieces": n_pieces, "n_tokens": n_tokens,
-        "sources": {"converted": converted, "cached": cached, "midi_files": n_midi, "rebuilt": rebuilt},
-        "split_rule": SPLIT_RULE, "split_counts": split_counts, "moved": moved,
+        "sources": sources, "split_rule": SPLIT_RULE, "split_counts": split_counts, "moved": moved,
         "failures": failures, "pieces": records,
     })
-    return BuildResult(out, n_pieces, n_tokens, converted, cached, failures, time.perf_counter() - start,
-                       midi_files=n_midi, rebuilt=rebuilt, split_counts=split_counts, moved=moved)
+    return BuildResult(out, n_pieces, n_tokens, sources["converted"], sources["cached"], failures, 0.0,
+                       midi_files=sources["midi_files"], rebuilt=sources["rebuilt"], split_counts=split_counts,
+                       moved=moved)
+
+
+def merge_shards(shard_dirs: list[str | os.PathLike[str]], out_dir: str | os.PathLike[str]) -> BuildResult:
+    """Combine the outputs of a sharded build (one folder per shard) into one data set in ``out_dir``.
+
+    The result equals a build of the whole selection on one machine: the same pieces in the same
+    splits, in the same order, with the same tokens (only the build id, the source counts and the
+    MIDI paths of shards built elsewhere differ).
+
+    Args:
+        shard_dirs: the output folder of every shard (``shard_index`` 0 to ``shard_count - 1``), each copied
+            from its machine whole (``pieces/`` is what is read).
+        out_dir: where the data set goes (not one of the shard folders).
+
+    Raises:
+        DataError: a folder is not a finished shard, shards are missing or repeated, or they come from
+            different selections, tokenizers or split shares (the message names the folders).
+    """
+    from symbolic.data.piecelog import PieceLog
+    from symbolic.tokenization.vocab import EventTokenizerConfig
+
+    start = time.perf_counter()
+    folders = [Path(d) for d in shard_dirs]
+    out = Path(out_dir)
+    if not folders:
+        raise DataError("name the shard folders to merge")
+    metas = []
+    for folder in folders:
+        if folder.resolve() == out.resolve():
+            raise DataError(f"{out}: the merged data set needs its own folder, not one of the shards'")
+        meta = PieceLog.read_meta(folder / "pieces")
+        if not meta.get("complete"):
+            raise DataError(f"{folder}: shard {meta['shard_index']} of {meta['shard_count']} is not finished; "
+                            "run its build again to finish it, then merge")
+        metas.append(meta)
+    first = metas[0]
+    for folder, meta in zip(folders, metas):
+        for key, what in (("set_fingerprint", "pieces (the folder or its files differ)"),
+                          ("shard_count", "shard count"), ("tokenizer", "tokenizer"),
+                          ("split_rule", "split rule")):
+            if meta[key] != first[key]:
+                raise DataError(f"{folder} and {folders[0]} were built with different {what}; build every "
+                                "shard from the same pieces with the same settings")
+        if {k: v for k, v in meta["config"].items() if k not in ("workers", "shard_index")} != \
+                {k: v for k, v in first["config"].items() if k not in ("workers", "shard_index")}:
+            raise DataError(f"{folder} and {folders[0]} were built with different split shares or limits; "
+                            "build every shard with the same settings")
+    indices = sorted(m["shard_index"] for m in metas)
+    count = first["shard_count"]
+    if indices != list(range(count)):
+        missing = sorted(set(range(count)) - set(indices))
+        repeated = sorted({i for i in indices if indices.count(i) > 1})
+        raise DataError(f"the shards given are {indices} of {count}: "
+                        + (f"missing {missing}" if missing else "") + ("; " if missing and repeated else "")
+                        + (f"repeated {repeated}" if repeated else "") + "; give each shard's folder once")
+    tokenizer = EventTokenizer(EventTokenizerConfig.from_dict(first["tokenizer"]))
+    config_fields = {k: v for k, v in first["config"].items() if k not in ("shard_index", "shard_count")}
+    config = BuildConfig(**config_fields)
+    sources = {key: sum(m["counts"][key] for m in metas) for key in first["counts"]}
+    logs = [PieceLog(folder / "pieces", meta) for folder, meta in zip(folders, metas)]
+    try:
+        ids = [record["id"] for log in logs for record in log.records]
+        if len(ids) != len(set(ids)):
+            raise DataError("a piece is in two shards; build every shard from the same pieces with the same count")
+        with folder_lock(out, "a data-set build"):
+            remove_stale_temporaries(out)
+            result = _write_dataset(out, logs, tokenizer, config, first["set_fingerprint"], sources)
+    finally:
+        for log in logs:
+            log.close()
+    result.seconds = time.perf_counter() - start
+    return result
