@@ -74,7 +74,7 @@ def rq_worker(redis_url, tiny_model):
 @pytest.fixture(scope="module")
 def config(tmp_path_factory, tiny_model, redis_url) -> ServeConfig:
     return ServeConfig(data_dir=tmp_path_factory.mktemp("rq"), model=tiny_model, queue_backend="rq",
-                       redis_url=redis_url, max_queued_per_client=10)
+                       redis_url=redis_url, max_queued_per_client=10, max_new_bars=400)
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_a_job_runs_end_to_end_through_redis(client, config, tune_bytes):
 
 
 def test_a_running_job_is_cancelled_at_its_next_bar(client, tune_bytes):
-    job_id = submit(client, tune_bytes, {"job": "continue", "style": "chorale", "bars": 60}).json()["id"]
+    job_id = submit(client, tune_bytes, {"job": "continue", "style": "chorale", "bars": 400}).json()["id"]
     running = wait(client, job_id, states=("running",), timeout=120)
     assert client.delete(f"/api/jobs/{job_id}").status_code == 200
     job = wait(client, job_id, timeout=120)
@@ -112,17 +112,17 @@ def test_a_running_job_is_cancelled_at_its_next_bar(client, tune_bytes):
 def test_a_job_over_the_time_limit_fails_with_the_reason(config, rq_worker, tune_bytes):
     limited = ServeConfig(**{**config.__dict__, "job_timeout_seconds": 0.5})
     with TestClient(create_app(limited)) as client:
-        job_id = submit(client, tune_bytes, {"job": "continue", "style": "chorale", "bars": 60}).json()["id"]
+        job_id = submit(client, tune_bytes, {"job": "continue", "style": "chorale", "bars": 400}).json()["id"]
         job = wait(client, job_id, timeout=120)
     assert job["state"] == "failed" and "time limit of 0.5 s" in job["message"], job
 
 
 def test_a_job_over_the_memory_limit_fails_with_the_reason(config, rq_worker, tune_bytes):
-    limited = ServeConfig(**{**config.__dict__, "job_memory_bytes": 1})
+    limited = ServeConfig(**{**config.__dict__, "job_memory_bytes": 50_000_000})
     with TestClient(create_app(limited)) as client:
         job_id = submit(client, tune_bytes, {"job": "accompany", "style": "chorale", "voices": 1}).json()["id"]
         job = wait(client, job_id, timeout=120)
-    assert job["state"] == "failed" and "limit of 0 MB per job" in job["message"], job
+    assert job["state"] == "failed" and "limit of 50 MB per job" in job["message"], job
 
 
 def test_an_unreachable_redis_is_one_clear_error(tmp_path, tiny_model):

@@ -72,7 +72,7 @@ def test_a_job_within_its_limits_is_done(job_folder, tiny_model):
     assert state == "done" and summary["audio"] and (folder / "result.ogg").is_file(), message
 
 
-@pytest.mark.parametrize("memory_bytes", [1_000_000, 50_000_000])  # the model's step; the sound font
+@pytest.mark.parametrize("memory_bytes", [1_000_000, 50_000_000])  # the sound font's ~150 MB of samples do not fit
 def test_a_job_over_its_memory_limit_fails_with_the_reason(job_folder, tiny_model, memory_bytes):
     folder = job_folder()
     state, message, summary = execute(folder, {"job": "accompany", "style": "chorale", "voices": 1}, tiny_model,
