@@ -87,7 +87,7 @@ def create_app(config: ServeConfig, queue: JobQueue | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         store.mark_interrupted()
         store.expire(config.result_ttl_seconds)
-        if state["queue"] is None:
+        if queue is None:  # ours: a fresh one at each start (a test client may start the app more than once)
             state["queue"] = make_queue(config)
         yield
         state["queue"].shutdown()

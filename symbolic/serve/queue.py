@@ -86,7 +86,7 @@ class PoolQueue:
     def shutdown(self) -> None:
         """Stop now: queued jobs are dropped and running ones killed (the next start marks them failed)."""
         self.stopping = True
-        for process in list(getattr(self.pool, "_processes", {}).values()):
+        for process in list((getattr(self.pool, "_processes", None) or {}).values()):  # None once shut down
             process.kill()
         self.pool.shutdown(wait=False, cancel_futures=True)
 
