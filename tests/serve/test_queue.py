@@ -132,3 +132,14 @@ def test_the_settings_choose_the_queue(tmp_path):
         ServeConfig(data_dir=tmp_path, queue_backend="celery")
     with pytest.raises(ConfigError, match="must start with redis://"):
         ServeConfig(data_dir=tmp_path, queue_backend="rq", redis_url="127.0.0.1:6379")
+
+
+def test_the_cli_names_an_unreachable_redis_in_one_line(tmp_path, tiny_model, capsys):
+    from symbolic.cli import main
+
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    assert main(["serve", "--queue", "rq", "--redis-url", url, "--data-dir", str(tmp_path / "d"),
+                 "--model", tiny_model]) == 2
+    assert main(["serve-worker", "--redis-url", url, "--model", tiny_model, "--burst"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(f"cannot reach the Redis server at {url}" in line for line in err), err
