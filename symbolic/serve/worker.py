@@ -29,7 +29,8 @@ from symbolic.serve.config import JobSettings
 from symbolic.serve.store import JobStore
 from symbolic.utils import atomic_write_bytes, atomic_write_json
 
-__all__ = ["run_job", "execute", "warm_up", "job_memory_limit", "job_time_limit", "ogg_bytes", "JobStopped", "RESULT_FILES"]
+__all__ = ["run_job", "execute", "warm_up", "job_memory_limit", "job_time_limit", "ogg_bytes", "JobStopped",
+           "RESULT_FILES"]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ OGG_BLOCK_FRAMES = 16384  # frames per write to the Vorbis encoder
 
 _MODELS: dict[str, tuple] = {}  # this process's decoders, by model name
 _WARM: set[str] = set()  # the models :func:`warm_up` has run for in this process
-_AUDIO_WORKS: set[bool] = set()  # {True} once :func:`warm_up` rendered audio in this process
+_AUDIO_WORKS = False  # whether :func:`warm_up` rendered audio in this process
 
 
 class AudioFailed(Exception):
@@ -75,6 +76,7 @@ def warm_up(model_name: str) -> None:
     process, once per model, so that a job's memory limit bounds the job's data rather than the program, and
     so that processes forked from this one (RQ's) start with all of it loaded.
     """
+    global _AUDIO_WORKS
     if model_name in _WARM:
         return
     _decoder(model_name)
@@ -91,7 +93,7 @@ def warm_up(model_name: str) -> None:
         write_piano_rolls(Path(tmp) / "roll.png", [("warm-up", one_note)])
         try:
             _write_audio(Path(tmp), "warm-up", one_note)
-            _AUDIO_WORKS.add(True)
+            _AUDIO_WORKS = True
         except (ImportError, OSError, SymbolicError):  # no FluidSynth or sound font: jobs skip audio too
             pass
     _WARM.add(model_name)
@@ -213,8 +215,9 @@ def job_memory_limit(memory_bytes: int | None) -> Iterator[None]:
         return
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     cap = _vm_bytes() + memory_bytes
-    if hard != resource.RLIM_INFINITY:
-        cap = min(cap, hard)
+    for limit in (soft, hard):  # never above a limit set already (ulimit -v)
+        if limit != resource.RLIM_INFINITY:
+            cap = min(cap, limit)
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
     try:
         yield
