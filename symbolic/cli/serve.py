@@ -26,22 +26,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     s.add_argument("--model", default=ServeConfig.model, help="a shipped model name or a checkpoint folder")
     s.add_argument("--queue", choices=QUEUE_BACKENDS, default=ServeConfig.queue_backend,
                    help=f"where jobs run: pool (--workers processes here) or rq (a Redis queue served by "
-                        f"'symbolic serve-worker' on any machine) (default {ServeConfig.queue_backend})")
+                        f"'symbolic serve --worker' on any machine) (default {ServeConfig.queue_backend})")
     _redis_arguments(s)
-    s.set_defaults(handler=run_serve)
 
-    w = commands.add_parser(
-        "serve-worker", help="run jobs of 'symbolic serve --queue rq' from its Redis queue (on any machine)",
-        description="An RQ worker for 'symbolic serve --queue rq': loads the model once, then runs the jobs of "
-                    "the Redis queue one at a time until stopped (Ctrl-C).  Start as many as you like, here or "
-                    "on other machines that reach the Redis server; they need only the model.",
-    )
-    w.add_argument("--model", default=ServeConfig.model,
-                   help="the model to load before the first job (the server's --model; a checkpoint folder "
-                        "must exist on this machine)")
-    _redis_arguments(w)
-    w.add_argument("--burst", action="store_true", help="stop once the queue is empty")
-    w.set_defaults(handler=run_serve_worker)
+    s.add_argument("--worker", action="store_true",
+                   help="instead of the web app, run jobs of the rq queue (start as many as you like, here or "
+                        "on other machines that reach Redis; each loads --model once)")
+    s.add_argument("--burst", action="store_true", help="with --worker: stop once the queue is empty")
+    s.set_defaults(handler=run_serve)
 
 
 def _redis_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +44,8 @@ def _redis_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    if args.worker:
+        return run_serve_worker(args)
     import uvicorn
 
     from symbolic.serve.app import create_app
@@ -69,6 +63,6 @@ def run_serve_worker(args: argparse.Namespace) -> int:
     from symbolic.serve.queue import run_rq_worker
 
     config = ServeConfig(model=args.model, queue_backend="rq", redis_url=args.redis_url, rq_queue_name=args.rq_queue)
-    print(f"symbolic serve-worker: model {config.model}, queue {config.rq_queue_name!r} at {config.redis_url}")
+    print(f"symbolic serve --worker: model {config.model}, queue {config.rq_queue_name!r} at {config.redis_url}")
     run_rq_worker(config, burst=args.burst)
     return 0

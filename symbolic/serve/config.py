@@ -35,7 +35,7 @@ class ServeConfig:
         job_memory_bytes: address space one job may add to its worker process (which has the model
             loaded already, about 0.6 GB with the shipped model); past it the job fails.
         queue_backend: ``"pool"`` (worker processes of this server, :class:`~symbolic.serve.queue.PoolQueue`)
-            or ``"rq"`` (a Redis queue served by ``symbolic serve-worker`` processes on any machine,
+            or ``"rq"`` (a Redis queue served by ``symbolic serve --worker`` processes on any machine,
             :class:`~symbolic.serve.queue.RqQueue`).
         redis_url: the Redis server of the ``"rq"`` backend (``redis://host:port/db``).
         rq_queue_name: the name of the RQ queue the jobs go to (the workers listen on it).

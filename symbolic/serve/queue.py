@@ -6,7 +6,7 @@ chosen by :attr:`ServeConfig.queue_backend <symbolic.serve.config.ServeConfig>` 
 - :class:`PoolQueue` (``"pool"``, the default): a pool of local worker processes (``spawn``: each
   starts clean and loads the model once);
 - :class:`RqQueue` (``"rq"``): a Redis queue run by `RQ <https://python-rq.org>`_, whose workers
-  (:func:`run_rq_worker`, ``symbolic serve-worker``) may be on other machines.  A worker gets the job's
+  (:func:`run_rq_worker`, ``symbolic serve --worker``) may be on other machines.  A worker gets the job's
   input files and settings through Redis and sends back its state, progress and result files; the job
   store (SQLite) and the result files stay with the app, so the machines share nothing but Redis.
 

@@ -1,5 +1,5 @@
 """The RQ backend against a real ``redis-server`` (Debian's, started here on a free loopback port) and a
-real ``symbolic serve-worker`` process, with a tiny model; and the queue chosen by the settings."""
+real ``symbolic serve --worker`` process, with a tiny model; and the queue chosen by the settings."""
 
 from __future__ import annotations
 
@@ -62,9 +62,9 @@ def redis_url(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def rq_worker(redis_url, tiny_model):
-    """One ``symbolic serve-worker`` process serving the queue, as on another machine."""
+    """One ``symbolic serve --worker`` process serving the queue, as on another machine."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    worker = subprocess.Popen([sys.executable, "-m", "symbolic", "serve-worker", "--model", tiny_model,
+    worker = subprocess.Popen([sys.executable, "-m", "symbolic", "serve", "--worker", "--model", tiny_model,
                                "--redis-url", redis_url], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     yield worker
     worker.terminate()
@@ -140,6 +140,6 @@ def test_the_cli_names_an_unreachable_redis_in_one_line(tmp_path, tiny_model, ca
     url = f"redis://127.0.0.1:{free_port()}/0"
     assert main(["serve", "--queue", "rq", "--redis-url", url, "--data-dir", str(tmp_path / "d"),
                  "--model", tiny_model]) == 2
-    assert main(["serve-worker", "--redis-url", url, "--model", tiny_model, "--burst"]) == 2
+    assert main(["serve", "--worker", "--redis-url", url, "--model", tiny_model, "--burst"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(f"cannot reach the Redis server at {url}" in line for line in err), err
