@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet $(if $(wildcard /opt/wheels),--find-links /opt/wheels) -e ".[test,bench,fast,serve]"
 	@bash .ci/fluidsynth.sh
 	@bash .ci/chromium.sh
+	@bash .ci/redis.sh
 	@touch $(STAMP)
 
 demo: setup

@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from symbolic.errors import ConfigError, MidiError, ScoreError, StyleError, SymbolicError
 from symbolic.serve.config import JobSettings, ServeConfig
-from symbolic.serve.queue import JobQueue, PoolQueue
+from symbolic.serve.queue import JobQueue, check_redis, make_queue
 from symbolic.serve.store import JOB_ID_PATTERN, UNFINISHED, JobStore
 from symbolic.serve.uploads import describe_score, read_upload
 from symbolic.serve.worker import RESULT_FILES
@@ -66,8 +66,8 @@ def _job_view(job: dict) -> dict:
 
 
 def create_app(config: ServeConfig, queue: JobQueue | None = None) -> FastAPI:
-    """The app for ``config``; ``queue`` defaults to a :class:`~symbolic.serve.queue.PoolQueue` of
-    ``config.workers`` processes, started with the app and killed when it stops.
+    """The app for ``config``; ``queue`` defaults to the one ``config.queue_backend`` names
+    (:func:`~symbolic.serve.queue.make_queue`), started with the app and stopped with it.
 
     At start-up, jobs a previous server left unfinished are marked failed and expired ones removed.
     """
@@ -80,13 +80,15 @@ def create_app(config: ServeConfig, queue: JobQueue | None = None) -> FastAPI:
     all_styles = tuple(read_meta(decoder_path(config.model))["styles"])
     model_styles = [s for s in all_styles if s != "none"]
     state: dict = {"queue": queue}
+    if queue is None and config.queue_backend == "rq":
+        check_redis(config.redis_url)  # a Redis that cannot be reached fails here, before the app serves
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         store.mark_interrupted()
         store.expire(config.result_ttl_seconds)
-        if state["queue"] is None:
-            state["queue"] = PoolQueue(config.data_dir, config.model, config.workers, config.job_timeout_seconds)
+        if queue is None:  # ours: a fresh one at each start (a test client may start the app more than once)
+            state["queue"] = make_queue(config)
         yield
         state["queue"].shutdown()
 
@@ -115,8 +117,8 @@ def create_app(config: ServeConfig, queue: JobQueue | None = None) -> FastAPI:
 
     @app.get("/api/health")
     def health() -> dict:
-        """Whether the server is up, and its model and workers."""
-        return {"status": "ok", "model": config.model, "workers": config.workers}
+        """Whether the server is up, its model, and its queue (``pool`` with its workers, or ``rq``)."""
+        return {"status": "ok", "model": config.model, "workers": config.workers, "queue": config.queue_backend}
 
     @app.get("/api/styles")
     def styles() -> dict:

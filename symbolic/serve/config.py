@@ -9,9 +9,10 @@ from typing import Any
 from symbolic.errors import ConfigError
 from symbolic.jobs.config import CONTINUE_BARS, JobConfig
 
-__all__ = ["ServeConfig", "JobSettings", "JOB_KINDS"]
+__all__ = ["ServeConfig", "JobSettings", "JOB_KINDS", "QUEUE_BACKENDS"]
 
 JOB_KINDS = ("convert", "accompany", "continue")
+QUEUE_BACKENDS = ("pool", "rq")
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,14 @@ class ServeConfig:
         max_new_bars: most bars a continuation adds.
         max_queued_per_client: most unfinished (submitted or running) jobs per client address.
         result_ttl_seconds: a finished job and its files are removed this long after it was submitted.
-        job_timeout_seconds: a running job is stopped and failed after this long.
+        job_timeout_seconds: a running job is stopped and failed after this long (wall time).
+        job_memory_bytes: address space one job may add to its worker process (which has the model
+            loaded already, about 0.6 GB with the shipped model); past it the job fails.
+        queue_backend: ``"pool"`` (worker processes of this server, :class:`~symbolic.serve.queue.PoolQueue`)
+            or ``"rq"`` (a Redis queue served by ``symbolic serve --worker`` processes on any machine,
+            :class:`~symbolic.serve.queue.RqQueue`).
+        redis_url: the Redis server of the ``"rq"`` backend (``redis://host:port/db``).
+        rq_queue_name: the name of the RQ queue the jobs go to (the workers listen on it).
     """
 
     data_dir: Path = Path("serve-data")
@@ -46,16 +54,27 @@ class ServeConfig:
     max_queued_per_client: int = 4
     result_ttl_seconds: float = 7 * 24 * 3600.0
     job_timeout_seconds: float = 1800.0
+    job_memory_bytes: int = 4_000_000_000
+    queue_backend: str = "pool"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    rq_queue_name: str = "symbolic"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
-        for name in ("workers", "max_upload_bytes", "max_notes", "max_bars", "max_new_bars",
+        for name in ("workers", "max_upload_bytes", "job_memory_bytes", "max_notes", "max_bars", "max_new_bars",
                      "max_queued_per_client"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)} must be at least 1")
         for name in ("max_seconds", "result_ttl_seconds", "job_timeout_seconds"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name}={getattr(self, name)} must be > 0 seconds")
+        if self.queue_backend not in QUEUE_BACKENDS:
+            raise ConfigError(f"queue backend {self.queue_backend!r} is not one of {', '.join(QUEUE_BACKENDS)}")
+        if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(f"redis url {self.redis_url!r} must start with redis://, rediss:// or unix:// "
+                              "(e.g. redis://127.0.0.1:6379/0)")
+        if not self.rq_queue_name:
+            raise ConfigError("the RQ queue name is empty; give one such as 'symbolic'")
 
 
 @dataclass(frozen=True)

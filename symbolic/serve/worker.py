@@ -4,23 +4,33 @@ The model is loaded once per process (:func:`_decoder`).  Progress comes from th
 callback (:func:`symbolic.jobs.plan.generate_planned` calls it before each bar): :func:`_bar_progress`
 records bars done / total in the store and stops the job when a cancel was asked for or the time
 limit passed.
+
+Every job is bounded (:func:`execute`): in wall time by ``SIGALRM`` (:func:`job_time_limit`, which also
+stops it between bars, while rendering or writing) and in memory by the address-space limit
+``RLIMIT_AS`` (:func:`job_memory_limit`); past either it fails with a message saying which limit.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
+import resource
+import signal
+import threading
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from symbolic.errors import SymbolicError
 from symbolic.serve.config import JobSettings
 from symbolic.serve.store import JobStore
 from symbolic.utils import atomic_write_bytes, atomic_write_json
 
-__all__ = ["run_job", "ogg_bytes", "JobStopped", "RESULT_FILES"]
+__all__ = ["run_job", "execute", "warm_up", "job_memory_limit", "job_time_limit", "ogg_bytes", "JobStopped",
+           "RESULT_FILES"]
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +41,19 @@ RESULT_FILES = {
     "report.json": "application/json",
 }
 
+TIME_LIMIT_MESSAGE = "stopped: the job ran over the server's time limit of {seconds:g} s; ask for fewer bars"
+MEMORY_LIMIT_MESSAGE = ("stopped: the job needed more memory than the server's limit of {megabytes} MB per job; "
+                        "send a shorter piece or ask for fewer bars or parts")
+
 OGG_BLOCK_FRAMES = 16384  # frames per write to the Vorbis encoder
 
 _MODELS: dict[str, tuple] = {}  # this process's decoders, by model name
+_WARM: set[str] = set()  # the models :func:`warm_up` has run for in this process
+_AUDIO_WORKS = False  # whether :func:`warm_up` rendered audio in this process
+
+
+class AudioFailed(Exception):
+    """Rendering failed in a process where it worked before (the job's memory limit, most likely)."""
 
 
 class JobStopped(Exception):
@@ -51,6 +71,34 @@ def _decoder(model: str):
     return _MODELS[model]
 
 
+def warm_up(model_name: str) -> None:
+    """Load the model and the code a job runs (MIDI reader, jobs, renderer and sound font, figures) into this
+    process, once per model, so that a job's memory limit bounds the job's data rather than the program, and
+    so that processes forked from this one (RQ's) start with all of it loaded.
+    """
+    global _AUDIO_WORKS
+    if model_name in _WARM:
+        return
+    _decoder(model_name)
+    import tempfile
+
+    from symbolic.evaluation.figures import write_piano_rolls
+    from symbolic.inputs.midi import parse_midi_bytes
+    from symbolic.jobs import arrange, style_input  # noqa: F401  (imported for their code only)
+    from symbolic.outputs.midi import midi_bytes
+    from symbolic.score import Note, Score, Track
+
+    one_note = parse_midi_bytes(midi_bytes(Score(tracks=[Track(notes=[Note(0, 480, 60, 80)])])))
+    with tempfile.TemporaryDirectory() as tmp:
+        write_piano_rolls(Path(tmp) / "roll.png", [("warm-up", one_note)])
+        try:
+            _write_audio(Path(tmp), "warm-up", one_note)
+            _AUDIO_WORKS = True
+        except (ImportError, OSError, SymbolicError):  # no FluidSynth or sound font: jobs skip audio too
+            pass
+    _WARM.add(model_name)
+
+
 def _bar_progress(store: JobStore, job_id: str, timeout_seconds: float) -> Callable[[int, int], None]:
     """The jobs' ``on_bar`` callback: records bars written / total, stops on cancel or timeout."""
     deadline = time.monotonic() + timeout_seconds
@@ -59,7 +107,7 @@ def _bar_progress(store: JobStore, job_id: str, timeout_seconds: float) -> Calla
         if store.progress(job_id, done, total):
             raise JobStopped("cancelled")
         if time.monotonic() > deadline:
-            raise JobStopped("stopped: the job ran over the server's time limit; ask for fewer bars")
+            raise JobStopped(TIME_LIMIT_MESSAGE.format(seconds=timeout_seconds))
 
     return on_bar
 
@@ -140,36 +188,111 @@ def _write_results(folder: Path, result, score, summary: dict[str, Any]) -> None
         _write_audio(folder, "result", result.score)
         summary["audio"] = True
     except (ImportError, OSError, SymbolicError) as exc:  # no FluidSynth or sound font: MIDI and roll only
+        if _AUDIO_WORKS:  # ... but they were there: this job's own failure, not a missing renderer
+            raise AudioFailed(str(exc)) from exc
         summary["audio"] = False
         summary["audio_message"] = str(exc)
     atomic_write_json(folder / "report.json", summary)
 
 
-def run_job(data_dir: str, model_name: str, job_id: str, timeout_seconds: float) -> str:
-    """Run one job of the store in ``data_dir`` to its end; returns its final state.
+def _vm_bytes() -> int:
+    """This process's address space (``VmSize`` of ``/proc/self/status``), bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+    raise OSError("no VmSize in /proc/self/status")
 
-    Never raises for the job's own failures: a bad input or setting fails the job with the
-    library's one-line message; a bug fails it with ``"internal error: ..."`` (logged with its traceback).
+
+@contextmanager
+def job_memory_limit(memory_bytes: int | None) -> Iterator[None]:
+    """Cap this process's address space at what it has now plus ``memory_bytes`` (``RLIMIT_AS``, soft limit),
+    for the ``with`` block; an allocation past it raises :class:`MemoryError` (or torch's ``RuntimeError``).
+
+    Only the soft limit is lowered, so it is raised back on the way out.  ``None``: no limit.
     """
+    if memory_bytes is None:
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = _vm_bytes() + memory_bytes
+    for limit in (soft, hard):  # never above a limit set already (ulimit -v)
+        if limit != resource.RLIM_INFINITY:
+            cap = min(cap, limit)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+@contextmanager
+def job_time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`JobStopped` in this (main) thread after ``seconds`` of wall time (``SIGALRM``), for the
+    ``with`` block, even between bars (rendering, writing); an alarm already set (RQ's) is put back after.
+
+    Off the main thread (where signals cannot be handled) only the per-bar check of the caller applies.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise JobStopped(TIME_LIMIT_MESSAGE.format(seconds=seconds))
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    earlier_delay, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if earlier_delay:
+            signal.setitimer(signal.ITIMER_REAL, max(earlier_delay - (time.monotonic() - start), 0.001))
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is an allocation that failed (Python's, numpy's, torch's allocator, the OS)."""
+    return (isinstance(exc, MemoryError)
+            or (isinstance(exc, OSError) and exc.errno == errno.ENOMEM)
+            or (isinstance(exc, RuntimeError) and ("allocate" in str(exc) or "can't start new thread" in str(exc))))
+
+
+def execute(folder: Path, settings: dict[str, Any], model_name: str, on_bar: Callable[[int, int], None],
+            timeout_seconds: float, memory_bytes: int | None) -> tuple[str, str, dict[str, Any] | None]:
+    """Run one job whose input files are in ``folder`` and write its results there (atomically).
+
+    Returns ``(state, message, summary)``: ``"done"`` with the job's message and summary, ``"cancelled"``,
+    or ``"failed"`` with the library's one-line message, the time or memory limit's message, or
+    ``"internal error: ..."`` for a bug (logged with its traceback).  Never raises for the job's own
+    failures.  The model and the job's code are loaded (once per process, :func:`warm_up`) before the
+    memory limit applies.
+    """
+    try:
+        warm_up(model_name)
+        with job_time_limit(timeout_seconds), job_memory_limit(memory_bytes):
+            result, score, summary = _run(JobSettings.from_dict(settings), folder, model_name, on_bar)
+            _write_results(folder, result, score, summary)
+    except JobStopped as exc:
+        return ("cancelled" if str(exc) == "cancelled" else "failed"), str(exc), None
+    except SymbolicError as exc:
+        return "failed", str(exc), None
+    except Exception as exc:
+        if memory_bytes is not None and (_out_of_memory(exc) or isinstance(exc, AudioFailed)):
+            return "failed", MEMORY_LIMIT_MESSAGE.format(megabytes=memory_bytes // 1_000_000), None
+        log.error("job failed:\n%s", traceback.format_exc())  # our own bug: say so, keep the traceback
+        return "failed", f"internal error: {type(exc).__name__}: {exc}", None
+    return "done", summary["message"], summary
+
+
+def run_job(data_dir: str, model_name: str, job_id: str, timeout_seconds: float,
+            memory_bytes: int | None = None) -> str:
+    """Run one job of the store in ``data_dir`` to its end (:func:`execute`); returns its final state."""
     store = JobStore(data_dir)
     if not store.start(job_id):
         return "cancelled"
     job = store.get(job_id)
-    folder = store.folder(job_id)
-    try:
-        settings = JobSettings.from_dict(job["settings"])
-        result, score, summary = _run(settings, folder, model_name, _bar_progress(store, job_id, timeout_seconds))
-        _write_results(folder, result, score, summary)
-    except JobStopped as exc:
-        state = "cancelled" if str(exc) == "cancelled" else "failed"
-        store.finish(job_id, state, str(exc))
-        return state
-    except SymbolicError as exc:
-        store.finish(job_id, "failed", str(exc))
-        return "failed"
-    except Exception as exc:  # our own bug: say so, keep the traceback in the log
-        log.error("job %s failed:\n%s", job_id, traceback.format_exc())
-        store.finish(job_id, "failed", f"internal error: {type(exc).__name__}: {exc}")
-        return "failed"
-    store.finish(job_id, "done", summary["message"], summary)
-    return "done"
+    state, message, summary = execute(store.folder(job_id), job["settings"], model_name,
+                                      _bar_progress(store, job_id, timeout_seconds), timeout_seconds, memory_bytes)
+    store.finish(job_id, state, message, summary)
+    return state

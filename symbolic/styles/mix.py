@@ -6,6 +6,7 @@ is no style.  Pure data: no torch.
 
 from __future__ import annotations
 
+import math
 import re
 
 from symbolic.errors import StyleError
@@ -33,10 +34,12 @@ def parse_style_mix(text: str | None, styles: tuple[str, ...]) -> dict[str, floa
             value = float(weight) if weight else 1.0
         except ValueError:
             raise StyleError(f"style weight {weight!r} of {name!r} is not a number; write e.g. irish:0.7") from None
-        if not value > 0:
-            raise StyleError(f"style weight of {name!r} must be > 0, got {value}")
+        if not 0 < value < math.inf:
+            raise StyleError(f"style weight of {name!r} must be a number > 0, got {value}")
         weights[name] = weights.get(name, 0.0) + value
     total = sum(weights.values())
+    if total == math.inf:
+        raise StyleError(f"style weights {text!r} are too large to add up; write them as shares such as irish:0.7")
     return {name: value / total for name, value in weights.items()}
 
 

@@ -18,7 +18,7 @@ from .conftest import wait
 @pytest.fixture(scope="module")
 def config(tmp_path_factory, tiny_model) -> ServeConfig:
     return ServeConfig(data_dir=tmp_path_factory.mktemp("serve"), model=tiny_model, workers=1,
-                       max_upload_bytes=50_000, max_bars=40, max_queued_per_client=3)
+                       max_upload_bytes=50_000, max_bars=40, max_queued_per_client=3, max_new_bars=400)
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def test_bad_input_gets_the_right_status(client, config, tune_bytes, data_dir):
 def test_too_many_jobs_per_client_and_cancel(client, config, tune_bytes):
     ids = []
     for _ in range(config.max_queued_per_client):
-        response = submit(client, tune_bytes, {"job": "continue", "style": "chorale", "bars": 40})
+        response = submit(client, tune_bytes, {"job": "continue", "style": "chorale", "bars": 400})
         assert response.status_code == 202
         ids.append(response.json()["id"])
     refused = submit(client, tune_bytes, {"job": "continue", "style": "chorale", "bars": 2})
@@ -149,7 +149,8 @@ def test_results_expire(tmp_path):
 
 
 def test_a_running_job_stops_at_its_next_bar_when_cancelled(client, tune_bytes):
-    job_id = submit(client, tune_bytes, {"job": "continue", "style": "chorale", "bars": 60}).json()["id"]
+    # 400 bars: 60 were sometimes all written before the cancel arrived on a loaded machine
+    job_id = submit(client, tune_bytes, {"job": "continue", "style": "chorale", "bars": 400}).json()["id"]
     running = wait(client, job_id, states=("running",))
     assert client.delete(f"/api/jobs/{job_id}").status_code == 200
     job = wait(client, job_id)
