@@ -49,7 +49,7 @@ from symbolic.data.build import BuildConfig, split_of  # noqa: E402
 from symbolic.data.pop909 import list_pop909_pieces, load_pop909_song  # noqa: E402
 from symbolic.evaluation.accompaniment import kept_note_share, key_consistency, track_metrics  # noqa: E402
 from symbolic.evaluation.compare import overlapping_area  # noqa: E402
-from symbolic.evaluation.jobs import accompaniment_nll, crop_bars  # noqa: E402
+from symbolic.evaluation.jobs import accompaniment_nll, crop_bars, first_bar_with_notes  # noqa: E402
 from symbolic.resources import shared_data_dir  # noqa: E402
 from symbolic.score import Score  # noqa: E402
 from symbolic.utils import atomic_write_json, atomic_write_text  # noqa: E402
@@ -74,15 +74,6 @@ def view(score: Score, indices: tuple[int, ...]) -> Score:
     return out
 
 
-def first_melody_bar(score: Score, tokenizer) -> int:
-    """Index of the bar holding the first MELODY note (the intro before it has no melody to accompany)."""
-    import bisect
-
-    first = min(n.onset_ticks for n in score.tracks[0].notes)
-    steps = [s * score.ticks_per_beat // tokenizer.config.steps_per_beat for s in tokenizer.bar_starts_steps(score)]
-    return max(0, bisect.bisect_right(steps, first) - 1)
-
-
 def piano_measures(score: Score, track: int) -> dict[str, float | None]:
     """Chord-tone ratio, key consistency and the shape metrics of one piano track of an annotated score."""
     metrics = track_metrics(score, track)
@@ -96,7 +87,7 @@ def measure_song(piece, args, model, tokenizer, classifier, job) -> dict:
     from symbolic.models.classifier import classify_scores
 
     full, _ = load_pop909_song(piece.path)
-    song = crop_bars(full, args.bars, tokenizer, first_bar=first_melody_bar(full, tokenizer))
+    song = crop_bars(full, args.bars, tokenizer, first_bar=first_bar_with_notes(full, tokenizer))
     pop = classifier.config.styles.index("pop") if "pop" in classifier.config.styles else None
     out: dict = {"song": piece.id, "bars": args.bars, "melody_notes": len(song.tracks[0].notes)}
     for setting, given in SETTINGS.items():

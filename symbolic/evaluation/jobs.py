@@ -20,7 +20,7 @@ import numpy as np
 from symbolic.score import Note, Score, TimeSignature, Track
 
 __all__ = ["transfer_strength", "pairwise_probability", "chroma_similarity", "beat_chroma", "same_notes",
-           "accompaniment_nll", "score_from_voice_frames", "crop_bars"]
+           "accompaniment_nll", "score_from_voice_frames", "crop_bars", "first_bar_with_notes"]
 
 
 def transfer_strength(p_source: float, p_converted: float, p_back: float) -> float:
@@ -177,3 +177,17 @@ def crop_bars(score: Score, n_bars: int, tokenizer, first_bar: int = 0) -> Score
     out.annotations.chords[:] = [c for c in out.annotations.chords if c.end_ticks > c.start_ticks]
     out.annotations.keys[:] = [k for k in out.annotations.keys if k.end_ticks > k.start_ticks]
     return out
+
+
+def first_bar_with_notes(score: Score, tokenizer, track_index: int = 0) -> int:
+    """Index of the bar (as the tokenizer counts bars) holding the first note of track ``track_index``:
+    where a song's melody enters after an intro.  0 when the track has no notes."""
+    import bisect
+
+    notes = score.tracks[track_index].notes
+    if not notes:
+        return 0
+    first = min(n.onset_ticks for n in notes)
+    steps = tokenizer.config.steps_per_beat
+    starts = [s * score.ticks_per_beat // steps for s in tokenizer.bar_starts_steps(score)]
+    return max(0, bisect.bisect_right(starts, first) - 1)
