@@ -128,13 +128,14 @@ def report(rows: list[dict], args, label: str, seconds: float) -> str:
              f"Measured {datetime.date.today()} on the shared 2-core CPU (one thread), with", "", "```sh",
              f"OMP_NUM_THREADS=1 python benchmarks/pop_accompaniment.py --model {args.model} --songs {args.songs} "
              f"--bars {args.bars} --seed {args.seed}" + (f" --classifier {args.classifier}" if args.classifier else "")
+             + (" --note ..." if args.note else "")
              + f" --out {args.out}", "```", "",
              f"Model: {label}.  {len(rows)} POP909 test songs ({', '.join(r['song'] for r in rows)}), "
              f"{args.bars} bars each from the bar of the first melody note; `accompany --style pop` with the jobs' default sampling (guidance "
              f"{args.guidance:g}, seed {args.seed}); {seconds:.0f} CPU s in this run (songs measured before a "
              "resume not counted).  Means over songs; the overlap is Yang and Lerch's overlapping area between "
              "the generated and the real pianos' values over the songs (1 = the same distribution).", "",
-             f"Goals (issue 15): {GOALS}.", ""]
+             f"Goals (issue 15): {GOALS}.", ""] + ([args.note, ""] if args.note else [])
     for setting in SETTINGS:
         measured = [r[setting] for r in rows]
         lines += [f"## Given: {setting.replace('+', ' + ').upper()}", "",
@@ -184,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, help="per-song results (default: <out>.work/)")
     parser.add_argument("--out", type=Path, default=Path("docs/results/pop-accompaniment.md"))
+    parser.add_argument("--note", help="a paragraph for the report (what the model is, what to read into it)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 
