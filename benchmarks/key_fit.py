@@ -11,7 +11,15 @@ the real and the generated parts.  The texture's penalty is the one whose share
 comes closest to the real one.  ``--guidance`` sets the guidance (default: the
 CLI's).
 
+For ``--style pop`` (a data set built with ``--pop909`` and a model that knows pop,
+``--model``, judged by a classifier that knows pop, ``--classifier``) the melody is the
+``MELODY`` track and the parts are the ``PIANO`` alone (the part ``accompany`` writes in
+pop); each song is cut to its first 16 bars from where the melody enters (its intro has
+no melody to accompany).
+
     python benchmarks/key_fit.py --style chorale --penalties 0,1,1.5,2,3
+    python benchmarks/key_fit.py --style pop --data /work/runs/pop6/data --model /work/runs/pop6/ckpt \
+        --classifier symbolic/assets/style-classifier --pieces 16 --penalties 0,0.5,1,2
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from style_jobs import test_pieces  # noqa: E402
 
 from symbolic.analysis.keys import bar_scales  # noqa: E402
+from symbolic.evaluation.jobs import crop_bars, first_bar_with_notes  # noqa: E402
+from symbolic.inputs.midi import read_midi  # noqa: E402
 from symbolic.jobs.arrange import accompany, choose_melody_track  # noqa: E402
 from symbolic.jobs.config import JobConfig  # noqa: E402
 from symbolic.models.classifier import classify_scores, load_classifier  # noqa: E402
@@ -53,24 +63,47 @@ def outside_share(score: Score, tokenizer) -> tuple[int, int]:
     return outside, total
 
 
+def pop_pieces(data: Path, n_pieces: int, bars: int, tokenizer) -> list[tuple[str, Score]]:
+    """``[(id, score)]`` of the first ``n_pieces`` pop validation songs of a data set, by id, each cut to
+    ``bars`` bars from the bar of its first MELODY note."""
+    import json
+
+    manifest = json.loads((data / "manifest.json").read_text())
+    records = sorted((p for p in manifest["pieces"] if p["split"] == "valid" and p["style"] == "pop"),
+                     key=lambda p: p["id"])[:n_pieces]
+    out = []
+    for record in records:
+        song = read_midi(record["midi"])
+        out.append((record["id"], crop_bars(song, bars, tokenizer, first_bar=first_bar_with_notes(song, tokenizer))))
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("data/m21-300"))
-    parser.add_argument("--style", default="chorale", choices=("chorale", "renaissance", "classical"))
+    parser.add_argument("--style", default="chorale", choices=("chorale", "renaissance", "classical", "pop"))
+    parser.add_argument("--model", default="default", help="a shipped model name or a checkpoint folder")
+    parser.add_argument("--classifier", type=Path, help="a style classifier folder (default: the shipped one)")
+    parser.add_argument("--bars", type=int, default=16)
     parser.add_argument("--pieces", type=int, default=23, help="validation pieces")
     parser.add_argument("--penalties", default="0,1,1.5,2,3")
     parser.add_argument("--guidance", type=float, default=JobConfig.guidance_scale)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    model, tokenizer, _ = load_decoder("default")
-    classifier, _ = load_classifier(asset_path("style-classifier"))
+    model, tokenizer, meta = load_decoder(args.model)
+    classifier, _ = load_classifier(args.classifier or asset_path("style-classifier"))
     index = classifier.config.styles.index(args.style)
-    pieces = test_pieces(args.data, args.pieces, 16, tokenizer, split="valid")[args.style]
+    if args.style == "pop":
+        pieces = pop_pieces(args.data, args.pieces, args.bars, tokenizer)
+    else:
+        pieces = test_pieces(args.data, args.pieces, args.bars, tokenizer, split="valid")[args.style]
     config = JobConfig(guidance_scale=args.guidance, seed=0)
+    print(f"model {args.model}" + (f" at step {meta['step']}" if meta.get("step") is not None else ""))
     melodies, real, real_beats = [], np.zeros(2), []
     for _, x in pieces:
-        melody = choose_melody_track(x)
-        order = [melody] + [i for i in range(len(x.tracks)) if i != melody and x.tracks[i].notes]
+        melody = 0 if args.style == "pop" else choose_melody_track(x)
+        parts = (2,) if args.style == "pop" else range(len(x.tracks))  # pop: the PIANO under the MELODY
+        order = [melody] + [i for i in parts if i != melody and x.tracks[i].notes]
         ordered = Score(ticks_per_beat=x.ticks_per_beat, tracks=[x.tracks[i] for i in order], tempos=x.tempos,
                         time_signatures=x.time_signatures)
         real += outside_share(ordered, tokenizer)

@@ -30,6 +30,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="default", help="a shipped model name or a checkpoint folder")
     p.add_argument("--seed", type=int, default=DemoConfig.seed, help="sampling seed")
     p.add_argument("--no-audio", action="store_true", help="skip rendering (no FluidSynth needed)")
+    p.add_argument("--pop909", default=None,
+                   help="POP909 folder for the pop part (a model that knows pop; default ../shared/data/pop909)")
     add_threads_option(p, "torch and FluidSynth threads")
     p.set_defaults(handler=run_demo)
 
@@ -44,13 +46,18 @@ def run_demo(args: argparse.Namespace) -> int:
 
     targets = tuple(s.strip() for s in args.to.split(",") if s.strip()) if args.to is not None else None
     config = DemoConfig(style=args.style, targets=targets, bars=args.bars, continue_bars=args.continue_bars,
-                        seed=args.seed, audio=not args.no_audio)
+                        seed=args.seed, audio=not args.no_audio, pop909_dir=args.pop909)
     model, tokenizer, _ = load_decoder(args.model)
     classifier, _ = load_classifier(asset_path("style-classifier"))
     report = demo(model, tokenizer, classifier, config, args.out)
     print(f"demo: {report['piece']} ({config.style}, held out from the shipped model's training), "
           f"first {config.bars} bars")
-    print(json.dumps([{k: r[k] for k in ("output", "classified_as", "melody_kept", "chroma_similarity_to_source")}
+    if report["pop_song"]:
+        print(f"pop part: the melody of POP909 song {report['pop_song']} (test split)")
+    if report["pop_note"]:
+        print(report["pop_note"])
+    print(json.dumps([{k: r[k] for k in ("output", "target", "classified_as", "melody_kept",
+                                         "chroma_similarity_to_source")}
                       for r in report["outputs"]], indent=1))
     print(f"wrote {args.out}/ : MIDI{'' if args.no_audio else ', WAV'}, report.md, report.json, piano-rolls.png")
     return 0

@@ -20,7 +20,7 @@ import numpy as np
 from symbolic.score import Note, Score, TimeSignature, Track
 
 __all__ = ["transfer_strength", "pairwise_probability", "chroma_similarity", "beat_chroma", "same_notes",
-           "accompaniment_nll", "score_from_voice_frames", "crop_bars"]
+           "accompaniment_nll", "score_from_voice_frames", "crop_bars", "first_bar_with_notes"]
 
 
 def transfer_strength(p_source: float, p_converted: float, p_back: float) -> float:
@@ -145,15 +145,49 @@ def score_from_voice_frames(frames: np.ndarray, steps_per_beat: int = 4, ticks_p
     return score
 
 
-def crop_bars(score: Score, n_bars: int, tokenizer) -> Score:
-    """The first ``n_bars`` bars of ``score`` (as the tokenizer counts bars); notes are cut at the end."""
+def crop_bars(score: Score, n_bars: int, tokenizer, first_bar: int = 0) -> Score:
+    """Bars ``first_bar`` .. ``first_bar + n_bars - 1`` of ``score`` (as the tokenizer counts bars), moved to
+    start at tick 0; notes are cut at the end.
+
+    Notes that start before the first bar are left out; the tempo, meter and key holding at the first
+    bar line start the crop; annotations (chords, keys) are moved with the notes.  ``score`` itself is
+    returned when it has no bar past the crop and ``first_bar`` is 0; a ``first_bar`` past the last bar
+    gives an empty score.
+    """
     starts = tokenizer.bar_starts_steps(score)
-    if len(starts) - 1 <= n_bars:
+    steps = tokenizer.config.steps_per_beat
+    if first_bar == 0 and len(starts) - 1 <= n_bars:
         return score
-    end = starts[n_bars] * score.ticks_per_beat // tokenizer.config.steps_per_beat
+    begin = starts[min(first_bar, len(starts) - 1)] * score.ticks_per_beat // steps
+    end = starts[first_bar + n_bars] * score.ticks_per_beat // steps if first_bar + n_bars < len(starts) \
+        else max(score.end_ticks, begin)
+
+    def window(changes):
+        held = [c for c in changes if c.time_ticks <= begin][-1:]
+        return [c._replace(time_ticks=max(0, c.time_ticks - begin)) for c in held + [
+            c for c in changes if begin < c.time_ticks < end]]
+
     tracks = [Track(t.program, t.is_drum, t.name,
-                    [n._replace(duration_ticks=min(n.duration_ticks, end - n.onset_ticks))
-                     for n in t.notes if n.onset_ticks < end]) for t in score.tracks]
-    return Score(score.ticks_per_beat, tracks, [c for c in score.tempos if c.time_ticks < end],
-                 [c for c in score.time_signatures if c.time_ticks < end],
-                 [c for c in score.key_signatures if c.time_ticks < end])
+                    [n._replace(onset_ticks=n.onset_ticks - begin,
+                                duration_ticks=min(n.duration_ticks, end - n.onset_ticks))
+                     for n in t.notes if begin <= n.onset_ticks < end]) for t in score.tracks]
+    out = Score(score.ticks_per_beat, tracks, window(score.tempos), window(score.time_signatures),
+                window(score.key_signatures))
+    out.annotations = score.annotations.mapped(lambda ticks: [min(max(t - begin, 0), end - begin) for t in ticks])
+    out.annotations.chords[:] = [c for c in out.annotations.chords if c.end_ticks > c.start_ticks]
+    out.annotations.keys[:] = [k for k in out.annotations.keys if k.end_ticks > k.start_ticks]
+    return out
+
+
+def first_bar_with_notes(score: Score, tokenizer, track_index: int = 0) -> int:
+    """Index of the bar (as the tokenizer counts bars) holding the first note of track ``track_index``:
+    where a song's melody enters after an intro.  0 when the track has no notes."""
+    import bisect
+
+    notes = score.tracks[track_index].notes
+    if not notes:
+        return 0
+    first = min(n.onset_ticks for n in notes)
+    steps = tokenizer.config.steps_per_beat
+    starts = [s * score.ticks_per_beat // steps for s in tokenizer.bar_starts_steps(score)]
+    return max(0, bisect.bisect_right(starts, first) - 1)

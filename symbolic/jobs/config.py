@@ -68,6 +68,9 @@ class DemoConfig:
         continue_bars: bars the continuation adds.
         seed: sampling seed of every job.
         audio: render every output to WAV (needs FluidSynth).
+        pop909_dir: the POP909 folder the pop part of the demo takes its held-out melody from (for a
+            model that knows ``pop``); ``None``: ``../shared/data/pop909``
+            (:func:`symbolic.resources.shared_data_dir`).
     """
 
     DEFAULT_TARGETS: ClassVar[tuple[str, ...]] = ("chorale", "classical")
@@ -78,6 +81,7 @@ class DemoConfig:
     continue_bars: int = 8
     seed: int = 0
     audio: bool = True
+    pop909_dir: str | None = None
 
     def __post_init__(self) -> None:
         if self.targets is not None:

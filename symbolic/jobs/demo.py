@@ -5,6 +5,11 @@ converted into other styles, accompanied, continued, optionally rendered to WAV
 and evaluated; everything goes into one folder with ``report.md``,
 ``report.json`` and ``piano-rolls.png``.  Works with any decoder: styles it does
 not know are replaced by styles it does (see :func:`demo_styles`).
+
+With a decoder that knows ``pop``, the pop part runs too: the melody of a held-out
+POP909 song (test split) is accompanied in pop and converted into two other styles,
+and the corpus tune is converted into pop (see :func:`pop_jobs`).  Each job's
+output names its target style, which the classifier's reading is checked against.
 """
 
 from __future__ import annotations
@@ -15,7 +20,10 @@ from symbolic.errors import StyleError
 from symbolic.jobs.config import DemoConfig
 from symbolic.styles.registry import NO_STYLE
 
-__all__ = ["held_out_pieces", "held_out_piece", "demo_styles", "run_demo", "report_markdown"]
+__all__ = ["held_out_pieces", "held_out_piece", "held_out_pop_melody", "demo_styles", "pop_targets", "run_demo",
+           "report_markdown"]
+
+POP = "pop"
 
 
 def held_out_pieces(style: str) -> list:
@@ -54,6 +62,56 @@ def held_out_piece(style: str, classifier=None, bars: int = 16, tokenizer=None, 
         if classifier.config.styles[int(classify_scores(classifier, [score])[0].argmax())] == style:
             return piece, score
     return first
+
+
+def held_out_pop_melody(pop909_dir, bars: int, tokenizer):
+    """The MELODY of the first POP909 song of the test split, ``bars`` bars from where it enters.
+
+    Returns ``(song id, one-track score)``, or ``None`` when ``pop909_dir`` holds no POP909 song
+    (the pop part of the demo is then left out).
+    """
+    from pathlib import Path
+
+    from symbolic.data.build import BuildConfig, split_of
+    from symbolic.data.pop909 import list_pop909_pieces, load_pop909_song
+    from symbolic.evaluation.jobs import crop_bars, first_bar_with_notes
+    from symbolic.score import Score
+
+    if not (Path(pop909_dir) / "001").is_dir():
+        return None
+    config = BuildConfig()
+    for piece in list_pop909_pieces(pop909_dir):
+        if split_of(piece.id, config) != "test":
+            continue
+        song, _ = load_pop909_song(piece.path)
+        if not song.tracks[0].notes:
+            continue
+        song = crop_bars(song, bars, tokenizer, first_bar=first_bar_with_notes(song, tokenizer))
+        return piece.id, Score(ticks_per_beat=song.ticks_per_beat, tracks=[song.tracks[0]], tempos=song.tempos,
+                               time_signatures=song.time_signatures)
+    return None
+
+
+def pop_targets(config: DemoConfig, model_styles: tuple[str, ...]) -> tuple[str, ...]:
+    """The two styles (at most) the pop melody is converted into: the demo's targets without pop, then
+    the model's other styles, in the model's order."""
+    known = [s for s in model_styles if s not in (NO_STYLE, POP)]
+    wanted = [t for t in (config.targets or DemoConfig.DEFAULT_TARGETS) if t in known]
+    return tuple(dict.fromkeys(wanted + known))[:2]
+
+
+def pop_jobs(model, tokenizer, targets: tuple[str, ...], job, source, melody) -> list:
+    """The pop part of the demo as ``(output name, target style, given score, job)`` steps: the pop
+    ``melody`` accompanied in pop and converted into each of ``targets``, and the corpus tune ``source``
+    converted into pop."""
+    from symbolic.jobs.arrange import accompany, convert
+
+    steps = [("pop melody accompanied in pop", POP, melody,
+              lambda: accompany(model, tokenizer, melody, {POP: 1.0}, job, melody_track=0))]
+    steps += [(f"pop melody converted to {t}", t, melody,
+               lambda t=t: convert(model, tokenizer, melody, {t: 1.0}, job, melody_track=0)) for t in targets]
+    steps.append(("tune converted to pop", POP, source, lambda: convert(model, tokenizer, source, {POP: 1.0}, job)))
+    return steps
 
 
 def demo_styles(config: DemoConfig, model_styles: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
@@ -104,35 +162,56 @@ def run_demo(model, tokenizer, classifier, config: DemoConfig, out: Path, progre
     own, targets = demo_styles(config, tokenizer.vocab.styles)
     piece, source = held_out_piece(config.style, classifier, config.bars, tokenizer)
     job = config.job()
-    steps = [(f"convert to {t}", lambda t=t: convert(model, tokenizer, source, {t: 1.0}, job)) for t in targets]
-    steps.append((f"accompany in {own}", lambda: accompany(model, tokenizer, source, {own: 1.0}, job)))
-    steps.append((f"continue {config.continue_bars} bars in {own}",
+    # (output name, target style, source score, job); the source rows have no job
+    steps = [(f"convert to {t}", t, source, lambda t=t: convert(model, tokenizer, source, {t: 1.0}, job))
+             for t in targets]
+    steps.append((f"accompany in {own}", own, source, lambda: accompany(model, tokenizer, source, {own: 1.0}, job)))
+    steps.append((f"continue {config.continue_bars} bars in {own}", own, source,
                   lambda: continue_score(model, tokenizer, source, {own: 1.0}, job, config.continue_bars)))
-    outputs = [("source", source)]
-    for name, run in tqdm(steps, desc="demo jobs", unit="job", disable=not progress):
-        outputs.append((name, run().score))
-    files = {name: write_midi(score, out / f"{_slug(name)}.mid") for name, score in outputs}
-    audio = _render(outputs, out, progress) if config.audio else {}
-    probs = classify_scores(classifier, [s for _, s in outputs])
-    melody = source.tracks[0]
+    pop_song, pop_note = None, None
+    if POP in tokenizer.vocab.styles:
+        from symbolic.resources import shared_data_dir
+
+        pop909 = Path(config.pop909_dir) if config.pop909_dir is not None else shared_data_dir() / "pop909"
+        found = held_out_pop_melody(pop909, config.bars, tokenizer)
+        if found is None:
+            pop_note = (f"pop part left out: {pop909} holds no POP909 songs; give the POP909 folder "
+                        "(DemoConfig.pop909_dir) to run it")
+        else:
+            pop_song, melody = found
+            steps += pop_jobs(model, tokenizer, pop_targets(config, tokenizer.vocab.styles), job, source, melody)
+    # (output name, target style or None for a given piece, score, the piece whose melody it keeps)
+    outputs = [("source", None, source, source)]
+    if pop_song is not None:
+        outputs.append(("pop melody", None, melody, melody))
+    for name, target, given, run in tqdm(steps, desc="demo jobs", unit="job", disable=not progress):
+        outputs.append((name, target, run().score, given))
+    named = [(name, score) for name, _, score, _ in outputs]
+    files = {name: write_midi(score, out / f"{_slug(name)}.mid") for name, score in named}
+    audio = _render(named, out, progress) if config.audio else {}
+    probs = classify_scores(classifier, [s for _, s in named])
     rows = []
-    for (name, score), p in zip(outputs, probs):
+    for (name, target, score, given), p in zip(outputs, probs):
         metrics = all_metrics(score)
+        melody = given.tracks[0]
+        classified = classifier.config.styles[int(p.argmax())]
         rows.append({
-            "output": name, "file": str(files[name]), "tracks": len(score.tracks), "notes": score.n_notes,
-            "seconds": round(score.duration_seconds, 1),
-            "classified_as": classifier.config.styles[int(p.argmax())],
+            "output": name, "target": target, "file": str(files[name]), "tracks": len(score.tracks),
+            "notes": score.n_notes, "seconds": round(score.duration_seconds, 1),
+            "classified_as": classified,
+            "as_target": None if target is None else classified == target,
             "style_probabilities": {s: round(float(v), 3) for s, v in zip(classifier.config.styles, p)},
-            "melody_kept": any(same_notes(melody, t, source.ticks_per_beat, score.ticks_per_beat)
+            "melody_kept": any(same_notes(melody, t, given.ticks_per_beat, score.ticks_per_beat)
                                for t in score.tracks) if not name.startswith("continue") else
             set(melody.notes) <= set(score.tracks[0].notes),
-            "chroma_similarity_to_source": round(chroma_similarity(source, score), 3),
+            "chroma_similarity_to_source": round(chroma_similarity(given, score), 3),
             "pitch_class_entropy": round(metrics["pitch_class_entropy"], 3),
             "polyphony": round(metrics["polyphony"], 3),
             **audio.get(name, {}),
         })
-    figure = write_piano_rolls(out / "piano-rolls.png", outputs)
-    report = {"piece": piece.id, "style": config.style, "bars": config.bars, "outputs": rows, "figure": figure}
+    figure = write_piano_rolls(out / "piano-rolls.png", named)
+    report = {"piece": piece.id, "style": config.style, "bars": config.bars, "pop_song": pop_song,
+              "pop_note": pop_note, "outputs": rows, "figure": figure}
     atomic_write_json(out / "report.json", report)
     atomic_write_text(out / "report.md", report_markdown(report))
     return report
@@ -167,12 +246,21 @@ def report_markdown(report: dict) -> str:
     """The demo's report as Markdown: one table row per output, and the piano-roll figure."""
     lines = ["# symbolic demo", "",
              f"Tune: `{report['piece']}` ({report['style']}), first {report['bars']} bars, held out from the "
-             "shipped model's training.", "",
-             "| output | tracks | notes | seconds | classified as | melody kept | chroma similarity to source | "
-             "pitch-class entropy | polyphony | spectral centroid (Hz) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "shipped model's training."]
+    if report.get("pop_song"):
+        lines.append(f"Pop melody: the MELODY of POP909 song `{report['pop_song']}` (test split), {report['bars']} "
+                     "bars from where it enters.")
+    if report.get("pop_note"):
+        lines.append(report["pop_note"] + ".")
+    jobs = [r for r in report["outputs"] if r.get("target")]
+    lines += ["", f"Outputs classified as their target style: {sum(bool(r['as_target']) for r in jobs)} of "
+                  f"{len(jobs)}.", "",
+              "| output | target | tracks | notes | seconds | classified as | melody kept | chroma similarity to source | "
+              "pitch-class entropy | polyphony | spectral centroid (Hz) |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in report["outputs"]:
-        lines.append(f"| {r['output']} | {r['tracks']} | {r['notes']} | {r['seconds']} | {r['classified_as']} "
+        lines.append(f"| {r['output']} | {r.get('target') or ''} | {r['tracks']} | {r['notes']} | {r['seconds']} | "
+                     f"{r['classified_as']} "
                      f"({r['style_probabilities'][r['classified_as']]:.2f}) | {'yes' if r['melody_kept'] else 'NO'} | "
                      f"{r['chroma_similarity_to_source']} | {r['pitch_class_entropy']} | {r['polyphony']} | "
                      f"{r.get('spectral_centroid_hz', 'not rendered')} |")

@@ -11,7 +11,7 @@ free part is written.  The :class:`PartRule` protocol is the whole interface;
 The rules, in the order they are applied (right after the grammar mask):
 
 * :class:`RhythmGrid`: note onsets on a grid, durations a whole number of grid steps
-  and at least a minimum (a style's part rhythm);
+  and at least a minimum (a style's part rhythm), or onsets alone (its onset grid);
 * :class:`PitchRange`: a new part keeps under the parts above it and over the given
   parts below it (the register), and inside its voice's or instrument's range;
 * :class:`ScaleBias`: pitches outside the key around the bar lose some nats;
@@ -122,10 +122,12 @@ class RhythmGrid(PartRuleBase):
     forbidden: torch.Tensor
 
     @classmethod
-    def for_vocab(cls, vocab, onset_grid_steps: int, min_duration_steps: int) -> "RhythmGrid":
+    def for_vocab(cls, vocab, onset_grid_steps: int, min_duration_steps: int,
+                  durations_on_grid: bool = True) -> "RhythmGrid":
         """Onsets on multiples of ``onset_grid_steps`` from the bar line; durations that are multiples of
-        it too, and at least ``min_duration_steps`` (both in the vocabulary's steps, ``steps_per_beat``
-        to a quarter note).
+        it too (unless ``durations_on_grid`` is ``False``: an onset grid alone, as
+        ``StyleTexture.part_onsets`` asks), and at least ``min_duration_steps`` (both in the
+        vocabulary's steps, ``steps_per_beat`` to a quarter note).
 
         Raises:
             ConfigError: a grid or minimum below one step.
@@ -139,7 +141,8 @@ class RhythmGrid(PartRuleBase):
             forbidden[position + step] = step % onset_grid_steps != 0
         duration = vocab.offsets[TokenType.DURATION]
         for k, steps in enumerate(vocab.duration_steps):
-            forbidden[duration + k] = steps < min_duration_steps or steps % onset_grid_steps != 0
+            off_grid = durations_on_grid and steps % onset_grid_steps != 0
+            forbidden[duration + k] = steps < min_duration_steps or off_grid
         return cls(forbidden)
 
     def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
@@ -358,7 +361,7 @@ def part_rules(vocab, texture: StyleTexture, ranges: Mapping[int, PartRange],
 
     Args:
         vocab: the tokenizer vocabulary.
-        texture: the style's ensemble (its part rhythm, single lines, legato and key penalty).
+        texture: the style's ensemble (its part rhythm or onset grid, single lines, legato and key penalty).
         ranges: free slot -> its voice's or instrument's range.
         bar_scales: the key of each bar of the plan (for the key rule).
         style_rules: ``False`` leaves out the texture's rhythm, single lines and key penalty (the
@@ -367,8 +370,11 @@ def part_rules(vocab, texture: StyleTexture, ranges: Mapping[int, PartRange],
     """
     rules: list[PartRule] = []
     rhythm = texture.part_rhythm_steps(vocab.config.steps_per_beat) if style_rules else None
+    onsets = texture.part_onset_steps(vocab.config.steps_per_beat) if style_rules else None
     if rhythm is not None:
         rules.append(RhythmGrid.for_vocab(vocab, *rhythm))
+    elif onsets is not None:
+        rules.append(RhythmGrid.for_vocab(vocab, onsets, 1, durations_on_grid=False))
     rules.append(PitchRange(vocab.offsets[TokenType.PITCH], True, dict(ranges)))
     penalty = texture.off_scale_penalty if off_scale_penalty is None else off_scale_penalty
     if style_rules and bar_scales and penalty:

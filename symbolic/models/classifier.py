@@ -113,8 +113,10 @@ def train_classifier(model: StyleClassifier, train: list[tuple[Score, int]], val
     """Train on windows of ``(score, style index)`` pairs; keep the weights of the best validation piece accuracy.
 
     Styles are balanced by sampling windows per style equally.  Training stops after ``minutes``
-    (checked between epochs) or ``max_epochs``, whichever comes first.  Returns
-    ``{"best_valid_accuracy", "epochs", "seconds", "curve"}``.
+    (checked at every step: an epoch cut short is validated like a whole one; the time spent
+    cutting the pieces into windows does not count) or ``max_epochs``, whichever comes first.
+    Returns ``{"best_valid_accuracy", "epochs", "steps", "seconds", "curve"}`` (``epochs`` counts
+    a cut-short epoch).
     """
     from tqdm import tqdm
 
@@ -128,7 +130,7 @@ def train_classifier(model: StyleClassifier, train: list[tuple[Score, int]], val
     if len(by_style) < 2:
         raise DataError("the training pieces cover fewer than two styles")
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-2)
-    best, best_state, curve, epoch = -1.0, None, [], 0
+    best, best_state, curve, epoch, steps = -1.0, None, [], 0, 0
     start = time.perf_counter()
     steps_per_epoch = max(1, sum(len(v) for v in by_style.values()) // batch_size)
     bar = tqdm(desc="training classifier", unit="epoch", disable=not progress)
@@ -136,6 +138,9 @@ def train_classifier(model: StyleClassifier, train: list[tuple[Score, int]], val
         epoch += 1
         model.train()
         for _ in range(steps_per_epoch):
+            if steps and time.perf_counter() - start >= 60 * minutes:
+                break  # the budget ran out inside the epoch: validate what there is
+            steps += 1
             labels = [rng.choice(list(by_style)) for _ in range(batch_size)]
             batch = np.stack([rng.choice(by_style[label]) for label in labels])
             if rng.random() < 0.5:  # transposition by up to a fifth: style is not a key
@@ -145,7 +150,7 @@ def train_classifier(model: StyleClassifier, train: list[tuple[Score, int]], val
             loss.backward()
             optimizer.step()
         accuracy = piece_accuracy(model, valid)
-        curve.append([round(time.perf_counter() - start, 1), epoch, round(accuracy, 4)])
+        curve.append([round(time.perf_counter() - start, 1), epoch, round(accuracy, 4), steps])
         if accuracy > best:
             best, best_state = accuracy, {k: v.detach().clone() for k, v in model.state_dict().items()}
         bar.update(1)
@@ -153,8 +158,8 @@ def train_classifier(model: StyleClassifier, train: list[tuple[Score, int]], val
     bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
-    return {"best_valid_accuracy": best, "epochs": epoch, "seconds": round(time.perf_counter() - start, 1),
-            "curve": curve}
+    return {"best_valid_accuracy": best, "epochs": epoch, "steps": steps,
+            "seconds": round(time.perf_counter() - start, 1), "curve": curve}
 
 
 def piece_accuracy(model: StyleClassifier, pieces: list[tuple[Score, int]]) -> float:

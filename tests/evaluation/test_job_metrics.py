@@ -73,6 +73,24 @@ def test_crop_bars(tokenizer):
     assert crop_bars(score, 10, tokenizer) is score
 
 
+def test_crop_bars_from_a_later_bar_moves_notes_maps_and_annotations(tokenizer):
+    from symbolic.score import Annotations, ChordSpan, KeySpan, TempoChange
+
+    score = Score(ticks_per_beat=480, tracks=[Track(notes=[Note(k * 480, 720, 60 + k, 80) for k in range(12)])],
+                  tempos=[TempoChange(0, 500_000), TempoChange(960, 600_000), TempoChange(2400, 400_000)],
+                  time_signatures=[TimeSignature(0, 3, 4)])
+    score.annotations = Annotations([ChordSpan(0, 1440, "C:maj"), ChordSpan(1440, 5760, "G:maj")],
+                                    [KeySpan(0, 5760, 0, False)])
+    cropped = crop_bars(score, 2, tokenizer, first_bar=1)  # bars 2 and 3: ticks 1440..4320
+    assert [(n.onset_ticks, n.pitch) for n in cropped.tracks[0].notes] == [(k * 480, 63 + k) for k in range(6)]
+    assert cropped.tracks[0].notes[-1].duration_ticks == 480
+    assert cropped.tempos == [TempoChange(0, 600_000), TempoChange(960, 400_000)]  # the tempo holding at bar 2
+    assert cropped.time_signatures == [TimeSignature(0, 3, 4)]
+    assert cropped.annotations.chords == [ChordSpan(0, 2880, "G:maj")]  # C:maj ended before the crop
+    assert cropped.annotations.keys == [KeySpan(0, 2880, 0, False)]
+    assert crop_bars(score, 2, tokenizer, first_bar=9).n_notes == 0  # past the last bar: nothing
+
+
 def test_accompaniment_nll_counts_the_parts_notes(tokenizer):
     torch.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, n_styles=len(tokenizer.vocab.styles), context_length=64,

@@ -7,6 +7,7 @@ import json
 import pytest
 from conftest import tiny_gpt
 
+from symbolic import read_midi
 from symbolic.errors import ConfigError, StyleError
 from symbolic.jobs.config import DemoConfig
 from symbolic.jobs.demo import demo_styles, run_demo
@@ -33,13 +34,61 @@ def test_demo_runs_with_a_model_of_other_styles(tmp_path):
     from symbolic.models.classifier import load_classifier
     from symbolic.resources import asset_path
 
-    tokenizer = EventTokenizer(EventTokenizerConfig(styles=("pop", "jazz")))
+    tokenizer = EventTokenizer(EventTokenizerConfig(styles=("rock", "jazz")))
     model = tiny_gpt(tokenizer)
     classifier, _ = load_classifier(asset_path("style-classifier"))
     report = run_demo(model, tokenizer, classifier, DemoConfig(bars=2, continue_bars=1, audio=False), tmp_path,
                       progress=False)
     names = [row["output"] for row in report["outputs"]]
-    assert names == ["source", "convert to jazz", "accompany in pop", "continue 1 bars in pop"]
+    assert names == ["source", "convert to jazz", "accompany in rock", "continue 1 bars in rock"]
+    assert report["pop_song"] is None and report["pop_note"] is None  # a model without pop: no pop part
     assert all(row["melody_kept"] for row in report["outputs"])
     assert json.loads((tmp_path / "report.json").read_text()) == report
     assert (tmp_path / "convert-to-jazz.mid").stat().st_size > 0
+
+
+def six_style_model():
+    from symbolic.data.pop909 import with_pop_style
+    from symbolic.resources import default_event_tokenizer
+
+    tokenizer = with_pop_style(default_event_tokenizer())
+    return tiny_gpt(tokenizer, context_length=256), tokenizer
+
+
+def test_demo_with_a_model_that_knows_pop_runs_the_pop_part(tmp_path):
+    from symbolic.data.build import BuildConfig, split_of
+    from symbolic.models.classifier import ClassifierConfig, StyleClassifier
+
+    model, tokenizer = six_style_model()
+    classifier = StyleClassifier(ClassifierConfig(styles=tokenizer.vocab.styles[1:])).eval()
+    report = run_demo(model, tokenizer, classifier, DemoConfig(bars=2, continue_bars=1, audio=False), tmp_path,
+                      progress=False)
+    rows = {row["output"]: row for row in report["outputs"]}
+    assert list(rows) == ["source", "pop melody", "convert to chorale", "convert to classical", "accompany in irish",
+                          "continue 1 bars in irish", "pop melody accompanied in pop",
+                          "pop melody converted to chorale", "pop melody converted to classical",
+                          "tune converted to pop"]
+    assert split_of(report["pop_song"], BuildConfig()) == "test"  # a held-out POP909 song
+    assert [rows[n]["target"] for n in rows if n.startswith(("pop melody ", "tune"))] == \
+        ["pop", "chorale", "classical", "pop"]
+    assert rows["source"]["target"] is None and rows["pop melody"]["as_target"] is None
+    for row in rows.values():
+        assert row["melody_kept"], row["output"]  # the pop melody is kept in its three jobs
+        assert row["as_target"] in (None, row["classified_as"] == row["target"])
+    accompanied = read_midi(tmp_path / "pop-melody-accompanied-in-pop.mid")
+    assert [t.program for t in accompanied.tracks] == [53, 0]  # the melody over the pop piano
+    assert "Outputs classified as their target style:" in (tmp_path / "report.md").read_text()
+    assert "pop909/" in (tmp_path / "report.md").read_text()
+
+
+def test_demo_without_pop909_leaves_the_pop_part_out_and_says_so(tmp_path):
+    model, tokenizer = six_style_model()
+    from symbolic.models.classifier import load_classifier
+    from symbolic.resources import asset_path
+
+    classifier, _ = load_classifier(asset_path("style-classifier"))
+    report = run_demo(model, tokenizer, classifier, DemoConfig(bars=1, continue_bars=1, audio=False,
+                                                               pop909_dir=str(tmp_path / "nothing")),
+                      tmp_path / "out", progress=False)
+    assert report["pop_song"] is None and "pop part left out" in report["pop_note"]
+    assert "nothing" in report["pop_note"] and not any("pop" in r["output"] for r in report["outputs"])

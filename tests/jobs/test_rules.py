@@ -194,3 +194,27 @@ def test_part_rules_follow_the_texture_and_can_be_switched_off(tokenizer):
     assert [type(r) for r in part_rules(vocab, chorale, ranges, (None,), off_scale_penalty=0.0)] == \
         [RhythmGrid, PitchRange, SingleLine]
     assert [type(r) for r in part_rules(vocab, texture_of("irish"), {}, (None,))] == [PitchRange]
+
+
+def test_the_pop_onset_grid_is_a_rule_for_new_parts_with_free_durations(tokenizer):
+    # StyleTexture.part_onsets (pop: sixteenths) is read as part_rhythm is: an onset grid, durations left free
+    vocab = tokenizer.vocab
+    pop = texture_of("pop")
+    rules = part_rules(vocab, pop, {1: PartRange(36, 78)}, (frozenset({0}),))
+    assert [type(rule) for rule in rules] == [RhythmGrid, PitchRange, ScaleBias]
+    out = rules[0](torch.zeros(1, len(vocab)), StepContext())
+    position = vocab.offsets[TokenType.POSITION]
+    allowed = [step for step in range(vocab.max_bar_steps) if torch.isfinite(out[0, position + step])]
+    assert allowed == list(range(0, vocab.max_bar_steps, 3))  # 12 steps a beat: every sixteenth, nothing else
+    duration = vocab.offsets[TokenType.DURATION]
+    assert torch.isfinite(out[0, duration:duration + len(vocab.duration_steps)]).all()  # any duration
+    assert [type(r) for r in part_rules(vocab, pop, {}, (None,), style_rules=False)] == [PitchRange]
+
+
+def test_an_onset_grid_alone_keeps_the_minimum_duration(tokenizer):
+    vocab = tokenizer.vocab
+    grid = RhythmGrid.for_vocab(vocab, onset_grid_steps=3, min_duration_steps=2, durations_on_grid=False)
+    out = grid(torch.zeros(1, len(vocab)), StepContext())
+    duration = vocab.offsets[TokenType.DURATION]
+    kept = [steps for k, steps in enumerate(vocab.duration_steps) if torch.isfinite(out[0, duration + k])]
+    assert kept == [steps for steps in vocab.duration_steps if steps >= 2] and 4 in kept  # 4 is off the grid

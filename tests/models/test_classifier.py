@@ -53,6 +53,27 @@ def test_learns_separable_styles_and_round_trips(tmp_path, capsys):
     assert capsys.readouterr().out.startswith(f"{tmp_path / 'tune.mid'}: irish")
 
 
+def test_the_time_budget_stops_training_inside_an_epoch(monkeypatch):
+    # POP909 songs make an epoch long: the budget must hold at every step, not only between epochs
+    from types import SimpleNamespace
+
+    import symbolic.models.classifier as module
+
+    clock = iter(range(1000))  # one second passes at every look at the clock
+    monkeypatch.setattr(module, "time", SimpleNamespace(perf_counter=lambda: float(next(clock))))
+    torch.manual_seed(0)
+    model = StyleClassifier(ClassifierConfig(styles=("chorale", "irish"), channels=8))
+    train = [(chorale_like(i), 0) for i in range(20)] + [(reel_like(i), 1) for i in range(20)]
+    held_out = [(chorale_like(100), 0), (reel_like(100), 1)]
+    run = train_classifier(model, train, held_out, minutes=5 / 60, batch_size=2, progress=False)
+    # 5 s: the loop starts at 1 s, the first step is free, steps 2-4 look at 2, 3, 4 s, the 5th stops
+    assert run["steps"] == 4 and run["epochs"] == 1  # far short of an epoch (over 100 steps of 2 windows)
+    assert len(run["curve"]) == 1 and run["curve"][0][3] == 4 and 0 <= run["best_valid_accuracy"] <= 1
+    monkeypatch.undo()
+    whole = train_classifier(model, train, held_out, minutes=10, batch_size=16, max_epochs=2, progress=False)
+    assert whole["epochs"] == 2 and whole["steps"] == 2 * whole["curve"][0][3]
+
+
 def test_errors():
     with pytest.raises(ConfigError):
         ClassifierConfig(styles=("one",))
