@@ -3,6 +3,8 @@ one-track piano arrangement built from a held-out POP909 song."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -372,3 +374,21 @@ def test_shipped_extractor_beats_the_skyline_on_held_out_songs() -> None:
 
 def shipped_song(song_id: int):
     return shared_data_dir() / "pop909" / f"{song_id:03d}" / f"{song_id:03d}.mid"
+
+
+def test_a_track_unlike_the_training_data_gets_its_top_voice() -> None:
+    # an extractor that calls (almost) nothing melody: melody_mask falls back to the skyline, the top voice
+    config = m.MelodyExtractorConfig(channels=4, kernel_size=3, dilations=(1,))
+    weights = tiny_weights(config, 3)
+    weights["out.bias"] = np.array([-4.0])
+    notes = [Note(beat * TPB, TPB, 72 + (beat * 5) % 12, 64) for beat in range(48)]
+    notes += [Note(beat * TPB, 2 * TPB, 48 + (beat * 7) % 12, 64) for beat in range(0, 48, 2)]
+    shy = m.MelodyExtractor(config, weights)
+    called = m.mask_from_probabilities(notes, m.melody_probabilities(notes, TPB, shy), shy.threshold)
+    skyline = m.skyline_mask(notes)
+    assert called.sum() < config.min_skyline_share * skyline.sum()
+    assert m.melody_mask(notes, TPB, shy).tolist() == skyline.tolist()
+    strict = m.MelodyExtractor(replace(config, min_skyline_share=0.0), weights)
+    assert m.melody_mask(notes, TPB, strict).tolist() == called.tolist()
+    with pytest.raises(ConfigError, match="min_skyline_share"):
+        m.MelodyExtractorConfig(min_skyline_share=1.0)
