@@ -249,7 +249,12 @@ def report(band: dict, real: dict | None, extraction: dict, command: str) -> str
                          + (f" (extract from {r['extraction_no_names']})" if r['extraction_no_names'] is not None
                             else "") + " |")
         lines.append("")
-    lines += [
+    return "\n".join(lines) + "\n" + extraction_section(s)
+
+
+def extraction_section(s: dict) -> str:
+    """The melody extraction section of the report, from :func:`melody_extraction.evaluate`'s summary ``s``."""
+    lines = [
         "## Melody extraction from a one-track piano arrangement (POP909 held-out split)",
         "",
         f"{s['songs']} songs of the held-out split (id % 5 == 0; the extractor was trained on id % 5 >= 2 and "
@@ -260,7 +265,7 @@ def report(band: dict, real: dict | None, extraction: dict, command: str) -> str
         f"Goal of issue 14, at least 95% of notes right on held-out songs: "
         f"{'met' if s['model_accuracy'] >= 0.95 else 'not met'} ({s['model_accuracy']:.2%}).",
         "",
-        "| method | notes right | melody precision | melody recall | time per song |",
+        "| method | notes right | melody precision | melody recall | CPU time per song |",
         "| --- | --- | --- | --- | --- |",
         f"| extractor (`extract_melody`) | **{s['model_accuracy']:.2%}** | {s['model_precision']:.3f} | "
         f"{s['model_recall']:.3f} | {s['seconds_per_song_mean'] * 1000:.0f} ms (max "
@@ -271,6 +276,7 @@ def report(band: dict, real: dict | None, extraction: dict, command: str) -> str
         f"| skyline, plain (top note of every onset) | {s['skyline_plain_accuracy']:.2%} | "
         f"{s['skyline_plain_precision']:.3f} | {s['skyline_plain_recall']:.3f} | |",
         f"| extractor, every velocity set to 100 | {s['model_flat_accuracy']:.2%} | | | |",
+        f"| its first pass alone (no refiner) | {s['first_pass_accuracy']:.2%} | | | |",
         "",
         "Where the extractor's errors are, by the note's source track and whether the skyline takes it "
         "(top) or not (under):",

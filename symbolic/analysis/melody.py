@@ -66,7 +66,10 @@ class MelodyExtractorConfig:
     """Shape of the extractor: ``n_features`` inputs per note, a 1-D convolution over the note sequence of
     ``channels`` channels and ``kernel_size``, then one residual dilated convolution per entry of
     ``dilations``, and a per-note output; a note is melody when its probability exceeds ``threshold``.
-    ``window_beats`` is the half-width of the neighbourhood the features look at."""
+    ``window_beats`` is the half-width of the neighbourhood the features look at.  When the extractor calls fewer
+    notes melody than ``min_skyline_share`` times the skyline's count, the track is unlike its training data (on
+    POP909 validation songs the true melody holds 36-100% as many notes as the skyline) and :func:`melody_mask`
+    gives the skyline instead: the top voice, as a musician would read a piano piece with no sung line."""
 
     n_features: int = 33
     channels: int = 48
@@ -74,6 +77,7 @@ class MelodyExtractorConfig:
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
     threshold: float = 0.5
     window_beats: float = 2.0
+    min_skyline_share: float = 0.25
 
     def __post_init__(self) -> None:
         for name in ("n_features", "channels"):
@@ -85,6 +89,8 @@ class MelodyExtractorConfig:
             raise ConfigError(f"melody extractor dilations must be positive, got {self.dilations}")
         if not 0.0 < self.threshold < 1.0:
             raise ConfigError(f"melody extractor threshold must lie in (0, 1), got {self.threshold}")
+        if not 0.0 <= self.min_skyline_share < 1.0:
+            raise ConfigError(f"melody extractor min_skyline_share must lie in [0, 1), got {self.min_skyline_share}")
         if self.window_beats <= 0:
             raise ConfigError(f"melody extractor window_beats must be positive, got {self.window_beats}")
 
@@ -357,6 +363,53 @@ def local_top_median(onsets: np.ndarray, pitches: np.ndarray, window_ticks: floa
     return pitches - medians[group]
 
 
+
+def line_statistics(notes: np.ndarray, probabilities: np.ndarray, threshold: float = 0.5,
+                    min_notes: int = 8) -> np.ndarray:
+    """How well each note fits the song's melody line as a first pass sees it: the refiner's extra input.
+
+    ``notes`` int ``(n, 4)`` rows ``(onset, duration, pitch, velocity)`` in canonical order, ``probabilities``
+    float ``(n,)`` the first pass's P(melody).  The line is the notes above ``threshold`` (or, with fewer than
+    ``min_notes`` of them, the most probable fifth).  A sung melody keeps one loudness (on POP909 the MELODY
+    track's velocities spread by 4-6 steps, the BRIDGE's and PIANO's by 10-20) and one register (about an octave
+    and a half), which a phrase the first pass missed shares with the rest of the line.
+
+    Returns float32 ``(n, len(LINE_FEATURE_NAMES))``: the note's velocity in robust standard deviations from
+    the line's median velocity (clipped at 6, divided by 3) and its absolute value, the share of line notes within
+    3 velocity steps, semitones (/12) from the line's median pitch, above its 95th and below its 5th pitch
+    percentile, the share of line notes within a semitone of the pitch, of the same pitch class, and log2 of the
+    duration against the line's median duration (/4).  All velocity columns are 0 (the share 1) when every
+    velocity is equal.  ``(0, k)`` for no notes.
+    """
+    n = len(notes)
+    if n == 0:
+        return np.zeros((0, len(LINE_FEATURE_NAMES)), dtype=np.float32)
+    d, pitch, v = notes[:, 1], notes[:, 2].astype(np.int64), notes[:, 3].astype(np.int64)
+    line = probabilities > threshold
+    if line.sum() < min(min_notes, n):
+        line = probabilities >= np.quantile(probabilities, 0.8)
+    lv, lp = v[line], pitch[line]
+    median_v = float(np.median(lv))
+    spread = max(1.4826 * float(np.median(np.abs(lv - median_v))), 2.0)
+    z = np.clip((v - median_v) / spread, -6, 6) / 3
+    v_counts = np.bincount(lv, minlength=128).astype(float)
+    near_v = np.convolve(v_counts, np.ones(7), mode="same")[v] / len(lv)
+    p05, p50, p95 = np.quantile(lp, [0.05, 0.5, 0.95])
+    p_counts = np.bincount(lp, minlength=128).astype(float)
+    near_p = np.convolve(p_counts, np.ones(3), mode="same")[pitch] / len(lp)
+    class_share = np.bincount(lp % 12, minlength=12)[pitch % 12] / len(lp)
+    log_d = np.log2(np.maximum(d, 1).astype(float))
+    columns = [z, np.abs(z), near_v, (pitch - p50) / 12.0, np.maximum(0.0, pitch - p95) / 12.0,
+               np.maximum(0.0, p05 - pitch) / 12.0, near_p, class_share,
+               np.clip(log_d - np.median(log_d[line]), -_LOG2_CLIP, _LOG2_CLIP) / _LOG2_CLIP]
+    return np.stack(columns, axis=1).astype(np.float32)
+
+
+LINE_FEATURE_NAMES = (
+    "velocity_vs_line", "velocity_off_line", "line_velocity_share", "pitch_vs_line_median", "above_line_range",
+    "below_line_range", "line_pitch_share", "line_pitch_class_share", "duration_vs_line",
+)
+
 FEATURE_NAMES = (
     "pitch", "pitch_vs_track_mean", "onset_rank", "onset_group_size", "is_onset_top", "is_onset_bottom",
     "held_above", "interval_to_prev_top", "interval_to_next_top", "below_local_ceiling", "local_range_position",
@@ -434,10 +487,22 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 class MelodyExtractor:
     """The trained extractor: numpy weights of a stack of 1-D convolutions over the note sequence (an input
     convolution, residual dilated convolutions with ReLU, as in WaveNet / TCN, Bai et al. 2018, and a
-    per-note logistic output).  Build it with :func:`load_melody_extractor`; call :meth:`probabilities`."""
+    per-note logistic output).  Build it with :func:`load_melody_extractor`; call :meth:`probabilities`.
 
-    def __init__(self, config: MelodyExtractorConfig, weights: dict[str, np.ndarray]):
+    ``refiner``, when given, is a second network of the same kind that reads each note's features, the first
+    pass's logit and the note's fit to the line the first pass found (:func:`refiner_inputs`), and gives the
+    final probabilities (stacking, Wolpert 1992); its threshold is then the one that counts (:attr:`threshold`).
+    """
+
+    @property
+    def threshold(self) -> float:
+        """The probability above which the final pass calls a note melody."""
+        return (self.refiner or self).config.threshold
+
+    def __init__(self, config: MelodyExtractorConfig, weights: dict[str, np.ndarray],
+                 refiner: MelodyExtractor | None = None):
         self.config = config
+        self.refiner = refiner
         names = _weight_names(config)
         missing = [k for k in names if k not in weights]
         if missing:
@@ -477,15 +542,23 @@ def _weight_names(config: MelodyExtractorConfig) -> tuple[str, ...]:
 
 
 def save_melody_extractor(folder: str | Path, config: MelodyExtractorConfig, weights: dict[str, np.ndarray],
-                          meta: dict) -> None:
-    """Write ``model.safetensors`` (float32) and ``meta.json`` (config plus ``meta``) into ``folder``."""
+                          meta: dict, refiner: tuple[MelodyExtractorConfig, dict[str, np.ndarray]] | None = None) -> None:
+    """Write ``model.safetensors`` (float32) and ``meta.json`` (config plus ``meta``) into ``folder``; with
+    ``refiner`` (its config and weights), its weights go into the same file under ``refiner.`` and its config
+    into ``meta.json`` as ``refiner_config``."""
     from safetensors.numpy import save_file
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    save_file({k: np.ascontiguousarray(weights[k], dtype=np.float32) for k in _weight_names(config)},
-              str(folder / "model.safetensors"))
-    text = json.dumps({"config": asdict(config), "features": list(FEATURE_NAMES), **meta}, indent=2)
+    tensors = {k: np.ascontiguousarray(weights[k], dtype=np.float32) for k in _weight_names(config)}
+    head = {"config": asdict(config), "features": list(FEATURE_NAMES)}
+    if refiner is not None:
+        refiner_config, refiner_weights = refiner
+        tensors.update({f"refiner.{k}": np.ascontiguousarray(refiner_weights[k], dtype=np.float32)
+                        for k in _weight_names(refiner_config)})
+        head.update(refiner_config=asdict(refiner_config), line_features=list(LINE_FEATURE_NAMES))
+    save_file(tensors, str(folder / "model.safetensors"))
+    text = json.dumps({**head, **meta}, indent=2)
     (folder / "meta.json").write_text(text + "\n", encoding="utf-8")
 
 
@@ -508,19 +581,45 @@ def load_melody_extractor(folder: str | Path | None = None) -> MelodyExtractor:
     if tuple(meta.get("features", ())) != FEATURE_NAMES:
         raise DataError(f"{folder}: its features differ from this version's; retrain with "
                         "the script benchmarks/melody_extraction.py")
-    config = dict(meta["config"], dilations=tuple(meta["config"]["dilations"]))
-    return MelodyExtractor(MelodyExtractorConfig(**config), load_file(str(folder / "model.safetensors")))
+    weights = load_file(str(folder / "model.safetensors"))
+    refiner = None
+    if "refiner_config" in meta:
+        if tuple(meta.get("line_features", ())) != LINE_FEATURE_NAMES:
+            raise DataError(f"{folder}: its refiner's line features differ from this version's; retrain with "
+                            "the script benchmarks/melody_extraction.py")
+        refiner = MelodyExtractor(_config_of(meta["refiner_config"]),
+                                  {k[len("refiner."):]: v for k, v in weights.items() if k.startswith("refiner.")})
+    return MelodyExtractor(_config_of(meta["config"]), weights, refiner)
+
+
+def _config_of(stored: dict) -> MelodyExtractorConfig:
+    return MelodyExtractorConfig(**dict(stored, dilations=tuple(stored["dilations"])))
+
+
+def refiner_inputs(features: np.ndarray, notes: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """The refiner's input: the first pass's ``features`` ``(n, 33)``, its logit (clipped at +-9.2, divided by 4)
+    and :func:`line_statistics` of ``notes`` (int ``(n, 4)``) under its ``probabilities`` ``(n,)``, all in canonical
+    order; float32 ``(n, 33 + 1 + len(LINE_FEATURE_NAMES))``."""
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-4, 1 - 1e-4)
+    logit = (np.log(p / (1 - p)) / 4.0)[:, None]
+    return np.concatenate([features, logit, line_statistics(notes, p)], axis=1).astype(np.float32)
 
 
 def melody_probabilities(notes: Sequence[Note], ticks_per_beat: int,
                          extractor: MelodyExtractor | None = None) -> np.ndarray:
-    """P(melody) of each note, float ``(n,)`` in the order of ``notes`` (``extractor`` defaults to the shipped one)."""
+    """P(melody) of each note, float ``(n,)`` in the order of ``notes`` (``extractor`` defaults to the shipped one;
+    with a refiner, the refiner's probabilities)."""
     out = np.zeros(len(notes))
     if not notes:
         return out
     extractor = extractor or load_melody_extractor()
     order = note_order(notes)
-    out[order] = extractor.probabilities(note_features(notes, ticks_per_beat, extractor.config.window_beats))
+    features = note_features(notes, ticks_per_beat, extractor.config.window_beats)
+    probabilities = extractor.probabilities(features)
+    if extractor.refiner is not None:
+        arr = np.asarray(notes, dtype=np.int64).reshape(-1, 4)[order]
+        probabilities = extractor.refiner.probabilities(refiner_inputs(features, arr, probabilities))
+    out[order] = probabilities
     return out
 
 
@@ -545,13 +644,16 @@ def melody_mask(notes: Sequence[Note], ticks_per_beat: int, extractor: MelodyExt
     """Which notes are the melody: bool ``(n,)`` in the order of ``notes``.
 
     ``extractor`` defaults to the shipped one.  At each onset at most one note is melody (the most probable);
-    a note is melody when its probability exceeds the extractor's threshold.  Empty input gives an empty mask.
+    a note is melody when its probability exceeds the extractor's threshold.  When that calls fewer notes melody
+    than ``config.min_skyline_share`` times the skyline's count, the skyline is returned instead (see
+    :class:`MelodyExtractorConfig`).  Empty input gives an empty mask.
     """
     if not notes:
         return np.zeros(0, dtype=bool)
     extractor = extractor or load_melody_extractor()
-    return mask_from_probabilities(notes, melody_probabilities(notes, ticks_per_beat, extractor),
-                                   extractor.config.threshold)
+    mask = mask_from_probabilities(notes, melody_probabilities(notes, ticks_per_beat, extractor), extractor.threshold)
+    skyline = skyline_mask(notes)
+    return skyline if mask.sum() < extractor.config.min_skyline_share * skyline.sum() else mask
 
 
 def extract_melody(notes: Track | Sequence[Note], ticks_per_beat: int = 480,
