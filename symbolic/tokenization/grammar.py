@@ -18,7 +18,7 @@ Sampled meters are sane ones.  The vocabulary holds every meter MIDI can store
 (numerators up to 255, denominators 1..64), so that any file encodes, but a small
 model trained on a few songs can put a little mass on ``TimeSig_59`` and write a
 59/4 bar.  The mask allows only :data:`SAMPLED_NUMERATORS` (1..16) over
-:data:`SAMPLED_DENOMINATORS` (2, 4, 8, 16).  That set holds 6,346 of the 6,353
+:data:`SAMPLED_DENOMINATORS` (2, 4, 8, 16).  That set holds 6,333 of the 6,340
 meter tokens of the six-style training data (music21 corpus and POP909; the other
 seven: 4/1 five times, 3/1 and 116/4 once) and every meter of the real-song folders
 (2/4, 3/4, 4/4, 6/4, 6/8, 8/4).
