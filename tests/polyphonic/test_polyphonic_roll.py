@@ -109,6 +109,33 @@ def test_training_learns_a_pattern_and_save_load_keeps_it(tmp_path):
     assert sample.shape == (10, 78) and sample.dtype == bool
 
 
+def test_training_hands_over_each_best_and_ctrl_c_keeps_the_best(tmp_path):
+    """``on_best`` sees every improvement with the model holding those weights (the CLI saves them
+    there, so a killed run keeps them); a Ctrl-C ends training as the budget does."""
+    rng = np.random.default_rng(0)
+    pieces = [roll_of([[10, 14, 17] if (t + int(rng.integers(0, 2))) % 2 else [12, 15, 19] for t in range(16)])
+              for _ in range(8)]
+    seen = []
+
+    def on_best(run):
+        seen.append((run["best_valid_nll"], evaluate_rolls(model, pieces[:4], accuracy=False)["nll"]))
+        save_roll_model(tmp_path / "best", model, {"best_valid_nll": run["best_valid_nll"]})
+        if len(seen) == 3:
+            raise KeyboardInterrupt  # as Ctrl-C during the next epoch would
+
+    torch.manual_seed(0)
+    model = RollModel(RollModelConfig(pitch_head="made", **SMALL))
+    run = train_roll_model(model, pieces, pieces[:4], minutes=10, learning_rate=1e-2, batch_size=4,
+                           patience=1000, max_epochs=40, progress=False, on_best=on_best)
+    assert run["interrupted"] and len(seen) == 3 and run["epochs"] < 40
+    assert [a for a, _ in seen] == sorted([a for a, _ in seen], reverse=True)  # each call improves
+    for best, held in seen:
+        assert held == pytest.approx(best, rel=1e-5)  # the model held the weights it was called for
+    saved, meta = load_roll_model(tmp_path / "best")
+    assert evaluate_rolls(saved, pieces[:4], accuracy=False)["nll"] == pytest.approx(seen[-1][0], rel=1e-5)
+    assert evaluate_rolls(model, pieces[:4], accuracy=False)["nll"] == pytest.approx(run["best_valid_nll"], rel=1e-5)
+
+
 def test_bench_command_on_a_small_mat_file(tmp_path, capsys):
     from scipy.io import savemat
 
@@ -213,7 +240,7 @@ def test_bench_on_a_file_using_the_whole_piano(tmp_path, capsys):
     rng = np.random.default_rng(2)
     mat = tmp_path / "piano.mat"
     savemat(mat, {"traindata": _mat_split(rng, 6), "validdata": _mat_split(rng, 3), "testdata": _mat_split(rng, 3)})
-    args = ["bench", "polyphonic", "--data", str(mat), "--model", "lstm-made", "--train-minutes", "0.05",
+    args = ["bench", "polyphonic", "--data", str(mat), "--model", "lstm-made", "--train-cpu-minutes", "0.05",
             "--hidden", "16", "--layers", "1", "--made-hidden", "32", "--threads", "1",
             "--out", str(tmp_path / "run"), "--no-progress"]
     assert main(args) == 0
