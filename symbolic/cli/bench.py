@@ -39,6 +39,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="training budget in minutes of the process's CPU time (time.process_time, all threads "
                         "counted), so a loaded machine neither shortens nor lengthens it (default 30; "
                         "--train-minutes is the old name)")
+    b.add_argument("--init-checkpoint", type=Path,
+                   help="train on from this saved model's weights and settings (the model flags are ignored; "
+                        "its own training CPU time is recorded beside the new run's)")
     b.add_argument("--out", type=Path, help="folder for the checkpoint, learning curve and samples")
     b.add_argument("--hidden", type=int, default=256, help="time-axis width (default 256)")
     b.add_argument("--layers", type=int, default=2, help="time-axis layers (default 2)")
@@ -76,13 +79,19 @@ def run_polyphonic(args: argparse.Namespace) -> int:
     else:
         if args.out is None:
             raise ConfigError("say where the trained model goes with --out DIR")
-        time_axis, pitch_head = MODEL_NAMES[args.model]
         torch.manual_seed(args.seed)
-        told = 0 if args.blind_transpose else args.transpose
-        model = RollModel(RollModelConfig(time_axis=time_axis, pitch_head=pitch_head, hidden=args.hidden,
-                                          n_layer=args.layers, made_hidden=args.made_hidden, dropout=args.dropout,
-                                          lowest_pitch=BENCHMARK_LOWEST_PITCH, n_pitches=BENCHMARK_PITCHES,
-                                          transpositions=told))
+        if args.init_checkpoint:
+            model, init_meta = load_roll_model(args.init_checkpoint)
+            args.model = init_meta.get("model", args.model)
+            print(f"starting from {args.init_checkpoint} ({init_meta.get('model', '?')}, trained "
+                  f"{init_meta.get('train_cpu_seconds', '?')} CPU s, {init_meta.get('train_seconds', '?')} s wall)")
+        else:
+            time_axis, pitch_head = MODEL_NAMES[args.model]
+            told = 0 if args.blind_transpose else args.transpose
+            model = RollModel(RollModelConfig(time_axis=time_axis, pitch_head=pitch_head, hidden=args.hidden,
+                                              n_layer=args.layers, made_hidden=args.made_hidden,
+                                              dropout=args.dropout, lowest_pitch=BENCHMARK_LOWEST_PITCH,
+                                              n_pitches=BENCHMARK_PITCHES, transpositions=told))
         n_params = sum(p.numel() for p in model.parameters())
         print(f"training {args.model} ({n_params:,} parameters) on {args.data.name} for up to "
               f"{args.train_cpu_minutes:g} CPU minutes (Ctrl-C stops early and keeps the best weights)")
@@ -95,7 +104,10 @@ def run_polyphonic(args: argparse.Namespace) -> int:
                                  "batch_size": args.batch_size, "transpose": args.transpose,
                                  "blind_transpose": args.blind_transpose, "threads": args.threads},
                     "epochs": run["epochs"], "best_valid_nll": run["best_valid_nll"], "curve": run["curve"],
-                    "interrupted": run["interrupted"], "parameters": n_params, "seed": args.seed}
+                    "interrupted": run["interrupted"], "parameters": n_params, "seed": args.seed,
+                    **({"init_checkpoint": str(args.init_checkpoint),
+                        "init_train_cpu_seconds": init_meta.get("train_cpu_seconds"),
+                        "init_train_seconds": init_meta.get("train_seconds")} if args.init_checkpoint else {})}
 
         def save_best(run: dict) -> None:  # the best weights so far, so a killed run keeps them
             save_roll_model(args.out, model, {**run_meta(run), "complete": False})

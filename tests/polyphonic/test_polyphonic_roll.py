@@ -162,6 +162,14 @@ def test_bench_command_on_a_small_mat_file(tmp_path, capsys):
     assert (tmp_path / "run" / "nll_curve.png").is_file() and (tmp_path / "run" / "sample-1.mid").is_file()
     assert main(["bench", "polyphonic", "--data", str(mat), "--checkpoint", str(tmp_path / "run")]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == last  # re-evaluation gives the same figures
+    # training on from the saved weights starts where they are and records where it came from
+    assert main(["bench", "polyphonic", "--data", str(mat), "--init-checkpoint", str(tmp_path / "run"),
+                 "--train-cpu-minutes", "0.02", "--learning-rate", "1e-4", "--threads", "1", "--no-progress",
+                 "--out", str(tmp_path / "run2")]) == 0
+    _, meta = load_roll_model(tmp_path / "run2")
+    init_best = load_roll_model(tmp_path / "run")[1]["best_valid_nll"]
+    assert meta["init_checkpoint"] == str(tmp_path / "run") and meta["complete"] and meta["model"] == "lstm-independent"
+    assert abs(meta["curve"][0][2] - init_best) < 1.0  # a fresh model's first epoch is tens of nats away
 
 
 @pytest.mark.parametrize("name, data_file, frames_per_beat, published", [
