@@ -152,7 +152,7 @@ def main() -> int:
     from symbolic.models.classifier import classify_scores, load_classifier
     from symbolic.models.presets import preset
     from symbolic.sampling.config import GenerationConfig
-from symbolic.sampling.generate import generate
+    from symbolic.sampling.generate import generate
     from symbolic.models.training import train
     from symbolic.resources import asset_path, default_event_tokenizer
     from symbolic.tokenization.events import EventTokenizer

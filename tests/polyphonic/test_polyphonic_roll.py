@@ -236,9 +236,11 @@ def _mat_split(rng: np.random.Generator, n: int, low: int = 0, high: int = 88) -
     return out
 
 
-def test_bench_on_a_file_using_the_whole_piano(tmp_path, capsys):
+@pytest.mark.parametrize("model, extra, told", [("lstm-made", [], 0), ("gpt-made", ["--transpose", "2"], 2)])
+def test_bench_on_a_file_using_the_whole_piano(tmp_path, capsys, model, extra, told):
     """Pieces spanning MIDI 21..108 (every column of the format): validation is finite from the first
-    epoch, training selects weights and the test NLL is finite."""
+    epoch, training selects weights and the test NLL is finite; also with the GPT time axis told the
+    transposition (the pieces touch both edges, so they may not move: no note is lost)."""
     import json
 
     from scipy.io import savemat
@@ -248,14 +250,15 @@ def test_bench_on_a_file_using_the_whole_piano(tmp_path, capsys):
     rng = np.random.default_rng(2)
     mat = tmp_path / "piano.mat"
     savemat(mat, {"traindata": _mat_split(rng, 6), "validdata": _mat_split(rng, 3), "testdata": _mat_split(rng, 3)})
-    args = ["bench", "polyphonic", "--data", str(mat), "--model", "lstm-made", "--train-cpu-minutes", "0.05",
+    args = ["bench", "polyphonic", "--data", str(mat), "--model", model, "--train-cpu-minutes", "0.05",
             "--hidden", "16", "--layers", "1", "--made-hidden", "32", "--threads", "1",
-            "--out", str(tmp_path / "run"), "--no-progress"]
+            "--out", str(tmp_path / "run"), "--no-progress", *extra]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "warning" not in out and "inf" not in out
     meta = json.loads((tmp_path / "run" / "meta.json").read_text())
     assert meta["config"]["lowest_pitch"] == 21 and meta["config"]["n_pitches"] == 88
+    assert meta["config"]["time_axis"] == model.split("-")[0] and meta["config"]["transpositions"] == told
     assert all(math.isfinite(nll) for _, _, nll, _ in meta["curve"])
     assert meta["best_valid_nll"] == pytest.approx(meta["valid"]["nll"], rel=1e-5)  # the selected weights
     assert math.isfinite(meta["test"]["nll"]) and meta["test"]["violations"] == 0
