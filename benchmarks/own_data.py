@@ -25,6 +25,7 @@ script measures the old code (``PYTHONPATH=/work/main``) and the new one (POP909
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -151,8 +152,8 @@ def main() -> int:
     from symbolic.models.classifier import classify_scores, load_classifier
     from symbolic.models.presets import preset
     from symbolic.sampling.config import GenerationConfig
-from symbolic.sampling.generate import generate
-    from symbolic.models.training import TrainConfig, train
+    from symbolic.sampling.generate import generate
+    from symbolic.models.training import train
     from symbolic.resources import asset_path, default_event_tokenizer
     from symbolic.tokenization.events import EventTokenizer
     from symbolic.tokenization.vocab import EventTokenizerConfig, TokenType
@@ -167,10 +168,9 @@ from symbolic.sampling.generate import generate
     built = build_dataset(pieces, data_dir, tokenizer, BuildConfig(workers=1), progress=False)
     print(f"built {built.n_pieces} pieces, {built.n_tokens} tokens")
 
-    model_settings, train_settings = preset(args.preset, args.model)
-    if args.max_steps:
-        train_settings["max_steps"] = args.max_steps
-    config = TrainConfig(num_threads=1, **train_settings)
+    size, train_config = preset(args.preset, args.model, max_steps=args.max_steps)
+    model_settings = size.settings()
+    config = dataclasses.replace(train_config, num_threads=1)
     torch.manual_seed(0)
     model = build_model(args.model, {**model_settings, "vocab_size": tokenizer.vocab_size,
                                      "n_styles": len(tokenizer.vocab.styles)})
@@ -183,15 +183,20 @@ from symbolic.sampling.generate import generate
     else:
         if ckpt.exists():
             shutil.rmtree(ckpt)
+        cpu = time.process_time()
         result = train(model, tokenizer, data_dir, ckpt, config, progress=False)
+        train_cpu_seconds = time.process_time() - cpu
         train_set = TokenDataset(data_dir, "train", context_length=model.config.context_length + 1,
                                  overlap=model.config.context_length // 4)
         mean_window = float(np.mean([len(train_set[i]["input_ids"]) - 1 for i in range(len(train_set))]))
         tokens_per_second = result.step * config.batch_size * mean_window / result.seconds
-        print(f"trained {result.step} steps in {result.seconds:.0f} s ({tokens_per_second:.0f} tokens/s); "
+        print(f"trained {result.step} steps in {result.seconds:.0f} s, {train_cpu_seconds:.0f} CPU s "
+              f"({tokens_per_second:.0f} tokens/s, {tokens_per_second * result.seconds / train_cpu_seconds:.0f} per CPU s); "
               f"valid {result.best_valid_loss:.3f}, unigram {result.unigram_loss:.3f}")
         report = {"label": args.label, "preset": args.preset, "model": args.model, "steps": result.step,
                   "train_seconds": round(result.seconds, 1), "tokens_per_second": round(tokens_per_second),
+                  "train_cpu_seconds": round(train_cpu_seconds, 1),
+                  "tokens_per_cpu_second": round(tokens_per_second * result.seconds / train_cpu_seconds),
                   "best_valid_loss": round(result.best_valid_loss, 3),
                   "unigram_loss": round(result.unigram_loss, 3), "n_pieces": built.n_pieces,
                   "n_tokens": built.n_tokens}

@@ -35,8 +35,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     b.add_argument("--model", choices=tuple(MODEL_NAMES), default="lstm-made",
                    help="time axis and pitch head (default lstm-made)")
     b.add_argument("--checkpoint", type=Path, help="re-evaluate this saved model instead of training")
-    b.add_argument("--train-minutes", type=float, default=30.0,
-                   help="training budget in minutes of process CPU time, all threads counted (default 30)")
+    b.add_argument("--train-cpu-minutes", "--train-minutes", dest="train_cpu_minutes", type=float, default=30.0,
+                   help="training budget in minutes of the process's CPU time (time.process_time, all threads "
+                        "counted), so a loaded machine neither shortens nor lengthens it (default 30; "
+                        "--train-minutes is the old name)")
+    b.add_argument("--init-checkpoint", type=Path,
+                   help="train on from this saved model's weights and settings (the model flags are ignored; "
+                        "its own training CPU time is recorded beside the new run's)")
     b.add_argument("--out", type=Path, help="folder for the checkpoint, learning curve and samples")
     b.add_argument("--hidden", type=int, default=256, help="time-axis width (default 256)")
     b.add_argument("--layers", type=int, default=2, help="time-axis layers (default 2)")
@@ -74,33 +79,50 @@ def run_polyphonic(args: argparse.Namespace) -> int:
     else:
         if args.out is None:
             raise ConfigError("say where the trained model goes with --out DIR")
-        time_axis, pitch_head = MODEL_NAMES[args.model]
         torch.manual_seed(args.seed)
-        told = 0 if args.blind_transpose else args.transpose
-        model = RollModel(RollModelConfig(time_axis=time_axis, pitch_head=pitch_head, hidden=args.hidden,
-                                          n_layer=args.layers, made_hidden=args.made_hidden, dropout=args.dropout,
-                                          lowest_pitch=BENCHMARK_LOWEST_PITCH, n_pitches=BENCHMARK_PITCHES,
-                                          transpositions=told))
+        if args.init_checkpoint:
+            model, init_meta = load_roll_model(args.init_checkpoint)
+            args.model = init_meta.get("model", args.model)
+            print(f"starting from {args.init_checkpoint} ({init_meta.get('model', '?')}, trained "
+                  f"{init_meta.get('train_cpu_seconds', '?')} CPU s, {init_meta.get('train_seconds', '?')} s wall)")
+        else:
+            time_axis, pitch_head = MODEL_NAMES[args.model]
+            told = 0 if args.blind_transpose else args.transpose
+            model = RollModel(RollModelConfig(time_axis=time_axis, pitch_head=pitch_head, hidden=args.hidden,
+                                              n_layer=args.layers, made_hidden=args.made_hidden,
+                                              dropout=args.dropout, lowest_pitch=BENCHMARK_LOWEST_PITCH,
+                                              n_pitches=BENCHMARK_PITCHES, transpositions=told))
         n_params = sum(p.numel() for p in model.parameters())
         print(f"training {args.model} ({n_params:,} parameters) on {args.data.name} for up to "
-              f"{args.train_minutes:g} CPU minutes")
-        run = train_roll_model(model, data["traindata"], data["validdata"], args.train_minutes,
+              f"{args.train_cpu_minutes:g} CPU minutes (Ctrl-C stops early and keeps the best weights)")
+
+        def run_meta(run: dict) -> dict:
+            return {"model": args.model, "data": args.data.name, "train_seconds": run["seconds"],
+                    "train_cpu_seconds": run["cpu_seconds"], "train_cpu_minutes": args.train_cpu_minutes,
+                    "settings": {"hidden": args.hidden, "layers": args.layers, "made_hidden": args.made_hidden,
+                                 "dropout": args.dropout, "learning_rate": args.learning_rate,
+                                 "batch_size": args.batch_size, "transpose": args.transpose,
+                                 "blind_transpose": args.blind_transpose, "threads": args.threads},
+                    "epochs": run["epochs"], "best_valid_nll": run["best_valid_nll"], "curve": run["curve"],
+                    "interrupted": run["interrupted"], "parameters": n_params, "seed": args.seed,
+                    **({"init_checkpoint": str(args.init_checkpoint),
+                        "init_train_cpu_seconds": init_meta.get("train_cpu_seconds"),
+                        "init_train_seconds": init_meta.get("train_seconds")} if args.init_checkpoint else {})}
+
+        def save_best(run: dict) -> None:  # the best weights so far, so a killed run keeps them
+            save_roll_model(args.out, model, {**run_meta(run), "complete": False})
+
+        run = train_roll_model(model, data["traindata"], data["validdata"], args.train_cpu_minutes,
                                learning_rate=args.learning_rate, batch_size=args.batch_size, seed=args.seed,
-                               threads=args.threads, transpose=args.transpose, progress=not args.no_progress)
+                               threads=args.threads, transpose=args.transpose, progress=not args.no_progress,
+                               on_best=save_best)
         print(f"trained {run['epochs']} epochs in {run['cpu_seconds'] / 60:.1f} CPU minutes "
-              f"({run['seconds'] / 60:.1f} minutes wall time)")
-        meta = {"model": args.model, "data": args.data.name, "train_seconds": run["seconds"],
-                "train_cpu_seconds": run["cpu_seconds"],
-                "settings": {"hidden": args.hidden, "layers": args.layers, "made_hidden": args.made_hidden,
-                             "dropout": args.dropout, "learning_rate": args.learning_rate,
-                             "batch_size": args.batch_size, "transpose": args.transpose,
-                             "blind_transpose": args.blind_transpose, "threads": args.threads},
-                "epochs": run["epochs"], "best_valid_nll": run["best_valid_nll"], "curve": run["curve"],
-                "parameters": n_params, "seed": args.seed}
+              f"({run['seconds'] / 60:.1f} minutes wall time)" + (", stopped early" if run["interrupted"] else ""))
+        meta = run_meta(run)
     valid = evaluate_rolls(model, data["validdata"])
     test = evaluate_rolls(model, data["testdata"])
     if args.out is not None:
-        meta = {**meta, "valid": valid, "test": test}
+        meta = {**meta, "valid": valid, "test": test, "complete": True}
         save_roll_model(args.out, model, meta)
         if meta.get("curve"):
             write_curve(args.out / "nll_curve.png", [c[0] / 60 for c in meta["curve"]], [c[2] for c in meta["curve"]],

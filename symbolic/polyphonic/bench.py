@@ -23,6 +23,7 @@ import random
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -144,7 +145,7 @@ def _reach(x: torch.Tensor, transpose: int) -> tuple[int, int]:
 def train_roll_model(model: RollModel, train: list[Piece], valid: list[Piece], minutes: float,
                      learning_rate: float = 1e-3, batch_size: int = 16, max_frames: int = 256, seed: int = 0,
                      patience: int = 20, threads: int = 0, transpose: int = 0, max_epochs: int | None = None,
-                     progress: bool = True) -> dict:
+                     progress: bool = True, on_best: Callable[[dict], None] | None = None) -> dict:
     """Train for ``minutes`` of process CPU time (or until ``patience`` epochs without a better
     validation NLL), keeping the weights of the best validation NLL.
 
@@ -153,9 +154,13 @@ def train_roll_model(model: RollModel, train: list[Piece], valid: list[Piece], m
     ``transpose`` moves each training piece, at each epoch, by a random number of semitones in
     ``[-transpose, transpose]``, never moving a note off the units; a model with ``transpositions``
     is told the number (validation is never transposed).  ``max_epochs`` bounds the epochs as well as the time.
+    ``on_best(run)`` is called with the run so far (the dict returned below) each time the validation
+    NLL improves, while the model holds those weights: a caller saves them there, so a run killed
+    later keeps its best weights.  ``KeyboardInterrupt`` (Ctrl-C) during training ends it early,
+    as the budget does (``"interrupted": True`` in the result).
 
     Returns ``{"best_valid_nll", "curve": [[cpu_seconds, epoch, valid_nll, wall_seconds], ...],
-    "epochs", "seconds" (wall), "cpu_seconds"}``; the model holds the best weights at the end.
+    "epochs", "seconds" (wall), "cpu_seconds", "interrupted"}``; the model holds the best weights at the end.
 
     Raises:
         DataError: no training piece of two frames or more, no validation frame, or a piece sounding
@@ -185,36 +190,47 @@ def train_roll_model(model: RollModel, train: list[Piece], valid: list[Piece], m
     def out_of_time() -> bool:
         return time.process_time() - cpu >= 60 * minutes
 
-    best, best_state, stale, curve, epoch = math.inf, None, 0, [], 0
+    best, best_state, stale, curve, epoch, interrupted = math.inf, None, 0, [], 0, False
+
+    def result() -> dict:
+        return {"best_valid_nll": best, "curve": curve, "epochs": epoch, "interrupted": interrupted,
+                "seconds": round(time.perf_counter() - wall, 1),
+                "cpu_seconds": round(time.process_time() - cpu, 1)}
+
     bar = tqdm(desc="training", unit="epoch", disable=not progress)
-    while not out_of_time() and stale < patience and (max_epochs is None or epoch < max_epochs):
-        epoch += 1
-        model.train()
-        for x, mask, shift in _batches(pieces, reach, batch_size, rng, max_frames):
-            logits = model(x[:, :-1], targets=x[:, 1:], shift=shift if config.transpositions else None)
-            loss = (F.binary_cross_entropy_with_logits(logits, x[:, 1:], reduction="none").sum(-1) * mask).sum()
-            loss = loss / mask.sum()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            optimizer.step()
-            if out_of_time():
-                break
-        valid_nll = _evaluate(model, valid_units, accuracy=False)["nll"]
-        curve.append([round(time.process_time() - cpu, 1), epoch, round(valid_nll, 4),
-                      round(time.perf_counter() - wall, 1)])
-        if valid_nll < best - 1e-4:
-            best, stale = valid_nll, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            stale += 1
-        bar.update(1)
-        bar.set_postfix(valid_nll=f"{valid_nll:.3f}", best=f"{best:.3f}")
+    try:
+        while not out_of_time() and stale < patience and (max_epochs is None or epoch < max_epochs):
+            epoch += 1
+            model.train()
+            for x, mask, shift in _batches(pieces, reach, batch_size, rng, max_frames):
+                logits = model(x[:, :-1], targets=x[:, 1:], shift=shift if config.transpositions else None)
+                loss = (F.binary_cross_entropy_with_logits(logits, x[:, 1:], reduction="none").sum(-1) * mask).sum()
+                loss = loss / mask.sum()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+                optimizer.step()
+                if out_of_time():
+                    break
+            valid_nll = _evaluate(model, valid_units, accuracy=False)["nll"]
+            curve.append([round(time.process_time() - cpu, 1), epoch, round(valid_nll, 4),
+                          round(time.perf_counter() - wall, 1)])
+            if valid_nll < best - 1e-4:
+                best, stale = valid_nll, 0
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                if on_best is not None:
+                    model.eval()
+                    on_best(result())
+            else:
+                stale += 1
+            bar.update(1)
+            bar.set_postfix(valid_nll=f"{valid_nll:.3f}", best=f"{best:.3f}")
+    except KeyboardInterrupt:
+        interrupted = True
     bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
-    return {"best_valid_nll": best, "curve": curve, "epochs": epoch,
-            "seconds": round(time.perf_counter() - wall, 1), "cpu_seconds": round(time.process_time() - cpu, 1)}
+    return result()
 
 
 def _shift(x: torch.Tensor, semitones: int) -> torch.Tensor:

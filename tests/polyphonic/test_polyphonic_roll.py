@@ -109,6 +109,33 @@ def test_training_learns_a_pattern_and_save_load_keeps_it(tmp_path):
     assert sample.shape == (10, 78) and sample.dtype == bool
 
 
+def test_training_hands_over_each_best_and_ctrl_c_keeps_the_best(tmp_path):
+    """``on_best`` sees every improvement with the model holding those weights (the CLI saves them
+    there, so a killed run keeps them); a Ctrl-C ends training as the budget does."""
+    rng = np.random.default_rng(0)
+    pieces = [roll_of([[10, 14, 17] if (t + int(rng.integers(0, 2))) % 2 else [12, 15, 19] for t in range(16)])
+              for _ in range(8)]
+    seen = []
+
+    def on_best(run):
+        seen.append((run["best_valid_nll"], evaluate_rolls(model, pieces[:4], accuracy=False)["nll"]))
+        save_roll_model(tmp_path / "best", model, {"best_valid_nll": run["best_valid_nll"]})
+        if len(seen) == 3:
+            raise KeyboardInterrupt  # as Ctrl-C during the next epoch would
+
+    torch.manual_seed(0)
+    model = RollModel(RollModelConfig(pitch_head="made", **SMALL))
+    run = train_roll_model(model, pieces, pieces[:4], minutes=10, learning_rate=1e-2, batch_size=4,
+                           patience=1000, max_epochs=40, progress=False, on_best=on_best)
+    assert run["interrupted"] and len(seen) == 3 and run["epochs"] < 40
+    assert [a for a, _ in seen] == sorted([a for a, _ in seen], reverse=True)  # each call improves
+    for best, held in seen:
+        assert held == pytest.approx(best, rel=1e-5)  # the model held the weights it was called for
+    saved, meta = load_roll_model(tmp_path / "best")
+    assert evaluate_rolls(saved, pieces[:4], accuracy=False)["nll"] == pytest.approx(seen[-1][0], rel=1e-5)
+    assert evaluate_rolls(model, pieces[:4], accuracy=False)["nll"] == pytest.approx(run["best_valid_nll"], rel=1e-5)
+
+
 def test_bench_command_on_a_small_mat_file(tmp_path, capsys):
     from scipy.io import savemat
 
@@ -135,6 +162,14 @@ def test_bench_command_on_a_small_mat_file(tmp_path, capsys):
     assert (tmp_path / "run" / "nll_curve.png").is_file() and (tmp_path / "run" / "sample-1.mid").is_file()
     assert main(["bench", "polyphonic", "--data", str(mat), "--checkpoint", str(tmp_path / "run")]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == last  # re-evaluation gives the same figures
+    # training on from the saved weights starts where they are and records where it came from
+    assert main(["bench", "polyphonic", "--data", str(mat), "--init-checkpoint", str(tmp_path / "run"),
+                 "--train-cpu-minutes", "0.02", "--learning-rate", "1e-4", "--threads", "1", "--no-progress",
+                 "--out", str(tmp_path / "run2")]) == 0
+    _, meta = load_roll_model(tmp_path / "run2")
+    init_best = load_roll_model(tmp_path / "run")[1]["best_valid_nll"]
+    assert meta["init_checkpoint"] == str(tmp_path / "run") and meta["complete"] and meta["model"] == "lstm-independent"
+    assert abs(meta["curve"][0][2] - init_best) < 1.0  # a fresh model's first epoch is tens of nats away
 
 
 @pytest.mark.parametrize("name, data_file, frames_per_beat, published", [
@@ -201,9 +236,11 @@ def _mat_split(rng: np.random.Generator, n: int, low: int = 0, high: int = 88) -
     return out
 
 
-def test_bench_on_a_file_using_the_whole_piano(tmp_path, capsys):
+@pytest.mark.parametrize("model, extra, told", [("lstm-made", [], 0), ("gpt-made", ["--transpose", "2"], 2)])
+def test_bench_on_a_file_using_the_whole_piano(tmp_path, capsys, model, extra, told):
     """Pieces spanning MIDI 21..108 (every column of the format): validation is finite from the first
-    epoch, training selects weights and the test NLL is finite."""
+    epoch, training selects weights and the test NLL is finite; also with the GPT time axis told the
+    transposition (the pieces touch both edges, so they may not move: no note is lost)."""
     import json
 
     from scipy.io import savemat
@@ -213,14 +250,15 @@ def test_bench_on_a_file_using_the_whole_piano(tmp_path, capsys):
     rng = np.random.default_rng(2)
     mat = tmp_path / "piano.mat"
     savemat(mat, {"traindata": _mat_split(rng, 6), "validdata": _mat_split(rng, 3), "testdata": _mat_split(rng, 3)})
-    args = ["bench", "polyphonic", "--data", str(mat), "--model", "lstm-made", "--train-minutes", "0.05",
+    args = ["bench", "polyphonic", "--data", str(mat), "--model", model, "--train-cpu-minutes", "0.05",
             "--hidden", "16", "--layers", "1", "--made-hidden", "32", "--threads", "1",
-            "--out", str(tmp_path / "run"), "--no-progress"]
+            "--out", str(tmp_path / "run"), "--no-progress", *extra]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "warning" not in out and "inf" not in out
     meta = json.loads((tmp_path / "run" / "meta.json").read_text())
     assert meta["config"]["lowest_pitch"] == 21 and meta["config"]["n_pitches"] == 88
+    assert meta["config"]["time_axis"] == model.split("-")[0] and meta["config"]["transpositions"] == told
     assert all(math.isfinite(nll) for _, _, nll, _ in meta["curve"])
     assert meta["best_valid_nll"] == pytest.approx(meta["valid"]["nll"], rel=1e-5)  # the selected weights
     assert math.isfinite(meta["test"]["nll"]) and meta["test"]["violations"] == 0

@@ -47,3 +47,53 @@ def test_a_sampled_header_declares_a_track_but_a_trackless_prompt_is_accepted(to
     GrammarState(v).advance_all(tokenizer.encode(Score()))
     state.advance_all([v.id_of(T.TRACK, 0), v.id_of(T.PROGRAM, 0)])
     assert state.allowed()[[v.bar_id, v.eos_id, v.id_of(T.TRACK, 1)]].all()
+
+
+def _allowed_of(state: GrammarState, token_type: int) -> list[int]:
+    v = state.vocab
+    return [v.values[i] for i in np.flatnonzero(state.allowed()) if v.types[i] == token_type]
+
+
+def test_sampled_meters_are_sane_but_any_given_meter_is_accepted(tokenizer):
+    v = tokenizer.vocab
+    state = GrammarState(v).advance_all([v.bos_id, v.style_id(None), v.id_of(T.TRACK, 0), v.id_of(T.PROGRAM, 0),
+                                         v.bar_id])
+    # the vocabulary holds numerators 1..255; the mask lets a model sample 1..16 only (QA saw 59/4)
+    assert [n + 1 for n in _allowed_of(state, T.TIMESIG)] == list(range(1, 17))
+    assert state.accepts(v.id_of(T.TIMESIG, 58))
+    three = state.copy().advance_all([v.id_of(T.TIMESIG, 2)])
+    assert [v.denominators[i] for i in _allowed_of(three, T.DENOM)] == [2, 4, 8, 16]
+    assert three.accepts(v.id_of(T.DENOM, v.denominators.index(1)))  # 3/1 encodes from a file
+    # a prompt's 59/4 is accepted, and the mask then still offers the denominators the vocabulary holds
+    odd = state.copy().advance_all([v.id_of(T.TIMESIG, 58)])
+    assert 4 in [v.denominators[i] for i in _allowed_of(odd, T.DENOM)]
+    odd.advance_all([v.id_of(T.DENOM, v.denominators.index(4)), v.id_of(T.POSITION, 0)])
+    # a meter change inside a bar is held to the same set
+    mid = state.copy().advance_all([v.id_of(T.POSITION, 6)])
+    assert [n + 1 for n in _allowed_of(mid, T.TIMESIG)] == list(range(1, 17))
+
+
+def test_every_sampled_meter_is_sane(tokenizer):
+    """Sampling with the mask from uniform logits (every meter equally likely) never writes a meter
+    outside 1..16 over 2, 4, 8, 16."""
+    from symbolic.sampling.processors import GrammarMask, StepContext
+    import torch
+
+    v = tokenizer.vocab
+    rng = np.random.default_rng(0)
+    meters = set()
+    for _ in range(300):
+        state = GrammarState(v).advance_all([v.bos_id, v.style_id(None), v.id_of(T.TRACK, 0),
+                                             v.id_of(T.PROGRAM, 0), v.bar_id])
+        numerator = None
+        for _ in range(2):
+            logits = GrammarMask()(torch.zeros(1, len(v)), StepContext(grammar_states=[state]))
+            allowed = np.flatnonzero(torch.isfinite(logits[0]).numpy())
+            timesigs = [i for i in allowed if v.types[i] == T.TIMESIG]
+            token = int(rng.choice(timesigs or allowed))
+            if v.types[token] == T.TIMESIG:
+                numerator = v.values[token] + 1
+            elif v.types[token] == T.DENOM:
+                meters.add((numerator, v.denominators[v.values[token]]))
+            state.advance(token)
+    assert meters and all(1 <= n <= 16 and d in (2, 4, 8, 16) for n, d in meters), sorted(meters)
