@@ -8,23 +8,44 @@ from symbolic.errors import ScoreError
 from symbolic.score import Score
 from symbolic.serve.config import ServeConfig
 
-__all__ = ["read_upload", "describe_score"]
+__all__ = ["read_upload", "describe_score", "parse_upload", "upload_midi_bytes"]
+
+
+def parse_upload(data: bytes, what: str) -> Score:
+    """The score of uploaded bytes: MusicXML (plain or ``.mxl``) when the content is MusicXML, else MIDI.
+
+    Raises:
+        MidiError: neither MusicXML nor a readable MIDI file (the MIDI reader's message, naming ``what``).
+        ScoreError: MusicXML that music21 cannot read (its message).
+    """
+    from symbolic.inputs.midi import parse_midi_bytes
+    from symbolic.inputs.music21 import is_musicxml_bytes, parse_musicxml_bytes
+
+    if is_musicxml_bytes(data):
+        return parse_musicxml_bytes(data, source=what)
+    return parse_midi_bytes(data, source=what)
+
+
+def upload_midi_bytes(data: bytes, score: Score) -> bytes:
+    """The MIDI file a job works on: the upload itself when it is MIDI, else ``score`` written as MIDI."""
+    from symbolic.outputs.midi import midi_bytes
+
+    return data if data[:4] == b"MThd" else midi_bytes(score)
 
 
 def read_upload(data: bytes, what: str, config: ServeConfig) -> Score:
-    """The score of an uploaded MIDI file, checked against the server's limits.
+    """The score of an uploaded MIDI or MusicXML file (:func:`parse_upload`), checked against the server's limits.
 
-    The content decides, never the file name: bytes that are not MIDI get the reader's own message.
+    The content decides, never the file name: bytes that are neither get the MIDI reader's own message.
 
     Raises:
         MidiError: not a MIDI file, or a corrupt one (the reader's message, naming ``what``).
-        ScoreError: over a limit (notes, seconds, bars), naming the limit and the file's value.
+        ScoreError: unreadable MusicXML, or over a limit (notes, seconds, bars), naming the limit and the file's value.
     """
     from symbolic.analysis.beats import bar_lines_ticks
-    from symbolic.inputs.midi import parse_midi_bytes
     from symbolic.jobs.arrange import check_playable
 
-    score = parse_midi_bytes(data, source=what)
+    score = parse_upload(data, what)
     check_playable(score, what)
     if score.n_notes > config.max_notes:
         raise ScoreError(f"{what} has {score.n_notes} notes; this server takes at most {config.max_notes}")
