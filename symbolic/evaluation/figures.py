@@ -63,6 +63,7 @@ def _piano_roll(ax, score: Score, title: str, roles: list[list[str]] | None = No
     ax.set_title(title, fontsize=9, loc="left")
     ax.set_xlabel("beats")
     ax.set_ylabel("pitch")
+    ax.set_xlim(left=0)
 
 
 def write_piano_rolls(path: Path, named: list[tuple[str, Score]],
@@ -76,6 +77,8 @@ def write_piano_rolls(path: Path, named: list[tuple[str, Score]],
     fig, axes = plt.subplots(len(named), 1, figsize=(11, 2.2 * len(named)), squeeze=False, sharex=roles is not None)
     for i, (ax, (title, score)) in enumerate(zip(axes[:, 0], named)):
         _piano_roll(ax, score, title, roles[i] if roles is not None else None)
+        if roles is not None and i < len(named) - 1:
+            ax.set_xlabel("")  # one time axis, shared, under the last roll
     fig.tight_layout()
     return save_figure(fig, path, plt)
 

@@ -42,7 +42,7 @@ def read_upload(data: bytes, what: str, config: ServeConfig) -> Score:
         MidiError: not a MIDI file, or a corrupt one (the reader's message, naming ``what``).
         ScoreError: unreadable MusicXML, or over a limit (notes, seconds, bars), naming the limit and the file's value.
     """
-    from symbolic.analysis.beats import bar_lines_ticks
+    from symbolic.analysis.beats import count_bars
     from symbolic.jobs.arrange import check_playable
 
     score = parse_upload(data, what)
@@ -52,7 +52,7 @@ def read_upload(data: bytes, what: str, config: ServeConfig) -> Score:
     seconds = score.duration_seconds
     if seconds > config.max_seconds:
         raise ScoreError(f"{what} lasts {seconds:.0f} s; this server takes at most {config.max_seconds:.0f} s")
-    bars = len(bar_lines_ticks(score))
+    bars = count_bars(score)
     if bars > config.max_bars:
         raise ScoreError(f"{what} has {bars} bars; this server takes at most {config.max_bars}")
     return score
@@ -60,7 +60,7 @@ def read_upload(data: bytes, what: str, config: ServeConfig) -> Score:
 
 def describe_score(score: Score) -> dict[str, Any]:
     """What was read, for a person: tracks (instrument, notes, role), the melody track, length, meter, tempo."""
-    from symbolic.analysis.beats import bar_lines_ticks
+    from symbolic.analysis.beats import count_bars
     from symbolic.analysis.roles import analyze_tracks, program_family
 
     roles = analyze_tracks(score)
@@ -74,7 +74,7 @@ def describe_score(score: Score) -> dict[str, Any]:
         "melody_track": roles.melody_track,
         "notes": score.n_notes,
         "seconds": round(score.duration_seconds, 2),
-        "bars": len(bar_lines_ticks(score)) if score.n_notes else 0,
+        "bars": count_bars(score),
         "meter": f"{meter.numerator}/{meter.denominator}" if meter else "4/4",
         "tempo_qpm": round(tempo, 1),
     }

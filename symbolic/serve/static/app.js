@@ -224,7 +224,8 @@ function showResult(job) {
   $("dl-ogg").href = files["result.ogg"];
   $("dl-report").href = files["report.json"];
   const summary = job.summary || {};
-  $("style-used").textContent = summary.style_described ? `Written in the ${summary.style_described}.` : "";
+  const described = summary.style_described || "";
+  $("style-used").textContent = described && `${described[0].toUpperCase()}${described.slice(1)}.`;
   $("roll-legend").replaceChildren(...(summary.roll_legend || []).map((entry) => {
     const item = document.createElement("li");
     const swatch = document.createElement("span");
