@@ -41,7 +41,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--model", default="default")
-    parser.add_argument("--docs", type=Path, help="also write the desktop screenshot of the result here")
+    parser.add_argument("--docs", type=Path, help="also write the desktop screenshot of the result here, "
+                                                  "in 128 colours (docs/serve.png)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -72,7 +73,11 @@ def main() -> None:
             page.wait_for_function("document.getElementById('roll').naturalWidth > 0")
             page.screenshot(path=args.out / f"{name}-3-done.png", full_page=True)
             if name == "desktop" and args.docs:
-                page.screenshot(path=args.docs, full_page=True)
+                from PIL import Image  # matplotlib's dependency: 128 flat colours keep the PNG small
+
+                shot = Image.open(args.out / f"{name}-3-done.png").convert("RGB")
+                shot.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+                    args.docs, optimize=True)
             page.close()
         browser.close()
     server.should_exit = True
