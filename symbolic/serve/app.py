@@ -16,6 +16,7 @@ from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from symbolic.errors import ConfigError, MidiError, ScoreError, StyleError, SymbolicError
 from symbolic.serve.config import JobSettings, ServeConfig
@@ -144,7 +145,7 @@ def create_app(config: ServeConfig, queue: JobQueue | None = None) -> FastAPI:
         if reference is not None:
             example = read_upload(await _read_limited(reference, config.max_upload_bytes, "the reference piece"),
                                   "the reference piece", config)
-        weights, found_from = resolve_job_style(all_styles, style, example)
+        weights, found_from = await run_in_threadpool(resolve_job_style, all_styles, style, example)  # the classifier
         return {"style": weights, "found_from": found_from or "name",
                 "described": describe_style_choice(weights, found_from, style or "the reference piece")}
 

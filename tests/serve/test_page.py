@@ -13,6 +13,8 @@ import pytest
 from symbolic.serve.app import create_app
 from symbolic.serve.config import ServeConfig
 
+from symbolic.score import Note, Track
+
 from .conftest import melody
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -67,6 +69,24 @@ def test_upload_accompany_listen_and_download(server, tmp_path):
         page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone's width
         page.goto(server + "/")
         page.screenshot(path=tmp_path / "1-empty.png", full_page=True)
+        unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, button')]
+            .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
+            .map(e => e.id || e.name)""")
+        assert unlabelled == []  # every control has a label a screen reader can say
+        # two tracks: the melody is marked, and the chooser moves the mark
+        band = melody()
+        band.tracks.append(Track(program=32, name="bass", notes=[Note(480 * k, 900, 43, 80) for k in range(0, 16, 2)]))
+        page.set_input_files("#file", str(write_midi(band, tmp_path / "band.mid")))
+        page.wait_for_selector("#read:not([hidden])")
+        assert page.inner_text("#tracks tr.melody td:first-child") == "0"
+        page.select_option("#melody", "1")
+        assert page.inner_text("#tracks tr.melody td:first-child") == "1"
+        assert page.inner_text("#tracks tr.melody td:last-child") == "melody"
+        # a reference piece: the server says what the style classifier hears in it
+        page.check("input[name=style-by][value=reference]")
+        page.set_input_files("#reference", str(tune))
+        page.wait_for_function("document.getElementById('style-resolved').textContent.includes('reference piece:')")
+        page.check("input[name=style-by][value=name]")
         page.set_input_files("#file", str(tune))
         page.wait_for_selector("#read:not([hidden])")
         assert "4 bars of 4/4" in page.inner_text("#read-summary")
