@@ -133,7 +133,7 @@ def create_app(config: ServeConfig, queue: JobQueue | None = None) -> FastAPI:
     async def inspect(midi: UploadFile = File(...)) -> dict:
         """What the server reads from a MIDI or MusicXML file: tracks, roles, melody track, length, meter, tempo."""
         data = await _read_limited(midi, config.max_upload_bytes, "the MIDI file")
-        return describe_score(read_upload(data, "the MIDI file", config))
+        return describe_score(await run_in_threadpool(read_upload, data, "the MIDI file", config))
 
     @app.post("/api/style")
     async def style(style: str | None = Form(None), reference: UploadFile | None = File(None)) -> dict:
@@ -143,8 +143,9 @@ def create_app(config: ServeConfig, queue: JobQueue | None = None) -> FastAPI:
 
         example = None
         if reference is not None:
-            example = read_upload(await _read_limited(reference, config.max_upload_bytes, "the reference piece"),
-                                  "the reference piece", config)
+            example = await run_in_threadpool(
+                read_upload, await _read_limited(reference, config.max_upload_bytes, "the reference piece"),
+                "the reference piece", config)
         weights, found_from = await run_in_threadpool(resolve_job_style, all_styles, style, example)  # the classifier
         return {"style": weights, "found_from": found_from or "name",
                 "described": describe_style_choice(weights, found_from, style or "the reference piece")}
@@ -172,14 +173,15 @@ def create_app(config: ServeConfig, queue: JobQueue | None = None) -> FastAPI:
 
             parse_instruments(parsed.tracks)
         data = await _read_limited(midi, config.max_upload_bytes, "the MIDI file")
-        score = read_upload(data, "the MIDI file", config)
+        score = await run_in_threadpool(read_upload, data, "the MIDI file", config)  # MusicXML may take seconds
         if parsed.melody_track is not None and not 0 <= parsed.melody_track < len(score.tracks):
             raise ConfigError(f"melody track {parsed.melody_track} does not exist; the file has tracks "
                               f"0..{len(score.tracks) - 1}")
         ref_data = None
         if reference is not None:
             ref_data = await _read_limited(reference, config.max_upload_bytes, "the reference piece")
-            ref_data = upload_midi_bytes(ref_data, read_upload(ref_data, "the reference piece", config))
+            ref_data = upload_midi_bytes(ref_data, await run_in_threadpool(read_upload, ref_data, "the reference piece",
+                                                                           config))
         client = request.client.host if request.client else "unknown"
         if store.count_unfinished(client) >= config.max_queued_per_client:
             raise ApiError(429, f"you have {config.max_queued_per_client} unfinished jobs; wait for one to "

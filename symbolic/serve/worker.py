@@ -167,6 +167,8 @@ def run_job(data_dir: str, model_name: str, job_id: str, timeout_seconds: float)
         settings = JobSettings.from_dict(job["settings"])
         result, score, summary = _run(settings, folder, model_name, _bar_progress(store, job_id, timeout_seconds))
         _write_results(folder, result, score, summary)
+        if store.get(job_id)["cancel_requested"]:  # asked for while the results were being written
+            raise JobStopped("cancelled")
     except JobStopped as exc:
         state = "cancelled" if str(exc) == "cancelled" else "failed"
         store.finish(job_id, state, str(exc))

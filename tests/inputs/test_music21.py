@@ -110,3 +110,24 @@ def test_bad_musicxml_gets_one_clear_line():
         archive.writestr("META-INF/container.xml", '<container><rootfile full-path="gone.xml"/></container>')
     with pytest.raises(ScoreError, match="x.mxl: a broken compressed MusicXML"):
         parse_musicxml_bytes(buffer.getvalue(), "x.mxl")
+
+
+def test_musicxml_over_the_size_bound_is_refused_before_music21_reads_it():
+    import io
+    import zipfile
+    from pathlib import Path
+
+    from symbolic.inputs.music21 import parse_musicxml_bytes
+
+    data = (Path(__file__).parents[1] / "data" / "waltz.musicxml").read_bytes()
+    with pytest.raises(ScoreError, match="waltz.musicxml: MusicXML of more than 1000 bytes"):
+        parse_musicxml_bytes(data, "waltz.musicxml", max_text_bytes=1000)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("META-INF/container.xml", '<container><rootfile full-path="w.xml"/></container>')
+        archive.writestr("w.xml", data + b"<!--" + b" " * 100_000 + b"-->")  # a small archive, a big text
+    assert len(buffer.getvalue()) < 5000
+    with pytest.raises(ScoreError, match=r"big.mxl: the .mxl archive unpacks to \d+ bytes of MusicXML, over the "
+                                         "50000-byte limit"):
+        parse_musicxml_bytes(buffer.getvalue(), "big.mxl", max_text_bytes=50_000)
+    assert parse_musicxml_bytes(buffer.getvalue(), "big.mxl").n_notes == 6
