@@ -50,7 +50,7 @@ def _piano_roll(ax, score: Score, title: str, roles: list[list[str]] | None = No
                 ax.broken_barh([(n.onset_ticks / tpb, n.duration_ticks / tpb)], (n.pitch - 0.4, 0.8),
                                color="tab:gray" if track.is_drum else f"C{k % 10}")
     else:
-        for role, (colour, _) in ROLE_COLOURS.items():  # one bar collection per role
+        for role, (colour, _) in reversed(ROLE_COLOURS.items()):  # a collection per role, the melody on top
             notes = [n for track, track_roles in zip(score.tracks, roles)
                      for n, r in zip(track.notes, track_roles) if r == role]
             if notes:
