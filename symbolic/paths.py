@@ -12,6 +12,7 @@ is skipped and listed while the others are processed.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from symbolic.errors import PathError
@@ -63,13 +64,28 @@ def _check_creatable(path: Path, what: str) -> None:
     if not base.is_dir():
         raise PathError(f"{path}: cannot write the {what} there because {base} is a file, not a folder; "
                         "choose another path")
-    if not os.access(base, os.W_OK | os.X_OK):
+    if not _can_create_in(base):
         raise PathError(f"{path}: cannot write the {what} there because {base} is not writable; choose a folder "
                         "you can write to")
 
 
-def check_output_file(path: str | os.PathLike[str], what: str = "output file") -> Path:
-    """``path`` when a file can be written there (it may exist and is then replaced).
+def _can_create_in(folder: Path) -> bool:
+    """Whether a file can be made in ``folder``, found by making (and removing) an empty one: permission
+    bits say yes to root on read-only mounts and on /proc or /sys, where the write then fails after the work."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".symbolic-probe-", dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(probe)
+    return True
+
+
+def check_output_file(path: str | os.PathLike[str], what: str = "output file", suffix: str = ".mid") -> Path:
+    """``path`` when a file can be written there (it may exist and is then replaced); ``suffix`` is the
+    file type the example name in the message uses.
 
     Raises:
         PathError: it is an existing folder, a folder on the way is a file, or the place is not writable.
@@ -77,7 +93,7 @@ def check_output_file(path: str | os.PathLike[str], what: str = "output file") -
     path = Path(path)
     if path.is_dir():
         raise PathError(f"{path}: is a folder, but the {what} is one file; give a file name, e.g. "
-                        f"{path / ('out' + (path.suffix or '.mid'))}")
+                        f"{path / ('out' + suffix)}")
     if path.exists() and not os.access(path, os.W_OK):
         raise PathError(f"{path}: the {what} exists and is not writable; choose another name")
     _check_creatable(path, what)
@@ -95,7 +111,7 @@ def check_output_dir(path: str | os.PathLike[str], what: str = "output folder") 
         raise PathError(f"{path}: is a file, but the {what} must be a folder; give a folder name (it is made "
                         "if missing)")
     if path.is_dir():
-        if not os.access(path, os.W_OK | os.X_OK):
+        if not _can_create_in(path):
             raise PathError(f"{path}: the {what} is not writable; choose a folder you can write to")
         return path
     _check_creatable(path, what)

@@ -260,16 +260,9 @@ class Score:
         return self
 
     def seconds_at(self, time_ticks: int) -> float:
-        """Wall-clock time in seconds of a tick, following the tempo map."""
-        seconds = 0.0
-        last_tick = 0
-        tempo = DEFAULT_MICROSECONDS_PER_BEAT
-        for change in self.tempos:
-            if change.time_ticks >= time_ticks:
-                break
-            seconds += (change.time_ticks - last_tick) * tempo / 1e6 / self.ticks_per_beat
-            last_tick, tempo = change.time_ticks, change.microseconds_per_beat
-        return seconds + (time_ticks - last_tick) * tempo / 1e6 / self.ticks_per_beat
+        """Wall-clock time in seconds of a tick, following the tempo map (120 qpm before the first
+        change); one value of :func:`seconds_of_ticks`."""
+        return float(seconds_of_ticks(self, [time_ticks])[0])
 
     @property
     def duration_seconds(self) -> float:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from symbolic.errors import ConfigError, DataError, ScoreError
-from symbolic.score import Score, Track
+from symbolic.score import Score, Track, seconds_of_ticks
 from symbolic.threads import compute_threads
 
 __all__ = ["RenderConfig", "Renderer", "render", "import_fluidsynth"]
@@ -214,16 +214,18 @@ class Renderer:
                 if self._set_type is not None:
                     self._set_type(synth.synth, channel, 1 if track.is_drum else 0)
                 synth.program_select(channel, self.sfid, 128 if track.is_drum else 0, track.program)
-                for k, c in enumerate(track.controls):
-                    events.append((int(round(score.seconds_at(c.time_ticks) * sr)), 1, k, channel, c.number, c.value))
-                for k, b in enumerate(track.pitch_bends):
-                    events.append((int(round(score.seconds_at(b.time_ticks) * sr)), 2, k, channel, b.value, 0))
-            for note, layer in zip(track.notes, _unison_layers(track)):
+                control_samples = _samples_of_ticks(score, [c.time_ticks for c in track.controls], sr)
+                for k, (c, at) in enumerate(zip(track.controls, control_samples)):
+                    events.append((at, 1, k, channel, c.number, c.value))
+                bend_samples = _samples_of_ticks(score, [b.time_ticks for b in track.pitch_bends], sr)
+                for k, (b, at) in enumerate(zip(track.pitch_bends, bend_samples)):
+                    events.append((at, 2, k, channel, b.value, 0))
+            ons = _samples_of_ticks(score, [n.onset_ticks for n in track.notes], sr)
+            offs = _samples_of_ticks(score, [n.offset_ticks for n in track.notes], sr)
+            for note, layer, on, off in zip(track.notes, _unison_layers(track), ons, offs):
                 channel = layers[layer]
-                on = int(round(score.seconds_at(note.onset_ticks) * sr))
-                off = max(on + 1, int(round(score.seconds_at(note.offset_ticks) * sr)))
                 events.append((on, 3, 0, channel, note.pitch, note.velocity))
-                events.append((off, 0, 0, channel, note.pitch, 0))
+                events.append((max(on + 1, off), 0, 0, channel, note.pitch, 0))
         events.sort()
         chunks: list[np.ndarray] = []
         position = 0
@@ -239,7 +241,7 @@ class Renderer:
                 synth.cc(channel, a, b)
             else:
                 synth.pitch_bend(channel, a)
-        end = int(round(score.seconds_at(score.end_ticks) * sr))  # a trailing rest is rendered
+        end = _samples_of_ticks(score, [score.end_ticks], sr)[0]  # a trailing rest is rendered
         self._samples(max(end - position, 0) + int(round(self.config.tail_seconds * sr)), chunks)
         # Let this piece's voices, reverb and chorus die before the next render (discarded), and end on a
         # block boundary so that the next render's events fall on the same sample positions as this one's.
@@ -247,6 +249,13 @@ class Renderer:
         flush = 2 * sr
         self._samples(flush + (-(self._clock + flush)) % _SYNTH_BLOCK, [])
         return np.concatenate(chunks) if chunks else np.zeros((0, 2), dtype=np.float32)
+
+
+def _samples_of_ticks(score: Score, ticks: list[int], sample_rate: int) -> list[int]:
+    """Sample positions (nearest sample) of tick times, following the tempo map in one vectorised pass."""
+    if not ticks:
+        return []
+    return np.rint(seconds_of_ticks(score, ticks) * sample_rate).astype(np.int64).tolist()
 
 
 def _unison_layers(track: Track) -> list[int]:

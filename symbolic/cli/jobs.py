@@ -85,19 +85,21 @@ def register(commands: argparse._SubParsersAction) -> None:
 def load_job_inputs(args: argparse.Namespace):
     """``(model, tokenizer, score, style weights, job config)`` for a job's arguments."""
     from symbolic.inputs.midi import read_midi
+    from symbolic.jobs.arrange import check_playable
     from symbolic.jobs.style_input import describe_style_choice, resolve_job_style
     from symbolic.models.pretrained import load_decoder
     from symbolic.paths import check_input_file, check_output_file
     from symbolic.threads import use_threads
 
     for path, check in ((args.input, check_input_file), (args.style_from, check_input_file),
-                        (args.out, check_output_file), (args.wav, check_output_file)):
+                        (args.out, check_output_file), (args.wav, lambda p: check_output_file(p, "WAV file", ".wav"))):
         if path is not None:
             check(path)
     use_threads(args.threads)  # torch's count outside the decoding loop too (reading, the melody model)
     config = JobConfig(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                        guidance_scale=args.guidance, seed=args.seed)
     score = read_midi(args.input)
+    check_playable(score, str(args.input))  # before the model loads, naming the file
     from symbolic.analysis.beats import performance_warning
 
     warning = performance_warning(score, str(args.input))
