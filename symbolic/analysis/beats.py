@@ -31,6 +31,7 @@ __all__ = [
     "retime",
     "grid_fit",
     "bar_lines_ticks",
+    "count_bars",
     "performance_warning",
     "BeatTrackingConfig",
     "find_beats",
@@ -234,6 +235,12 @@ def bar_lines_ticks(score: Score, until_ticks: int | None = None) -> list[int]:
             lines.append(tick)
             tick += step
     return lines
+
+
+def count_bars(score: Score) -> int:
+    """Bars that hold music: the bar lines of :func:`bar_lines_ticks` before the end of the last note
+    (a piece ending exactly on a bar line does not count the empty bar after it); 0 for an empty score."""
+    return sum(1 for tick in bar_lines_ticks(score) if tick < score.end_ticks)
 
 
 # ----------------------------------------------------------------------------- grid fit

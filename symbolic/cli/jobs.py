@@ -86,10 +86,9 @@ def load_job_inputs(args: argparse.Namespace):
     """``(model, tokenizer, score, style weights, job config)`` for a job's arguments."""
     from symbolic.inputs.midi import read_midi
     from symbolic.jobs.arrange import check_playable
-    from symbolic.jobs.style_input import resolve_job_style
+    from symbolic.jobs.style_input import describe_style_choice, resolve_job_style
     from symbolic.models.pretrained import load_decoder
     from symbolic.paths import check_input_file, check_output_file
-    from symbolic.styles.words import describe_mix
     from symbolic.threads import use_threads
 
     for path, check in ((args.input, check_input_file), (args.style_from, check_input_file),
@@ -109,10 +108,9 @@ def load_job_inputs(args: argparse.Namespace):
     model, tokenizer, _ = load_decoder(args.model)
     example = read_midi(args.style_from) if args.style_from is not None else None
     weights, found_from = resolve_job_style(tokenizer.vocab.styles, args.style, example)
-    if found_from == "example":
-        print(f"style from {args.style_from.name}: {describe_mix(weights)}")
-    elif found_from == "words":
-        print(f"style from the description {args.style!r}: {describe_mix(weights)}")
+    if found_from is not None:
+        print(describe_style_choice(weights, found_from,
+                                    args.style_from.name if found_from == "example" else args.style))
     return model, tokenizer, score, weights, config
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from symbolic.evaluation.metrics import METRIC_NAMES, all_metrics
 from symbolic.score import Score
 
-__all__ = ["write_figures", "write_piano_rolls", "write_curve", "save_figure", "pyplot"]
+__all__ = ["write_figures", "write_piano_rolls", "write_curve", "save_figure", "pyplot", "ROLE_COLOURS", "role_legend"]
 
 
 def pyplot():
@@ -23,23 +23,62 @@ def pyplot():
     return plt
 
 
-def _piano_roll(ax, score: Score, title: str) -> None:
-    """Draw ``score`` on ``ax``: beats across, pitch up, one colour per track (drums grey)."""
-    for k, track in enumerate(score.tracks):
-        for n in track.notes:
-            ax.broken_barh([(n.onset_ticks / score.ticks_per_beat, n.duration_ticks / score.ticks_per_beat)],
-                           (n.pitch - 0.4, 0.8), color="tab:gray" if track.is_drum else f"C{k % 10}")
-    ax.set_title(title, fontsize=8, loc="left")
+# a note's role in a job (:meth:`symbolic.jobs.arrange.JobResult.note_roles`) -> (colour, legend label);
+# colour-blind safe (Okabe & Ito 2008): vermilion, blue, bluish green, light grey
+ROLE_COLOURS = {
+    "melody": ("#D55E00", "melody (kept)"),
+    "kept": ("#0072B2", "other parts kept"),
+    "new": ("#009E73", "new parts"),
+    "dropped": ("#BBBBBB", "rewritten (not in the result)"),
+}
+
+
+def role_legend(roles: list[list[str]]) -> list[tuple[str, str, str]]:
+    """``(role, colour, label)`` of each :data:`ROLE_COLOURS` role found in ``roles`` (a list of roles per
+    track), in the table's order: the legend of a piano roll drawn with those roles."""
+    present = {role for track_roles in roles for role in track_roles}
+    return [(role, colour, label) for role, (colour, label) in ROLE_COLOURS.items() if role in present]
+
+
+def _piano_roll(ax, score: Score, title: str, roles: list[list[str]] | None = None) -> None:
+    """Draw ``score`` on ``ax``: beats across, pitch up; one colour per track (drums grey), or with
+    ``roles`` (one role of :data:`ROLE_COLOURS` per note, a list per track) one colour per role, with a legend."""
+    tpb = score.ticks_per_beat
+    if roles is None:
+        for k, track in enumerate(score.tracks):
+            for n in track.notes:
+                ax.broken_barh([(n.onset_ticks / tpb, n.duration_ticks / tpb)], (n.pitch - 0.4, 0.8),
+                               color="tab:gray" if track.is_drum else f"C{k % 10}")
+    else:
+        for role, (colour, _) in reversed(ROLE_COLOURS.items()):  # a collection per role, the melody on top
+            notes = [n for track, track_roles in zip(score.tracks, roles)
+                     for n, r in zip(track.notes, track_roles) if r == role]
+            if notes:
+                ax.barh([n.pitch for n in notes], [n.duration_ticks / tpb for n in notes], height=0.8,
+                        left=[n.onset_ticks / tpb for n in notes], color=colour)
+        from matplotlib.patches import Patch
+
+        ax.legend(handles=[Patch(color=colour, label=label) for _, colour, label in role_legend(roles)],
+                  loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    ax.set_title(title, fontsize=9, loc="left")
     ax.set_xlabel("beats")
     ax.set_ylabel("pitch")
+    ax.set_xlim(left=0)
 
 
-def write_piano_rolls(path: Path, named: list[tuple[str, Score]]) -> str:
-    """One piano roll per ``(title, score)``, stacked, as a PNG at ``path``; returns the path."""
+def write_piano_rolls(path: Path, named: list[tuple[str, Score]],
+                      roles: list[list[list[str]]] | None = None) -> str:
+    """One piano roll per ``(title, score)``, stacked, as a PNG at ``path``; returns the path.
+
+    ``roles`` (optional, one per score: a list per track of one :data:`ROLE_COLOURS` key per note, as
+    :meth:`~symbolic.jobs.arrange.JobResult.note_roles` gives) colours notes by role, with a legend.
+    """
     plt = pyplot()
-    fig, axes = plt.subplots(len(named), 1, figsize=(11, 2.2 * len(named)), squeeze=False)
-    for ax, (title, score) in zip(axes[:, 0], named):
-        _piano_roll(ax, score, title)
+    fig, axes = plt.subplots(len(named), 1, figsize=(11, 2.2 * len(named)), squeeze=False, sharex=roles is not None)
+    for i, (ax, (title, score)) in enumerate(zip(axes[:, 0], named)):
+        _piano_roll(ax, score, title, roles[i] if roles is not None else None)
+        if roles is not None and i < len(named) - 1:
+            ax.set_xlabel("")  # one time axis, shared, under the last roll
     fig.tight_layout()
     return save_figure(fig, path, plt)
 

@@ -58,6 +58,32 @@ class JobResult:
         """The decisions as one short block, a line each."""
         return "\n".join(self.decisions)
 
+    def note_roles(self, original: Score) -> tuple[list[list[str]], list[list[str]]]:
+        """What became of each note: ``(roles of original's notes, roles of score's notes)``, one list per
+        track, one role per note in the track's order (for piano rolls in colours).
+
+        A note of the output is ``"new"`` in a new track or when the input has no note at the same
+        onset, pitch and duration (a continuation's bars), else ``"melody"`` in the melody track and
+        ``"kept"`` elsewhere.  A note of the input is ``"melody"`` or ``"kept"`` when the output keeps it
+        so, else ``"dropped"`` (rewritten or left out).  Both scores are at the input's ticks per beat.
+        """
+        def key(note) -> tuple[int, int, int]:
+            return note.onset_ticks, note.pitch, note.duration_ticks
+
+        before = {key(n) for t in original.tracks for n in t.notes}
+        out, melody, kept = [], set(), set()
+        for k, track in enumerate(self.score.tracks):
+            roles = []
+            for note in track.notes:
+                if k in self.new_tracks or key(note) not in before:
+                    roles.append("new")
+                else:
+                    roles.append("melody" if k == self.melody_track else "kept")
+                    (melody if k == self.melody_track else kept).add(key(note))
+            out.append(roles)
+        return ([["melody" if key(n) in melody else "kept" if key(n) in kept else "dropped" for n in t.notes]
+                 for t in original.tracks], out)
+
 
 def check_playable(score: Score, what: str = "the input") -> None:
     """Raise :class:`ScoreError` with advice when ``score`` has no pitched notes."""

@@ -1,7 +1,9 @@
 """A job's style: from a name, a mix, words (:mod:`symbolic.styles.mix`) or an example piece.
 
-:func:`style_from_example` reads an example with the shipped style classifier;
-:func:`resolve_job_style` is the one entry point that takes either.
+:func:`style_reading` is the shipped style classifier's reading of a piece (what the page shows of a
+job's input and output); :func:`style_from_example` turns an example's reading into a mix;
+:func:`resolve_job_style` is the one entry point that takes either; :func:`describe_style_choice` says
+in words what it chose.
 """
 
 from __future__ import annotations
@@ -11,7 +13,22 @@ from symbolic.score import Score
 from symbolic.styles.mix import resolve_style
 from symbolic.styles.registry import NO_STYLE
 
-__all__ = ["style_from_example", "resolve_job_style"]
+__all__ = ["style_reading", "style_from_example", "resolve_job_style", "describe_style_choice"]
+
+
+def style_reading(score: Score, classifier_path=None) -> dict[str, float]:
+    """The style classifier's probabilities for ``score``, by style name, most probable first.
+
+    The probabilities (floats summing to 1) are the classifier's softmax averaged over the piece's
+    windows (:func:`~symbolic.models.classifier.classify_scores`); a piece without pitched notes
+    gets the uniform distribution.  ``classifier_path`` defaults to the shipped classifier.
+    """
+    from symbolic.models.classifier import classify_scores, load_classifier
+    from symbolic.resources import asset_path
+
+    model, _ = load_classifier(classifier_path or asset_path("style-classifier"))
+    probs = classify_scores(model, [score])[0]
+    return dict(sorted(((name, float(p)) for name, p in zip(model.config.styles, probs)), key=lambda x: -x[1]))
 
 
 def style_from_example(score: Score, styles: tuple[str, ...], classifier_path=None,
@@ -24,18 +41,14 @@ def style_from_example(score: Score, styles: tuple[str, ...], classifier_path=No
     Raises:
         StyleError: the example has no pitched notes, or none of its styles is known to the decoder.
     """
-    from symbolic.models.classifier import classify_scores, load_classifier
-    from symbolic.resources import asset_path
-
     if all(t.is_drum or not t.notes for t in score.tracks):
         raise StyleError("the style example has no pitched notes; give a MIDI file with music in the style")
-    model, _ = load_classifier(classifier_path or asset_path("style-classifier"))
-    probs = classify_scores(model, [score])[0]
-    pairs = [(name, float(p)) for name, p in zip(model.config.styles, probs) if name in styles]
+    reading = style_reading(score, classifier_path)
+    pairs = [(name, p) for name, p in reading.items() if name in styles]
     kept = {name: p for name, p in pairs if p >= min_weight}
     if not kept:
         if not pairs:
-            raise StyleError(f"the classifier's styles ({', '.join(model.config.styles)}) are unknown to this "
+            raise StyleError(f"the classifier's styles ({', '.join(reading)}) are unknown to this "
                              "model; name a style instead of giving an example")
         kept = dict([max(pairs, key=lambda item: item[1])])
     total = sum(kept.values())
@@ -61,3 +74,17 @@ def resolve_job_style(styles: tuple[str, ...], text: str | None = None,
                          "or give an example piece")
     weights, from_words = resolve_style(text, styles)
     return weights, "words" if from_words else None
+
+
+def describe_style_choice(weights: dict[str, float], found_from: str | None, source: str | None = None) -> str:
+    """What :func:`resolve_job_style` chose, as one line: ``"style from the description 'a jig': irish 100%"``,
+    ``"style from ref.mid: chorale 80%, irish 20%"`` (``source`` is the description or names the example),
+    or ``"style irish 70%, chorale 30%"`` for a name or a mix."""
+    from symbolic.styles.words import describe_mix
+
+    words = describe_mix(weights)
+    if found_from == "words":
+        return f"style from the description {source!r}: {words}"
+    if found_from == "example":
+        return f"style from {source or 'the example piece'}: {words}"
+    return f"style {words}"

@@ -16,12 +16,13 @@ from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from symbolic.errors import ConfigError, MidiError, ScoreError, StyleError, SymbolicError
 from symbolic.serve.config import JobSettings, ServeConfig
 from symbolic.serve.queue import JobQueue, check_redis, make_queue
 from symbolic.serve.store import JOB_ID_PATTERN, UNFINISHED, JobStore
-from symbolic.serve.uploads import describe_score, read_upload
+from symbolic.serve.uploads import describe_score, read_upload, upload_midi_bytes
 from symbolic.serve.worker import RESULT_FILES
 
 __all__ = ["create_app", "ApiError"]
@@ -132,9 +133,24 @@ def create_app(config: ServeConfig, queue: JobQueue | None = None) -> FastAPI:
 
     @app.post("/api/inspect")
     async def inspect(midi: UploadFile = File(...)) -> dict:
-        """What the server reads from a MIDI file: tracks, roles, melody track, length, meter, tempo."""
+        """What the server reads from a MIDI or MusicXML file: tracks, roles, melody track, length, meter, tempo."""
         data = await _read_limited(midi, config.max_upload_bytes, "the MIDI file")
-        return describe_score(read_upload(data, "the MIDI file", config))
+        return describe_score(await run_in_threadpool(read_upload, data, "the MIDI file", config))
+
+    @app.post("/api/style")
+    async def style(style: str | None = Form(None), reference: UploadFile | None = File(None)) -> dict:
+        """The style mix a job would use, as the jobs resolve it: from ``style`` (a name, a mix such as
+        ``irish:0.7,chorale:0.3`` or a description) or a ``reference`` piece (the style classifier's reading)."""
+        from symbolic.jobs.style_input import describe_style_choice, resolve_job_style
+
+        example = None
+        if reference is not None:
+            example = await run_in_threadpool(
+                read_upload, await _read_limited(reference, config.max_upload_bytes, "the reference piece"),
+                "the reference piece", config)
+        weights, found_from = await run_in_threadpool(resolve_job_style, all_styles, style, example)  # the classifier
+        return {"style": weights, "found_from": found_from or "name",
+                "described": describe_style_choice(weights, found_from, style or "the reference piece")}
 
     @app.post("/api/jobs", status_code=202)
     async def submit(request: Request, midi: UploadFile = File(...), settings: str = Form(...),
@@ -159,14 +175,15 @@ def create_app(config: ServeConfig, queue: JobQueue | None = None) -> FastAPI:
 
             parse_instruments(parsed.tracks)
         data = await _read_limited(midi, config.max_upload_bytes, "the MIDI file")
-        score = read_upload(data, "the MIDI file", config)
+        score = await run_in_threadpool(read_upload, data, "the MIDI file", config)  # MusicXML may take seconds
         if parsed.melody_track is not None and not 0 <= parsed.melody_track < len(score.tracks):
             raise ConfigError(f"melody track {parsed.melody_track} does not exist; the file has tracks "
                               f"0..{len(score.tracks) - 1}")
         ref_data = None
         if reference is not None:
             ref_data = await _read_limited(reference, config.max_upload_bytes, "the reference piece")
-            read_upload(ref_data, "the reference piece", config)
+            ref_data = upload_midi_bytes(ref_data, await run_in_threadpool(read_upload, ref_data, "the reference piece",
+                                                                           config))
         client = request.client.host if request.client else "unknown"
         if store.count_unfinished(client) >= config.max_queued_per_client:
             raise ApiError(429, f"you have {config.max_queued_per_client} unfinished jobs; wait for one to "
@@ -176,7 +193,7 @@ def create_app(config: ServeConfig, queue: JobQueue | None = None) -> FastAPI:
         folder = store.folder(job_id)
         from symbolic.utils import atomic_write_bytes
 
-        atomic_write_bytes(folder / "input.mid", data)
+        atomic_write_bytes(folder / "input.mid", upload_midi_bytes(data, score))
         if ref_data is not None:
             atomic_write_bytes(folder / "reference.mid", ref_data)
         state["queue"].submit(job_id)

@@ -116,7 +116,7 @@ def _run(settings: JobSettings, folder: Path, model_name: str, on_bar: Callable[
     """``(JobResult, input score, summary dict)``; raises :class:`SymbolicError` on bad input."""
     from symbolic.inputs.midi import read_midi
     from symbolic.jobs.arrange import accompany, continue_score, convert, style_programs
-    from symbolic.jobs.style_input import resolve_job_style
+    from symbolic.jobs.style_input import describe_style_choice, resolve_job_style
     from symbolic.styles.texture import parse_instruments
     from symbolic.styles.words import describe_mix
 
@@ -127,7 +127,9 @@ def _run(settings: JobSettings, folder: Path, model_name: str, on_bar: Callable[
     weights, found_from = resolve_job_style(tokenizer.vocab.styles, settings.style, example)
     config = settings.job_config()
     style_words = describe_mix(weights)
-    summary: dict[str, Any] = {"style": weights, "style_described": style_words,
+    summary: dict[str, Any] = {"style": weights,
+                               "style_described": describe_style_choice(weights, found_from,
+                                                                        settings.style or "the reference piece"),
                                "style_found_from": found_from or "name"}
     if settings.job == "convert":
         result = convert(model, tokenizer, score, weights, config, strength=settings.strength,
@@ -178,11 +180,16 @@ def _write_audio(folder: Path, stem: str, score) -> None:
 
 
 def _write_results(folder: Path, result, score, summary: dict[str, Any]) -> None:
-    from symbolic.evaluation.figures import write_piano_rolls
+    from symbolic.evaluation.figures import role_legend, write_piano_rolls
+    from symbolic.jobs.style_input import style_reading
     from symbolic.outputs.midi import write_midi
 
     write_midi(result.score, folder / "result.mid")
-    write_piano_rolls(folder / "roll.png", [("original", score), ("result", result.score)])
+    roles = result.note_roles(score)
+    write_piano_rolls(folder / "roll.png", [("original", score), ("result", result.score)], roles=list(roles))
+    summary["roll_legend"] = [{"role": role, "colour": colour, "label": label}
+                              for role, colour, label in role_legend(roles[0] + roles[1])]
+    summary["style_reading"] = {"original": style_reading(score), "result": style_reading(result.score)}
     try:
         _write_audio(folder, "original", score)
         _write_audio(folder, "result", result.score)
@@ -294,5 +301,7 @@ def run_job(data_dir: str, model_name: str, job_id: str, timeout_seconds: float,
     job = store.get(job_id)
     state, message, summary = execute(store.folder(job_id), job["settings"], model_name,
                                       _bar_progress(store, job_id, timeout_seconds), timeout_seconds, memory_bytes)
+    if state == "done" and store.get(job_id)["cancel_requested"]:  # asked for while the results were written
+        state, message, summary = "cancelled", "cancelled", None
     store.finish(job_id, state, message, summary)
     return state

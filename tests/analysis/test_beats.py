@@ -153,3 +153,12 @@ def test_bar_lines_follow_the_meters():
     # 4/4 before the first meter: its bar is cut short at 960, where 3/4 begins; 6/8 from 2400.
     assert bar_lines_ticks(score) == [0, 960, 2400, 3840, 5280]
     assert bar_lines_ticks(Score()) == [0]
+
+
+def test_count_bars_leaves_out_the_empty_bar_after_a_final_bar_line():
+    from symbolic.analysis.beats import count_bars
+
+    waltz = Score(time_signatures=[TimeSignature(0, 3, 4)], tracks=[Track(notes=[Note(0, 480 * 9, 60, 80)])])
+    assert bar_lines_ticks(waltz) == [0, 1440, 2880, 4320] and count_bars(waltz) == 3  # ends on a bar line
+    longer = Score(time_signatures=[TimeSignature(0, 3, 4)], tracks=[Track(notes=[Note(0, 480 * 9 + 1, 60, 80)])])
+    assert count_bars(longer) == 4 and count_bars(Score()) == 0

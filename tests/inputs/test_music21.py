@@ -69,3 +69,65 @@ def test_unparseable_piece_raises_data_error(tmp_path):
     bad.write_text("X:1\nT:broken\nK:Q#\n|||::((\n")
     with pytest.raises(DataError):
         load_piece(CorpusPiece("bad.abc#1", "irish", str(bad), 7))
+
+
+def test_musicxml_bytes_plain_and_compressed_become_a_score():
+    import io
+    import zipfile
+    from pathlib import Path
+
+    from symbolic.inputs.music21 import is_musicxml_bytes, parse_musicxml_bytes
+
+    data = (Path(__file__).parents[1] / "data" / "waltz.musicxml").read_bytes()
+    score = parse_musicxml_bytes(data, "waltz.musicxml")
+    assert [t.program for t in score.tracks] == [73] and score.tracks[0].name == "Flute"  # MusicXML's 74 is 1-based
+    assert [n.pitch for n in score.tracks[0].notes] == [67, 71, 74, 78, 76, 74]
+    assert [n.duration_ticks for n in score.tracks[0].notes] == [480, 480, 480, 960, 480, 1440]
+    assert [(t.numerator, t.denominator) for t in score.time_signatures] == [(3, 4)]
+    assert round(score.tempos[0].qpm) == 90 and score.key_signatures[0].sharps == 1
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("META-INF/container.xml", '<container><rootfiles><rootfile full-path="score/waltz.xml"/>'
+                                                   "</rootfiles></container>")
+        archive.writestr("score/waltz.xml", data)
+    assert parse_musicxml_bytes(buffer.getvalue()).tracks[0].notes == score.tracks[0].notes
+    assert is_musicxml_bytes(data) and is_musicxml_bytes(buffer.getvalue())
+    assert not is_musicxml_bytes(b"MThd\x00\x00\x00\x06") and not is_musicxml_bytes(b"<html><body>hi</body></html>")
+
+
+def test_bad_musicxml_gets_one_clear_line():
+    from symbolic.inputs.music21 import parse_musicxml_bytes
+
+    with pytest.raises(ScoreError, match="cut.xml: music21 cannot read this MusicXML"):
+        parse_musicxml_bytes(b'<?xml version="1.0"?><score-partwise><part id="P1"><measure', "cut.xml")
+    with pytest.raises(ScoreError, match="page.html: not a MusicXML file"):
+        parse_musicxml_bytes(b"<html>a page</html>", "page.html")
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:  # the container names a score the archive lacks
+        archive.writestr("META-INF/container.xml", '<container><rootfile full-path="gone.xml"/></container>')
+    with pytest.raises(ScoreError, match="x.mxl: a broken compressed MusicXML"):
+        parse_musicxml_bytes(buffer.getvalue(), "x.mxl")
+
+
+def test_musicxml_over_the_size_bound_is_refused_before_music21_reads_it():
+    import io
+    import zipfile
+    from pathlib import Path
+
+    from symbolic.inputs.music21 import parse_musicxml_bytes
+
+    data = (Path(__file__).parents[1] / "data" / "waltz.musicxml").read_bytes()
+    with pytest.raises(ScoreError, match="waltz.musicxml: MusicXML of more than 1000 bytes"):
+        parse_musicxml_bytes(data, "waltz.musicxml", max_text_bytes=1000)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("META-INF/container.xml", '<container><rootfile full-path="w.xml"/></container>')
+        archive.writestr("w.xml", data + b"<!--" + b" " * 100_000 + b"-->")  # a small archive, a big text
+    assert len(buffer.getvalue()) < 5000
+    with pytest.raises(ScoreError, match=r"big.mxl: the .mxl archive unpacks to \d+ bytes of MusicXML, over the "
+                                         "50000-byte limit"):
+        parse_musicxml_bytes(buffer.getvalue(), "big.mxl", max_text_bytes=50_000)
+    assert parse_musicxml_bytes(buffer.getvalue(), "big.mxl").n_notes == 6

@@ -423,3 +423,23 @@ def test_style_programs_take_the_lead_styles_instruments():
     assert style_programs({"classical": 0.6, "chorale": 0.4}, 4) == [40, 41, 42, 42]
     with pytest.raises(ConfigError, match="1 to 8"):
         style_programs({"classical": 1.0}, 9)
+
+
+def test_note_roles_tell_the_kept_melody_the_kept_parts_the_new_and_the_dropped_notes():
+    from symbolic.jobs.arrange import JobResult
+
+    tune = [Note(0, 480, 72, 80), Note(480, 480, 74, 80)]
+    bass = [Note(0, 960, 48, 80)]
+    piano = [Note(0, 960, 60, 80), Note(0, 960, 64, 80)]
+    original = Score(tracks=[Track(notes=list(piano)), Track(notes=list(tune)), Track(notes=list(bass))])
+    # convert-like: the melody first, a new part, the bass kept, the piano rewritten; one note added to the bass
+    out = Score(tracks=[Track(notes=list(tune)), Track(notes=[Note(0, 960, 55, 70)]),
+                        Track(notes=bass + [Note(960, 480, 43, 80)])])
+    result = JobResult(out, 0, (0, 2), (1,))
+    before, after = result.note_roles(original)
+    assert before == [["dropped", "dropped"], ["melody", "melody"], ["kept"]]
+    assert after == [["melody", "melody"], ["new"], ["kept", "new"]]
+    # a continuation names no tracks: its notes are kept or new by what the input had
+    more = Score(tracks=[Track(notes=tune + [Note(960, 480, 76, 80)])])
+    assert JobResult(more, None, (), ()).note_roles(Score(tracks=[Track(notes=list(tune))]))[1] == \
+        [["kept", "kept", "new"]]

@@ -28,3 +28,31 @@ def test_an_example_without_pitched_notes_is_refused():
         style_from_example(drums, STYLES)
     with pytest.raises(StyleError, match="no pitched notes"):
         resolve_job_style(STYLES, example=drums)
+
+
+def test_style_reading_is_the_classifiers_probabilities_most_probable_first():
+    import numpy as np
+
+    from symbolic.jobs.style_input import style_reading
+    from symbolic.models.classifier import classify_scores, load_classifier
+    from symbolic.resources import asset_path
+
+    tune = Score(tracks=[Track(program=73, notes=[Note(480 * k, 460, 67 + (k % 5), 80) for k in range(32)])])
+    reading = style_reading(tune)
+    model, _ = load_classifier(asset_path("style-classifier"))
+    probs = classify_scores(model, [tune])[0]
+    assert set(reading) == set(model.config.styles)
+    assert [reading[s] for s in model.config.styles] == pytest.approx(list(probs))
+    values = list(reading.values())
+    assert values == sorted(values, reverse=True) and sum(values) == pytest.approx(1.0)
+    assert np.isclose(values[0], probs.max())
+
+
+def test_describe_style_choice_says_where_the_style_came_from():
+    from symbolic.jobs.style_input import describe_style_choice
+
+    mix = {"chorale": 0.3, "irish": 0.7}
+    assert describe_style_choice(mix, None) == "style irish 70%, chorale 30%"
+    assert describe_style_choice({"irish": 1.0}, "words", "a lively jig") == \
+        "style from the description 'a lively jig': irish 100%"
+    assert describe_style_choice(mix, "example", "ref.mid") == "style from ref.mid: irish 70%, chorale 30%"

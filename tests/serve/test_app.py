@@ -57,6 +57,14 @@ def test_each_job_runs_end_to_end(client, tune_bytes, settings):
         assert job["summary"]["style_found_from"] == "words" and "irish" in job["summary"]["style_described"]
     roll = client.get(job["files"]["roll.png"])
     assert roll.headers["content-type"] == "image/png" and roll.content[:8] == b"\x89PNG\r\n\x1a\n"
+    for piece in ("original", "result"):  # the style classifier's reading of both, in the report and the job
+        assert sum(report["style_reading"][piece].values()) == pytest.approx(1.0)
+    assert job["summary"]["style_reading"] == report["style_reading"]
+    legend = [entry["role"] for entry in report["roll_legend"]]
+    assert legend[0] == ("kept" if settings["job"] == "continue" else "melody")
+    assert ("new" in legend) == (report["new_notes"] > 0 or result.n_notes > tune.n_notes)
+    if settings["job"] == "convert":
+        assert "dropped" not in legend  # a bare melody: nothing of the input is left out
     ogg = client.get(job["files"]["result.ogg"])
     assert ogg.content[:4] == b"OggS" and len(ogg.content) > 1000
     wav = client.get(job["files"]["result.wav"])
@@ -156,3 +164,47 @@ def test_a_running_job_stops_at_its_next_bar_when_cancelled(client, tune_bytes):
     job = wait(client, job_id)
     assert job["state"] == "cancelled" and job["message"] == "cancelled", job
     assert running["started"] is not None and job["progress"]["bars_done"] < job["progress"]["bars_total"]
+
+
+@pytest.mark.parametrize("form, found_from, words", [
+    ({"style": "chorale"}, "name", "style chorale 100%"),
+    ({"style": "irish:0.7,chorale:0.3"}, "name", "style irish 70%, chorale 30%"),
+    ({"style": "a lively irish jig"}, "words", "style from the description 'a lively irish jig': irish 100%"),
+])
+def test_the_style_a_job_would_use_is_said_in_words(client, form, found_from, words):
+    response = client.post("/api/style", data=form)
+    assert response.status_code == 200, response.text
+    assert response.json()["found_from"] == found_from and response.json()["described"] == words
+
+
+def test_the_style_of_a_reference_piece_and_bad_styles(client, tune_bytes):
+    from symbolic.jobs.style_input import style_from_example
+
+    response = client.post("/api/style", files={"reference": ("ref.mid", tune_bytes, "audio/midi")}).json()
+    assert response["found_from"] == "example" and response["described"].startswith("style from the reference piece: ")
+    styles = tuple(s["name"] for s in client.get("/api/styles").json()["styles"])
+    assert response["style"] == pytest.approx(style_from_example(parse_midi_bytes(tune_bytes), ("none",) + styles))
+    unknown = client.post("/api/style", data={"style": "polka:0.5,irish:0.5"})
+    assert unknown.status_code == 422 and "unknown style 'polka'" in unknown.json()["error"]
+    assert client.post("/api/style").status_code == 422  # neither a style nor a piece
+    both = client.post("/api/style", data={"style": "irish"}, files={"reference": ("r.mid", tune_bytes)})
+    assert both.status_code == 422 and "not both" in both.json()["error"]
+    bad = client.post("/api/style", files={"reference": ("r.mid", b"not music")})
+    assert bad.status_code == 400 and "the reference piece" in bad.json()["error"]
+
+
+def test_musicxml_is_read_by_its_content_and_worked_on_as_midi(client, config, data_dir):
+    waltz = (data_dir / "waltz.musicxml").read_bytes()
+    read = client.post("/api/inspect", files={"midi": ("waltz.bin", waltz)}).json()  # the name says nothing
+    assert read["meter"] == "3/4" and read["tempo_qpm"] == 90.0 and read["tracks"][0]["notes"] == 6
+    assert read["tracks"][0]["name"] == "Flute" and read["bars"] == 3
+    response = submit(client, waltz, {"job": "accompany", "style": "chorale", "voices": 1})
+    assert response.status_code == 202, response.text
+    job = wait(client, response.json()["id"])
+    assert job["state"] == "done", job["message"]
+    assert (config.data_dir / "jobs" / job["id"] / "input.mid").read_bytes()[:4] == b"MThd"
+    result = parse_midi_bytes(client.get(job["files"]["result.mid"]).content)
+    assert [n.pitch for n in result.tracks[0].notes] == [67, 71, 74, 78, 76, 74]
+    cut = waltz[: len(waltz) // 2]
+    bad = submit(client, cut, {"job": "accompany", "style": "chorale"})
+    assert bad.status_code == 400 and "music21 cannot read this MusicXML" in bad.json()["error"]
