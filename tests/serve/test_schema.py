@@ -31,7 +31,7 @@ def app(tmp_path_factory, tiny_model):
 def test_no_request_makes_a_server_error_or_hangs(app):
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 7  # health, styles, inspect, submit, job, job file, delete
+    assert len(operations) == 8  # health, styles, inspect, style, submit, job, job file, delete
     with TestClient(app):  # the app's start-up and shut-down run once around all the requests
         for operation in operations:
             @given(operation.as_strategy())
