@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from symbolic.errors import ConfigError
-from symbolic.models.attention import CausalSelfAttention, KVCache
+from symbolic.models.attention import CausalSelfAttention, KVCache, apply_linear
 from symbolic.models.base import DecoderConfig, StyleConditioning, language_model_loss
 
 __all__ = ["GPTConfig", "GPT", "KVCache"]
@@ -48,7 +48,7 @@ class Block(nn.Module):
         x = x + self.attn.forward(F.layer_norm(x, ln_1.normalized_shape, ln_1.weight, ln_1.bias, ln_1.eps),
                                   cache, layer)
         h = F.layer_norm(x, ln_2.normalized_shape, ln_2.weight, ln_2.bias, ln_2.eps)
-        return x + F.linear(F.gelu(F.linear(h, up.weight, up.bias), approximate="tanh"), down.weight, down.bias)
+        return x + apply_linear(down, F.gelu(apply_linear(up, h), approximate="tanh"))
 
 
 class GPT(nn.Module):
@@ -102,7 +102,7 @@ class GPT(nn.Module):
             x = block(x, cache, layer)  # (B, T, C)
         if cache is not None:
             cache.length += t
-        logits = F.linear(self.ln_f(x), self.head.weight)  # (B, T, vocab_size)
+        logits = apply_linear(self.head, self.ln_f(x))  # (B, T, vocab_size)
         return logits, language_model_loss(logits, targets)
 
     def num_parameters(self) -> int:
