@@ -9,7 +9,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["KVCache", "CausalSelfAttention"]
+__all__ = ["KVCache", "CausalSelfAttention", "apply_linear"]
+
+
+def apply_linear(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``layer(x)``; for a plain ``nn.Linear`` called as ``F.linear`` (the same bits, without the module
+    dispatch that counts in a one-token step); any other layer (an int8 dynamic one) is called as it is."""
+    if type(layer) is nn.Linear:
+        return F.linear(x, layer.weight, layer.bias)
+    return layer(x)
 
 
 class KVCache:
@@ -54,7 +62,7 @@ class CausalSelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, cache: KVCache | None, layer: int) -> torch.Tensor:
         """``x`` float ``(B, T, C)`` to the attention output ``(B, T, C)``; ``layer`` indexes the cache."""
         b, t, c = x.shape  # batch, new positions, embedding width (n_embd)
-        q, k, v = self.qkv(x).split(c, dim=2)  # each (B, T, C)
+        q, k, v = apply_linear(self.qkv, x).split(c, dim=2)  # each (B, T, C)
         q, k, v = (z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))  # (B, nh, T, hs)
         if cache is None:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, nh, T, hs)
@@ -70,4 +78,4 @@ class CausalSelfAttention(nn.Module):
                 mask = torch.ones(t, start + t, dtype=torch.bool, device=x.device).tril(diagonal=start)  # (T, S+T)
                 y = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)  # (B, nh, T, hs)
         y = y.transpose(1, 2).contiguous().view(b, t, c)  # re-assemble the heads side by side: (B, T, C)
-        return self.resid_dropout(self.proj(y))  # (B, T, C)
+        return self.resid_dropout(apply_linear(self.proj, y))  # (B, T, C)

@@ -32,6 +32,7 @@ __all__ = [
     "compose",
     "forbid_unless_empty",
     "build_processors",
+    "masking_processors",
 ]
 
 
@@ -194,20 +195,35 @@ class MinBars:
         return torch.where(keep, masked, logits)
 
 
-def build_processors(config: GenerationConfig, eos_id: int, masks: Sequence[LogitsProcessor] = ()) -> list:
-    """The processor list a :class:`~symbolic.sampling.config.GenerationConfig` describes, in order:
-    min new tokens, min bars, guidance, the grammar mask, then ``masks`` (further processors that forbid or bias
-    tokens, such as a job's part rules), then temperature and the top-k/top-p cuts."""
+def masking_processors(config: GenerationConfig, eos_id: int, masks: Sequence[LogitsProcessor] = ()) -> list:
+    """The processors of :func:`build_processors` that forbid ids (min new tokens, min bars, the grammar
+    mask, then ``masks``), without guidance, temperature and the top-k/top-p cuts.
+
+    Which ids they set to -inf depends on their state and the :class:`StepContext`, never on the logit
+    values (a processor in ``masks`` may add finite biases too, which :class:`ScaleBias
+    <symbolic.jobs.rules.ScaleBias>` does): so when they leave a row one id, that id is the next token
+    whatever the model says, and :meth:`~symbolic.sampling.session.DecodingSession.sample` draws it
+    without running the model.  A processor whose forbidden ids depend on the logits must not be among
+    ``masks``.
+    """
     out: list = []
     if config.min_new_tokens:
         out.append(MinNewTokens(config.min_new_tokens, eos_id))
     if config.min_bars:
         out.append(MinBars(config.min_bars, eos_id))
-    if config.guidance_scale != 1.0:
-        out.append(Guidance(config.guidance_scale))
     if config.constrain:
         out.append(GrammarMask())
     out.extend(masks)
+    return out
+
+
+def build_processors(config: GenerationConfig, eos_id: int, masks: Sequence[LogitsProcessor] = ()) -> list:
+    """The processor list a :class:`~symbolic.sampling.config.GenerationConfig` describes, in order:
+    min new tokens, min bars, guidance, the grammar mask, then ``masks`` (further processors that forbid or bias
+    tokens, such as a job's part rules), then temperature and the top-k/top-p cuts."""
+    out = masking_processors(config, eos_id, masks)
+    if config.guidance_scale != 1.0:  # guidance goes before the masks: it mixes raw logits
+        out.insert(int(bool(config.min_new_tokens)) + int(bool(config.min_bars)), Guidance(config.guidance_scale))
     if config.temperature != 1.0:
         out.append(Temperature(config.temperature))
     if config.top_k is not None:

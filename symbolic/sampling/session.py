@@ -3,8 +3,18 @@
 Both ways of generating use it: :func:`symbolic.sampling.generate.generate` (a
 batch of free continuations) and :func:`symbolic.jobs.plan.generate_planned` (a
 plan of given and free parts).  A session keeps one growing sequence per row;
-:meth:`DecodingSession.feed` appends tokens and computes the logits of what
-follows them, :meth:`DecodingSession.sample` draws the next token of every row.
+:meth:`DecodingSession.feed` appends tokens, :meth:`DecodingSession.sample`
+draws the next token of every row.
+
+Feeding is lazy: the tokens fed since the last forward pass wait until logits
+are needed, then go through the model in one pass (a bar's opening, its given
+parts and the next free part's ``Track`` token are one forward, not three).  And
+when the ``mask`` given to :meth:`~DecodingSession.sample` leaves each row one
+token only (the grammar and a part's rules often fix a note's position or
+velocity), that token is known without the logits: no forward runs for it, the
+sampling generator still draws as it would have, and the token joins the next
+pass.  The grouping changes the floating-point sums (logits differ by about
+1e-6), not what is computed.
 
 Classifier-free guidance doubles the rows: rows ``B..2B`` repeat the sequences
 with the "none" style (index 0) and give the unconditional logits.
@@ -13,6 +23,8 @@ The window: the model sees at most ``max_window`` tokens (its context, by
 default).  When a feed would pass that, the cache is dropped and the last half
 context is re-encoded (nanoGPT's ``generate`` crops the same way, one token at a
 time).  A first feed longer than the window keeps its last ``max_window`` tokens.
+The window is checked at every feed, as if each feed had its own forward pass, so
+lazy feeding moves no window.
 """
 
 from __future__ import annotations
@@ -22,7 +34,7 @@ from typing import Callable, Sequence
 import torch
 
 from symbolic.errors import ConfigError
-from symbolic.sampling.processors import StepContext
+from symbolic.sampling.processors import LogitsProcessor, StepContext
 
 __all__ = ["DecodingSession", "style_weights"]
 
@@ -78,49 +90,85 @@ class DecodingSession:
         self.generator = torch.Generator(device="cpu").manual_seed(seed)
         self.sequences: list[list[int]] = [[] for _ in range(batch_size)]
         self.window_start = 0
-        self.logits: torch.Tensor | None = None  # float (rows, vocab_size) after the last feed
+        self.forward_passes = 0  # model calls so far (the decoding loop's cost, for tests and benchmarks)
+        self._logits: torch.Tensor | None = None  # float (rows, vocab_size) after the last forward pass
+        self._fed: list[list[int]] = [[] for _ in range(batch_size)]  # tokens fed since that pass, per row
+        self._feed_ends: list[int] = []  # sequence length after each of those feeds
 
     @property
     def length(self) -> int:
         """Tokens in each row's sequence."""
         return len(self.sequences[0])
 
+    @property
+    def logits(self) -> torch.Tensor | None:
+        """Float ``(rows, vocab_size)`` logits of what follows every row (runs the pending forward pass);
+        ``None`` before the first feed."""
+        self.flush()
+        return self._logits
+
     def feed(self, tokens: Sequence[Sequence[int]]) -> None:
-        """Append ``tokens[row]`` (the same count in every row) and compute the logits of what follows."""
+        """Append ``tokens[row]`` (the same count in every row); the model reads them at the next
+        :meth:`flush` (which :meth:`sample` and :attr:`logits` call)."""
         if len(tokens) != self.batch_size or len({len(t) for t in tokens}) != 1:
             raise ConfigError(f"feed takes {self.batch_size} rows of tokens of one length")
         if not tokens[0]:
             return
-        first = self.logits is None
-        for sequence, new in zip(self.sequences, tokens):
-            sequence.extend(int(t) for t in new)
-        slide = self.length - self.window_start > self.max_window
-        if slide:
-            self.window_start = self.length - (self.max_window if first else self.context // 2)
-        if self.cache is not None and not slide and not first:
-            self._run([list(t) for t in tokens])
-            return
-        if self.cache is not None:
-            self.cache.reset()
-        self._run([s[self.window_start:] for s in self.sequences])
+        for sequence, fed, new in zip(self.sequences, self._fed, tokens):
+            new = [int(t) for t in new]
+            sequence.extend(new)
+            fed.extend(new)
+        self._feed_ends.append(self.length)
 
-    def _run(self, rows: list[list[int]]) -> None:
+    def flush(self) -> None:
+        """Run the model once over every token fed since the last pass and keep the logits that follow."""
+        if not self._feed_ends:
+            return
+        first = self._logits is None
+        restart = first or self.cache is None
+        for end in self._feed_ends:  # the window moves as it would with one pass per feed
+            if end - self.window_start > self.max_window:
+                self.window_start = end - (self.max_window if first else self.context // 2)
+                restart = True
+            first = False
+        rows = self._fed
+        if restart:
+            if self.cache is not None:
+                self.cache.reset()
+            rows = [s[self.window_start:] for s in self.sequences]
+        self._fed = [[] for _ in range(self.batch_size)]
+        self._feed_ends = []
         ids = torch.tensor(rows, dtype=torch.long, device=self.device)
         if self.guided:
             ids = torch.cat([ids, ids])
         logits, _ = self.model(ids, self.style_ids, style_weights=self.style_weights, cache=self.cache)
-        self.logits = logits[:, -1].float()
+        self._logits = logits[:, -1].float()
+        self.forward_passes += 1
 
     def sample(self, process: Callable[[torch.Tensor, StepContext], torch.Tensor],
-               grammar_states=None, n_generated: int = 0, new_bars: Sequence[int] | None = None) -> list[int]:
+               grammar_states=None, n_generated: int = 0, new_bars: Sequence[int] | None = None,
+               mask: LogitsProcessor | None = None) -> list[int]:
         """The next token of every row: ``process`` the conditional logits, softmax, draw one.
 
         ``process`` gets a :class:`StepContext` with ``grammar_states``, the unconditional
         logits (when guided), ``n_generated`` and ``new_bars`` (``Bar`` tokens sampled per row).
+
+        ``mask``: the processors of ``process`` that only forbid ids (the grammar mask, a job's part
+        rules), whose choice of forbidden ids must not depend on the logit values (see
+        :func:`~symbolic.sampling.processors.masking_processors`).  When it leaves each row one id,
+        those ids are drawn without running the model (the generator draws as it would anyway).
         """
-        if self.logits is None:
+        context = StepContext(grammar_states, None, n_generated, new_bars)
+        width = self._logits.size(-1) if self._logits is not None else getattr(self.model.config, "vocab_size", 0)
+        if mask is not None and self._feed_ends and width:
+            allowed = torch.isfinite(mask(torch.zeros(self.batch_size, width), context))
+            if bool((allowed.sum(dim=-1) == 1).all()):
+                return torch.multinomial(allowed.float(), 1, generator=self.generator).squeeze(1).tolist()
+        self.flush()
+        if self._logits is None:
             raise ConfigError("feed the session a prompt before sampling")
-        cond = self.logits[:self.batch_size]
-        uncond = self.logits[self.batch_size:] if self.guided else None
-        probs = torch.softmax(process(cond, StepContext(grammar_states, uncond, n_generated, new_bars)), dim=-1).cpu()
+        cond = self._logits[:self.batch_size]
+        uncond = self._logits[self.batch_size:] if self.guided else None
+        context = StepContext(grammar_states, uncond, n_generated, new_bars)
+        probs = torch.softmax(process(cond, context), dim=-1).cpu()
         return torch.multinomial(probs, 1, generator=self.generator).squeeze(1).tolist()

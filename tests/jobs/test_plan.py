@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from conftest import tiny_gpt
 
 from symbolic.errors import ConfigError, TokenizationError
@@ -10,7 +11,7 @@ from symbolic.jobs.plan import BarPlan, Plan, generate_planned
 from symbolic.jobs.rules import PartRuleBase
 from symbolic.sampling.config import GenerationConfig
 from symbolic.score import Note, Score, TimeSignature, Track
-from symbolic.tokenization.stream import split_bars
+from symbolic.tokenization.stream import NOTE_TYPES, split_bars
 from symbolic.tokenization.vocab import TokenType
 
 CONFIG = GenerationConfig(seed=0)
@@ -95,3 +96,57 @@ def test_plan_settings_are_checked(tokenizer):
     broken = Plan((bos, style), (BarPlan((bos,), ()),))  # a bar that opens with BOS
     with pytest.raises(TokenizationError, match="the plan breaks the token grammar"):
         generate_planned(model, tokenizer, broken, CONFIG)
+
+
+def test_given_tokens_wait_for_the_next_sample(tokenizer):
+    from conftest import RecordingDecoder
+
+    score = quartet()
+    model = RecordingDecoder(tiny_gpt(tokenizer))
+    generate_planned(model, tokenizer, plan_of(tokenizer, score), CONFIG)
+    assert model.calls == []  # nothing sampled, no forward pass
+    plan = plan_of(tokenizer, score, free={1})
+    ids = generate_planned(model, tokenizer, plan, CONFIG, max_part_tokens=8)
+    # the header, the first bar's opening, the melody and the free part's Track: one pass
+    first = list(plan.header) + list(plan.bars[0].opening) + list(plan.bars[0].parts[0][1]) + \
+        [tokenizer.vocab.id_of(TokenType.TRACK, 1)]
+    assert model.calls[0][0][0].tolist() == first
+    samples = sum(1 for t in ids if tokenizer.vocab.types[t] in NOTE_TYPES) + len(plan.bars)  # + the closers
+    assert len(model.calls) <= samples
+
+
+class ValueBlind(PartRuleBase):
+    """Wraps a rule and checks, at every call, that the ids it forbids do not depend on the logit values
+    (what DecodingSession.sample's shortcut for a known token relies on)."""
+
+    def __init__(self, rule) -> None:
+        self.rule, self.checked = rule, 0
+
+    def __getattribute__(self, name):
+        if name in ("rule", "checked", "__call__", "__class__"):
+            return object.__getattribute__(self, name)
+        return getattr(object.__getattribute__(self, "rule"), name)
+
+    def __call__(self, logits, context):
+        noise = torch.randn(logits.shape, generator=torch.Generator().manual_seed(self.checked))
+        probe = self.rule(torch.zeros_like(logits), context)
+        noisy = self.rule(noise * 5, context)
+        assert torch.equal(torch.isfinite(probe), torch.isfinite(noisy)), type(self.rule).__name__
+        self.checked += 1
+        return self.rule(logits, context)
+
+
+def test_the_part_rules_forbid_ids_whatever_the_logit_values(tokenizer):
+    from symbolic.analysis.keys import bar_scales
+    from symbolic.jobs.rules import part_rules
+    from symbolic.styles.registry import texture_of
+    from symbolic.styles.texture import PartRange
+
+    score = quartet()
+    plan = plan_of(tokenizer, score, free={1})
+    bars = split_bars(tokenizer.vocab, tokenizer.encode(score, style="chorale"))[1]
+    for style in ("chorale", "irish"):
+        rules = [ValueBlind(r) for r in part_rules(tokenizer.vocab, texture_of(style), {1: PartRange(48, 72)},
+                                                     bar_scales(tokenizer.vocab, bars))]
+        generate_planned(tiny_gpt(tokenizer), tokenizer, plan, CONFIG, rules=rules, max_part_tokens=8)
+        assert all(r.checked > 0 for r in rules)
