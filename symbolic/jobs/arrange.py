@@ -195,9 +195,11 @@ def _rescale(notes, from_tpb: int, to_tpb: int) -> list[Note]:
 
 def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int], programs: list[int],
                  weights: dict[str, float], config: JobConfig, progress: bool,
-                 on_bar: Callable[[int, int], None] | None = None) -> tuple[list[list[Note]], list[str]]:
+                 on_bar: Callable[[int, int], None] | None = None,
+                 drums: list[int] = ()) -> tuple[list[list[Note]], list[str]]:
     """Notes of new parts on ``programs`` under the ``given`` tracks (melody first), at ``score.ticks_per_beat``,
-    and the decisions about them (the feel, the doubling), a line each.
+    and the decisions about them (the feel, the doubling), a line each.  ``drums``: kept drum tracks, which
+    the model does not hear but whose feel the new parts keep.
 
     The model sees slot 0 = the melody, slots 1..n_new = the new parts, then the
     other given tracks; programs are those the lead style's corpus declares.  New
@@ -236,7 +238,7 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     rules = part_rules(tokenizer.vocab, texture, ranges, bar_scales(tokenizer.vocab, bars),
                        style_rules=config.style_rules, off_scale_penalty=config.off_scale_penalty)
     kept = [score.tracks[i].notes for i in given]
-    triplets = triplet_share(kept, score.ticks_per_beat)
+    triplets = triplet_share(kept + [score.tracks[i].notes for i in drums], score.ticks_per_beat)
     grid = straight_grid(tokenizer.vocab) if triplets < SWING_SHARE else None
     if grid is not None:
         rules.append(grid)
@@ -381,7 +383,7 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
         decisions.append(f"kept as they are: {_labels(choice, others)}")
     given = [melody] + [i for i in _pitched_high_to_low(work, melody) if i in rows]
     parts, notes_decisions = _write_parts(model, tokenizer, work, given, list(programs), weights, config, progress,
-                                          on_bar)
+                                          on_bar, [i for i in rows if work.tracks[i].is_drum])
     tracks = [_copy_track(work.tracks[i]) for i in rows]
     tracks += [Track(program=p, name=f"accompaniment {k + 1}", notes=notes)
                for k, (p, notes) in enumerate(zip(programs, parts))]
@@ -456,7 +458,7 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
         decisions.append(f"kept as they are: {_labels(choice, kept_pitched + kept_drums)}")
     new_programs = [texture.part_program(k) for k in range(n_new)]
     new_notes, notes_decisions = _write_parts(model, tokenizer, work, [melody] + kept_pitched, new_programs,
-                                              weights, config, progress, on_bar) if n_new else ([], [])
+                                              weights, config, progress, on_bar, kept_drums) if n_new else ([], [])
     if n_new:
         decisions.append(f"new: {n_new} parts on programs {', '.join(map(str, new_programs))} with "
                          f"{sum(map(len, new_notes))} notes")
@@ -477,8 +479,9 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     The new bars start after the bar in which the input's last note stops (a silence after it, such
     as a late End of Track, is not kept); each track's new notes lie in its instrument's range
     (:func:`~symbolic.jobs.rules.playable_range`, a hard mask; drums on the GM drum map).  The
-    model hears the whole input (by windows when it is longer than the context)
-    and decides in every new bar which tracks play.
+    model hears the whole input (by windows when it is longer than the context).  Every track that
+    plays in the input's last two bars with notes plays in every new bar; the model decides whether
+    the other tracks come back.
     """
     from symbolic.jobs.plan import BarPlan, Plan, generate_planned
     from symbolic.jobs.rules import PitchRange, playable_range
@@ -500,7 +503,8 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     rest_bars = [BarPlan((tokenizer.vocab.bar_id,), ())] * (len(starts) - 1 - len(given_bars))  # last notes ring on
     slots = tuple((s, None) for s in range(len(score.tracks)))
     new_bars = [BarPlan((tokenizer.vocab.bar_id,), slots)] * n_bars
-    plan = Plan(tuple(header), tuple(given_bars + rest_bars + new_bars), optional_free=True)
+    playing = frozenset(slot for bar in given_bars[-2:] for slot, _ in bar.parts)  # the parts playing at the end
+    plan = Plan(tuple(header), tuple(given_bars + rest_bars + new_bars), optional_free=True, required_slots=playing)
     # each track's new notes stay in its instrument's range (drums: the GM drum map), a hard mask
     ranges = {slot: playable_range(t.program, t.is_drum) for slot, t in enumerate(score.tracks)}
     rules = [PitchRange(tokenizer.vocab.offsets[TokenType.PITCH], keep_register=False, ranges=ranges)]
@@ -519,7 +523,9 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
                    for t in decoded.tempos if t.time_ticks >= start_ticks]
     out.sort().set_end(0)
     return JobResult(out, None, (), (), (f"added {n_bars} bars after the bar of the input's last note, every "
-                                         "track's new notes inside its instrument's range",))
+                                         "track's new notes inside its instrument's range",
+                                         f"continued in every new bar: tracks {', '.join(map(str, sorted(playing)))} "
+                                         "(playing at the end of the input)"))
 
 
 def _check_track(score: Score, index: int) -> int:

@@ -284,8 +284,9 @@ class DoublingLimit(PartRuleBase):
     :func:`symbolic.analysis.parts.doubling_share`).  The rule remembers, per free part, its notes over
     the last ``window_steps`` of its sounding time; while the doubled share of those is above
     ``max_share``, the pitches of every pitch class a kept part sounds at the note's position are
-    forbidden, so the part leaves the kept parts' notes until its share falls.  Kept notes that ring
-    over a bar line count in the next bar.  ``pitch_offset`` is the id of pitch 0.  A row it would
+    forbidden, so the part leaves the kept parts' notes until its share falls.  A note is measured up
+    to its bar's end (what comes after is not known yet); kept notes that ring over a bar line count
+    in the next bar.  ``pitch_offset`` is the id of pitch 0.  A row it would
     leave with nothing allowed is passed through unchanged.
     """
 
@@ -316,8 +317,9 @@ class DoublingLimit(PartRuleBase):
     def wrote(self, note: NoteSpan) -> None:
         from symbolic.analysis.parts import doubled_steps
 
+        end = min(note.end, max(self._chunk, note.start + 1))  # measured as far as the bar goes
         recent = self._recent.setdefault(self.slot, [])
-        recent.append((note.end - note.start, doubled_steps(note.start, note.end, note.pitch, self._given)))
+        recent.append((end - note.start, doubled_steps(note.start, end, note.pitch, self._given)))
         while len(recent) > 1 and sum(length for length, _ in recent[1:]) >= self.window_steps:
             recent.pop(0)
 
