@@ -30,7 +30,7 @@ from symbolic.tokenization.stream import split_bars
 from symbolic.tokenization.vocab import TokenType
 
 __all__ = ["JobResult", "MelodyChoice", "find_melody", "choose_melody_track", "check_playable", "style_programs",
-           "accompany", "convert", "continue_score", "KEEPABLE", "check_keep"]
+           "accompany", "convert", "continue_score", "KEEPABLE", "check_keep", "check_accompany_keep"]
 
 MAX_PARTS = 8  # most new parts a job writes
 MAX_DOUBLING_SHARE = 0.5  # a new part doubles the kept parts at most this share of its recent time ...
@@ -139,6 +139,15 @@ def check_keep(keep: tuple[str, ...]) -> None:
     unknown = [role for role in keep if role not in KEEPABLE]
     if unknown:
         raise ConfigError(f"cannot keep {unknown[0]!r}; a conversion keeps {' and '.join(KEEPABLE)}")
+
+
+def check_accompany_keep(keep: tuple[str, ...], replace_accompaniment: bool) -> None:
+    """Raise :class:`ConfigError` for ``keep`` with an unknown role (:func:`check_keep`), or given while the
+    accompaniment is not replaced (then every input track is kept anyway)."""
+    check_keep(keep)
+    if keep and not replace_accompaniment:
+        raise ConfigError(f"keeping {', '.join(keep)} applies only when the accompaniment is replaced; "
+                          "otherwise every input track is kept as it is")
 
 
 def find_melody(score: Score, melody_track: int | None = None) -> MelodyChoice:
@@ -354,10 +363,7 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
     Raises:
         ConfigError: empty ``programs``; ``keep`` without ``replace_accompaniment`` or with an unknown role.
     """
-    check_keep(keep)
-    if keep and not replace_accompaniment:
-        raise ConfigError(f"keep={keep} applies only when the accompaniment is replaced "
-                          "(replace_accompaniment=True); otherwise every input track is kept")
+    check_accompany_keep(keep, replace_accompaniment)
     check_playable(score)
     check_mix(weights, tokenizer.vocab.styles, "the style")
     choice = find_melody(score, melody_track)
