@@ -4,18 +4,21 @@
   class (unison or octave doubling).
 - :func:`triplet_share` -- the share of onsets on triplet positions of the beat; :func:`is_swung` reads a
   feel from it (:data:`SWING_SHARE`).
+- :func:`above_share` -- the share of a part's notes that start above the note a line (the melody) sounds
+  at that moment: a part written under the melody that crosses it.
 
 Plain Python over :class:`~symbolic.score.Note` lists; no torch.
 """
 
 from __future__ import annotations
 
+import bisect
 from typing import Iterable, Sequence
 
 from symbolic.errors import ConfigError
 from symbolic.score import Note
 
-__all__ = ["doubled_steps", "doubling_share", "triplet_share", "is_swung", "SWING_SHARE", "TRIPLET_FRACTIONS"]
+__all__ = ["doubled_steps", "doubling_share", "above_share", "triplet_share", "is_swung", "SWING_SHARE", "TRIPLET_FRACTIONS"]
 
 # Fractions of a beat (quarter note) that only a triplet reaches: 8th triplets (1/3, 2/3) and 16th
 # triplets (1/6, 5/6).  0, 1/4, 1/2 and 3/4 are the straight 16th grid.
@@ -50,6 +53,24 @@ def doubling_share(part: Sequence[Note], kept: Sequence[Sequence[Note]]) -> floa
         return 0.0
     doubled = sum(doubled_steps(n.onset_ticks, n.offset_ticks, n.pitch, others) for n in part)
     return doubled / sounding
+
+
+def above_share(part: Sequence[Note], line: Sequence[Note]) -> float:
+    """Share of the notes of ``part`` that start while a note of ``line`` sounds and lie above its pitch
+    (above every note of ``line`` sounding then, for a line with chords).  Notes that start while ``line``
+    is silent count as not above.  In [0, 1]; 0.0 for an empty ``part``."""
+    if not part:
+        return 0.0
+    line = sorted(line)
+    onsets = [n.onset_ticks for n in line]
+    longest = max((n.duration_ticks for n in line), default=0)
+    above = 0
+    for note in part:
+        k = bisect.bisect_right(onsets, note.onset_ticks)
+        sounding = [m.pitch for m in line[bisect.bisect_left(onsets, note.onset_ticks - longest):k]
+                    if m.onset_ticks + m.duration_ticks > note.onset_ticks]
+        above += bool(sounding) and note.pitch > max(sounding)
+    return above / len(part)
 
 
 def triplet_share(parts: Sequence[Sequence[Note]], ticks_per_beat: int) -> float:

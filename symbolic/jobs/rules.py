@@ -191,7 +191,9 @@ class PitchRange(PartRuleBase):
     With ``keep_register``, a note of the free part at position ``pos`` stays at or
     below what the parts of lower slots (the melody, the parts above) sound there,
     and at or above what the given parts of higher slots sound there, so parts
-    written under a melody stay under it and do not cross.  ``ranges`` maps a free
+    written under a melody stay under it and do not cross; in a bar where a given part
+    rests, its last pitch before the bar stands for it, so a part under the melody stays
+    under it through the melody's rests.  ``ranges`` maps a free
     slot to its voice's or instrument's :class:`PartRange`; where the register and
     the range do not meet, the range wins.  ``pitch_offset`` is the id of pitch 0.
     A no-op where neither applies, and for a row it would leave with nothing allowed.
@@ -202,10 +204,16 @@ class PitchRange(PartRuleBase):
     ranges: Mapping[int, PartRange] = field(default_factory=dict)
     _notes: dict[int, list[NoteSpan]] = field(default_factory=dict, init=False, repr=False)
     _given: frozenset[int] = field(default=frozenset(), init=False, repr=False)
+    _last: dict[int, int] = field(default_factory=dict, init=False, repr=False)
 
     def start_bar(self, index: int, given: Mapping[int, list[NoteSpan]]) -> None:
-        self._notes = {slot: list(notes) for slot, notes in given.items()}
-        self._given = frozenset(given)
+        for slot, notes in self._notes.items():  # the last pitch of each given part before this bar
+            if slot in self._given and notes:
+                self._last[slot] = max(notes)[2]
+        self._notes = {slot: list(notes) for slot, notes in given.items() if notes}
+        for slot, pitch in self._last.items():  # a given part that rests through the bar holds its last pitch
+            self._notes.setdefault(slot, [NoteSpan(0, 1 << 30, pitch)])
+        self._given = frozenset(given) | frozenset(self._last)
 
     def wrote(self, note: NoteSpan) -> None:
         self._notes.setdefault(self.slot, []).append(note)

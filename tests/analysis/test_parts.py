@@ -50,3 +50,12 @@ def test_triplet_share_on_empty_input_and_bad_resolution():
     assert not is_swung([], TPB)
     with pytest.raises(ConfigError, match="ticks_per_beat"):
         triplet_share([[Note(0, 1, 60, 80)]], 0)
+
+
+def test_above_share_counts_notes_over_the_sounding_melody_note():
+    from symbolic.analysis.parts import above_share
+
+    melody = [Note(0, 2 * TPB, 67, 80), Note(3 * TPB, TPB, 60, 80)]  # a G, a beat of rest, a C
+    part = [Note(0, TPB, 64, 80), Note(TPB, TPB, 69, 80), Note(2 * TPB, TPB, 72, 80), Note(3 * TPB, TPB, 62, 80)]
+    assert above_share(part, melody) == 0.5  # the A over the G, the D over the C; the C in the rest is free
+    assert above_share([], melody) == 0.0 and above_share(part, []) == 0.0

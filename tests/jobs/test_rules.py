@@ -89,9 +89,13 @@ def test_register_keeps_a_new_part_under_the_parts_above_and_over_the_given_part
     rule.start_part(2, 48)  # part 2 keeps under part 1 (written above it) and over the given bass below
     assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=4)), offset) == list(range(48, 61))
     rule.end_part()
-    rule.start_bar(1, {0: [NoteSpan(0, 48, 72)]})  # a new bar forgets the last bar's notes
+    rule.start_bar(1, {0: [NoteSpan(0, 48, 74)]})  # a new bar forgets the last bar's notes ...
     rule.start_part(2, 48)
-    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=4)), offset) == list(range(0, 73))
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=4)), offset) == list(range(48, 75))
+    rule.end_part()  # ... but the bass, resting through this bar, holds its last pitch (48)
+    rule.start_bar(2, {})  # the melody rests too: a part under it stays under its last note (74)
+    rule.start_part(1, 48)
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=30)), offset) == list(range(48, 75))
 
 
 def test_register_and_instrument_range_that_do_not_meet_give_the_range():
