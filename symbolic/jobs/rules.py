@@ -192,8 +192,9 @@ class PitchRange(PartRuleBase):
     below what the parts of lower slots (the melody, the parts above) sound there,
     and at or above what the given parts of higher slots sound there, so parts
     written under a melody stay under it and do not cross; in a bar where a given part
-    rests, its last pitch before the bar stands for it, so a part under the melody stays
-    under it through the melody's rests.  ``ranges`` maps a free
+    rests, its last pitch before the bar stands for it (before its first note, its first
+    pitch, read from the plan in :meth:`start`), so a part under the melody stays under it
+    through the melody's rests and an introduction.  ``ranges`` maps a free
     slot to its voice's or instrument's :class:`PartRange`; where the register and
     the range do not meet, the range wins.  ``pitch_offset`` is the id of pitch 0.
     A no-op where neither applies, and for a row it would leave with nothing allowed.
@@ -205,6 +206,17 @@ class PitchRange(PartRuleBase):
     _notes: dict[int, list[NoteSpan]] = field(default_factory=dict, init=False, repr=False)
     _given: frozenset[int] = field(default=frozenset(), init=False, repr=False)
     _last: dict[int, int] = field(default_factory=dict, init=False, repr=False)
+
+    def start(self, plan) -> None:
+        """Before a given part's first note, its first pitch stands for it (an introduction without the melody)."""
+        self._last, self._notes, self._given = {}, {}, frozenset()
+        for bar in plan.bars:
+            for slot, ids in bar.parts:
+                if ids is not None and slot not in self._last:
+                    first = next((t - self.pitch_offset for t in ids
+                                  if self.pitch_offset <= t < self.pitch_offset + 128), None)
+                    if first is not None:
+                        self._last[slot] = first
 
     def start_bar(self, index: int, given: Mapping[int, list[NoteSpan]]) -> None:
         for slot, notes in self._notes.items():  # the last pitch of each given part before this bar

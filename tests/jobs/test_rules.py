@@ -98,6 +98,20 @@ def test_register_keeps_a_new_part_under_the_parts_above_and_over_the_given_part
     assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=30)), offset) == list(range(48, 75))
 
 
+def test_register_holds_the_melodys_first_pitch_in_an_introduction(tokenizer):
+    from symbolic.jobs.plan import BarPlan
+
+    vocab = tokenizer.vocab
+    pitch = vocab.offsets[TokenType.PITCH]
+    rule = PitchRange(pitch)
+    melody = (vocab.id_of(TokenType.TRACK, 0), vocab.offsets[TokenType.POSITION], pitch + 64)  # enters in bar 2
+    rule.start(Plan((), (BarPlan((), ((1, None),)), BarPlan((), ((0, melody), (1, None))))))
+    rule.start_bar(0, {})  # the introduction: the melody has not come in yet
+    rule.start_part(1, 48)
+    allowed = allowed_pitches(rule(torch.zeros(1, len(vocab)), at(note_pos=0)), pitch)
+    assert allowed == list(range(0, 65))
+
+
 def test_register_and_instrument_range_that_do_not_meet_give_the_range():
     rule = PitchRange(0, keep_register=True, ranges={1: PartRange(28, 55)})
     rule.start_bar(0, {0: [NoteSpan(0, 48, 50)], 2: [NoteSpan(0, 48, 45)]})
