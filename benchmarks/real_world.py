@@ -12,8 +12,16 @@ Three measurements, written to ``docs/results/real-world.md`` (with ``--write``)
    and licences in its ``MANIFEST.json``): the true melody is the one track whose name says melody; the
    files are scored with every name removed, so only the music decides.
 3. Melody extraction on the POP909 held-out split (``benchmarks/melody_extraction.py``), skyline beside it.
+4. With ``--jobs``: ``accompany`` (stacked, and with ``replace_accompaniment``) and ``convert`` on the first
+   bars of real pop songs (:data:`JOB_SONGS`, commercial files: the inputs and outputs are written outside
+   git, to ``--out-dir``): the melody kept note for note, the new parts' notes in the melody's scale, new
+   notes above the sounding melody note, each new part's doubling share against the kept parts
+   (:func:`symbolic.analysis.parts.doubling_share`), triplet share of the new parts against the input's
+   (:func:`symbolic.analysis.parts.triplet_share`), and the style classifier's reading of the output.
+   ``--jobs`` alone rewrites only that section of the results file.
 
     python benchmarks/real_world.py --write
+    OMP_NUM_THREADS=1 python benchmarks/real_world.py --jobs --write
 """
 
 from __future__ import annotations
@@ -193,6 +201,140 @@ def real_files(folder: Path) -> dict:
     return {"manifest": manifest, "files": rows}
 
 
+JOB_SONGS = ("multitrack/pop_all_the_small_things.mid", "multitrack/pop_mr_blue_sky.mid",
+             "multitrack/pop_girls_just_want_to_have_fun.mid", "multitrack/pop_what_a_fool_believes.mid",
+             "multitrack/pop_aicha.mid")
+JOB_BARS = 32
+JOBS_HEADING = "## The jobs on real pop songs"
+
+
+def _in_scale(notes, scale) -> float:
+    return float(np.mean([n.pitch % 12 in scale for n in notes])) if notes else 0.0
+
+
+def job_checks(source: Score, result, melody_notes: list[Note], classifier) -> dict:
+    """What a musician checks in a job's output: see item 4 of the module docstring."""
+    from symbolic.analysis.keys import estimate_key, scale_pitch_classes
+    from symbolic.analysis.parts import above_share, doubling_share, triplet_share
+    from symbolic.models.classifier import classify_scores
+
+    out = result.score
+    histogram = np.zeros(12)
+    for n in melody_notes:
+        histogram[n.pitch % 12] += n.duration_ticks
+    key = estimate_key(histogram)
+    scale = scale_pitch_classes(*key) if key else frozenset(range(12))
+    kept = [out.tracks[i].notes for i in result.kept_tracks if not out.tracks[i].is_drum]
+    new = [out.tracks[i] for i in result.new_tracks]
+    probs = classify_scores(classifier, [out])[0]
+    styles = classifier.config.styles
+    return {
+        "melody_kept": out.tracks[result.melody_track].notes == melody_notes,
+        "melody_key": key,
+        "new_parts": [{"program": t.program, "notes": len(t.notes),
+                       "range": (min(n.pitch for n in t.notes), max(n.pitch for n in t.notes)) if t.notes else None,
+                       "in_scale": _in_scale(t.notes, scale), "above_melody": above_share(t.notes, melody_notes),
+                       "doubling": doubling_share(t.notes, kept),
+                       "triplets": triplet_share([t.notes], out.ticks_per_beat)} for t in new],
+        "input_triplets": triplet_share([t.notes for t in source.tracks], source.ticks_per_beat),
+        "classifier": {styles[i]: float(p) for i, p in enumerate(probs)},
+        "decisions": list(result.decisions),
+    }
+
+
+def jobs_on_real_songs(folder: Path, out_dir: Path, n_bars: int = JOB_BARS) -> list[dict]:
+    """Run the jobs on the first ``n_bars`` bars of each of :data:`JOB_SONGS` with the shipped default model
+    (seed 0, one thread); inputs and outputs go to ``out_dir`` (never into git: the songs are commercial)."""
+    from symbolic.evaluation.jobs import crop_bars
+    from symbolic.jobs.arrange import accompany, convert, find_melody
+    from symbolic.jobs.config import JobConfig
+    from symbolic.models.classifier import load_classifier
+    from symbolic.models.pretrained import load_decoder
+    from symbolic.outputs.midi import write_midi
+    from symbolic.resources import asset_path
+    from symbolic.threads import use_threads
+
+    use_threads(1)
+    model, tokenizer, _ = load_decoder("default")
+    classifier, _ = load_classifier(asset_path("style-classifier"))
+    config = JobConfig(seed=0)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    runs = (("accompany, classical", lambda s: accompany(model, tokenizer, s, {"classical": 1.0}, config)),
+            ("accompany --replace-accompaniment --keep bass,drums, classical",
+             lambda s: accompany(model, tokenizer, s, {"classical": 1.0}, config, replace_accompaniment=True,
+                                 keep=("bass", "drums"))),
+            ("convert --to chorale", lambda s: convert(model, tokenizer, s, {"chorale": 1.0}, config)))
+    rows = []
+    for name in JOB_SONGS:
+        path = folder / name
+        if not path.is_file():
+            rows.append({"file": name, "error": "absent"})
+            continue
+        source = crop_bars(read_midi(path), n_bars, tokenizer)
+        stem = Path(name).stem
+        write_midi(source, out_dir / f"{stem}.in.mid")
+        choice = find_melody(source)
+        melody_notes = choice.score.tracks[choice.melody_track].notes
+        for label, run in runs:
+            start = time.process_time()
+            result = run(source)
+            seconds = time.process_time() - start
+            tag = label.split(",")[0].replace(" --", "-").replace(" ", "-")
+            write_midi(result.score, out_dir / f"{stem}.{tag}.mid")
+            row = {"file": name, "job": label, "cpu_seconds": seconds,
+                   **job_checks(source, result, melody_notes, classifier)}
+            print(json.dumps(row, default=str))
+            rows.append(row)
+    return rows
+
+
+def _key_name(key) -> str:
+    names = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+    return "none" if key is None else f"{names[key[0]]} {'minor' if key[1] else 'major'}"
+
+
+def jobs_report(rows: list[dict], command: str) -> str:
+    lines = [JOBS_HEADING, "",
+             f"Command: `{command}`; date {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; 2-core CPU shared with "
+             "other jobs, one thread; the shipped default model and style classifier, seed 0.",
+             "",
+             f"The first {JOB_BARS} bars of each song (`crop_bars`); inputs and outputs stay outside git (commercial "
+             "songs). Per new part: notes in the melody's scale (the melody's key by Krumhansl-Kessler), notes "
+             "starting above the melody note sounding then, doubling share against the kept pitched parts "
+             "(`doubling_share`: same pitch class at the same time, share of the part's sounding time), triplet "
+             "share of its onsets (`triplet_share`) beside the input's; and the classifier's top style.",
+             "",
+             "| song | job | melody kept | melody key | new parts (notes in scale / above melody / doubling / "
+             "triplets) | input triplets | classifier | CPU s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['file']} | {r['error']} | | | | | | |")
+            continue
+        parts = "; ".join(f"{p['program']}: {p['in_scale']:.0%} / {p['above_melody']:.0%} / {p['doubling']:.0%} / "
+                          f"{p['triplets']:.0%}" for p in r["new_parts"])
+        top = max(r["classifier"], key=r["classifier"].get)
+        lines.append(f"| {Path(r['file']).stem} | {r['job']} | {'yes' if r['melody_kept'] else 'NO'} | "
+                     f"{_key_name(r['melody_key'])} | {parts} | {r['input_triplets']:.0%} | "
+                     f"{top} {r['classifier'][top]:.2f} | {r['cpu_seconds']:.0f} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def splice_jobs_section(text: str, section: str | None) -> str:
+    """``text`` (the results file) with its jobs section replaced by ``section`` (kept when ``None``)."""
+    head, found, tail = text.partition(JOBS_HEADING)
+    if found:
+        rest = tail.split("\n## ", 1)
+        old = found + rest[0]
+        tail = "\n## " + rest[1] if len(rest) > 1 else ""
+    else:
+        old, tail = "", ""
+    body = (head.rstrip("\n") + tail.rstrip("\n")).rstrip("\n") + "\n"
+    kept = section if section is not None else old
+    return body + ("\n" + kept.rstrip("\n") + "\n" if kept else "")
+
+
 def report(band: dict, real: dict | None, extraction: dict, command: str) -> str:
     s = extraction["summary"]
     n = band["songs"]
@@ -296,7 +438,21 @@ def main() -> int:
     parser.add_argument("--limit", type=int, help="use the first N held-out songs only")
     parser.add_argument("--real", type=Path, default=REAL_MIDI, help="folder of real multi-track MIDI files")
     parser.add_argument("--write", action="store_true", help=f"write {RESULTS.relative_to(ROOT)}")
+    parser.add_argument("--jobs", action="store_true", help="run only the jobs on real pop songs (item 4)")
+    parser.add_argument("--out-dir", type=Path, default=Path("/tmp/real-world-jobs"),
+                        help="where the jobs' inputs and outputs go (outside git)")
     args = parser.parse_args()
+    if args.jobs:
+        section = jobs_report(jobs_on_real_songs(args.real, args.out_dir),
+                              "OMP_NUM_THREADS=1 python benchmarks/real_world.py --jobs --write")
+        print(section)
+        if args.write:
+            from symbolic.utils import atomic_write_text
+
+            old = RESULTS.read_text(encoding="utf-8") if RESULTS.is_file() else ""
+            atomic_write_text(RESULTS, splice_jobs_section(old, section))
+            print(f"wrote {RESULTS}")
+        return 0
     band = band_set(args.limit)
     print(json.dumps({k: v for k, v in band.items()}, indent=1))
     real = real_files(args.real) if args.real.is_dir() else None
@@ -308,10 +464,11 @@ def main() -> int:
     text = report(band, real, extraction, command)
     print(text)
     if args.write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        tmp = RESULTS.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(RESULTS)
+        from symbolic.utils import atomic_write_text
+
+        old = RESULTS.read_text(encoding="utf-8") if RESULTS.is_file() else ""
+        jobs = splice_jobs_section(old, None).partition(JOBS_HEADING)  # keep the last --jobs section
+        atomic_write_text(RESULTS, splice_jobs_section(text, jobs[1] + jobs[2] if jobs[1] else None))
         print(f"wrote {RESULTS}")
     return 0
 

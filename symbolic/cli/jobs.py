@@ -49,9 +49,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="share of the music other than the melody that is rewritten, 0..1 (default 1); the "
                         "bass goes last, so at lower strengths the bass line and its harmony stay; any "
                         "strength above 0 writes new parts")
-    c.add_argument("--keep", default="",
-                   help="roles kept as they are, comma-separated: bass, drums (default: none; drums stay only "
-                        "when the target style has drums)")
+    _keep_argument(c, "")
     c.add_argument("--melody-track", type=int, help="index of the melody track (default: chosen automatically)")
     c.add_argument("--parts", type=int,
                    help="accompanying parts to write (default: the target style's texture: " +
@@ -70,6 +68,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     parts.add_argument("--voices", type=int, help="number of new parts with the style's instruments (default 3 "
                                                   "for chorale, renaissance and classical, 2 otherwise)")
     a.add_argument("--melody-track", type=int, help="index of the melody track (default: chosen automatically)")
+    a.add_argument("--replace-accompaniment", action="store_true",
+                   help="rewrite the file's accompaniment instead of adding parts on top of it: keep the "
+                        "melody (and what --keep names), leave the other tracks out, write the new parts")
+    _keep_argument(a, "with --replace-accompaniment: ")
     a.set_defaults(handler=run_accompany)
 
     n = commands.add_parser(
@@ -80,6 +82,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     _common(n, "--style")
     n.add_argument("--bars", type=int, default=CONTINUE_BARS, help=f"bars to add (default {CONTINUE_BARS})")
     n.set_defaults(handler=run_continue)
+
+
+def _keep_argument(parser: argparse.ArgumentParser, when: str) -> None:
+    parser.add_argument("--keep", default="", type=lambda text: tuple(r.strip() for r in text.split(",") if r.strip()),
+                        help=f"{when}roles kept as they are, comma-separated: bass, drums (default: none; drums "
+                             "stay only when the style has drums)")
 
 
 def load_job_inputs(args: argparse.Namespace):
@@ -131,20 +139,20 @@ def _finish(args: argparse.Namespace, result) -> int:
 def run_convert(args: argparse.Namespace) -> int:
     from symbolic.jobs.arrange import check_keep, convert
 
-    keep = tuple(role.strip() for role in args.keep.split(",") if role.strip())
-    check_keep(keep)
+    check_keep(args.keep)
     model, tokenizer, score, weights, config = load_job_inputs(args)
     result = convert(model, tokenizer, score, weights, config, strength=args.strength,
-                     melody_track=args.melody_track, parts=args.parts, keep=keep, progress=True)
+                     melody_track=args.melody_track, parts=args.parts, keep=args.keep, progress=True)
     code = _finish(args, result)
     print(f"{args.input.name}:\n{result.describe()}\nwrote {args.out}")
     return code
 
 
 def run_accompany(args: argparse.Namespace) -> int:
-    from symbolic.jobs.arrange import accompany, style_programs
+    from symbolic.jobs.arrange import accompany, check_accompany_keep, style_programs
     from symbolic.styles.texture import parse_instruments
 
+    check_accompany_keep(args.keep, args.replace_accompaniment)
     model, tokenizer, score, weights, config = load_job_inputs(args)
     programs = None
     if args.tracks is not None:
@@ -154,7 +162,7 @@ def run_accompany(args: argparse.Namespace) -> int:
     elif args.voices is not None:
         programs = style_programs(weights, args.voices)
     result = accompany(model, tokenizer, score, weights, config, programs=programs, melody_track=args.melody_track,
-                       progress=True)
+                       progress=True, replace_accompaniment=args.replace_accompaniment, keep=args.keep)
     code = _finish(args, result)
     print(f"{args.input.name}:\n{result.describe()}\nwrote {args.out}")
     return code

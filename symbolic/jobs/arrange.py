@@ -27,11 +27,14 @@ from symbolic.styles.mix import check_mix, lead_style
 from symbolic.styles.registry import texture_of
 from symbolic.tokenization.events import EventTokenizer
 from symbolic.tokenization.stream import split_bars
+from symbolic.tokenization.vocab import TokenType
 
 __all__ = ["JobResult", "MelodyChoice", "find_melody", "choose_melody_track", "check_playable", "style_programs",
-           "accompany", "convert", "continue_score", "KEEPABLE", "check_keep"]
+           "accompany", "convert", "continue_score", "KEEPABLE", "check_keep", "check_accompany_keep"]
 
 MAX_PARTS = 8  # most new parts a job writes
+MAX_DOUBLING_SHARE = 0.5  # a new part doubles the kept parts at most this share of its recent time ...
+DOUBLING_WINDOW_BEATS = 8  # ... counted over its last this many beats of sounding time
 KEEPABLE = ("bass", "drums")  # roles a conversion can keep as they are
 
 
@@ -164,6 +167,15 @@ def check_keep(keep: tuple[str, ...]) -> None:
         raise ConfigError(f"cannot keep {unknown[0]!r}; a conversion keeps {' and '.join(KEEPABLE)}")
 
 
+def check_accompany_keep(keep: tuple[str, ...], replace_accompaniment: bool) -> None:
+    """Raise :class:`ConfigError` for ``keep`` with an unknown role (:func:`check_keep`), or given while the
+    accompaniment is not replaced (then every input track is kept anyway)."""
+    check_keep(keep)
+    if keep and not replace_accompaniment:
+        raise ConfigError(f"keeping {', '.join(keep)} applies only when the accompaniment is replaced; "
+                          "otherwise every input track is kept as it is")
+
+
 def find_melody(score: Score, melody_track: int | None = None) -> MelodyChoice:
     """The melody of ``score``: ``melody_track`` when given, else the track roles' melody
     (:func:`symbolic.analysis.roles.analyze_tracks`); when no track is a melody line and a polyphonic
@@ -218,18 +230,26 @@ def _rescale(notes, from_tpb: int, to_tpb: int) -> list[Note]:
 
 def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int], programs: list[int],
                  weights: dict[str, float], config: JobConfig, progress: bool,
-                 on_bar: Callable[[int, int], None] | None = None) -> list[list[Note]]:
-    """Notes of new parts on ``programs`` under the ``given`` tracks (melody first), at ``score.ticks_per_beat``.
+                 on_bar: Callable[[int, int], None] | None = None,
+                 drums: list[int] = ()) -> tuple[list[list[Note]], list[str]]:
+    """Notes of new parts on ``programs`` under the ``given`` tracks (melody first), at ``score.ticks_per_beat``,
+    and the decisions about them (the feel, the doubling), a line each.  ``drums``: kept drum tracks, which
+    the model does not hear but whose feel the new parts keep.
 
     The model sees slot 0 = the melody, slots 1..n_new = the new parts, then the
     other given tracks; programs are those the lead style's corpus declares.  New
     parts keep under the parts above them and over the given parts below them, and
     inside their voice's or instrument's range (:class:`~symbolic.jobs.rules.PitchRange`);
     with ``config.style_rules``, the lead style's part rhythm, single lines, legato
-    and key penalty apply too (:func:`~symbolic.jobs.rules.part_rules`).
+    and key penalty apply too (:func:`~symbolic.jobs.rules.part_rules`).  Whatever the style, the new
+    parts keep the given parts' rhythmic feel (straight given parts: no triplet positions,
+    :func:`~symbolic.jobs.rules.straight_grid`; swung or triplet: allowed) and do not double them for
+    long (:class:`~symbolic.jobs.rules.DoublingLimit`, at most :data:`MAX_DOUBLING_SHARE` of the last
+    :data:`DOUBLING_WINDOW_BEATS` beats).
     """
+    from symbolic.analysis.parts import doubling_share, triplet_share, SWING_SHARE
     from symbolic.jobs.plan import BarPlan, Plan, generate_planned
-    from symbolic.jobs.rules import part_rules, playable_range
+    from symbolic.jobs.rules import DoublingLimit, part_rules, playable_range, straight_grid
     from symbolic.sampling.session import style_weights
 
     n_new = len(programs)
@@ -252,14 +272,29 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
               for k, (slot, p) in enumerate(zip(free, programs))}
     rules = part_rules(tokenizer.vocab, texture, ranges, bar_scales(tokenizer.vocab, bars),
                        style_rules=config.style_rules, off_scale_penalty=config.off_scale_penalty)
+    kept = [score.tracks[i].notes for i in given]
+    triplets = triplet_share(kept + [score.tracks[i].notes for i in drums], score.ticks_per_beat)
+    grid = straight_grid(tokenizer.vocab) if triplets < SWING_SHARE else None
+    if grid is not None:
+        rules.append(grid)
+    decisions = [f"feel: {'straight' if triplets < SWING_SHARE else 'swung or triplet'} ({triplets:.0%} of the "
+                 f"kept parts' onsets on triplet positions): "
+                 + ("no triplet positions in the new parts" if grid is not None else "triplets allowed")]
+    rules.append(DoublingLimit(tokenizer.vocab.offsets[TokenType.PITCH], MAX_DOUBLING_SHARE,
+                               DOUBLING_WINDOW_BEATS * tokenizer.config.steps_per_beat))
     ids = generate_planned(model, tokenizer, plan, config.generation(), rules,
                            style_weights=style_weights(tokenizer.vocab.styles, weights),
                            max_part_tokens=config.max_part_tokens, progress=progress, on_bar=on_bar)
     decoded = tokenizer.decode(ids)
     end = score.end_ticks  # the song's length: new notes stop where it ends
-    return [[n._replace(duration_ticks=min(n.duration_ticks, end - n.onset_ticks))
-             for n in _rescale(decoded.tracks[slot].notes, decoded.ticks_per_beat, score.ticks_per_beat)
-             if n.onset_ticks < end] for slot in free]
+    parts = [[n._replace(duration_ticks=min(n.duration_ticks, end - n.onset_ticks))
+              for n in _rescale(decoded.tracks[slot].notes, decoded.ticks_per_beat, score.ticks_per_beat)
+              if n.onset_ticks < end] for slot in free]
+    pitched = [notes for i, notes in zip(given, kept) if not score.tracks[i].is_drum]
+    decisions.append("doubling: the new parts sound a kept part's pitch class for "
+                     + ", ".join(f"{doubling_share(notes, pitched):.0%}" for notes in parts)
+                     + f" of their time (limit {MAX_DOUBLING_SHARE:.0%} of any {DOUBLING_WINDOW_BEATS} beats)")
+    return parts, decisions
 
 
 def style_programs(weights: dict[str, float], n_parts: int) -> list[int]:
@@ -305,10 +340,28 @@ def _labels(choice: MelodyChoice, rows) -> str:
     return ", ".join(_label(score.tracks[i], choice.source[i]) for i in rows)
 
 
+def _kept_roles(choice: MelodyChoice, keep: tuple[str, ...],
+                style: str) -> tuple[list[int], list[int], list[int], list[str]]:
+    """``(drums, kept_drums, kept_bass)`` rows of ``choice.score`` besides the melody, by the ``keep`` rule:
+    drums stay when ``keep`` holds ``"drums"`` or ``style``'s texture has drums, the bass tracks when it
+    holds ``"bass"``; and the decision line for drums dropped (or none)."""
+    work, melody = choice.score, choice.melody_track
+    others = [i for i, t in enumerate(work.tracks) if i != melody and t.notes]
+    drums = [i for i in others if work.tracks[i].is_drum or choice.roles[i] == "drums"]
+    style_drums = bool(getattr(texture_of(style), "drums", False))  # a texture field the style registry may add
+    kept_drums = drums if "drums" in keep or style_drums else []
+    bass = [i for i in others if i not in drums and choice.roles[i] == "bass"] if "bass" in keep else []
+    decisions = [f"dropped: {_labels(choice, drums)} ({style} has no drums; keep drums to keep them)"] \
+        if drums and not kept_drums else []
+    return drums, kept_drums, bass, decisions
+
+
 def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float],
               config: JobConfig = JobConfig(), programs: list[int] | None = None, melody_track: int | None = None,
-              progress: bool = False, on_bar: Callable[[int, int], None] | None = None) -> JobResult:
-    """New accompanying tracks under the melody of ``score``; the input's tracks stay as they are.
+              progress: bool = False, on_bar: Callable[[int, int], None] | None = None,
+              replace_accompaniment: bool = False, keep: tuple[str, ...] = ()) -> JobResult:
+    """New accompanying tracks under the melody of ``score``; the input's tracks stay as they are, or, with
+    ``replace_accompaniment``, the new tracks replace the input's accompaniment.
 
     Args:
         model, tokenizer: a trained decoder and its tokenizer.
@@ -320,12 +373,23 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
         progress: show a tqdm bar over the bars.
         on_bar: called with ``(bars_done, total_bars)`` as the bars are written
             (:func:`~symbolic.jobs.plan.generate_planned`).
+        replace_accompaniment: keep only the melody, and the drums and bass as ``keep`` says (the rule of
+            :func:`convert`: drums stay when ``keep`` holds ``"drums"`` or the style has drums, the bass when
+            it holds ``"bass"``); every other track (harmony, counter-melody) is left out and the new parts
+            are written in its place.
+        keep: roles kept as they are when the accompaniment is replaced (:data:`KEEPABLE`).
 
     Returns:
-        The input tracks, unchanged and in order, then the new tracks.  When the melody was extracted
-        from a polyphonic track (:func:`find_melody`), that track is replaced by the extracted melody
-        (note for note) and the rest of it is left out: the new parts are its accompaniment.
+        The input tracks, unchanged and in order (with ``replace_accompaniment``: the melody and the kept
+        drums and bass, in input order), then the new tracks.  When the melody was extracted from a
+        polyphonic track (:func:`find_melody`), that track is replaced by the extracted melody (note for
+        note) and the rest of it is left out: the new parts are its accompaniment.  The decisions say which
+        track is the melody, what was kept and what was left out.
+
+    Raises:
+        ConfigError: empty ``programs``; ``keep`` without ``replace_accompaniment`` or with an unknown role.
     """
+    check_accompany_keep(keep, replace_accompaniment)
     check_playable(score)
     check_mix(weights, tokenizer.vocab.styles, "the style")
     choice = find_melody(score, melody_track)
@@ -339,16 +403,25 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
     rows = [i for i in range(len(work.tracks)) if i != choice.rest_track]
     if choice.rest_track is not None:
         decisions.append(f"rewritten: the rest of {_labels(choice, [choice.rest_track])} (the new parts replace it)")
+    if replace_accompaniment:
+        drums, kept_drums, bass, dropped = _kept_roles(choice, keep, lead_style(weights))
+        decisions += dropped
+        replaced = [i for i in rows if i != melody and work.tracks[i].notes and i not in drums + bass]
+        if replaced:
+            decisions.append(f"rewritten: {_labels(choice, replaced)} (the new parts replace the accompaniment)")
+        rows = [i for i in rows if i == melody or i in kept_drums + bass]
     others = [i for i in rows if i != melody and work.tracks[i].notes]
     if others:
         decisions.append(f"kept as they are: {_labels(choice, others)}")
-    given = [melody] + [i for i in _pitched_high_to_low(work, melody) if i != choice.rest_track]
-    parts = _write_parts(model, tokenizer, work, given, list(programs), weights, config, progress, on_bar)
+    given = [melody] + [i for i in _pitched_high_to_low(work, melody) if i in rows]
+    parts, notes_decisions = _write_parts(model, tokenizer, work, given, list(programs), weights, config, progress,
+                                          on_bar, [i for i in rows if work.tracks[i].is_drum])
     tracks = [_copy_track(work.tracks[i]) for i in rows]
     tracks += [Track(program=p, name=f"accompaniment {k + 1}", notes=notes)
                for k, (p, notes) in enumerate(zip(programs, parts))]
     decisions.append(f"new: {len(parts)} parts on programs {', '.join(map(str, programs))} with "
                      f"{sum(map(len, parts))} notes")
+    decisions += notes_decisions
     n = len(rows)
     return JobResult(_frame(score, tracks), rows.index(melody), tuple(range(n)), tuple(range(n, len(tracks))),
                      tuple(decisions))
@@ -394,14 +467,8 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
                          (choice.decision, "strength 0: the input unchanged"))
     style = lead_style(weights)
     texture = texture_of(style)
-    decisions = [choice.decision]
-    others = [i for i, t in enumerate(work.tracks) if i != melody and t.notes]
-    drums = [i for i in others if work.tracks[i].is_drum or choice.roles[i] == "drums"]
-    style_drums = bool(getattr(texture, "drums", False))  # a texture field the style registry may add
-    kept_drums = drums if "drums" in keep or style_drums else []
-    if drums and not kept_drums:
-        decisions.append(f"dropped: {_labels(choice, drums)} ({style} has no drums; keep drums to keep them)")
-    bass = [i for i in others if i not in drums and choice.roles[i] == "bass"] if "bass" in keep else []
+    drums, kept_drums, bass, dropped = _kept_roles(choice, keep, style)
+    decisions = [choice.decision] + dropped
     rest = [choice.rest_track] if choice.rest_track is not None else []  # rewritten first
     order = rest + [i for i in _pitched_high_to_low(work, melody) if i not in rest + drums + bass]
     n_rewrite = math.ceil(strength * len(order) - 1e-9)
@@ -422,11 +489,12 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
     if kept_pitched or kept_drums:
         decisions.append(f"kept as they are: {_labels(choice, kept_pitched + kept_drums)}")
     new_programs = [texture.part_program(k) for k in range(n_new)]
-    new_notes = _write_parts(model, tokenizer, work, [melody] + kept_pitched, new_programs, weights, config,
-                             progress, on_bar) if n_new else []
+    new_notes, notes_decisions = _write_parts(model, tokenizer, work, [melody] + kept_pitched, new_programs,
+                                              weights, config, progress, on_bar, kept_drums) if n_new else ([], [])
     if n_new:
         decisions.append(f"new: {n_new} parts on programs {', '.join(map(str, new_programs))} with "
                          f"{sum(map(len, new_notes))} notes")
+        decisions += notes_decisions
     tracks = [_copy_track(work.tracks[melody], texture.lead_program, shift)]
     tracks += [Track(program=texture.part_program(k), name=f"new part {k + 1}", notes=notes)
                for k, notes in enumerate(new_notes)]
@@ -443,8 +511,9 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     The new bars start after the bar in which the input's last note stops (a silence after it, such
     as a late End of Track, is not kept); each track's new notes lie in its instrument's range
     (:func:`~symbolic.jobs.rules.playable_range`, a hard mask; drums on the GM drum map).  The
-    model hears the whole input (by windows when it is longer than the context)
-    and decides in every new bar which tracks play.
+    model hears the whole input (by windows when it is longer than the context).  Every track that
+    plays in the input's last two bars with notes plays in every new bar; the model decides whether
+    the other tracks come back.
     """
     from symbolic.jobs.plan import BarPlan, Plan, generate_planned
     from symbolic.jobs.rules import PitchRange, playable_range
@@ -466,7 +535,8 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     rest_bars = [BarPlan((tokenizer.vocab.bar_id,), ())] * (len(starts) - 1 - len(given_bars))  # last notes ring on
     slots = tuple((s, None) for s in range(len(score.tracks)))
     new_bars = [BarPlan((tokenizer.vocab.bar_id,), slots)] * n_bars
-    plan = Plan(tuple(header), tuple(given_bars + rest_bars + new_bars), optional_free=True)
+    playing = frozenset(slot for bar in given_bars[-2:] for slot, _ in bar.parts)  # the parts playing at the end
+    plan = Plan(tuple(header), tuple(given_bars + rest_bars + new_bars), optional_free=True, required_slots=playing)
     # each track's new notes stay in its instrument's range (drums: the GM drum map), a hard mask
     ranges = {slot: playable_range(t.program, t.is_drum) for slot, t in enumerate(score.tracks)}
     rules = [PitchRange(tokenizer.vocab.offsets[TokenType.PITCH], keep_register=False, ranges=ranges)]
@@ -485,7 +555,9 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
                    for t in decoded.tempos if t.time_ticks >= start_ticks]
     out.sort().set_end(0)
     return JobResult(out, None, (), (), (f"added {n_bars} bars after the bar of the input's last note, every "
-                                         "track's new notes inside its instrument's range",))
+                                         "track's new notes inside its instrument's range",
+                                         f"continued in every new bar: tracks {', '.join(map(str, sorted(playing)))} "
+                                         "(playing at the end of the input)"))
 
 
 def _check_track(score: Score, index: int) -> int:

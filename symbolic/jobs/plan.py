@@ -56,11 +56,13 @@ class Plan:
     ``optional_free``: the model decides whether each free part plays in a bar
     (continuation); otherwise every free part gets at least one note per bar
     (accompaniment, conversion), or, under a single-line rule, holds one through it.
+    ``required_slots``: free slots that play in every bar even with ``optional_free``.
     """
 
     header: tuple[int, ...]
     bars: tuple[BarPlan, ...]
     optional_free: bool = False
+    required_slots: frozenset[int] = frozenset()
 
 
 @torch.inference_mode()
@@ -133,12 +135,12 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig, rul
                 if any([rule.skip_part(slot, state.chunk) for rule in rules]):
                     continue
                 track_id = vocab.id_of(TokenType.TRACK, slot)
-                if plan.optional_free:
+                if plan.optional_free and slot not in plan.required_slots:
                     if pending is None:
                         pending = sample(0)
                     if pending != track_id:
                         continue  # the model skips this part (or the rest of the bar)
-                    pending = None
+                pending = None  # a required part plays whatever the model sampled last
                 given([track_id])
                 for rule in rules:
                     rule.start_part(slot, state.chunk)

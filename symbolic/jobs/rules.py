@@ -18,6 +18,14 @@ The rules, in the order they are applied (right after the grammar mask):
 * :class:`SingleLine`: a part is one line (no note starts while its last sounds),
   optionally with double stops and without rests (legato).
 
+Two rules come from the input rather than the style (the jobs add them, :mod:`symbolic.jobs.arrange`):
+
+* :class:`DoublingLimit`: a new part that has lately doubled the kept parts (same pitch class at
+  the same time) for more than a share of its sounding time may not double them again until it
+  has gone its own way;
+* the input's rhythmic feel: in straight music, :func:`straight_grid` (a :class:`RhythmGrid` on the
+  16th grid) keeps triplet positions out of the new parts.
+
 A rule holds the state of one generation: build new ones for every plan
 (:func:`part_rules` does, from a style's texture).
 
@@ -39,7 +47,7 @@ from symbolic.tokenization.stream import NoteSpan
 from symbolic.tokenization.vocab import TokenType
 
 __all__ = ["PartRule", "PartRuleBase", "LineState", "RhythmGrid", "PitchRange", "ScaleBias", "SingleLine",
-           "part_rules", "playable_range", "DRUM_KEYS"]
+           "DoublingLimit", "straight_grid", "part_rules", "playable_range", "DRUM_KEYS"]
 
 DRUM_KEYS = PartRange(35, 81)  # the General MIDI drum map (Acoustic Bass Drum .. Open Triangle)
 
@@ -149,6 +157,16 @@ class RhythmGrid(PartRuleBase):
         return forbid_unless_empty(logits, self.forbidden.to(logits.device))
 
 
+def straight_grid(vocab) -> RhythmGrid | None:
+    """The rule for a straight feel: onsets and durations on the 16th grid (a quarter of
+    ``steps_per_beat``), so no triplet position; ``None`` when the vocabulary's beat does not split into
+    16ths (its steps hold no straight grid finer than the beat)."""
+    steps_per_beat = vocab.config.steps_per_beat
+    if steps_per_beat % 4:
+        return None
+    return RhythmGrid.for_vocab(vocab, steps_per_beat // 4, steps_per_beat // 4)
+
+
 def _pitch_near(notes: list[NoteSpan], pos: int, pick) -> int | None:
     """The pitch the part(s) hold at ``pos``: ``pick`` of those sounding, else the latest before, else the next."""
     sounding = [p for start, end, p in notes if start <= pos < end]
@@ -176,7 +194,10 @@ class PitchRange(PartRuleBase):
     With ``keep_register``, a note of the free part at position ``pos`` stays at or
     below what the parts of lower slots (the melody, the parts above) sound there,
     and at or above what the given parts of higher slots sound there, so parts
-    written under a melody stay under it and do not cross.  ``ranges`` maps a free
+    written under a melody stay under it and do not cross; in a bar where a given part
+    rests, its last pitch before the bar stands for it (before its first note, its first
+    pitch, read from the plan in :meth:`start`), so a part under the melody stays under it
+    through the melody's rests and an introduction.  ``ranges`` maps a free
     slot to its voice's or instrument's :class:`PartRange`; where the register and
     the range do not meet, the range wins.  ``pitch_offset`` is the id of pitch 0.
     A no-op where neither applies, and for a row it would leave with nothing allowed.
@@ -187,10 +208,27 @@ class PitchRange(PartRuleBase):
     ranges: Mapping[int, PartRange] = field(default_factory=dict)
     _notes: dict[int, list[NoteSpan]] = field(default_factory=dict, init=False, repr=False)
     _given: frozenset[int] = field(default=frozenset(), init=False, repr=False)
+    _last: dict[int, int] = field(default_factory=dict, init=False, repr=False)
+
+    def start(self, plan) -> None:
+        """Before a given part's first note, its first pitch stands for it (an introduction without the melody)."""
+        self._last, self._notes, self._given = {}, {}, frozenset()
+        for bar in plan.bars:
+            for slot, ids in bar.parts:
+                if ids is not None and slot not in self._last:
+                    first = next((t - self.pitch_offset for t in ids
+                                  if self.pitch_offset <= t < self.pitch_offset + 128), None)
+                    if first is not None:
+                        self._last[slot] = first
 
     def start_bar(self, index: int, given: Mapping[int, list[NoteSpan]]) -> None:
-        self._notes = {slot: list(notes) for slot, notes in given.items()}
-        self._given = frozenset(given)
+        for slot, notes in self._notes.items():  # the last pitch of each given part before this bar
+            if slot in self._given and notes:
+                self._last[slot] = max(notes)[2]
+        self._notes = {slot: list(notes) for slot, notes in given.items() if notes}
+        for slot, pitch in self._last.items():  # a given part that rests through the bar holds its last pitch
+            self._notes.setdefault(slot, [NoteSpan(0, 1 << 30, pitch)])
+        self._given = frozenset(given) | frozenset(self._last)
 
     def wrote(self, note: NoteSpan) -> None:
         self._notes.setdefault(self.slot, []).append(note)
@@ -258,6 +296,74 @@ class ScaleBias(PartRuleBase):
         bias = torch.zeros(logits.size(-1), dtype=logits.dtype, device=logits.device)
         bias[self.pitch_offset:self.pitch_offset + 128] = outside.to(logits.dtype) * -self.penalty
         return logits + bias
+
+
+@dataclass(eq=False)
+class DoublingLimit(PartRuleBase):
+    """Keep a free part from doubling the kept parts for long.
+
+    A note of a free part doubles where a note of a ``kept`` slot (default: every given slot) sounds the
+    same pitch class at the same time (unison or octave; the measure of
+    :func:`symbolic.analysis.parts.doubling_share`).  The rule remembers, per free part, its notes over
+    the last ``window_steps`` of its sounding time; while the doubled share of those is above
+    ``max_share``, the pitches of every pitch class a kept part sounds at the note's position are
+    forbidden, so the part leaves the kept parts' notes until its share falls.  A note is measured up
+    to its bar's end (what comes after is not known yet); kept notes that ring over a bar line count
+    in the next bar.  ``pitch_offset`` is the id of pitch 0.  A row it would
+    leave with nothing allowed is passed through unchanged.
+    """
+
+    pitch_offset: int
+    max_share: float = 0.5
+    window_steps: int = 96
+    kept: frozenset[int] | None = None
+    _given: list[NoteSpan] = field(default_factory=list, init=False, repr=False)
+    _chunk: int = field(default=0, init=False, repr=False)
+    _recent: dict[int, list[tuple[int, int]]] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.max_share <= 1.0:
+            raise ConfigError(f"max_share={self.max_share} must be between 0 and 1")
+        if self.window_steps < 1:
+            raise ConfigError(f"window_steps={self.window_steps} must be >= 1")
+
+    def start_bar(self, index: int, given: Mapping[int, list[NoteSpan]]) -> None:
+        held = [NoteSpan(s - self._chunk, e - self._chunk, p) for s, e, p in self._given
+                if self._chunk and e > self._chunk]  # the bar's length is known once a part was written in it
+        self._given = held + [n for slot, notes in given.items() if self.kept is None or slot in self.kept
+                              for n in notes]
+        self._chunk = 0
+
+    def start_part(self, slot: int, chunk: int) -> None:
+        self.slot, self._chunk = slot, chunk
+
+    def wrote(self, note: NoteSpan) -> None:
+        from symbolic.analysis.parts import doubled_steps
+
+        end = min(note.end, max(self._chunk, note.start + 1))  # measured as far as the bar goes
+        recent = self._recent.setdefault(self.slot, [])
+        recent.append((end - note.start, doubled_steps(note.start, end, note.pitch, self._given)))
+        while len(recent) > 1 and sum(length for length, _ in recent[1:]) >= self.window_steps:
+            recent.pop(0)
+
+    def share(self, slot: int) -> float:
+        """The doubled share of free part ``slot``'s recent sounding time (0.0 before its first note)."""
+        recent = self._recent.get(slot, [])
+        total = sum(length for length, _ in recent)
+        return sum(doubled for _, doubled in recent) / total if total else 0.0
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        if self.slot is None or self.share(self.slot) <= self.max_share:
+            return logits
+        pos = context.grammar_states[0].note_pos
+        classes = {p % 12 for s, e, p in self._given if s <= pos < e}
+        if not classes:
+            return logits
+        doubling = torch.zeros(logits.size(-1), dtype=torch.bool, device=logits.device)
+        pitch_classes = torch.arange(128, device=logits.device) % 12
+        doubling[self.pitch_offset:self.pitch_offset + 128] = torch.isin(
+            pitch_classes, torch.tensor(sorted(classes), dtype=torch.long, device=logits.device))
+        return forbid_unless_empty(logits, doubling)
 
 
 class LineState(NamedTuple):

@@ -160,3 +160,26 @@ def test_convert_a_played_band_song_keeping_bass_and_drums(tmp_path, capsys):
     assert result.tracks[-1].is_drum and result.tracks[-1].notes == source.tracks[0].notes
     assert main(["convert", str(path), "--to", "chorale", "--keep", "guitar", "--out", str(out)]) == 2
     assert "cannot keep 'guitar'" in capsys.readouterr().err
+
+
+def test_accompany_replaces_a_bands_accompaniment_when_asked(tmp_path, capsys):
+    from five_track_song import five_track_song
+
+    song = five_track_song(("Drums", "Guitar", "Guitar 2", "Bass", "Vocal")).sort()
+    end = 4 * 4 * song.ticks_per_beat  # four bars
+    for track in song.tracks:
+        track.notes = [n for n in track.notes if n.onset_ticks < end]
+    path = write_midi(song, tmp_path / "band.mid")
+    out = tmp_path / "replaced.mid"
+    assert main(["accompany", str(path), "--style", "chorale", "--replace-accompaniment", "--keep", "bass,drums",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "rewritten: track 1 'Guitar', track 2 'Guitar 2' (the new parts replace the accompaniment)" in printed
+    assert "kept as they are: track 0 'Drums', track 3 'Bass'" in printed and "feel: " in printed
+    result, source = read_midi(out), read_midi(path)
+    kept = [t.notes for t in result.tracks[:3]]
+    assert kept == [source.tracks[0].notes, source.tracks[3].notes, source.tracks[4].notes]
+    assert all(t.notes != source.tracks[1].notes and t.notes != source.tracks[2].notes for t in result.tracks)
+    assert len(result.tracks) == 3 + 3  # the drums, bass and vocal, and chorale's three new parts
+    assert main(["accompany", str(path), "--style", "chorale", "--keep", "bass", "--out", str(out)]) == 2
+    assert "applies only when the accompaniment is replaced" in capsys.readouterr().err

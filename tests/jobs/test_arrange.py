@@ -443,3 +443,123 @@ def test_note_roles_tell_the_kept_melody_the_kept_parts_the_new_and_the_dropped_
     more = Score(tracks=[Track(notes=tune + [Note(960, 480, 76, 80)])])
     assert JobResult(more, None, (), ()).note_roles(Score(tracks=[Track(notes=list(tune))]))[1] == \
         [["kept", "kept", "new"]]
+
+
+def test_accompany_can_replace_the_accompaniment_of_a_full_band(model, tokenizer):
+    from five_track_song import five_track_song
+
+    song = _first_bars(five_track_song(), 12)  # drums, two guitars, bass (track 3), vocal (track 4)
+    vocal, bass, drums = song.tracks[4].notes, song.tracks[3].notes, song.tracks[0].notes
+    result = accompany(model, tokenizer, song, {"chorale": 1.0}, CONFIG, replace_accompaniment=True)
+    out = result.score
+    assert result.melody_track == 0 and out.tracks[0].notes == vocal and result.kept_tracks == (0,)
+    assert len(out.tracks) == 1 + len(texture_of("chorale").part_programs)  # the vocal and the new parts only
+    assert not any(t.is_drum for t in out.tracks) and all(t.notes != bass for t in out.tracks)
+    assert all(out.tracks[i].notes for i in result.new_tracks)
+    text = result.describe()
+    assert "rewritten: track 1, track 2, track 3" in text and "dropped: track 0" in text
+    kept = accompany(model, tokenizer, song, {"chorale": 1.0}, CONFIG, replace_accompaniment=True,
+                     keep=("bass", "drums"))
+    assert [t.notes for t in kept.score.tracks[:3]] == [drums, bass, vocal]  # input order, as they were
+    assert kept.melody_track == 2 and kept.kept_tracks == (0, 1, 2)
+    assert "kept as they are: track 0, track 3" in kept.describe()
+    with pytest.raises(ConfigError, match="replace"):
+        accompany(model, tokenizer, song, {"chorale": 1.0}, CONFIG, keep=("bass",))
+
+
+def _held_c_melody(n_bars: int = 8, tpb: int = 480) -> Score:
+    """A melody of held Cs (MIDI 72), one a bar."""
+    return Score(ticks_per_beat=tpb, tracks=[Track(73, notes=[Note(b * 4 * tpb, 4 * tpb, 72, 80)
+                                                              for b in range(n_bars)])],
+                 time_signatures=[TimeSignature(0, 4, 4)])
+
+
+def test_new_parts_do_not_double_a_kept_part_for_long(model, tokenizer, monkeypatch):
+    import symbolic.jobs.arrange as arrange
+    from symbolic.analysis.parts import doubling_share
+    from symbolic.tokenization.vocab import TokenType
+
+    score = _held_c_melody()
+    pitch = tokenizer.vocab.offsets[TokenType.PITCH]
+    doubler = RecordingDecoder(model, {pitch + p: 8.0 for p in (48, 60)})  # a model that wants to double the C
+    config = job(0, style_rules=False)
+
+    def doubling(result) -> float:
+        return doubling_share(result.score.tracks[result.new_tracks[0]].notes, [score.tracks[0].notes])
+    limited = accompany(doubler, tokenizer, score, {"chorale": 1.0}, config, programs=[0])
+    assert doubling(limited) <= 0.6
+    assert "doubling: the new parts sound a kept part's pitch class for" in limited.describe()
+    monkeypatch.setattr(arrange, "MAX_DOUBLING_SHARE", 1.0)  # the limit off: the model doubles at will
+    free = accompany(doubler, tokenizer, score, {"chorale": 1.0}, config, programs=[0])
+    assert doubling(free) > 0.9
+
+
+def _straight_groove(n_bars: int = 4, tpb: int = 480) -> Score:
+    """A straight pop groove: 8th hi-hats, kick and snare on the beats, a bass on the beats, an 8th-note melody."""
+    beats = 4 * n_bars
+    drums = [Note(k * tpb // 2, tpb // 4, 42, 80) for k in range(2 * beats)]
+    drums += [Note(b * tpb, tpb // 4, 36 if b % 2 == 0 else 38, 100) for b in range(beats)]
+    bass = [Note(b * tpb, tpb - 10, (36, 41, 43, 36)[b // 4 % 4], 90) for b in range(beats)]
+    melody = [Note(k * tpb // 2, tpb // 2 - 10, (72, 74, 76, 79, 76, 74)[k % 6], 90) for k in range(2 * beats)]
+    return Score(ticks_per_beat=tpb, tracks=[Track(0, is_drum=True, notes=sorted(drums)), Track(33, notes=bass),
+                                             Track(53, name="Vocal", notes=melody)],
+                 time_signatures=[TimeSignature(0, 4, 4)])
+
+
+def test_new_parts_keep_a_straight_groove_straight_and_a_swung_one_swung(model, tokenizer):
+    from symbolic.analysis.parts import triplet_share
+    from symbolic.tokenization.vocab import TokenType
+
+    vocab = tokenizer.vocab
+    spb, position = vocab.config.steps_per_beat, vocab.offsets[TokenType.POSITION]
+    triplet_positions = [step for step in range(vocab.max_bar_steps) if step % spb in (spb // 3, 2 * spb // 3)]
+    lover = RecordingDecoder(model, {position + step: 8.0 for step in triplet_positions})  # wants triplets
+    config = job(0, style_rules=False)
+    groove = _straight_groove()
+    straight = accompany(lover, tokenizer, groove, {"classical": 1.0}, config, programs=[0, 25])
+    new = [straight.score.tracks[i].notes for i in straight.new_tracks]
+    assert all(new) and triplet_share(new, groove.ticks_per_beat) == 0.0
+    assert "feel: straight (0% of the kept parts' onsets on triplet positions)" in straight.describe()
+    swung = _straight_groove()
+    tpb = swung.ticks_per_beat
+    swung.tracks[0].notes = sorted(Note(b * tpb + off, tpb // 4, 42, 80) for b in range(16) for off in (0, 2 * tpb // 3))
+    result = accompany(lover, tokenizer, swung, {"classical": 1.0}, config, programs=[0, 25])
+    assert triplet_share([result.score.tracks[i].notes for i in result.new_tracks], tpb) > 0.3
+    assert "feel: swung or triplet" in result.describe()
+
+
+def test_the_key_rule_has_a_key_in_bars_where_the_melody_rests(model, tokenizer, monkeypatch):
+    import symbolic.jobs.rules as rules
+
+    tpb = 480
+    phrase = [60, 62, 64, 65, 67, 65, 62, 60]  # C major, then eight bars of rest, then C major again
+    notes = [Note(k * tpb, tpb, p, 80) for k, p in enumerate(phrase)]
+    notes += [Note((40 + k) * tpb, tpb, p, 80) for k, p in enumerate(phrase)]
+    score = Score(ticks_per_beat=tpb, tracks=[Track(73, notes=notes)], time_signatures=[TimeSignature(0, 4, 4)])
+    seen = []
+    real = rules.ScaleBias.start
+
+    def record(self, plan):
+        seen.append(self.scales)
+        return real(self, plan)
+    monkeypatch.setattr(rules.ScaleBias, "start", record)
+    accompany(model, tokenizer, score, {"chorale": 1.0}, CONFIG, programs=[0])
+    (scales,) = seen
+    assert len(scales) == 12 and all(s == frozenset({0, 2, 4, 5, 7, 9, 11}) for s in scales)  # rests too
+
+
+def test_continue_goes_on_with_every_part_that_was_playing(model, tokenizer):
+    from symbolic.tokenization.vocab import TokenType
+
+    score = _straight_groove(n_bars=4)
+    score.end_of_track_ticks = 30 * 480  # a long silence after the last bar: not kept
+    vocab = tokenizer.vocab
+    # a model that would rather close every bar than play: today's continuation left the parts silent
+    shy = RecordingDecoder(model, {vocab.bar_id: 10.0, vocab.eos_id: 10.0,
+                                   **{vocab.id_of(TokenType.TRACK, s): -10.0 for s in range(3)}})
+    result = continue_score(shy, tokenizer, score, {"classical": 1.0}, CONFIG, n_bars=2)
+    for before, after in zip(score.tracks, result.score.tracks):
+        new = after.notes[len(before.notes):]
+        for bar in (4, 5):  # right after the input's last bar, every part in every new bar
+            assert any(bar * 4 * 480 <= n.onset_ticks < (bar + 1) * 4 * 480 for n in new), (before.program, bar)
+    assert "continued in every new bar: tracks 0, 1, 2" in result.describe()

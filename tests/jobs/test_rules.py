@@ -9,7 +9,8 @@ import torch
 
 from symbolic.errors import ConfigError
 from symbolic.jobs.plan import Plan
-from symbolic.jobs.rules import LineState, PitchRange, RhythmGrid, ScaleBias, SingleLine, part_rules
+from symbolic.jobs.rules import (DoublingLimit, LineState, PitchRange, RhythmGrid, ScaleBias, SingleLine, part_rules,
+                                  straight_grid)
 from symbolic.sampling.processors import StepContext
 from symbolic.score import Note, Score, TimeSignature, Track
 from symbolic.styles.registry import texture_of
@@ -88,9 +89,27 @@ def test_register_keeps_a_new_part_under_the_parts_above_and_over_the_given_part
     rule.start_part(2, 48)  # part 2 keeps under part 1 (written above it) and over the given bass below
     assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=4)), offset) == list(range(48, 61))
     rule.end_part()
-    rule.start_bar(1, {0: [NoteSpan(0, 48, 72)]})  # a new bar forgets the last bar's notes
+    rule.start_bar(1, {0: [NoteSpan(0, 48, 74)]})  # a new bar forgets the last bar's notes ...
     rule.start_part(2, 48)
-    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=4)), offset) == list(range(0, 73))
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=4)), offset) == list(range(48, 75))
+    rule.end_part()  # ... but the bass, resting through this bar, holds its last pitch (48)
+    rule.start_bar(2, {})  # the melody rests too: a part under it stays under its last note (74)
+    rule.start_part(1, 48)
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=30)), offset) == list(range(48, 75))
+
+
+def test_register_holds_the_melodys_first_pitch_in_an_introduction(tokenizer):
+    from symbolic.jobs.plan import BarPlan
+
+    vocab = tokenizer.vocab
+    pitch = vocab.offsets[TokenType.PITCH]
+    rule = PitchRange(pitch)
+    melody = (vocab.id_of(TokenType.TRACK, 0), vocab.offsets[TokenType.POSITION], pitch + 64)  # enters in bar 2
+    rule.start(Plan((), (BarPlan((), ((1, None),)), BarPlan((), ((0, melody), (1, None))))))
+    rule.start_bar(0, {})  # the introduction: the melody has not come in yet
+    rule.start_part(1, 48)
+    allowed = allowed_pitches(rule(torch.zeros(1, len(vocab)), at(note_pos=0)), pitch)
+    assert allowed == list(range(0, 65))
 
 
 def test_register_and_instrument_range_that_do_not_meet_give_the_range():
@@ -218,3 +237,61 @@ def test_an_onset_grid_alone_keeps_the_minimum_duration(tokenizer):
     duration = vocab.offsets[TokenType.DURATION]
     kept = [steps for k, steps in enumerate(vocab.duration_steps) if torch.isfinite(out[0, duration + k])]
     assert kept == [steps for steps in vocab.duration_steps if steps >= 2] and 4 in kept  # 4 is off the grid
+
+
+def test_doubling_limit_forbids_the_kept_parts_pitch_classes_once_a_part_doubled_too_long():
+    rule = DoublingLimit(0, max_share=0.5, window_steps=48)
+    logits = torch.zeros(1, 128)
+    rule.start_bar(0, {0: [NoteSpan(0, 48, 72)], 2: [NoteSpan(24, 48, 43)]})  # melody C; a G from step 24
+    rule.start_part(1, 48)
+    assert torch.equal(rule(logits, at(0)), logits)  # nothing written yet: free
+    rule.wrote(NoteSpan(0, 12, 60))  # an octave under the melody's C
+    assert rule.share(1) == 1.0
+    allowed = allowed_pitches(rule(logits, at(12)), 0)
+    assert 60 not in allowed and 48 not in allowed and 62 in allowed and 67 in allowed  # C is out, G is free
+    allowed = allowed_pitches(rule(logits, at(30)), 0)
+    assert 67 not in allowed and 60 not in allowed and 64 in allowed  # C and G both sound at step 30
+    rule.wrote(NoteSpan(12, 36, 64))  # an E: 12 doubled steps of 36
+    assert rule.share(1) == pytest.approx(12 / 36) and torch.equal(rule(logits, at(36)), logits)
+    rule.end_part()
+    assert torch.equal(rule(logits, at(0)), logits)  # no part open
+    rule.start_part(2, 48)
+    assert rule.share(2) == 0.0  # each part has its own history
+    # the window forgets old notes: a long run of thirds washes out the first octave
+    rule.start_bar(1, {0: [NoteSpan(0, 48, 72)]})
+    rule.start_part(1, 48)
+    rule.wrote(NoteSpan(0, 96, 64))  # measured up to the bar's end: 48 steps
+    assert rule.share(1) == 0.0
+    only_c = torch.full((1, 128), float("-inf"))
+    only_c[0, 60] = 0.0
+    doubling = DoublingLimit(0, max_share=0.0)
+    doubling.start_bar(0, {0: [NoteSpan(0, 48, 72)]})
+    doubling.start_part(1, 48)
+    doubling.wrote(NoteSpan(0, 12, 60))
+    assert torch.equal(doubling(only_c, at(12)), only_c)  # nothing would remain: left as it was
+    with pytest.raises(ConfigError, match="max_share"):
+        DoublingLimit(0, max_share=1.5)
+
+
+def test_doubling_limit_hears_kept_notes_held_over_the_bar_line_and_only_the_kept_slots():
+    rule = DoublingLimit(0, max_share=0.0, kept=frozenset({0}))
+    rule.start_bar(0, {0: [NoteSpan(24, 72, 72)], 3: [NoteSpan(0, 48, 67)]})  # slot 3 is not kept
+    rule.start_part(1, 48)
+    rule.wrote(NoteSpan(24, 48, 60))
+    assert 67 in allowed_pitches(rule(torch.zeros(1, 128), at(30)), 0)
+    rule.end_part()
+    rule.start_bar(1, {})
+    rule.start_part(1, 48)
+    allowed = allowed_pitches(rule(torch.zeros(1, 128), at(10)), 0)
+    assert 60 not in allowed  # the melody's C rings 24 steps into this bar
+    assert 60 in allowed_pitches(rule(torch.zeros(1, 128), at(30)), 0)  # and has stopped by step 30
+
+
+def test_straight_grid_keeps_onsets_off_triplet_positions(tokenizer):
+    vocab = tokenizer.vocab
+    grid = straight_grid(vocab)
+    position = vocab.offsets[TokenType.POSITION]
+    spb = vocab.config.steps_per_beat
+    allowed = [step for step in range(vocab.max_bar_steps) if not grid.forbidden[position + step]]
+    assert allowed == list(range(0, vocab.max_bar_steps, spb // 4))
+    assert all(grid.forbidden[position + step] for step in (spb // 3, 2 * spb // 3))  # the 8th triplets
