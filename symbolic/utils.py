@@ -168,3 +168,27 @@ def die_with_parent(parent: int | None = None) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
+def read_format_json(path: str | os.PathLike[str], expected_format: str, what: str,
+                     missing: str | None = None) -> dict:
+    """The JSON object of a file this package wrote with ``{"format": expected_format, ...}``.
+
+    ``what`` names the kind of file in the messages (e.g. ``"token file"``); ``missing`` replaces the
+    message for a file that does not exist.
+
+    Raises:
+        DataError: the file is missing, is not JSON, or is not an object of ``expected_format``.
+    """
+    from symbolic.errors import DataError
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(missing or f"{path}: {what} not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not a {what} ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != expected_format:
+        raise DataError(f"{path}: not a {what} (expected format {expected_format!r})")
+    return data

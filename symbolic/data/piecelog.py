@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from symbolic.errors import DataError
-from symbolic.utils import atomic_write_json, remove_stale_temporaries
+from symbolic.utils import atomic_write_json, read_format_json, remove_stale_temporaries
 
 __all__ = ["PieceLog", "LOG_FORMAT"]
 
@@ -75,16 +75,8 @@ class PieceLog:
         Raises:
             DataError: there is none, or it is not a piece log.
         """
-        path = Path(folder) / "log.json"
-        try:
-            meta = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise DataError(f"{folder}: no piece log here (log.json is missing)") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise DataError(f"{path}: not a piece log ({exc})") from None
-        if not isinstance(meta, dict) or meta.get("format") != LOG_FORMAT:
-            raise DataError(f"{path}: not a piece log (expected format {LOG_FORMAT!r})")
-        return meta
+        return read_format_json(Path(folder) / "log.json", LOG_FORMAT, "piece log",
+                                missing=f"{folder}: no piece log here (log.json is missing)")
 
     def _recover(self) -> list[dict]:
         """The committed records; cuts off a partial last line and tokens beyond the last committed piece."""

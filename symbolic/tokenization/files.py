@@ -18,7 +18,7 @@ from symbolic.errors import DataError
 from symbolic.tokenization.events import EventTokenizer
 from symbolic.tokenization.roll import NoteRoll
 from symbolic.tokenization.vocab import EventTokenizerConfig
-from symbolic.utils import atomic_write_bytes, atomic_write_json, remove_stale_temporaries
+from symbolic.utils import atomic_write_bytes, atomic_write_json, read_format_json, remove_stale_temporaries
 
 __all__ = ["write_tokens", "read_tokens", "write_roll", "read_roll", "token_file_names", "plan_token_files",
            "TOKENS_FORMAT", "ROLL_FORMAT", "TOKENIZE_STATE"]
@@ -37,16 +37,8 @@ def write_tokens(path: str | os.PathLike[str], ids: list[int], tokenizer: EventT
 
 def read_tokens(path: str | os.PathLike[str]) -> tuple[list[int], EventTokenizer]:
     """Read a file written by :func:`write_tokens`: the ids and their tokenizer."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path}: token file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not a token file ({exc})") from None
-    if not isinstance(data, dict) or data.get("format") != TOKENS_FORMAT:
-        raise DataError(f"{path}: not a symbolic token file (expected format {TOKENS_FORMAT!r}, "
-                        "as the tokenize command writes)")
+    data = read_format_json(path, TOKENS_FORMAT, "symbolic token file (as the tokenize command writes)",
+                            missing=f"{path}: token file not found")
     tokenizer = EventTokenizer(EventTokenizerConfig.from_dict(data["tokenizer"]))
     return [int(i) for i in data["ids"]], tokenizer
 
