@@ -133,20 +133,24 @@ def folder_lock(folder: str | os.PathLike[str], what: str) -> Iterator[Path]:
         handle.close()  # closing the file releases the flock
 
 
-def die_with_parent(parent: int | None = None) -> None:
+def die_with_parent(parent: int | None = None, kernel_signal: bool = True) -> None:
     """Make the calling (worker) process end when its parent process ends, however the parent ends.
 
     ``parent`` is the pid the worker belongs to (pass ``os.getpid()`` from the parent, so a parent
     that died before the worker got here is noticed); default: the current parent.
 
     On Linux the kernel sends SIGKILL to the worker when its parent dies (``prctl(PR_SET_PDEATHSIG)``);
-    elsewhere a daemon thread checks the parent's pid twice a second and exits the worker when it
-    changes.  Meant as a process-pool initializer.
+    elsewhere, or with ``kernel_signal=False``, a daemon thread checks the parent's pid twice a second
+    and exits the worker when it changes.  The kernel's signal follows the parent *thread* that started
+    the worker, so a pool that may start workers from short-lived threads (a web server's thread pool)
+    must pass ``kernel_signal=False``.  Meant as a process-pool initializer.
     """
     parent = os.getppid() if parent is None else parent
     if os.getppid() != parent:  # the parent is already gone
         os._exit(1)
     try:
+        if not kernel_signal:
+            raise OSError("watch the parent's pid instead")
         import ctypes
         import signal
 

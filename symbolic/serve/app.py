@@ -15,7 +15,10 @@ from pathlib import Path
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from swagger_ui_bundle import swagger_ui_path
 from starlette.concurrency import run_in_threadpool
 
 from symbolic.errors import ConfigError, MidiError, ScoreError, StyleError, SymbolicError
@@ -93,8 +96,9 @@ def create_app(config: ServeConfig, queue: JobQueue | None = None) -> FastAPI:
         yield
         state["queue"].shutdown()
 
+    # docs_url=None: FastAPI's own /docs page loads Swagger UI from a CDN; ours serves it (offline machines)
     app = FastAPI(title="symbolic", description="Convert, accompany or continue a MIDI file in a style.",
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError):
@@ -103,6 +107,12 @@ def create_app(config: ServeConfig, queue: JobQueue | None = None) -> FastAPI:
     @app.exception_handler(SymbolicError)
     async def symbolic_error(request: Request, exc: SymbolicError):
         return JSONResponse({"error": str(exc)}, status_code=_status_of(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):  # no such route, wrong method
+        message = {404: f"no such page or API route: {request.url.path}",
+                   405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
+        return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
@@ -230,5 +240,13 @@ def create_app(config: ServeConfig, queue: JobQueue | None = None) -> FastAPI:
     def page():
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
+    @app.get("/docs", include_in_schema=False)
+    def api_docs():
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="symbolic API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
+
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
     return app

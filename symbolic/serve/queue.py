@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -28,7 +29,7 @@ from typing import Any, Protocol
 from symbolic.serve.config import ServeConfig
 from symbolic.serve.store import JobStore
 from symbolic.serve.worker import RESULT_FILES, TIME_LIMIT_MESSAGE, JobStopped, execute, run_job
-from symbolic.utils import atomic_write_bytes
+from symbolic.utils import atomic_write_bytes, die_with_parent
 
 __all__ = ["JobQueue", "PoolQueue", "RqQueue", "make_queue", "run_rq_worker", "run_rq_job", "check_redis"]
 
@@ -63,14 +64,21 @@ class PoolQueue:
                  memory_bytes: int | None = None) -> None:
         self.data_dir, self.model, self.timeout_seconds, self.workers = str(data_dir), model, timeout_seconds, workers
         self.memory_bytes = memory_bytes
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        self.pool = self._new_pool()
         self.futures: dict[str, Future] = {}
         self.stopping = False
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        """Spawned workers that end with this server however it ends (a ``kill -9`` included), so none
+        finishes a job the restarted server has already failed; they watch the server's pid because
+        they may be started from a request thread (:func:`~symbolic.utils.die_with_parent`)."""
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=die_with_parent, initargs=(os.getpid(), False))
 
     def submit(self, job_id: str) -> None:
         self.futures = {k: f for k, f in self.futures.items() if not f.done()}
         if getattr(self.pool, "_broken", False):  # a worker died: start a fresh pool
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self.pool = self._new_pool()
         future = self.pool.submit(run_job, self.data_dir, self.model, job_id, self.timeout_seconds,
                                   self.memory_bytes)
         future.add_done_callback(partial(self._finished, job_id))

@@ -208,3 +208,15 @@ def test_musicxml_is_read_by_its_content_and_worked_on_as_midi(client, config, d
     cut = waltz[: len(waltz) // 2]
     bad = submit(client, cut, {"job": "accompany", "style": "chorale"})
     assert bad.status_code == 400 and "music21 cannot read this MusicXML" in bad.json()["error"]
+
+
+def test_api_docs_are_served_by_us_and_unknown_routes_answer_json(client):
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in docs.text
+    assert "cdn" not in docs.text.lower() and "https://" not in docs.text  # works on an offline machine
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/docs-assets/swagger-ui.css").status_code == 200
+    missing = client.get("/api/nothing")
+    assert missing.status_code == 404 and missing.json() == {"error": "no such page or API route: /api/nothing"}
+    wrong = client.get("/api/jobs")
+    assert wrong.status_code == 405 and wrong.json() == {"error": "GET is not allowed on /api/jobs"}

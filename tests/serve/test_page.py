@@ -112,6 +112,11 @@ def test_upload_accompany_listen_and_download(server, tmp_path):
         assert page.inner_text(resolved) == "The server will use: style irish 65%, chorale 35%."
         assert page.get_attribute("#mix-slider", "aria-valuetext") == "irish 65%, chorale 35%"
         page.screenshot(path=tmp_path / "3-style.png", full_page=True)
+        # a bad value left in another job's hidden field never blocks the job asked for
+        page.check("input[name=job][value=continue]")
+        page.fill("#bars", "-3")
+        page.check("input[name=job][value=accompany]")
+        assert page.is_disabled("#bars")
         page.click("#run")
         page.wait_for_selector("#result:not([hidden])", timeout=60_000)
         page.wait_for_function("document.getElementById('roll').complete "

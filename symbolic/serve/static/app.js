@@ -51,9 +51,28 @@ function styleText() {
   return `${a}:${(100 - share) / 100},${b}:${share / 100}`;
 }
 
+// Show the elements whose data-KEY is `value`; hide the others and disable their fields, so that a
+// hidden field with a bad value can never block the form (the browser cannot show it its message).
+function showOnly(key, value) {
+  for (const element of document.querySelectorAll(`[data-${key}]`)) {
+    element.hidden = element.dataset[key] !== value;
+    for (const field of element.querySelectorAll("input, select, textarea")) field.disabled = element.hidden;
+  }
+}
+
+// A refused submission's message goes once the user changes what was refused.
+function clearFailedSubmit() {
+  const status = $("status");
+  if (!status.dataset.refused) return;
+  status.textContent = "";
+  status.className = "";
+  delete status.dataset.refused;
+}
+
 function styleChanged() {
   const by = styleBy();
-  for (const element of document.querySelectorAll("[data-style]")) element.hidden = element.dataset.style !== by;
+  showOnly("style", by);
+  clearFailedSubmit();
   const share = Number($("mix-slider").value);
   const mixWords = `${$("mix-a").value} ${100 - share}%, ${$("mix-b").value} ${share}%`;
   $("mix-out").textContent = mixWords;
@@ -138,8 +157,8 @@ function jobKind() {
 }
 
 function showJobFields() {
-  const kind = jobKind();
-  for (const element of document.querySelectorAll("[data-for]")) element.hidden = element.dataset.for !== kind;
+  showOnly("for", jobKind());
+  clearFailedSubmit();
 }
 
 function settings() {
@@ -175,11 +194,13 @@ async function submitJob(event) {
   } catch (error) {
     $("status").textContent = error.message;
     $("status").className = "error";
+    $("status").dataset.refused = "1";
   }
 }
 
 function follow(id) {
   currentJob = id;
+  delete $("status").dataset.refused;
   clearTimeout(pollTimer);
   $("result-section").hidden = false;
   $("result").hidden = true;
@@ -315,6 +336,8 @@ function setUp() {
   $("melody").addEventListener("change", melodyChanged);
   $("job-form").addEventListener("submit", submitJob);
   $("cancel").addEventListener("click", cancelJob);
+  showJobFields();
+  styleChanged();
   renderHistory();
   loadStyles().catch((error) => showError($("file-error"), error.message));
 }
