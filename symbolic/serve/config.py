@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from symbolic.errors import ConfigError
+from symbolic.jobs.arrange import check_accompany_keep, check_keep
 from symbolic.jobs.config import CONTINUE_BARS, JobConfig
 
 __all__ = ["ServeConfig", "JobSettings", "JOB_KINDS", "QUEUE_BACKENDS"]
@@ -90,6 +91,8 @@ class JobSettings:
         melody_track: index of the melody track (``None``: chosen automatically).
         strength, parts: convert only (share of the other tracks rewritten, parts to write).
         tracks, voices: accompany only (instrument names such as ``"piano,bass"``, or a number of parts).
+        replace_accompaniment: accompany only: the new parts replace the input's accompaniment.
+        keep: convert, or accompany with ``replace_accompaniment``: roles kept as they are (``"bass,drums"``).
         bars: continue only, bars to add.
     """
 
@@ -105,6 +108,8 @@ class JobSettings:
     parts: int | None = None
     tracks: str | None = None
     voices: int | None = None
+    replace_accompaniment: bool = False
+    keep: str | None = None
     bars: int = CONTINUE_BARS
 
     def __post_init__(self) -> None:
@@ -121,6 +126,14 @@ class JobSettings:
             raise ConfigError(f"parts={self.parts} must be between 0 and 8")
         if self.bars < 1:
             raise ConfigError(f"bars={self.bars} must be at least 1")
+        if self.job == "accompany":
+            check_accompany_keep(self.kept_roles(), self.replace_accompaniment)
+        else:
+            check_keep(self.kept_roles())
+
+    def kept_roles(self) -> tuple[str, ...]:
+        """``keep`` as the jobs take it: a tuple of role names."""
+        return tuple(role.strip() for role in (self.keep or "").split(",") if role.strip())
 
     @classmethod
     def from_dict(cls, data: Any) -> "JobSettings":
@@ -138,7 +151,8 @@ class JobSettings:
             expected = known[name].type
             if value is None and "None" in expected:
                 continue
-            ok = (isinstance(value, str) if "str" in expected else
+            ok = (isinstance(value, bool) if expected == "bool" else
+                  isinstance(value, str) if "str" in expected else
                   isinstance(value, int) and not isinstance(value, bool) if expected.startswith("int") else
                   isinstance(value, (int, float)) and not isinstance(value, bool))
             if not ok:

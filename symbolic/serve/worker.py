@@ -133,7 +133,8 @@ def _run(settings: JobSettings, folder: Path, model_name: str, on_bar: Callable[
                                "style_found_from": found_from or "name"}
     if settings.job == "convert":
         result = convert(model, tokenizer, score, weights, config, strength=settings.strength,
-                         melody_track=settings.melody_track, parts=settings.parts, on_bar=on_bar)
+                         melody_track=settings.melody_track, parts=settings.parts, keep=settings.kept_roles(),
+                         on_bar=on_bar)
     elif settings.job == "accompany":
         programs = None
         if settings.tracks is not None:
@@ -141,7 +142,8 @@ def _run(settings: JobSettings, folder: Path, model_name: str, on_bar: Callable[
         elif settings.voices is not None:
             programs = style_programs(weights, settings.voices)
         result = accompany(model, tokenizer, score, weights, config, programs=programs,
-                           melody_track=settings.melody_track, on_bar=on_bar)
+                           melody_track=settings.melody_track, on_bar=on_bar,
+                           replace_accompaniment=settings.replace_accompaniment, keep=settings.kept_roles())
     else:
         result = continue_score(model, tokenizer, score, weights, config, n_bars=settings.bars, on_bar=on_bar)
     new_notes = sum(len(result.score.tracks[i].notes) for i in result.new_tracks)

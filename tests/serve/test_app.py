@@ -220,3 +220,27 @@ def test_api_docs_are_served_by_us_and_unknown_routes_answer_json(client):
     assert missing.status_code == 404 and missing.json() == {"error": "no such page or API route: /api/nothing"}
     wrong = client.get("/api/jobs")
     assert wrong.status_code == 405 and wrong.json() == {"error": "GET is not allowed on /api/jobs"}
+
+
+def test_accompany_can_replace_a_bands_accompaniment(client):
+    from symbolic.outputs.midi import midi_bytes
+    from symbolic.score import Note, Score, Track
+
+    bar = 1920
+    tune = Track(program=73, name="Melody", notes=[Note(k * 480, 480, 72 + (k % 5), 90) for k in range(16)])
+    chords = Track(program=24, name="Guitar", notes=[Note(b * bar + k * 480, 480, p, 70) for b in range(4)
+                                                     for k in range(4) for p in (55, 60, 64)])
+    bass = Track(program=33, name="Bass", notes=[Note(b * bar + k * 960, 960, 36 + 2 * b, 80) for b in range(4)
+                                                 for k in range(2)])
+    song = midi_bytes(Score(tracks=[tune, chords, bass]))
+    refused = submit(client, song, {"job": "accompany", "style": "chorale", "keep": "bass,drums"})
+    assert refused.status_code == 422 and "replace" in refused.json()["error"]
+    response = submit(client, song, {"job": "accompany", "style": "chorale", "replace_accompaniment": True,
+                                     "keep": "bass,drums"})
+    assert response.status_code == 202, response.text
+    job = wait(client, response.json()["id"])
+    assert job["state"] == "done", job["message"]
+    result = parse_midi_bytes(client.get(job["files"]["result.mid"]).content)
+    kept = [track.notes for track in result.tracks]
+    assert tune.notes in kept and bass.notes in kept  # the melody and the bass as they were
+    assert chords.notes not in kept  # the guitar chords were replaced, not kept under the new parts

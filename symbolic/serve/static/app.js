@@ -173,6 +173,10 @@ function settings() {
   if (kind === "accompany" && $("tracks-input").value.trim()) out.tracks = $("tracks-input").value.trim();
   if (kind === "continue") out.bars = parseInt($("bars").value, 10);
   if (kind === "convert") out.strength = Number($("strength").value);
+  if (kind === "accompany" && $("replace").checked) out.replace_accompaniment = true;
+  const keepBand = kind === "convert" ? $("keep-band-convert").checked :
+    kind === "accompany" && $("replace").checked && $("keep-band-accompany").checked;
+  if (keepBand) out.keep = "bass,drums";
   const text = styleText();
   if (text !== null) out.style = text;
   return out;
