@@ -18,7 +18,6 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from swagger_ui_bundle import swagger_ui_path
 from starlette.concurrency import run_in_threadpool
 
 from symbolic.errors import ConfigError, MidiError, ScoreError, StyleError, SymbolicError
@@ -31,6 +30,13 @@ from symbolic.serve.worker import RESULT_FILES
 __all__ = ["create_app", "ApiError"]
 
 STATIC = Path(__file__).parent / "static"
+
+
+def _swagger_ui_files() -> Path:
+    """The folder of Swagger UI 5's files in the ``swagger-ui-py`` package (served at ``/docs-assets``)."""
+    import swagger_ui
+
+    return Path(swagger_ui.__file__).parent / "static"
 
 
 class ApiError(Exception):
@@ -248,5 +254,5 @@ def create_app(config: ServeConfig, queue: JobQueue | None = None) -> FastAPI:
                                    swagger_favicon_url="/docs-assets/favicon-32x32.png")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    app.mount("/docs-assets", StaticFiles(directory=_swagger_ui_files()), name="docs-assets")
     return app

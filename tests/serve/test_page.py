@@ -152,3 +152,19 @@ def test_upload_accompany_listen_and_download(server, tmp_path):
         page.reload()
         assert "accompany tune.mid in irish:0.65,chorale:0.35 (done)" in page.inner_text("#history")  # kept
         browser.close()
+
+
+def test_the_api_page_renders_every_operation_offline(server, tmp_path):
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        elsewhere = []
+        page.on("request", lambda request: None if request.url.startswith(server) or request.url.startswith("data:")
+                else elsewhere.append(request.url))
+        page.goto(server + "/docs")
+        page.wait_for_selector(".opblock", timeout=20_000)  # Swagger UI read the schema and drew the operations
+        page.screenshot(path=tmp_path / "docs.png", full_page=True)
+        paths = page.eval_on_selector_all(".opblock-summary-path", "nodes => nodes.map(n => n.textContent)")
+        assert {"/api/health", "/api/jobs", "/api/style"} <= {path.replace("\u200b", "") for path in paths}
+        assert elsewhere == []  # nothing from another host: it works offline
+        browser.close()
