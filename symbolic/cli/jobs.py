@@ -84,8 +84,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     n.set_defaults(handler=run_continue)
 
 
+def _parse_keep(text: str) -> tuple[str, ...]:
+    from symbolic.jobs.arrange import parse_keep
+
+    return parse_keep(text)
+
+
 def _keep_argument(parser: argparse.ArgumentParser, when: str) -> None:
-    parser.add_argument("--keep", default="", type=lambda text: tuple(r.strip() for r in text.split(",") if r.strip()),
+    parser.add_argument("--keep", default="", type=_parse_keep,
                         help=f"{when}roles kept as they are, comma-separated: bass, drums (default: none; drums "
                              "stay only when the style has drums)")
 

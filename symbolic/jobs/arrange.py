@@ -30,7 +30,7 @@ from symbolic.tokenization.stream import split_bars
 from symbolic.tokenization.vocab import TokenType
 
 __all__ = ["JobResult", "MelodyChoice", "find_melody", "choose_melody_track", "check_playable", "style_programs",
-           "accompany", "convert", "continue_score", "KEEPABLE", "check_keep", "check_accompany_keep"]
+           "accompany", "convert", "continue_score", "KEEPABLE", "parse_keep", "check_keep", "check_accompany_keep"]
 
 MAX_PARTS = 8  # most new parts a job writes
 MAX_DOUBLING_SHARE = 0.5  # a new part doubles the kept parts at most this share of its recent time ...
@@ -158,6 +158,11 @@ class MelodyChoice:
     source: tuple[int, ...]
     roles: tuple[str, ...]
     decision: str
+
+
+def parse_keep(text: str | None) -> tuple[str, ...]:
+    """The roles of a ``"bass,drums"`` text as the jobs' ``keep`` takes them (``()`` for ``None`` or ``""``)."""
+    return tuple(role.strip() for role in (text or "").split(",") if role.strip())
 
 
 def check_keep(keep: tuple[str, ...]) -> None:

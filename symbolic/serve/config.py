@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from symbolic.errors import ConfigError
-from symbolic.jobs.arrange import check_accompany_keep, check_keep
+from symbolic.jobs.arrange import check_accompany_keep, check_keep, parse_keep
 from symbolic.jobs.config import CONTINUE_BARS, JobConfig
 
 __all__ = ["ServeConfig", "JobSettings", "JOB_KINDS", "QUEUE_BACKENDS"]
@@ -133,7 +133,7 @@ class JobSettings:
 
     def kept_roles(self) -> tuple[str, ...]:
         """``keep`` as the jobs take it: a tuple of role names."""
-        return tuple(role.strip() for role in (self.keep or "").split(",") if role.strip())
+        return parse_keep(self.keep)
 
     @classmethod
     def from_dict(cls, data: Any) -> "JobSettings":
