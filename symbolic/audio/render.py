@@ -210,14 +210,14 @@ class Renderer:
         events = []
         for i in chosen:
             track, layers = score.tracks[i], channels[i]
-            for channel in layers:
+            control_samples = _samples_of_ticks(score, [c.time_ticks for c in track.controls], sr)
+            bend_samples = _samples_of_ticks(score, [b.time_ticks for b in track.pitch_bends], sr)
+            for channel in layers:  # every unison layer's channel gets the track's controllers and bends
                 if self._set_type is not None:
                     self._set_type(synth.synth, channel, 1 if track.is_drum else 0)
                 synth.program_select(channel, self.sfid, 128 if track.is_drum else 0, track.program)
-                control_samples = _samples_of_ticks(score, [c.time_ticks for c in track.controls], sr)
                 for k, (c, at) in enumerate(zip(track.controls, control_samples)):
                     events.append((at, 1, k, channel, c.number, c.value))
-                bend_samples = _samples_of_ticks(score, [b.time_ticks for b in track.pitch_bends], sr)
                 for k, (b, at) in enumerate(zip(track.pitch_bends, bend_samples)):
                     events.append((at, 2, k, channel, b.value, 0))
             ons = _samples_of_ticks(score, [n.onset_ticks for n in track.notes], sr)
