@@ -138,6 +138,8 @@ def main() -> int:
     parser.add_argument("--bars", type=int, default=8)
     parser.add_argument("--label", default="run")
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the interrupted training run of the same label, preset and model")
     parser.add_argument("--reuse-training", type=Path, metavar="RUN.json",
                         help="skip training: sample from the checkpoint of that earlier run (its figures are kept)")
     args = parser.parse_args()
@@ -181,10 +183,11 @@ def main() -> int:
         report["label"] = args.label
         ckpt = args.work / f"ckpt-{old['label']}-{args.preset}-{args.model}"
     else:
-        if ckpt.exists():
+        resume = args.resume and (ckpt / "meta.json").exists()
+        if ckpt.exists() and not resume:
             shutil.rmtree(ckpt)
         cpu = time.process_time()
-        result = train(model, tokenizer, data_dir, ckpt, config, progress=False)
+        result = train(model, tokenizer, data_dir, ckpt, config, resume=resume, progress=False)
         train_cpu_seconds = time.process_time() - cpu
         train_set = TokenDataset(data_dir, "train", context_length=model.config.context_length + 1,
                                  overlap=model.config.context_length // 4)
