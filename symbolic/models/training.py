@@ -9,6 +9,7 @@ gloo backend and each process takes its share of every global batch.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -210,6 +211,11 @@ def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.
 
     Returns:
         A :class:`TrainResult`; the checkpoint holds the best weights too.
+
+    Raises:
+        ConfigError: ``out_dir`` already holds a checkpoint and ``resume`` is False (a new run would
+            overwrite it), or ``resume`` is True and the checkpoint's model differs from ``model``.
+        DataError: the data set was built with another tokenizer, or a split is empty.
     """
     from tqdm import tqdm
 
@@ -219,6 +225,13 @@ def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.
     if world > 1 and not torch.distributed.is_initialized():
         torch.distributed.init_process_group("gloo")
     out = Path(out_dir)
+    if not resume and (out / "meta.json").is_file():
+        try:
+            at = f" at step {json.loads((out / 'meta.json').read_text()).get('step', '?')}"
+        except (OSError, ValueError):
+            at = ""
+        raise ConfigError(f"{out} already holds a training checkpoint{at}; resume that run, or train into "
+                          "an empty or new folder (training again here would overwrite it)")
     if rank == 0:
         remove_stale_temporaries(out)  # left by a run killed while writing its checkpoint
     context = model.config.context_length

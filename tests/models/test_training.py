@@ -89,3 +89,17 @@ def test_the_command_line_says_how_to_resume(tiny_dataset, tmp_path, monkeypatch
     assert main(["train", "--data", str(tiny_dataset), "--out", str(tmp_path / "ck"), "--no-progress"]) == 130
     out = capsys.readouterr().out
     assert "checkpoint at step 7 saved" in out and "--resume" in out
+
+
+def test_a_new_run_refuses_a_folder_that_holds_a_checkpoint(tiny_dataset, tmp_path):
+    import pytest
+
+    from symbolic.errors import ConfigError
+
+    out = tmp_path / "run"
+    small = dict(SETTINGS, max_steps=2, eval_every=1)
+    train(build_model("gpt", MODEL), TOK, tiny_dataset, out, TrainConfig(**small), progress=False)
+    kept = (out / "best.safetensors").read_bytes()
+    with pytest.raises(ConfigError, match=r"already holds a training checkpoint at step 2; resume"):
+        train(build_model("gpt", MODEL), TOK, tiny_dataset, out, TrainConfig(**small), progress=False)
+    assert (out / "best.safetensors").read_bytes() == kept and read_meta(out)["step"] == 2
