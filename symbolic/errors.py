@@ -56,5 +56,10 @@ class MidiWarning(UserWarning):
     common reader accepts (running status resumed after a meta event); the message names the file."""
 
 
+class GenerationWarning(UserWarning):
+    """Sampling stopped at its token budget (``max_new_tokens``) before the bars asked for were written;
+    the message names the sample, the bars written and the fix."""
+
+
 class PathError(SymbolicError, ValueError):
     """A file or folder given to a job is missing, of the wrong kind (file/folder) or not writable."""

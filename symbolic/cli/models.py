@@ -64,7 +64,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help=f"classifier-free guidance scale (default {GENERATE.guidance_scale}; 1 = off)")
     g.add_argument("--min-bars", type=int,
                    help="no end of piece before this many new bars (default: --bars, so a piece has all its bars)")
-    g.add_argument("--strict", action="store_true", help="exit 1 when a sample holds no note")
+    g.add_argument("--strict", action="store_true", help="exit 1 when a sample holds no note, or stopped at --max-new-tokens short of its bars")
     g.add_argument("--num-samples", type=int, default=1, help="pieces to sample (OUT-1.mid, OUT-2.mid, ...)")
     g.add_argument("--seed", type=int, default=GENERATE.seed, help="sampling seed")
     precision = g.add_mutually_exclusive_group()
@@ -130,6 +130,9 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    import warnings
+
+    from symbolic.errors import GenerationWarning
     from symbolic.inputs.midi import read_midi
     from symbolic.jobs.generate import generate_scores
     from symbolic.models.precision import quantize_int8, to_bfloat16
@@ -156,14 +159,22 @@ def run_generate(args: argparse.Namespace) -> int:
     weights, from_words = resolve_style(args.style, tokenizer.vocab.styles)
     if from_words:
         print(f"style from the description {args.style!r}: {describe_mix(weights)}")
-    scores = generate_scores(model, tokenizer, config, style=args.style, n_samples=args.num_samples,
-                             prompt=prompt, prompt_bars=args.prompt_bars)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GenerationWarning)
+        scores = generate_scores(model, tokenizer, config, style=args.style, n_samples=args.num_samples,
+                                 prompt=prompt, prompt_bars=args.prompt_bars)
+    cut_short = [w for w in caught if issubclass(w.category, GenerationWarning)]
+    for w in caught:
+        if w not in cut_short:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    for w in cut_short:
+        print(f"warning: {w.message}", file=sys.stderr)
     for i, score in enumerate(scores):
         path = args.out if len(scores) == 1 else args.out.with_name(f"{args.out.stem}-{i + 1}{args.out.suffix}")
         write_midi(score, path)
         print(f"wrote {path}: {score.n_notes} notes, {len(score.tracks)} tracks, {score.duration_seconds:.1f} s")
         if not score.n_notes:
-            print(f"warning: {path} holds no note; the model ended the piece before writing one (try another "
-                  "--seed, or train longer)", file=sys.stderr)
+            print(f"warning: {path} holds no note (try another --seed; a model that often writes empty pieces "
+                  "needs more training)", file=sys.stderr)
     empty = sum(not score.n_notes for score in scores)
-    return 1 if args.strict and empty else 0
+    return 1 if args.strict and (empty or cut_short) else 0

@@ -5,7 +5,9 @@ Torch is imported by the functions that need it, not by this module's import.
 
 from __future__ import annotations
 
-from symbolic.errors import TokenizationError
+import warnings
+
+from symbolic.errors import GenerationWarning, TokenizationError
 from symbolic.score import Score
 from symbolic.styles.mix import lead_style, resolve_style
 from symbolic.styles.registry import NO_STYLE
@@ -44,6 +46,10 @@ def generate_scores(model, tokenizer: EventTokenizer, config, style: str | None 
 
     Raises:
         StyleError: unknown style.  TokenizationError: the prompt does not fit the context.
+
+    Warns:
+        GenerationWarning: a sample reached ``config.max_new_tokens`` before EOS, so it holds fewer bars
+            than ``config.max_bars`` asked for (dense music needs 150-250 tokens a bar).
     """
     from symbolic.sampling.generate import generate
     from symbolic.sampling.session import style_weights
@@ -59,4 +65,15 @@ def generate_scores(model, tokenizer: EventTokenizer, config, style: str | None 
             "(prompt_bars)")
     sequences = generate(model, tokenizer, ids, config, batch_size=n_samples,
                          style_weights=style_weights(styles, mix, n_samples))
+    vocab = tokenizer.vocab
+    for i, seq in enumerate(sequences):
+        new = seq[len(ids):]
+        if new and new[-1] == vocab.eos_id:
+            continue  # ended by the model, by max_bars or by the grammar: not cut short
+        bars = sum(vocab.types[t] == TokenType.BAR for t in new)
+        asked = f" of the {config.max_bars} asked for" if config.max_bars is not None else ""
+        warnings.warn(GenerationWarning(
+            f"sample {i + 1} stopped at the token budget (max_new_tokens={config.max_new_tokens}) in bar "
+            f"{bars}{asked}; raise max_new_tokens (about {max(1, len(new) // max(bars, 1))} tokens a bar here)"),
+            stacklevel=2)
     return [tokenizer.decode(seq) for seq in sequences]

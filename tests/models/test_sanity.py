@@ -64,6 +64,21 @@ def test_generate_warns_on_an_empty_sample_and_strict_fails(tmp_path, capsys):
     assert "min_bars=3" in capsys.readouterr().err
 
 
+def test_generate_says_when_the_token_budget_cut_a_sample_short(tmp_path, capsys):
+    from symbolic.cli import main
+
+    save_checkpoint(tmp_path / "eager", eager_to_end(), TOK, {}, step=0, history=[], best_state=None)
+    args = ["generate", "--checkpoint", str(tmp_path / "eager"), "--style", "pop", "--bars", "4",
+            "--out", str(tmp_path / "g.mid")]
+    assert main(args) == 0  # min_bars 4: EOS masked until bar 4, and 1024 tokens are plenty
+    assert "token budget" not in capsys.readouterr().err
+    assert main(args + ["--max-new-tokens", "6"]) == 0
+    err = capsys.readouterr().err
+    assert "sample 1 stopped at the token budget (max_new_tokens=6) in bar" in err
+    assert "of the 4 asked for; raise max_new_tokens" in err
+    assert main(args + ["--max-new-tokens", "6", "--strict"]) == 1
+
+
 def test_train_reports_the_sample_check(multitrack_dataset, tmp_path, capsys):
     from symbolic.cli import main
 
