@@ -37,7 +37,8 @@ def load_polyphonic_frames(path: str | os.PathLike[str]) -> dict[str, list[np.nd
         ``{"traindata": [...], "validdata": [...], "testdata": [...]}``.
 
     Raises:
-        DataError: missing file, not a MATLAB file, or a split of the wrong shape.
+        DataError: missing file, not a MATLAB file, a split that is not a cell array of pieces, a piece of
+            the wrong shape, or a value other than 0 and 1.
     """
     path = Path(path)
     if not path.is_file():
@@ -52,12 +53,20 @@ def load_polyphonic_frames(path: str | os.PathLike[str]) -> dict[str, list[np.nd
     for split in SPLITS:
         if split not in mat:
             raise DataError(f"{path}: no '{split}' array; a benchmark file holds {', '.join(SPLITS)}")
-        pieces = np.asarray(mat[split]).reshape(-1)
+        pieces = np.asarray(mat[split])
+        if pieces.dtype != object:
+            raise DataError(f"{path}: '{split}' is one {pieces.dtype} array of shape {pieces.shape}, not a cell "
+                            f"array of pieces; store each piece as its own (T, {BENCHMARK_PITCHES}) 0/1 array in "
+                            "a (1, N) cell array, as the benchmark files do")
         frames = []
-        for i, piece in enumerate(pieces):
+        for i, piece in enumerate(pieces.reshape(-1)):
             piece = np.asarray(piece)
             if piece.ndim != 2 or piece.shape[1] != BENCHMARK_PITCHES:
                 raise DataError(f"{path}: {split}[{i}] has shape {piece.shape}; expected (T, {BENCHMARK_PITCHES})")
+            if piece.size and not np.isin(piece, (0, 1)).all():
+                bad = piece[~np.isin(piece, (0, 1))].flat[0].item()
+                raise DataError(f"{path}: {split}[{i}] holds the value {bad!r}; a piece is a piano roll of 0 "
+                                "(silent) and 1 (sounding): threshold probabilities or velocities first")
             frames.append(piece > 0)
         out[split] = frames
     return out

@@ -28,3 +28,31 @@ def test_sampled_pieces_come_back_as_seeded_scores():
     again = sample_scores(model, 2, frames_per_beat=1, seed=5, n_frames=16)
     assert len(first) == 2 and [s.tracks for s in first] == [s.tracks for s in again]
     assert first[0].tracks != first[1].tracks  # seeds 5 and 6
+
+
+def test_a_file_not_in_the_benchmark_format_is_refused_with_what_to_do(tmp_path):
+    import pytest
+    from scipy.io import savemat
+
+    from symbolic.errors import DataError
+    from symbolic.polyphonic.data import load_polyphonic_frames
+
+    def cells(*pieces):
+        out = np.empty((1, len(pieces)), dtype=object)
+        for i, piece in enumerate(pieces):
+            out[0, i] = piece
+        return out
+
+    good = np.zeros((4, 88), dtype=np.uint8)
+    good[:, 40] = 1
+    savemat(tmp_path / "ok.mat", {s: cells(good, good) for s in ("traindata", "validdata", "testdata")})
+    assert [len(v) for v in load_polyphonic_frames(tmp_path / "ok.mat").values()] == [2, 2, 2]
+
+    floats = good * 0.5  # probabilities, not a 0/1 roll: every nonzero value used to count as sounding
+    savemat(tmp_path / "floats.mat", {s: cells(good, floats) for s in ("traindata", "validdata", "testdata")})
+    with pytest.raises(DataError, match=r"floats.mat: traindata\[1\] holds the value 0.5; a piece is a piano roll"):
+        load_polyphonic_frames(tmp_path / "floats.mat")
+
+    savemat(tmp_path / "plain.mat", {s: good for s in ("traindata", "validdata", "testdata")})
+    with pytest.raises(DataError, match=r"plain.mat: 'traindata' is one uint8 array of shape \(4, 88\), not a cell"):
+        load_polyphonic_frames(tmp_path / "plain.mat")
