@@ -29,7 +29,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "negative log-likelihood per frame (nats, summed over the 88 units) and frame accuracy, as "
                     "../shared/data/README.md describes.  Works on any file of the format: the models cover "
                     "all 88 keys (MIDI 21..108).  With --checkpoint, re-evaluate a saved model.  The "
-                    "last line reads 'test nll=X.XX acc=Y.Y%%'.",
+                    "last line reads 'test nll=X.XX acc=Y.Y%'.",
     )
     b.add_argument("--data", type=Path, required=True, help="a benchmark .mat file (traindata/validdata/testdata)")
     b.add_argument("--model", choices=tuple(MODEL_NAMES), default="lstm-made",
@@ -83,8 +83,10 @@ def run_polyphonic(args: argparse.Namespace) -> int:
         if args.init_checkpoint:
             model, init_meta = load_roll_model(args.init_checkpoint)
             args.model = init_meta.get("model", args.model)
-            print(f"starting from {args.init_checkpoint} ({init_meta.get('model', '?')}, trained "
-                  f"{init_meta.get('train_cpu_seconds', '?')} CPU s, {init_meta.get('train_seconds', '?')} s wall)")
+            trained = [f"{init_meta[key]} {unit}" for key, unit in (("train_cpu_seconds", "CPU s"),
+                                                                   ("train_seconds", "s wall")) if key in init_meta]
+            print(f"starting from {args.init_checkpoint} ({init_meta.get('model', '?')}"
+                  + (f", trained {', '.join(trained)})" if trained else ")"))
         else:
             time_axis, pitch_head = MODEL_NAMES[args.model]
             told = 0 if args.blind_transpose else args.transpose

@@ -146,7 +146,7 @@ def print_build_summary(result) -> None:
 def _print_failures(failures: list[dict]) -> None:
     if failures:
         n = len(failures)
-        print(f"  skipped {n} piece{'s' if n != 1 else ''} (listed in manifest.json or pieces/pieces.jsonl):")
+        print(f"  skipped {n} piece{'s' if n != 1 else ''} (listed under \"failures\" in manifest.json):")
         for failure in failures[:10]:
             print(f"    {failure['id']}: {failure['reason'][:160]}")
         if len(failures) > 10:
