@@ -50,7 +50,7 @@ def run_demo(args: argparse.Namespace) -> int:
     model, tokenizer, _ = load_decoder(args.model)
     classifier, _ = load_classifier(asset_path("style-classifier"))
     report = demo(model, tokenizer, classifier, config, args.out)
-    print(f"demo: {report['piece']} ({config.style}, held out from the shipped model's training), "
+    print(f"demo: {report['piece']} ({config.style}, from the corpus's test split), "
           f"first {config.bars} bars")
     if report["pop_song"]:
         print(f"pop part: the melody of POP909 song {report['pop_song']} (test split)")

@@ -199,7 +199,8 @@ def run_demo(model, tokenizer, classifier, config: DemoConfig, out: Path, progre
             "output": name, "target": target, "file": str(files[name]), "tracks": len(score.tracks),
             "notes": score.n_notes, "seconds": round(score.duration_seconds, 1),
             "classified_as": classified,
-            "as_target": None if target is None else classified == target,
+            # judged only when the classifier knows the target (a model trained on one's own styles may not)
+            "as_target": None if target is None or target not in classifier.config.styles else classified == target,
             "style_probabilities": {s: round(float(v), 3) for s, v in zip(classifier.config.styles, p)},
             "melody_kept": any(same_notes(melody, t, given.ticks_per_beat, score.ticks_per_beat)
                                for t in score.tracks) if not name.startswith("continue") else
@@ -245,16 +246,23 @@ def _slug(name: str) -> str:
 def report_markdown(report: dict) -> str:
     """The demo's report as Markdown: one table row per output, and the piano-roll figure."""
     lines = ["# symbolic demo", "",
-             f"Tune: `{report['piece']}` ({report['style']}), first {report['bars']} bars, held out from the "
-             "shipped model's training."]
+             f"Tune: `{report['piece']}` ({report['style']}), first {report['bars']} bars, from the corpus's test "
+             "split (held out from the shipped model's training)."]
     if report.get("pop_song"):
         lines.append(f"Pop melody: the MELODY of POP909 song `{report['pop_song']}` (test split), {report['bars']} "
                      "bars from where it enters.")
     if report.get("pop_note"):
         lines.append(report["pop_note"] + ".")
     jobs = [r for r in report["outputs"] if r.get("target")]
-    lines += ["", f"Outputs classified as their target style: {sum(bool(r['as_target']) for r in jobs)} of "
-                  f"{len(jobs)}.", "",
+    judged = [r for r in jobs if r["as_target"] is not None]
+    unjudged = sorted({r["target"] for r in jobs if r["as_target"] is None})
+    verdict = f"Outputs classified as their target style: {sum(bool(r['as_target']) for r in judged)} of {len(judged)}"
+    if unjudged:
+        known = ", ".join(next(iter(report["outputs"]))["style_probabilities"]) if report["outputs"] else ""
+        verdict += (f"; not judged: {len(jobs) - len(judged)} outputs in {', '.join(unjudged)}, which the style "
+                    f"classifier does not know (it knows {known}; train one on your data with "
+                    "`symbolic classifier train`)")
+    lines += ["", verdict + ".", "",
               "| output | target | tracks | notes | seconds | classified as | melody kept | chroma similarity to source | "
               "pitch-class entropy | polyphony | spectral centroid (Hz) |",
               "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]

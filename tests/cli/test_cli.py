@@ -125,7 +125,7 @@ def test_demo_small(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--bars", "4", "--continue-bars", "2", "--no-audio"]) == 0
     printed = capsys.readouterr().out
-    assert "held out from the shipped model's training" in printed
+    assert "from the corpus's test split" in printed
     import json
 
     report = json.loads((out / "report.json").read_text())

@@ -45,6 +45,11 @@ def test_demo_runs_with_a_model_of_other_styles(tmp_path):
     assert all(row["melody_kept"] for row in report["outputs"])
     assert json.loads((tmp_path / "report.json").read_text()) == report
     assert (tmp_path / "convert-to-jazz.mid").stat().st_size > 0
+    # the shipped classifier knows neither style: the outputs are not judged, and the report says so
+    assert [row["as_target"] for row in report["outputs"]] == [None] * 4
+    text = (tmp_path / "report.md").read_text()
+    assert "their target style: 0 of 0; not judged: 3 outputs in jazz, rock, which the style classifier does " \
+           "not know (it knows chorale," in text
 
 
 def six_style_model():
