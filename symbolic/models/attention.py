@@ -79,3 +79,19 @@ class CausalSelfAttention(nn.Module):
                 y = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)  # (B, nh, T, hs)
         y = y.transpose(1, 2).contiguous().view(b, t, c)  # re-assemble the heads side by side: (B, T, C)
         return self.resid_dropout(apply_linear(self.proj, y))  # (B, T, C)
+
+    def step(self, x: torch.Tensor, cache: KVCache, layer: int) -> torch.Tensor:
+        """Inference on one new position per row: float ``x`` ``(B, C)`` to the attention output ``(B, C)``.
+
+        The operations of :meth:`forward` with ``T = 1`` and a cache, on 2-D tensors and without the
+        reshapes a length-1 axis needs there: the same numbers bit for bit (the tests compare with
+        ``torch.equal``), in fewer calls.  The caller advances ``cache.length``.
+        """
+        b, c = x.shape
+        qkv = apply_linear(self.qkv, x).view(b, 3, self.n_head, 1, c // self.n_head)  # q, k, v: (B, nh, 1, hs)
+        start = cache.length
+        keys, values = cache.keys[layer], cache.values[layer]
+        keys[:, :, start:start + 1] = qkv[:, 1]
+        values[:, :, start:start + 1] = qkv[:, 2]
+        y = F.scaled_dot_product_attention(qkv[:, 0], keys[:, :, :start + 1], values[:, :, :start + 1])
+        return apply_linear(self.proj, y.view(b, c))  # (B, nh, 1, hs) is already the heads side by side

@@ -50,6 +50,15 @@ class Block(nn.Module):
         h = F.layer_norm(x, ln_2.normalized_shape, ln_2.weight, ln_2.bias, ln_2.eps)
         return x + apply_linear(down, F.gelu(apply_linear(up, h), approximate="tanh"))
 
+    def step(self, x: torch.Tensor, cache: KVCache, layer: int) -> torch.Tensor:
+        """Inference on one new position per row: ``(B, C)`` to ``(B, C)``, the numbers of :meth:`forward`
+        (see :meth:`CausalSelfAttention.step`)."""
+        ln_1, ln_2, up, down = self.ln_1, self.ln_2, self.mlp[0], self.mlp[2]
+        x = x + self.attn.step(F.layer_norm(x, ln_1.normalized_shape, ln_1.weight, ln_1.bias, ln_1.eps), cache,
+                               layer)
+        h = F.layer_norm(x, ln_2.normalized_shape, ln_2.weight, ln_2.bias, ln_2.eps)
+        return x + apply_linear(down, F.gelu(apply_linear(up, h), approximate="tanh"))
+
 
 class GPT(nn.Module):
     """Style-conditioned GPT decoder; see :mod:`symbolic.models.base` for the interface."""
@@ -94,7 +103,9 @@ class GPT(nn.Module):
         if start + t > self.config.context_length:
             raise ConfigError(f"{start + t} positions exceed context_length={self.config.context_length}; "
                               "crop the input or start a new cache")
-        style = self.style(style_ids, style_weights, b)  # (B, C)
+        style = self.style.forward(style_ids, style_weights, b)  # (B, C)
+        if cache is not None and t == 1 and targets is None and not self.training:
+            return self._step(input_ids, style, cache), None
         # token (B, T, C) + position (T, C, rows start..start+T of the table) + style (B, 1, C) embeddings
         x = self.drop(F.embedding(input_ids, self.tok_emb.weight) + self.pos_emb.weight[start:start + t]
                       + style[:, None, :])
@@ -104,6 +115,18 @@ class GPT(nn.Module):
             cache.length += t
         logits = apply_linear(self.head, self.ln_f(x))  # (B, T, vocab_size)
         return logits, language_model_loss(logits, targets)
+
+    def _step(self, input_ids: torch.Tensor, style: torch.Tensor, cache: KVCache) -> torch.Tensor:
+        """Inference logits ``(B, 1, vocab_size)`` of one new token per row, on 2-D ``(B, C)`` activations: the
+        sampling loop's step, with fewer calls than the general path and the same bits (no dropout here)."""
+        start = cache.length
+        x = F.embedding(input_ids[:, 0], self.tok_emb.weight) + self.pos_emb.weight[start] + style  # (B, C)
+        for layer, block in enumerate(self.blocks):
+            x = block.step(x, cache, layer)
+        cache.length += 1
+        ln_f = self.ln_f
+        x = F.layer_norm(x, ln_f.normalized_shape, ln_f.weight, ln_f.bias, ln_f.eps)
+        return apply_linear(self.head, x)[:, None, :]  # (B, 1, vocab_size)
 
     def num_parameters(self) -> int:
         """Trainable parameters (tied weights counted once)."""

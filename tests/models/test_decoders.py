@@ -162,3 +162,23 @@ def test_generate_with_a_description(tiny_dataset, tmp_path, capsys):
     assert "style from the description 'a lively irish jig': irish 100%" in capsys.readouterr().out
     assert main(["generate", "--checkpoint", str(ck), "--style", "  ", "--out", str(tmp_path / "g.mid")]) == 2
     assert "description is empty" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("weights", ["ids", "mix"])
+def test_gpt_one_token_step_gives_the_bits_of_the_general_path(weights):
+    """Inference on one new token per row takes GPT._step (2-D activations); it must compute the logits of the
+    general path (which training mode takes) bit for bit, at every position of a cached sequence."""
+    torch.manual_seed(3)
+    model = GPT(GPTConfig(**{**SIZE, "dropout": 0.0, "style_dropout": 0.0}))
+    x = torch.randint(0, TOK.vocab_size, (2, 12), generator=torch.Generator().manual_seed(4))
+    styles = dict(style_ids=torch.tensor([1, 0])) if weights == "ids" else \
+        dict(style_weights=torch.tensor([[0.0, 0.3, 0.7, 0, 0, 0], [1.0, 0, 0, 0, 0, 0]])[:, :SIZE["n_styles"]])
+    out = {}
+    with torch.no_grad():
+        for mode in ("train", "eval"):  # train: the general path (no dropout here); eval: the step
+            getattr(model, mode)()
+            cache = model.new_cache(2)
+            steps = [model(x[:, :4], cache=cache, **styles)[0][:, -1]]
+            steps += [model(x[:, i:i + 1], cache=cache, **styles)[0][:, -1] for i in range(4, 12)]
+            out[mode] = torch.stack(steps)
+    assert torch.equal(out["train"], out["eval"])
