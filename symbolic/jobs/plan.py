@@ -25,7 +25,7 @@ from tqdm import tqdm
 from symbolic.errors import ConfigError, TokenizationError
 from symbolic.jobs.rules import PartRule
 from symbolic.sampling.config import GenerationConfig
-from symbolic.sampling.processors import build_processors, compose, masking_processors
+from symbolic.sampling.processors import ProcessorChain
 from symbolic.sampling.session import DecodingSession
 from symbolic.threads import compute_threads, torch_threads
 from symbolic.tokenization.grammar import GrammarState
@@ -101,8 +101,8 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig, rul
     # The grammar mask is always on here: a free part must stay inside its bar and track.
     sampling = GenerationConfig(temperature=config.temperature, top_k=config.top_k, top_p=config.top_p,
                                 guidance_scale=config.guidance_scale, constrain=True, seed=config.seed)
-    process = compose(build_processors(sampling, vocab.eos_id, rules))
-    mask = compose(masking_processors(sampling, vocab.eos_id, rules))  # a token it leaves alone needs no forward
+    # the masks (grammar, rules) run once per step; a token they leave alone needs no forward pass
+    process = ProcessorChain(sampling, vocab.eos_id, rules)
     session = DecodingSession(model, 1, config.guidance_scale, style_weights=style_weights, seed=config.seed)
     types = vocab.types
 
@@ -114,7 +114,7 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig, rul
         session.feed([list(tokens)])
 
     def sample(n_sampled: int) -> int:
-        return session.sample(process, [state], n_sampled, mask=mask)[0]
+        return session.sample(process, [state], n_sampled)[0]
 
     with torch_threads(compute_threads(batch_size=1)):  # one sequence: one thread (symbolic.threads)
         given(plan.header)

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["KVCache", "CausalSelfAttention", "apply_linear"]
+__all__ = ["KVCache", "CausalSelfAttention", "apply_linear", "transposed_weight", "apply_linear_t"]
 
 
 def apply_linear(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -20,10 +20,34 @@ def apply_linear(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return layer(x)
 
 
+def transposed_weight(layer: nn.Module) -> torch.Tensor | None:
+    """A contiguous ``(in_features, out_features)`` copy of a plain ``nn.Linear``'s weight, for
+    :func:`apply_linear_t`; ``None`` for any other layer (an int8 dynamic one)."""
+    return layer.weight.detach().t().contiguous() if type(layer) is nn.Linear else None
+
+
+def apply_linear_t(layer: nn.Module, x: torch.Tensor, weight_t: torch.Tensor | None) -> torch.Tensor:
+    """``layer(x)`` for 2-D ``x`` ``(B, in_features)`` as ``bias + x @ weight_t`` (``weight_t`` from
+    :func:`transposed_weight`), or :func:`apply_linear` when ``weight_t`` is ``None``.
+
+    With one or two rows the product over the transposed copy streams through the weights row after row
+    and measured 15-30% faster on this project's CPU than ``F.linear`` over the ``(out, in)`` weight (HF's
+    GPT-2 ``Conv1D`` keeps its weights in this layout too).  The sums run in another order: the outputs
+    differ from ``F.linear``'s in the last bits (about 1e-6 on logits of size 10).
+    """
+    if weight_t is None:
+        return apply_linear(layer, x)
+    if layer.bias is None:
+        return torch.mm(x, weight_t)
+    return torch.addmm(layer.bias, x, weight_t)
+
+
 class KVCache:
     """Preallocated keys and values of every layer: ``(B, n_head, capacity, head_dim)`` each.
 
-    ``length`` is the number of positions filled.  One cache serves one batch.
+    ``length`` is the number of positions filled.  One cache serves one batch.  ``step_weights``: what a
+    decoder's one-token step reads instead of its modules' weights (the GPT's transposed copies,
+    :meth:`symbolic.models.gpt.GPT.new_cache`), or ``None``.
     """
 
     def __init__(self, n_layer: int, batch_size: int, n_head: int, capacity: int, head_dim: int,
@@ -33,6 +57,7 @@ class KVCache:
         self.values = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layer)]
         self.length = 0
         self.capacity = capacity
+        self.step_weights: tuple | None = None
 
     def reset(self) -> None:
         """Forget every cached position."""
@@ -79,3 +104,22 @@ class CausalSelfAttention(nn.Module):
                 y = F.scaled_dot_product_attention(q, keys, values, attn_mask=mask)  # (B, nh, T, hs)
         y = y.transpose(1, 2).contiguous().view(b, t, c)  # re-assemble the heads side by side: (B, T, C)
         return self.resid_dropout(apply_linear(self.proj, y))  # (B, T, C)
+
+    def step(self, x: torch.Tensor, cache: KVCache, layer: int, weights_t: tuple = (None, None)) -> torch.Tensor:
+        """Inference on one new position per row: float ``x`` ``(B, C)`` to the attention output ``(B, C)``.
+
+        The operations of :meth:`forward` with ``T = 1`` and a cache, on 2-D tensors and without the
+        reshapes a length-1 axis needs there: the same numbers bit for bit when ``weights_t`` is
+        ``(None, None)`` (the tests compare with ``torch.equal``), in fewer calls.  ``weights_t``: the
+        transposed ``qkv`` and ``proj`` weights (:func:`transposed_weight`; the same numbers up to the
+        order of the sums).  The caller advances ``cache.length``.
+        """
+        b, c = x.shape
+        qkv_t, proj_t = weights_t
+        qkv = apply_linear_t(self.qkv, x, qkv_t).view(b, 3, self.n_head, 1, c // self.n_head)  # q, k, v: (B, nh, 1, hs)
+        start = cache.length
+        keys, values = cache.keys[layer], cache.values[layer]
+        keys[:, :, start:start + 1] = qkv[:, 1]
+        values[:, :, start:start + 1] = qkv[:, 2]
+        y = F.scaled_dot_product_attention(qkv[:, 0], keys[:, :, :start + 1], values[:, :, :start + 1])
+        return apply_linear_t(self.proj, y.view(b, c), proj_t)  # (B, nh, 1, hs) is already the heads side by side

@@ -13,7 +13,7 @@ import torch
 
 from symbolic.errors import TokenizationError
 from symbolic.sampling.config import GenerationConfig
-from symbolic.sampling.processors import build_processors, compose, masking_processors
+from symbolic.sampling.processors import ProcessorChain
 from symbolic.sampling.session import DecodingSession
 from symbolic.threads import compute_threads, torch_threads
 from symbolic.tokenization.grammar import GrammarState
@@ -63,15 +63,14 @@ def generate(model: torch.nn.Module, tokenizer, prompt_ids: Sequence[int], confi
     session = DecodingSession(model, batch_size, config.guidance_scale, style_ids=style_ids,
                               style_weights=style_weights, use_cache=config.use_cache,
                               max_window=model.config.context_length - 1, seed=config.seed)
-    process = compose(build_processors(config, vocab.eos_id))
-    # rows the grammar leaves one token need no forward pass (DecodingSession.sample)
-    mask = compose(masking_processors(config, vocab.eos_id)) if config.constrain else None
+    # the masks run once per step; rows the grammar leaves one token need no forward pass (DecodingSession.sample)
+    process = ProcessorChain(config, vocab.eos_id)
     finished = [False] * batch_size
     bars = [0] * batch_size
     with torch_threads(compute_threads(threads, batch_size=batch_size)):
         session.feed([prompt] * batch_size)
         for n_generated in range(config.max_new_tokens):
-            sampled = session.sample(process, states, n_generated, bars, mask=mask)
+            sampled = session.sample(process, states, n_generated, bars)
             for row, token in enumerate(sampled):
                 if finished[row]:  # finished rows are padded to keep the batch rectangular
                     sampled[row] = vocab.pad_id

@@ -33,6 +33,7 @@ __all__ = [
     "forbid_unless_empty",
     "build_processors",
     "masking_processors",
+    "ProcessorChain",
 ]
 
 
@@ -217,13 +218,9 @@ def masking_processors(config: GenerationConfig, eos_id: int, masks: Sequence[Lo
     return out
 
 
-def build_processors(config: GenerationConfig, eos_id: int, masks: Sequence[LogitsProcessor] = ()) -> list:
-    """The processor list a :class:`~symbolic.sampling.config.GenerationConfig` describes, in order:
-    min new tokens, min bars, guidance, the grammar mask, then ``masks`` (further processors that forbid or bias
-    tokens, such as a job's part rules), then temperature and the top-k/top-p cuts."""
-    out = masking_processors(config, eos_id, masks)
-    if config.guidance_scale != 1.0:  # guidance goes before the masks: it mixes raw logits
-        out.insert(int(bool(config.min_new_tokens)) + int(bool(config.min_bars)), Guidance(config.guidance_scale))
+def _cut_processors(config: GenerationConfig) -> list:
+    """Temperature and the top-k/top-p cuts: the processors that come after the masks."""
+    out: list = []
     if config.temperature != 1.0:
         out.append(Temperature(config.temperature))
     if config.top_k is not None:
@@ -231,3 +228,60 @@ def build_processors(config: GenerationConfig, eos_id: int, masks: Sequence[Logi
     if config.top_p is not None:
         out.append(TopP(config.top_p))
     return out
+
+
+def build_processors(config: GenerationConfig, eos_id: int, masks: Sequence[LogitsProcessor] = ()) -> list:
+    """The processor list a :class:`~symbolic.sampling.config.GenerationConfig` describes, in order:
+    min new tokens, min bars, guidance, the grammar mask, then ``masks`` (further processors that forbid or bias
+    tokens, such as a job's part rules), then temperature and the top-k/top-p cuts."""
+    out = masking_processors(config, eos_id, masks)
+    if config.guidance_scale != 1.0:  # guidance goes before the masks: it mixes raw logits
+        out.insert(int(bool(config.min_new_tokens)) + int(bool(config.min_bars)), Guidance(config.guidance_scale))
+    return out + _cut_processors(config)
+
+
+class ProcessorChain:
+    """The chain of :func:`build_processors`, callable as ``(logits, context) -> logits``, that also knows its
+    parts, so that a sampling step can run the masks once.
+
+    A step first runs :attr:`mask` (:func:`masking_processors`; ``None`` without the grammar mask and
+    ``masks``) on a probe of zeros, to learn which ids
+    are forbidden (:meth:`~symbolic.sampling.session.DecodingSession.sample` draws a token the masks fix
+    without running the model).  Since the masks only set ids to -inf or add biases that do not depend on
+    the logit values, the probe's output is the masks' whole effect: :meth:`finish` adds it to the guided
+    logits and applies the cuts, the numbers of the whole chain bit for bit (x + 0 is x, x + -inf and
+    masked_fill(-inf) are both -inf, and the one bias a chain adds is added once either way) without
+    running the masks a second time.  This needs ``guidance_scale > 0`` (a -inf that a min-tokens rule
+    puts in the conditional logits stays -inf through guidance); :attr:`masks_once` says whether it holds.
+
+    Args:
+        config: sampling settings.
+        eos_id: the EOS token id.
+        masks: further processors that forbid or bias ids (a job's part rules), as in :func:`build_processors`.
+    """
+
+    def __init__(self, config: GenerationConfig, eos_id: int, masks: Sequence[LogitsProcessor] = ()) -> None:
+        self.processors = tuple(build_processors(config, eos_id, masks))
+        # without the grammar mask or rules, the masks (min tokens, min bars) forbid EOS alone: never worth a probe
+        masking = masking_processors(config, eos_id, masks) if config.constrain or masks else []
+        self.mask: Callable[[torch.Tensor, StepContext], torch.Tensor] | None = compose(masking) if masking else None
+        self.guidance_scale = config.guidance_scale
+        self.masks_once = config.guidance_scale > 0
+        self._apply = compose(self.processors)
+        self._cuts = compose(_cut_processors(config))
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        return self._apply(logits, context)
+
+    def finish(self, logits: torch.Tensor, mask_bias: torch.Tensor, context: StepContext) -> torch.Tensor:
+        """The chain's output from the conditional ``logits`` (float ``(B, vocab_size)``), the unconditional ones
+        in ``context`` when guided, and ``mask_bias``: :attr:`mask` applied to zeros of the same shape.
+
+        Raises:
+            ConfigError: ``guidance_scale <= 0`` (see the class), or guidance without unconditional logits.
+        """
+        if not self.masks_once:
+            raise ConfigError(f"guidance_scale={self.guidance_scale}: the masks must run on the guided logits")
+        if self.guidance_scale != 1.0:
+            logits = Guidance(self.guidance_scale)(logits, context)
+        return self._cuts(logits + mask_bias, context)

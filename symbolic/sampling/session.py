@@ -34,7 +34,7 @@ from typing import Callable, Sequence
 import torch
 
 from symbolic.errors import ConfigError
-from symbolic.sampling.processors import LogitsProcessor, StepContext
+from symbolic.sampling.processors import LogitsProcessor, ProcessorChain, StepContext
 
 __all__ = ["DecodingSession", "style_weights"]
 
@@ -155,14 +155,22 @@ class DecodingSession:
 
         ``mask``: the processors of ``process`` that only forbid ids (the grammar mask, a job's part
         rules), whose choice of forbidden ids must not depend on the logit values (see
-        :func:`~symbolic.sampling.processors.masking_processors`).  When it leaves each row one id,
-        those ids are drawn without running the model (the generator draws as it would anyway).
+        :func:`~symbolic.sampling.processors.masking_processors`); a
+        :class:`~symbolic.sampling.processors.ProcessorChain` brings its own.  When it leaves each row one
+        id, those ids are drawn without running the model (the generator draws as it would anyway).  With
+        a chain, the masks run once per step (:meth:`ProcessorChain.finish
+        <symbolic.sampling.processors.ProcessorChain.finish>`: the same numbers).
         """
+        chain = process if isinstance(process, ProcessorChain) else None
+        if mask is None and chain is not None:
+            mask = chain.mask
         context = StepContext(grammar_states, None, n_generated, new_bars)
         width = self._logits.size(-1) if self._logits is not None else getattr(self.model.config, "vocab_size", 0)
-        if mask is not None and self._feed_ends and width:
-            allowed = torch.isfinite(mask(torch.zeros(self.batch_size, width), context))
-            if bool((allowed.sum(dim=-1) == 1).all()):
+        bias = None
+        if mask is not None and width and (self._feed_ends or (chain is not None and chain.masks_once)):
+            bias = mask(torch.zeros(self.batch_size, width), context)
+            allowed = torch.isfinite(bias)
+            if self._feed_ends and bool((allowed.sum(dim=-1) == 1).all()):
                 return torch.multinomial(allowed.float(), 1, generator=self.generator).squeeze(1).tolist()
         self.flush()
         if self._logits is None:
@@ -170,5 +178,9 @@ class DecodingSession:
         cond = self._logits[:self.batch_size]
         uncond = self._logits[self.batch_size:] if self.guided else None
         context = StepContext(grammar_states, uncond, n_generated, new_bars)
-        probs = torch.softmax(process(cond, context), dim=-1).cpu()
+        if chain is not None and chain.masks_once and bias is not None and mask is chain.mask:
+            logits = chain.finish(cond, bias.to(cond.device), context)
+        else:
+            logits = process(cond, context)
+        probs = torch.softmax(logits, dim=-1).cpu()
         return torch.multinomial(probs, 1, generator=self.generator).squeeze(1).tolist()

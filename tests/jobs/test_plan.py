@@ -150,3 +150,32 @@ def test_the_part_rules_forbid_ids_whatever_the_logit_values(tokenizer):
                                                      bar_scales(tokenizer.vocab, bars))]
         generate_planned(tiny_gpt(tokenizer), tokenizer, plan, CONFIG, rules=rules, max_part_tokens=8)
         assert all(r.checked > 0 for r in rules)
+
+
+def test_the_masks_run_once_a_step_with_the_numbers_of_the_whole_chain(tokenizer, monkeypatch):
+    """ProcessorChain.finish (guidance + the masks' probe + the cuts) must give the logits of the whole chain
+    (which runs the masks on the guided logits) bit for bit, at every step of a plan with every rule."""
+    from symbolic.analysis.keys import bar_scales
+    from symbolic.jobs.rules import part_rules
+    from symbolic.sampling.processors import ProcessorChain
+    from symbolic.styles.registry import texture_of
+    from symbolic.styles.texture import PartRange
+
+    checked = []
+    finish = ProcessorChain.finish
+
+    def checking_finish(self, logits, mask_bias, context):
+        out = finish(self, logits, mask_bias, context)
+        assert torch.equal(out, self(logits, context))  # the whole chain, masks run again
+        checked.append(int(torch.isinf(mask_bias).sum()))
+        return out
+
+    monkeypatch.setattr(ProcessorChain, "finish", checking_finish)
+    score = quartet()
+    plan = plan_of(tokenizer, score, free={1})
+    bars = split_bars(tokenizer.vocab, tokenizer.encode(score, style="chorale"))[1]
+    config = GenerationConfig(seed=1, guidance_scale=3.0, temperature=0.9, top_p=0.95)
+    for style in ("chorale", "pop"):
+        rules = part_rules(tokenizer.vocab, texture_of(style), {1: PartRange(48, 72)}, bar_scales(tokenizer.vocab, bars))
+        generate_planned(tiny_gpt(tokenizer), tokenizer, plan, config, rules=rules, max_part_tokens=8)
+    assert len(checked) > 20 and min(checked) > 0  # every step had masked ids

@@ -162,3 +162,45 @@ def test_generate_with_a_description(tiny_dataset, tmp_path, capsys):
     assert "style from the description 'a lively irish jig': irish 100%" in capsys.readouterr().out
     assert main(["generate", "--checkpoint", str(ck), "--style", "  ", "--out", str(tmp_path / "g.mid")]) == 2
     assert "description is empty" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("weights", ["ids", "mix"])
+def test_gpt_one_token_step_gives_the_numbers_of_the_general_path(weights):
+    """Inference on one new token per row takes GPT._step (2-D activations): over the modules' weights it must
+    compute the logits of the general path (which training mode takes) bit for bit, at every position of a
+    cached sequence; over the cache's transposed weights, the same numbers up to the order of the sums."""
+    torch.manual_seed(3)
+    model = GPT(GPTConfig(**{**SIZE, "dropout": 0.0, "style_dropout": 0.0}))
+    x = torch.randint(0, TOK.vocab_size, (2, 12), generator=torch.Generator().manual_seed(4))
+    styles = dict(style_ids=torch.tensor([1, 0])) if weights == "ids" else \
+        dict(style_weights=torch.tensor([[0.0, 0.3, 0.7, 0, 0, 0], [1.0, 0, 0, 0, 0, 0]])[:, :SIZE["n_styles"]])
+    out = {}
+    with torch.no_grad():
+        for mode, transposed in (("train", False), ("eval", False), ("eval", True)):  # train: the general path
+            getattr(model, mode)()
+            cache = model.new_cache(2, transposed=transposed)
+            steps = [model(x[:, :4], cache=cache, **styles)[0][:, -1]]
+            steps += [model(x[:, i:i + 1], cache=cache, **styles)[0][:, -1] for i in range(4, 12)]
+            out[mode, transposed] = torch.stack(steps)
+    general = out["train", False]
+    assert torch.equal(general, out["eval", False])
+    assert torch.allclose(general, out["eval", True], rtol=0, atol=2e-6)
+    assert out["eval", True].abs().max() > 0.1  # logits of a size where a fault would show over 2e-6
+
+
+def test_gpt_step_over_int8_layers_matches_their_general_path():
+    """The quantized copy's linear layers are not plain nn.Linear: the step calls them as modules."""
+    from symbolic.models.precision import quantize_int8
+
+    torch.manual_seed(3)
+    model = quantize_int8(GPT(GPTConfig(**{**SIZE, "dropout": 0.0, "style_dropout": 0.0})))
+    assert model.new_cache(1).step_weights[1] is None  # the head is an int8 layer: no transposed copy
+    x = torch.randint(0, TOK.vocab_size, (1, 8), generator=torch.Generator().manual_seed(5))
+    out = {}
+    with torch.no_grad():
+        for mode in ("train", "eval"):  # train: the general path (no dropout here); eval: the step
+            getattr(model, mode)()
+            cache = model.new_cache(1)
+            model(x[:, :7], cache=cache)
+            out[mode] = model(x[:, 7:], cache=cache)[0][:, -1]
+    assert torch.allclose(out["train"], out["eval"], rtol=0, atol=1e-6)
