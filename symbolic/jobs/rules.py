@@ -221,7 +221,10 @@ class PitchRange(PartRuleBase):
     below what the parts of lower slots (the melody, the parts above) sound there,
     and above what the given parts of higher slots sound there (not in unison with them,
     which would double them), so parts written under a melody stay under it and do not
-    cross; in a bar where a given part
+    cross.  The floor holds only where it lies ``floor_room`` semitones or more under the
+    given parts above (the melody): a kept part close under the melody (a full band's
+    chords) would otherwise pin the new parts into a few pitches against it, chromatic
+    neighbours and unisons, so there they may go under it.  In a bar where a given part
     rests, its last pitch before the bar stands for it (before its first note, its first
     pitch, read from the plan in :meth:`start`), so a part under the melody stays under it
     through the melody's rests and an introduction.  ``ranges`` maps a free
@@ -245,6 +248,7 @@ class PitchRange(PartRuleBase):
     ranges: Mapping[int, PartRange] = field(default_factory=dict)
     min_duration_steps: int = 1
     vocab: object | None = None
+    floor_room: int = 12
     _notes: dict[int, list[NoteSpan]] = field(default_factory=dict, init=False, repr=False)
     _given: frozenset[int] = field(default=frozenset(), init=False, repr=False)
     _last: dict[int, int] = field(default_factory=dict, init=False, repr=False)
@@ -254,8 +258,9 @@ class PitchRange(PartRuleBase):
     _chunk: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.min_duration_steps < 1:
-            raise ConfigError(f"min_duration_steps={self.min_duration_steps} must be >= 1")
+        if self.min_duration_steps < 1 or self.floor_room < 0:
+            raise ConfigError(f"min_duration_steps={self.min_duration_steps} must be >= 1 and "
+                              f"floor_room={self.floor_room} >= 0 semitones")
 
     def start(self, plan) -> None:
         """Before a given part's first note, its first pitch stands for it (an introduction without the melody);
@@ -320,7 +325,10 @@ class PitchRange(PartRuleBase):
         if high is None and low is None:
             return None
         high = 127 if high is None else high
-        low = 0 if low is None or low > high else low
+        given_high = _pitch_near([n for s, notes in self._notes.items() if s < slot and s in self._given
+                                  for n in notes], pos, min)
+        room = (high if given_high is None else given_high) - (low or 0)
+        low = 0 if low is None or low > high or room < self.floor_room else low
         return PartRange(low, high)
 
     def held_durations(self, slot: int, pos: int, pitch: int) -> torch.Tensor | None:

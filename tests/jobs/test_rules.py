@@ -115,12 +115,29 @@ def test_register_holds_the_melodys_first_pitch_in_an_introduction(tokenizer):
 
 def test_register_and_instrument_range_that_do_not_meet_give_the_range():
     rule = PitchRange(0, keep_register=True, ranges={1: PartRange(28, 55)})
-    rule.start_bar(0, {0: [NoteSpan(0, 48, 50)], 2: [NoteSpan(0, 48, 45)]})
+    rule.start_bar(0, {0: [NoteSpan(0, 48, 60)], 2: [NoteSpan(0, 48, 45)]})
     rule.start_part(1, 48)
-    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=0)), 0) == list(range(46, 51))  # they meet
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=0)), 0) == list(range(46, 56))  # they meet
     rule.start_bar(0, {0: [NoteSpan(0, 48, 20)]})  # a melody under the bass's whole range
     rule.start_part(1, 48)
     assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=0)), 0) == list(range(28, 56))
+
+
+def test_a_given_part_close_under_the_melody_is_no_floor():
+    rule = PitchRange(0, keep_register=True)
+    # the kept chords' top (67) a fifth under the melody (74): the parts may go under the chords
+    rule.start_bar(0, {0: [NoteSpan(0, 48, 74)], 2: [NoteSpan(0, 48, 67)]})
+    rule.start_part(1, 48)
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=0)), 0) == list(range(0, 75))
+    rule.wrote(NoteSpan(0, 48, 64))
+    rule.end_part()
+    # an octave or more under the melody the floor holds, also for a part under a new part close above it
+    rule.start_bar(1, {0: [NoteSpan(0, 48, 74)], 3: [NoteSpan(0, 48, 60)]})
+    rule.start_part(1, 48)
+    rule.wrote(NoteSpan(0, 48, 64))
+    rule.end_part()
+    rule.start_part(2, 48)
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=0)), 0) == list(range(61, 65))
 
 
 def test_scale_bias_lowers_only_pitches_outside_the_bars_key():
