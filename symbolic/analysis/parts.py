@@ -20,7 +20,8 @@ from typing import Iterable, Sequence
 from symbolic.errors import ConfigError
 from symbolic.score import Note
 
-__all__ = ["doubled_steps", "doubling_share", "above_share", "held_above_share", "triplet_share", "is_swung", "SWING_SHARE", "TRIPLET_FRACTIONS"]
+__all__ = ["doubled_steps", "doubling_share", "above_share", "held_above_share", "triplet_share", "is_swung",
+           "SWING_SHARE", "TRIPLET_FRACTIONS"]
 
 # Fractions of a beat (quarter note) that only a triplet reaches: 8th triplets (1/3, 2/3) and 16th
 # triplets (1/6, 5/6).  0, 1/4, 1/2 and 3/4 are the straight 16th grid.

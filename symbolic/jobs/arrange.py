@@ -249,8 +249,8 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     and key penalty apply too (:func:`~symbolic.jobs.rules.part_rules`).  Whatever the style, the new
     parts keep the given parts' rhythmic feel (straight given parts: no triplet positions,
     :func:`~symbolic.jobs.rules.straight_grid`; swung or triplet: allowed) and do not double them for
-    long (:class:`~symbolic.jobs.rules.DoublingLimit`, at most :data:`MAX_DOUBLING_SHARE` of the last
-    :data:`DOUBLING_WINDOW_BEATS` beats).
+    long (:class:`~symbolic.jobs.rules.DoublingLimit`, at most :data:`MAX_DOUBLING_SHARE` of their sounding
+    time, over the whole part and over its last :data:`DOUBLING_WINDOW_BEATS` beats).
     """
     from symbolic.analysis.parts import doubling_share, triplet_share, SWING_SHARE
     from symbolic.jobs.plan import BarPlan, Plan, generate_planned
@@ -299,7 +299,8 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     pitched = [notes for i, notes in zip(given, kept) if not score.tracks[i].is_drum]
     decisions.append("doubling: the new parts sound a kept part's pitch class for "
                      + ", ".join(f"{doubling_share(notes, pitched):.0%}" for notes in parts)
-                     + f" of their time (limit {MAX_DOUBLING_SHARE:.0%} of any {DOUBLING_WINDOW_BEATS} beats)")
+                     + f" of their time (limit {MAX_DOUBLING_SHARE:.0%} of the part and of any "
+                       f"{DOUBLING_WINDOW_BEATS} beats)")
     return parts, decisions
 
 

@@ -12,17 +12,17 @@ The rules, in the order they are applied (right after the grammar mask):
 
 * :class:`RhythmGrid`: note onsets on a grid, durations a whole number of grid steps
   and at least a minimum (a style's part rhythm), or onsets alone (its onset grid);
-* :class:`PitchRange`: a new part keeps under the parts above it and over the given
-  parts below it (the register), and inside its voice's or instrument's range;
+* :class:`PitchRange`: a new part keeps under the parts above it (held notes too) and over the
+  given parts below it (the register), and inside its voice's or instrument's range;
 * :class:`ScaleBias`: pitches outside the key around the bar lose some nats;
 * :class:`SingleLine`: a part is one line (no note starts while its last sounds),
   optionally with double stops and without rests (legato).
 
 Two rules come from the input rather than the style (the jobs add them, :mod:`symbolic.jobs.arrange`):
 
-* :class:`DoublingLimit`: a new part that has lately doubled the kept parts (same pitch class at
-  the same time) for more than a share of its sounding time may not double them again until it
-  has gone its own way;
+* :class:`DoublingLimit`: a new part doubles the kept parts (same pitch class at the same time) for
+  at most a share of its sounding time, over the whole part and over its last beats, counted over
+  each note's whole length;
 * the input's rhythmic feel: in straight music, :func:`straight_grid` (a :class:`RhythmGrid` on the
   16th grid) keeps triplet positions out of the new parts.
 
@@ -409,19 +409,25 @@ class DoublingLimit(PartRuleBase):
     same pitch class at the same time (unison or octave; the measure of
     :func:`symbolic.analysis.parts.doubling_share`).  The kept notes are known in advance: :meth:`start`
     reads every given note of the plan (``vocab`` walks it), so a note is measured over its whole length,
-    across bar lines, up to the plan's end (where the job cuts it).  Per free part the rule keeps a budget: ``max_share`` of its sounding time minus
-    its doubled time, both over its whole part so far and over its last ``window_steps`` of sounding
-    time (the smaller budget counts, never below 0).  A note may spend at most that budget on doubling
-    beyond ``max_share`` of its own length:
+    across bar lines, up to the plan's end (where the job cuts it).  Per free part the rule keeps a
+    budget: ``max_share`` of its sounding time minus its doubled time, both over its whole part so far
+    and over its last ``window_steps`` of sounding time (the smaller budget counts, never below 0).  A
+    note may spend at most that budget on doubling beyond ``max_share`` of its own length:
 
     * a Pitch id is forbidden when the note, held ``horizon_steps`` from its onset, would overspend (its
       pitch class sounds in a kept part then);
     * once the pitch is chosen, a Duration id is forbidden when the note held that long would overspend.
 
     So the part leaves the kept parts' notes, or plays shorter, or its doubled note stops where the kept
-    note comes in, and its doubled share stays at or under ``max_share``.  Where every id the row allows
-    would overspend, only those that overspend least stay (so it gives way as little as it can).  The
-    forbidden ids depend on the rule's state and the grammar state only.
+    note comes in, and its doubled share stays at or under ``max_share``.  Where every pitch would
+    overspend, the row may still end the chord or the part (a rest); only in a row where the grammar and
+    the rules before this one leave nothing else do the ids that overspend least stay (it gives way as
+    little as it can).  The forbidden ids depend on the rule's state, the grammar state and which ids the
+    earlier masks left (as :func:`~symbolic.sampling.processors.forbid_unless_empty` does), never on the
+    logit values.  ``horizon_steps``: steps (``steps_per_beat`` to a quarter note); ``window_steps`` too.
+
+    Raises:
+        ConfigError: ``max_share`` outside [0, 1], or a window or horizon under one step.
     """
 
     vocab: object
