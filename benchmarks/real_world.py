@@ -215,7 +215,7 @@ def _in_scale(notes, scale) -> float:
 def job_checks(source: Score, result, melody_notes: list[Note], classifier) -> dict:
     """What a musician checks in a job's output: see item 4 of the module docstring."""
     from symbolic.analysis.keys import estimate_key, scale_pitch_classes
-    from symbolic.analysis.parts import above_share, doubling_share, triplet_share
+    from symbolic.analysis.parts import above_share, doubling_share, held_above_share, triplet_share
     from symbolic.models.classifier import classify_scores
 
     out = result.score
@@ -234,6 +234,7 @@ def job_checks(source: Score, result, melody_notes: list[Note], classifier) -> d
         "new_parts": [{"program": t.program, "notes": len(t.notes),
                        "range": (min(n.pitch for n in t.notes), max(n.pitch for n in t.notes)) if t.notes else None,
                        "in_scale": _in_scale(t.notes, scale), "above_melody": above_share(t.notes, melody_notes),
+                       "held_above_melody": held_above_share(t.notes, melody_notes),
                        "doubling": doubling_share(t.notes, kept),
                        "triplets": triplet_share([t.notes], out.ticks_per_beat)} for t in new],
         "input_triplets": triplet_share([t.notes for t in source.tracks], source.ticks_per_beat),
@@ -300,19 +301,21 @@ def jobs_report(rows: list[dict], command: str) -> str:
              "",
              f"The first {JOB_BARS} bars of each song (`crop_bars`); inputs and outputs stay outside git (commercial "
              "songs). Per new part: notes in the melody's scale (the melody's key by Krumhansl-Kessler), notes "
-             "starting above the melody note sounding then, doubling share against the kept pitched parts "
+             "starting above the melody note sounding then, notes held over the start of a lower melody note "
+             "(`held_above_share`), doubling share against the kept pitched parts "
              "(`doubling_share`: same pitch class at the same time, share of the part's sounding time), triplet "
              "share of its onsets (`triplet_share`) beside the input's; and the classifier's top style.",
              "",
-             "| song | job | melody kept | melody key | new parts (notes in scale / above melody / doubling / "
-             "triplets) | input triplets | classifier | CPU s |",
+             "| song | job | melody kept | melody key | new parts (notes in scale / above melody / held over "
+             "melody / doubling / triplets) | input triplets | classifier | CPU s |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         if "error" in r:
             lines.append(f"| {r['file']} | {r['error']} | | | | | | |")
             continue
-        parts = "; ".join(f"{p['program']}: {p['in_scale']:.0%} / {p['above_melody']:.0%} / {p['doubling']:.0%} / "
-                          f"{p['triplets']:.0%}" for p in r["new_parts"])
+        parts = "; ".join(f"{p['program']}: {p['in_scale']:.0%} / {p['above_melody']:.0%} / "
+                          f"{p['held_above_melody']:.0%} / {p['doubling']:.0%} / {p['triplets']:.0%}"
+                          for p in r["new_parts"])
         top = max(r["classifier"], key=r["classifier"].get)
         lines.append(f"| {Path(r['file']).stem} | {r['job']} | {'yes' if r['melody_kept'] else 'NO'} | "
                      f"{_key_name(r['melody_key'])} | {parts} | {r['input_triplets']:.0%} | "

@@ -6,6 +6,8 @@
   feel from it (:data:`SWING_SHARE`).
 - :func:`above_share` -- the share of a part's notes that start above the note a line (the melody) sounds
   at that moment: a part written under the melody that crosses it.
+- :func:`held_above_share` -- the share of a part's notes held over the start of a lower note of a line: a
+  note that starts under (or before) the melody and sounds on above its next note.
 
 Plain Python over :class:`~symbolic.score.Note` lists; no torch.
 """
@@ -18,7 +20,8 @@ from typing import Iterable, Sequence
 from symbolic.errors import ConfigError
 from symbolic.score import Note
 
-__all__ = ["doubled_steps", "doubling_share", "above_share", "triplet_share", "is_swung", "SWING_SHARE", "TRIPLET_FRACTIONS"]
+__all__ = ["doubled_steps", "doubling_share", "above_share", "held_above_share", "triplet_share", "is_swung",
+           "SWING_SHARE", "TRIPLET_FRACTIONS"]
 
 # Fractions of a beat (quarter note) that only a triplet reaches: 8th triplets (1/3, 2/3) and 16th
 # triplets (1/6, 5/6).  0, 1/4, 1/2 and 3/4 are the straight 16th grid.
@@ -71,6 +74,22 @@ def above_share(part: Sequence[Note], line: Sequence[Note]) -> float:
                     if m.onset_ticks + m.duration_ticks > note.onset_ticks]
         above += bool(sounding) and note.pitch > max(sounding)
     return above / len(part)
+
+
+def held_above_share(part: Sequence[Note], line: Sequence[Note]) -> float:
+    """Share of the notes of ``part`` during which a note of ``line`` starts (after the part's note starts,
+    before it ends) with a lower pitch: the part's note, held, sounds above the line's note.  The complement
+    of :func:`above_share`, which reads onsets only.  In [0, 1]; 0.0 for an empty ``part``."""
+    if not part:
+        return 0.0
+    line = sorted(line)
+    onsets = [n.onset_ticks for n in line]
+    held = 0
+    for note in part:
+        starting = line[bisect.bisect_right(onsets, note.onset_ticks):
+                        bisect.bisect_left(onsets, note.onset_ticks + note.duration_ticks)]
+        held += any(m.pitch < note.pitch for m in starting)
+    return held / len(part)
 
 
 def triplet_share(parts: Sequence[Sequence[Note]], ticks_per_beat: int) -> float:

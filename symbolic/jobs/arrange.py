@@ -33,8 +33,8 @@ __all__ = ["JobResult", "MelodyChoice", "find_melody", "choose_melody_track", "c
            "accompany", "convert", "continue_score", "KEEPABLE", "parse_keep", "check_keep", "check_accompany_keep"]
 
 MAX_PARTS = 8  # most new parts a job writes
-MAX_DOUBLING_SHARE = 0.5  # a new part doubles the kept parts at most this share of its recent time ...
-DOUBLING_WINDOW_BEATS = 8  # ... counted over its last this many beats of sounding time
+MAX_DOUBLING_SHARE = 0.5  # a new part doubles the kept parts at most this share of its sounding time, over ...
+DOUBLING_WINDOW_BEATS = 8  # ... the whole part and over its last this many beats of sounding time
 KEEPABLE = ("bass", "drums")  # roles a conversion can keep as they are
 
 
@@ -249,8 +249,8 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     and key penalty apply too (:func:`~symbolic.jobs.rules.part_rules`).  Whatever the style, the new
     parts keep the given parts' rhythmic feel (straight given parts: no triplet positions,
     :func:`~symbolic.jobs.rules.straight_grid`; swung or triplet: allowed) and do not double them for
-    long (:class:`~symbolic.jobs.rules.DoublingLimit`, at most :data:`MAX_DOUBLING_SHARE` of the last
-    :data:`DOUBLING_WINDOW_BEATS` beats).
+    long (:class:`~symbolic.jobs.rules.DoublingLimit`, at most :data:`MAX_DOUBLING_SHARE` of their sounding
+    time, over the whole part and over its last :data:`DOUBLING_WINDOW_BEATS` beats).
     """
     from symbolic.analysis.parts import doubling_share, triplet_share, SWING_SHARE
     from symbolic.jobs.plan import BarPlan, Plan, generate_planned
@@ -285,8 +285,9 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     decisions = [f"feel: {'straight' if triplets < SWING_SHARE else 'swung or triplet'} ({triplets:.0%} of the "
                  f"kept parts' onsets on triplet positions): "
                  + ("no triplet positions in the new parts" if grid is not None else "triplets allowed")]
-    rules.append(DoublingLimit(tokenizer.vocab.offsets[TokenType.PITCH], MAX_DOUBLING_SHARE,
-                               DOUBLING_WINDOW_BEATS * tokenizer.config.steps_per_beat))
+    steps_per_beat = tokenizer.config.steps_per_beat
+    rules.append(DoublingLimit(tokenizer.vocab, MAX_DOUBLING_SHARE, DOUBLING_WINDOW_BEATS * steps_per_beat,
+                               horizon_steps=steps_per_beat))
     ids = generate_planned(model, tokenizer, plan, config.generation(), rules,
                            style_weights=style_weights(tokenizer.vocab.styles, weights),
                            max_part_tokens=config.max_part_tokens, progress=progress, on_bar=on_bar)
@@ -298,7 +299,8 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     pitched = [notes for i, notes in zip(given, kept) if not score.tracks[i].is_drum]
     decisions.append("doubling: the new parts sound a kept part's pitch class for "
                      + ", ".join(f"{doubling_share(notes, pitched):.0%}" for notes in parts)
-                     + f" of their time (limit {MAX_DOUBLING_SHARE:.0%} of any {DOUBLING_WINDOW_BEATS} beats)")
+                     + f" of their time (limit {MAX_DOUBLING_SHARE:.0%} of the part and of any "
+                       f"{DOUBLING_WINDOW_BEATS} beats)")
     return parts, decisions
 
 

@@ -12,17 +12,17 @@ The rules, in the order they are applied (right after the grammar mask):
 
 * :class:`RhythmGrid`: note onsets on a grid, durations a whole number of grid steps
   and at least a minimum (a style's part rhythm), or onsets alone (its onset grid);
-* :class:`PitchRange`: a new part keeps under the parts above it and over the given
-  parts below it (the register), and inside its voice's or instrument's range;
+* :class:`PitchRange`: a new part keeps under the parts above it (held notes too) and over the
+  given parts below it (the register), and inside its voice's or instrument's range;
 * :class:`ScaleBias`: pitches outside the key around the bar lose some nats;
 * :class:`SingleLine`: a part is one line (no note starts while its last sounds),
   optionally with double stops and without rests (legato).
 
 Two rules come from the input rather than the style (the jobs add them, :mod:`symbolic.jobs.arrange`):
 
-* :class:`DoublingLimit`: a new part that has lately doubled the kept parts (same pitch class at
-  the same time) for more than a share of its sounding time may not double them again until it
-  has gone its own way;
+* :class:`DoublingLimit`: a new part doubles the kept parts (same pitch class at the same time) for
+  at most a share of its sounding time, over the whole part and over its last beats, counted over
+  each note's whole length;
 * the input's rhythmic feel: in straight music, :func:`straight_grid` (a :class:`RhythmGrid` on the
   16th grid) keeps triplet positions out of the new parts.
 
@@ -34,6 +34,7 @@ Torch is needed.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Mapping, NamedTuple, Protocol
 
@@ -42,8 +43,8 @@ import torch
 from symbolic.errors import ConfigError
 from symbolic.sampling.processors import StepContext, forbid_unless_empty
 from symbolic.styles.texture import PartRange, StyleTexture, program_range
-from symbolic.tokenization.grammar import Phase
-from symbolic.tokenization.stream import NoteSpan
+from symbolic.tokenization.grammar import GrammarState, Phase
+from symbolic.tokenization.stream import NoteSpan, part_notes
 from symbolic.tokenization.vocab import TokenType
 
 __all__ = ["PartRule", "PartRuleBase", "LineState", "RhythmGrid", "PitchRange", "ScaleBias", "SingleLine",
@@ -187,31 +188,83 @@ def _clip(register: PartRange | None, playable: PartRange | None) -> PartRange |
     return PartRange(low, high) if low <= high else playable
 
 
+class GivenTimeline(NamedTuple):
+    """The given parts of a plan on one time line: where each bar starts, where the last ends and every
+    given note, in steps from the plan's first bar line (the plan loop's bars, chunk by chunk)."""
+
+    bar_starts: tuple[int, ...]
+    end: int
+    notes: Mapping[int, tuple[NoteSpan, ...]]  # slot -> its given notes, in rising start order
+
+    @classmethod
+    def of_plan(cls, vocab, plan) -> "GivenTimeline":
+        """Walk the plan's header and bar openings through the token grammar (which knows each bar's
+        length, meter changes and chunks) and put each given part's notes at its bar's start."""
+        state = GrammarState(vocab).advance_all(plan.header)
+        starts, notes, offset = [], {}, 0
+        for bar in plan.bars:
+            state.advance_all(bar.opening)
+            starts.append(offset)
+            for slot, ids in bar.parts:
+                if ids is not None:
+                    notes.setdefault(slot, []).extend(NoteSpan(offset + s, offset + e, p)
+                                                      for s, e, p in part_notes(vocab, ids))
+            offset += state.chunk
+        return cls(tuple(starts), offset, {slot: tuple(sorted(spans)) for slot, spans in notes.items()})
+
+
 @dataclass(eq=False)
 class PitchRange(PartRuleBase):
     """Keep a free part's pitches in its register and its range.
 
     With ``keep_register``, a note of the free part at position ``pos`` stays at or
     below what the parts of lower slots (the melody, the parts above) sound there,
-    and at or above what the given parts of higher slots sound there, so parts
-    written under a melody stay under it and do not cross; in a bar where a given part
+    and above what the given parts of higher slots sound there (not in unison with them,
+    which would double them), so parts written under a melody stay under it and do not
+    cross.  The floor holds only where it lies ``floor_room`` semitones or more under the
+    given parts above (the melody): a kept part close under the melody (a full band's
+    chords) would otherwise pin the new parts into a few pitches against it, chromatic
+    neighbours and unisons, so there they may go under it.  In a bar where a given part
     rests, its last pitch before the bar stands for it (before its first note, its first
     pitch, read from the plan in :meth:`start`), so a part under the melody stays under it
     through the melody's rests and an introduction.  ``ranges`` maps a free
     slot to its voice's or instrument's :class:`PartRange`; where the register and
     the range do not meet, the range wins.  ``pitch_offset`` is the id of pitch 0.
+
+    Held notes: with ``vocab`` (the tokenizer vocabulary) and ``keep_register``, a note may
+    not be held over the start of a lower note of a part above: once its pitch is chosen,
+    the Duration ids that would make it sound on into such a note are forbidden (the given
+    parts' notes are read from the whole plan in :meth:`start`, so a note held over a bar
+    line into the melody's next phrase counts; the free parts above count in the bar being
+    written).  ``min_duration_steps`` (the shortest note the other rules allow, in steps)
+    extends the pitch rule to the notes above that start within that span of the onset, so
+    a chosen pitch always has a duration left.
+
     A no-op where neither applies, and for a row it would leave with nothing allowed.
     """
 
     pitch_offset: int
     keep_register: bool = True
     ranges: Mapping[int, PartRange] = field(default_factory=dict)
+    min_duration_steps: int = 1
+    vocab: object | None = None
+    floor_room: int = 12
     _notes: dict[int, list[NoteSpan]] = field(default_factory=dict, init=False, repr=False)
     _given: frozenset[int] = field(default=frozenset(), init=False, repr=False)
     _last: dict[int, int] = field(default_factory=dict, init=False, repr=False)
+    _timeline: GivenTimeline | None = field(default=None, init=False, repr=False)
+    _starts: dict[int, list[int]] = field(default_factory=dict, init=False, repr=False)
+    _bar: int = field(default=0, init=False, repr=False)
+    _chunk: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.min_duration_steps < 1 or self.floor_room < 0:
+            raise ConfigError(f"min_duration_steps={self.min_duration_steps} must be >= 1 and "
+                              f"floor_room={self.floor_room} >= 0 semitones")
 
     def start(self, plan) -> None:
-        """Before a given part's first note, its first pitch stands for it (an introduction without the melody)."""
+        """Before a given part's first note, its first pitch stands for it (an introduction without the melody);
+        with a vocabulary, every given note of the plan is read for the held-note rule."""
         self._last, self._notes, self._given = {}, {}, frozenset()
         for bar in plan.bars:
             for slot, ids in bar.parts:
@@ -220,6 +273,9 @@ class PitchRange(PartRuleBase):
                                   if self.pitch_offset <= t < self.pitch_offset + 128), None)
                     if first is not None:
                         self._last[slot] = first
+        if self.vocab is not None and self.keep_register:
+            self._timeline = GivenTimeline.of_plan(self.vocab, plan)
+            self._starts = {k: [n.start for n in notes] for k, notes in self._timeline.notes.items()}
 
     def start_bar(self, index: int, given: Mapping[int, list[NoteSpan]]) -> None:
         for slot, notes in self._notes.items():  # the last pitch of each given part before this bar
@@ -229,29 +285,76 @@ class PitchRange(PartRuleBase):
         for slot, pitch in self._last.items():  # a given part that rests through the bar holds its last pitch
             self._notes.setdefault(slot, [NoteSpan(0, 1 << 30, pitch)])
         self._given = frozenset(given) | frozenset(self._last)
+        self._bar = index
+
+    def start_part(self, slot: int, chunk: int) -> None:
+        self.slot, self._chunk = slot, chunk
 
     def wrote(self, note: NoteSpan) -> None:
         self._notes.setdefault(self.slot, []).append(note)
 
+    def onsets_above(self, slot: int, start: int, end: int) -> list[tuple[int, int]]:
+        """``(step, pitch)`` of the notes of parts above free part ``slot`` (lower slots) that start after
+        ``start`` and before ``end`` (steps from the bar line of the bar being written; ``end`` may lie in
+        a later bar): this bar's notes, and the given notes of later bars when the plan was read."""
+        found = [(s, p) for k, notes in self._notes.items() if k < slot for s, _, p in notes if start < s < end]
+        if self._timeline is not None and end > self._chunk:
+            origin = self._timeline.bar_starts[self._bar]
+            low, high = origin + max(start, self._chunk - 1), origin + end
+            for k, notes in self._timeline.notes.items():
+                if k < slot:
+                    starts = self._starts[k]
+                    found += [(s - origin, p) for s, _, p in
+                              notes[bisect.bisect_right(starts, low):bisect.bisect_left(starts, high)]]
+        return found
+
     def register(self, slot: int, pos: int) -> PartRange | None:
-        """Pitch range for a note of free part ``slot`` at ``pos``: under the parts above, over the given
-        parts below; ``None`` when neither sounds anywhere in the bar, or before the first position."""
+        """Pitch range for a note of free part ``slot`` at ``pos``: at or under the parts above (those sounding
+        at ``pos`` and those starting within ``min_duration_steps`` of it), above the given parts below;
+        ``None`` when neither sounds anywhere in the bar, or before the first position."""
         if pos < 0:
             return None
         above = [n for s, notes in self._notes.items() if s < slot for n in notes]
         below = [n for s, notes in self._notes.items() if s > slot and s in self._given for n in notes]
         high = _pitch_near(above, pos, min)
+        soon = [p for _, p in self.onsets_above(slot, pos, pos + self.min_duration_steps)]
+        if soon:
+            high = min(soon + ([high] if high is not None else []))
         low = _pitch_near(below, pos, max)
+        low = None if low is None else low + 1  # over them, not in unison (which would double them)
         if high is None and low is None:
             return None
         high = 127 if high is None else high
-        low = 0 if low is None or low > high else low
+        given_high = _pitch_near([n for s, notes in self._notes.items() if s < slot and s in self._given
+                                  for n in notes], pos, min)
+        room = (high if given_high is None else given_high) - (low or 0)
+        low = 0 if low is None or low > high or room < self.floor_room else low
         return PartRange(low, high)
+
+    def held_durations(self, slot: int, pos: int, pitch: int) -> torch.Tensor | None:
+        """Bool ``(vocab_size,)``: the Duration ids that would hold free part ``slot``'s note (``pitch`` at
+        ``pos``) over the start of a lower note of a part above; ``None`` when none would (or no vocabulary)."""
+        if self.vocab is None:
+            return None
+        steps = self.vocab.duration_steps
+        lower = [s for s, p in self.onsets_above(slot, pos, pos + max(steps)) if p < pitch]
+        if not lower:
+            return None
+        limit = min(lower) - pos  # the note must end by then
+        forbidden = torch.zeros(len(self.vocab), dtype=torch.bool)
+        offset = self.vocab.offsets[TokenType.DURATION]
+        forbidden[offset:offset + len(steps)] = torch.tensor([d > limit for d in steps])
+        return forbidden
 
     def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
         if self.slot is None:
             return logits
-        register = self.register(self.slot, context.grammar_states[0].note_pos) if self.keep_register else None
+        state = context.grammar_states[0]
+        if state.phase == Phase.NOTE_VELOCITY:  # a Duration comes next: the pitch is chosen
+            forbidden = self.held_durations(self.slot, state.note_pos, state.last_pitch) \
+                if self.keep_register else None
+            return logits if forbidden is None else forbid_unless_empty(logits, forbidden.to(logits.device))
+        register = self.register(self.slot, state.note_pos) if self.keep_register else None
         allowed = _clip(register, self.ranges.get(self.slot))
         if allowed is None:
             return logits
@@ -300,51 +403,87 @@ class ScaleBias(PartRuleBase):
 
 @dataclass(eq=False)
 class DoublingLimit(PartRuleBase):
-    """Keep a free part from doubling the kept parts for long.
+    """Keep a free part from doubling the kept parts for long, counted by sounding time.
 
     A note of a free part doubles where a note of a ``kept`` slot (default: every given slot) sounds the
     same pitch class at the same time (unison or octave; the measure of
-    :func:`symbolic.analysis.parts.doubling_share`).  The rule remembers, per free part, its notes over
-    the last ``window_steps`` of its sounding time; while the doubled share of those is above
-    ``max_share``, the pitches of every pitch class a kept part sounds at the note's position are
-    forbidden, so the part leaves the kept parts' notes until its share falls.  A note is measured up
-    to its bar's end (what comes after is not known yet); kept notes that ring over a bar line count
-    in the next bar.  ``pitch_offset`` is the id of pitch 0.  A row it would
-    leave with nothing allowed is passed through unchanged.
+    :func:`symbolic.analysis.parts.doubling_share`).  The kept notes are known in advance: :meth:`start`
+    reads every given note of the plan (``vocab`` walks it), so a note is measured over its whole length,
+    across bar lines, up to the plan's end (where the job cuts it).  Per free part the rule keeps a
+    budget: ``max_share`` of its sounding time minus its doubled time, both over its whole part so far
+    and over its last ``window_steps`` of sounding time (the smaller budget counts, never below 0).  A
+    note may spend at most that budget on doubling beyond ``max_share`` of its own length:
+
+    * a Pitch id is forbidden when the note, held ``horizon_steps`` from its onset, would overspend (its
+      pitch class sounds in a kept part then);
+    * once the pitch is chosen, a Duration id is forbidden when the note held that long would overspend.
+
+    So the part leaves the kept parts' notes, or plays shorter, or its doubled note stops where the kept
+    note comes in, and its doubled share stays at or under ``max_share``.  Where every pitch would
+    overspend, the row may still end the chord or the part (a rest); only in a row where the grammar and
+    the rules before this one leave nothing else do the ids that overspend least stay (it gives way as
+    little as it can).  The forbidden ids depend on the rule's state, the grammar state and which ids the
+    earlier masks left (as :func:`~symbolic.sampling.processors.forbid_unless_empty` does), never on the
+    logit values.  ``horizon_steps``: steps (``steps_per_beat`` to a quarter note); ``window_steps`` too.
+
+    Raises:
+        ConfigError: ``max_share`` outside [0, 1], or a window or horizon under one step.
     """
 
-    pitch_offset: int
+    vocab: object
     max_share: float = 0.5
     window_steps: int = 96
     kept: frozenset[int] | None = None
-    _given: list[NoteSpan] = field(default_factory=list, init=False, repr=False)
-    _chunk: int = field(default=0, init=False, repr=False)
+    horizon_steps: int = 12
+    _given: tuple[NoteSpan, ...] = field(default=(), init=False, repr=False)
+    _starts: list[int] = field(default_factory=list, init=False, repr=False)
+    _longest: int = field(default=0, init=False, repr=False)
+    _bar_starts: tuple[int, ...] = field(default=(), init=False, repr=False)
+    _origin: int = field(default=0, init=False, repr=False)
+    _end: int = field(default=0, init=False, repr=False)
     _recent: dict[int, list[tuple[int, int]]] = field(default_factory=dict, init=False, repr=False)
+    _total: dict[int, tuple[int, int]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.max_share <= 1.0:
             raise ConfigError(f"max_share={self.max_share} must be between 0 and 1")
-        if self.window_steps < 1:
-            raise ConfigError(f"window_steps={self.window_steps} must be >= 1")
+        if self.window_steps < 1 or self.horizon_steps < 1:
+            raise ConfigError(f"window_steps={self.window_steps} and horizon_steps={self.horizon_steps} "
+                              "must be >= 1")
+
+    def start(self, plan) -> None:
+        timeline = GivenTimeline.of_plan(self.vocab, plan)
+        self._given = tuple(sorted(n for slot, notes in timeline.notes.items()
+                                   if self.kept is None or slot in self.kept for n in notes))
+        self._starts = [n.start for n in self._given]
+        self._longest = max((n.end - n.start for n in self._given), default=0)
+        self._bar_starts, self._end, self._recent, self._total = timeline.bar_starts, timeline.end, {}, {}
 
     def start_bar(self, index: int, given: Mapping[int, list[NoteSpan]]) -> None:
-        held = [NoteSpan(s - self._chunk, e - self._chunk, p) for s, e, p in self._given
-                if self._chunk and e > self._chunk]  # the bar's length is known once a part was written in it
-        self._given = held + [n for slot, notes in given.items() if self.kept is None or slot in self.kept
-                              for n in notes]
-        self._chunk = 0
+        self._origin = self._bar_starts[index]
 
-    def start_part(self, slot: int, chunk: int) -> None:
-        self.slot, self._chunk = slot, chunk
+    def sounding(self, start: int, end: int) -> int:
+        """Steps of ``[start, end)`` (steps from the bar line of the bar being written) before the plan's end."""
+        return max(0, min(end + self._origin, self._end) - start - self._origin)
 
-    def wrote(self, note: NoteSpan) -> None:
+    def doubled(self, start: int, end: int, pitch: int) -> int:
+        """Steps of ``[start, end)`` (steps from the bar line of the bar being written) in which a kept note
+        sounds ``pitch``'s pitch class."""
         from symbolic.analysis.parts import doubled_steps
 
-        end = min(note.end, max(self._chunk, note.start + 1))  # measured as far as the bar goes
+        start, end = start + self._origin, end + self._origin
+        near = self._given[bisect.bisect_left(self._starts, start - self._longest):
+                           bisect.bisect_left(self._starts, end)]
+        return doubled_steps(start, end, pitch, near)
+
+    def wrote(self, note: NoteSpan) -> None:
+        length, doubled = self.sounding(note.start, note.end), self.doubled(*note)
         recent = self._recent.setdefault(self.slot, [])
-        recent.append((end - note.start, doubled_steps(note.start, end, note.pitch, self._given)))
-        while len(recent) > 1 and sum(length for length, _ in recent[1:]) >= self.window_steps:
+        recent.append((length, doubled))
+        while len(recent) > 1 and sum(n for n, _ in recent[1:]) >= self.window_steps:
             recent.pop(0)
+        total = self._total.get(self.slot, (0, 0))
+        self._total[self.slot] = (total[0] + length, total[1] + doubled)
 
     def share(self, slot: int) -> float:
         """The doubled share of free part ``slot``'s recent sounding time (0.0 before its first note)."""
@@ -352,18 +491,51 @@ class DoublingLimit(PartRuleBase):
         total = sum(length for length, _ in recent)
         return sum(doubled for _, doubled in recent) / total if total else 0.0
 
+    def budget(self, slot: int) -> float:
+        """Steps free part ``slot`` may still double beyond ``max_share`` of its next note: the smaller of
+        ``max_share`` times its sounding time minus its doubled time, over the whole part and over its recent
+        window; never below 0."""
+        recent = self._recent.get(slot, [])
+        window = self.max_share * sum(n for n, _ in recent) - sum(d for _, d in recent)
+        length, doubled = self._total.get(slot, (0, 0))
+        return max(0.0, min(window, self.max_share * length - doubled))
+
+    def _forbid_costly(self, logits: torch.Tensor, ids: slice, cost: torch.Tensor) -> torch.Tensor:
+        """Forbid the ``ids`` whose ``cost`` (their overspend, steps) is above 0; in a row that would leave
+        nothing allowed (not even an id of another type), keep those of least cost among those it allows."""
+        forbidden = torch.zeros(logits.size(-1), dtype=torch.bool, device=logits.device)
+        forbidden[ids] = cost > 0
+        masked = logits.masked_fill(forbidden, float("-inf"))
+        if torch.isfinite(masked).any(dim=-1).all():
+            return masked
+        allowed = torch.isfinite(logits[:, ids])
+        least = torch.where(allowed, cost, torch.full_like(cost, float("inf"))).min(dim=-1, keepdim=True).values
+        fallback = torch.zeros_like(logits, dtype=torch.bool)
+        fallback[:, ids] = cost > least
+        return torch.where(torch.isfinite(masked).any(dim=-1, keepdim=True), masked,
+                           forbid_unless_empty(logits, fallback))
+
     def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
-        if self.slot is None or self.share(self.slot) <= self.max_share:
+        if self.slot is None:
             return logits
-        pos = context.grammar_states[0].note_pos
-        classes = {p % 12 for s, e, p in self._given if s <= pos < e}
-        if not classes:
-            return logits
-        doubling = torch.zeros(logits.size(-1), dtype=torch.bool, device=logits.device)
-        pitch_classes = torch.arange(128, device=logits.device) % 12
-        doubling[self.pitch_offset:self.pitch_offset + 128] = torch.isin(
-            pitch_classes, torch.tensor(sorted(classes), dtype=torch.long, device=logits.device))
-        return forbid_unless_empty(logits, doubling)
+        state = context.grammar_states[0]
+        budget = self.budget(self.slot)
+        if state.phase in (Phase.NOTE_POSITION, Phase.NOTE_DURATION):  # a Pitch may come next
+            span = (state.note_pos, state.note_pos + self.horizon_steps)
+            share = self.max_share * self.sounding(*span)
+            over = [self.doubled(*span, pc) - share - budget for pc in range(12)]
+            offset = self.vocab.offsets[TokenType.PITCH]
+            cost = torch.tensor(over, dtype=logits.dtype, device=logits.device).repeat(11)[:128]
+            return self._forbid_costly(logits, slice(offset, offset + 128), cost)
+        if state.phase == Phase.NOTE_VELOCITY:  # a Duration comes next
+            steps = self.vocab.duration_steps
+            pos = state.note_pos
+            over = [self.doubled(pos, pos + d, state.last_pitch) - self.max_share * self.sounding(pos, pos + d)
+                    - budget for d in steps]
+            offset = self.vocab.offsets[TokenType.DURATION]
+            cost = torch.tensor(over, dtype=logits.dtype, device=logits.device)
+            return self._forbid_costly(logits, slice(offset, offset + len(steps)), cost)
+        return logits
 
 
 class LineState(NamedTuple):
@@ -481,7 +653,8 @@ def part_rules(vocab, texture: StyleTexture, ranges: Mapping[int, PartRange],
         rules.append(RhythmGrid.for_vocab(vocab, *rhythm))
     elif onsets is not None:
         rules.append(RhythmGrid.for_vocab(vocab, onsets, 1, durations_on_grid=False))
-    rules.append(PitchRange(vocab.offsets[TokenType.PITCH], True, dict(ranges)))
+    shortest = rhythm[1] if rhythm is not None else 1
+    rules.append(PitchRange(vocab.offsets[TokenType.PITCH], True, dict(ranges), shortest, vocab))
     penalty = texture.off_scale_penalty if off_scale_penalty is None else off_scale_penalty
     if style_rules and bar_scales and penalty:
         rules.append(ScaleBias(vocab.offsets[TokenType.PITCH], penalty, tuple(bar_scales)))

@@ -59,3 +59,15 @@ def test_above_share_counts_notes_over_the_sounding_melody_note():
     part = [Note(0, TPB, 64, 80), Note(TPB, TPB, 69, 80), Note(2 * TPB, TPB, 72, 80), Note(3 * TPB, TPB, 62, 80)]
     assert above_share(part, melody) == 0.5  # the A over the G, the D over the C; the C in the rest is free
     assert above_share([], melody) == 0.0 and above_share(part, []) == 0.0
+
+
+def test_held_above_share_counts_notes_held_over_a_lower_melody_note():
+    from symbolic.analysis.parts import above_share, held_above_share
+
+    melody = [Note(2 * TPB, TPB, 60, 80), Note(3 * TPB, TPB, 64, 80)]  # a C on beat 3, an E on beat 4
+    part = [Note(0, 3 * TPB, 62, 80),  # a D from the bar line, held over the C: above it
+            Note(TPB, 3 * TPB, 59, 80),  # a B held over both, under them
+            Note(2 * TPB, 2 * TPB, 63, 80)]  # an Eb from the C's onset: starts above it, held over the E (higher)
+    assert held_above_share(part, melody) == 1 / 3
+    assert above_share(part, melody) == 1 / 3  # the onset measure sees only the Eb
+    assert held_above_share([], melody) == 0.0 and held_above_share(part, []) == 0.0

@@ -19,6 +19,7 @@ from symbolic.jobs.config import JobConfig
 from symbolic.outputs.midi import midi_bytes
 from symbolic.score import Note, Score, TempoChange, TimeSignature, Track
 from symbolic.styles.registry import texture_of
+from symbolic.tokenization.vocab import TokenType
 
 
 def job(seed: int = 0, **settings) -> JobConfig:
@@ -492,6 +493,58 @@ def test_new_parts_do_not_double_a_kept_part_for_long(model, tokenizer, monkeypa
     monkeypatch.setattr(arrange, "MAX_DOUBLING_SHARE", 1.0)  # the limit off: the model doubles at will
     free = accompany(doubler, tokenizer, score, {"chorale": 1.0}, config, programs=[0])
     assert doubling(free) > 0.9
+
+
+def _full_band(n_bars: int = 8, tpb: int = 480) -> Score:
+    """A melody (72-79) over a band that plays every chord tone: C-major and G-major triads held in three
+    octaves (48-67) and a bass on the roots, a chord a bar."""
+    melody = [Note(k * tpb, tpb, (72, 76, 79, 74, 72, 77, 76, 74)[k % 8], 90) for k in range(4 * n_bars)]
+    chords, bass = [], []
+    for b in range(n_bars):
+        triad = (0, 4, 7) if b % 2 == 0 else (7, 11, 14)
+        chords += [Note(b * 4 * tpb, 4 * tpb, base + step, 70) for base in (48, 60) for step in triad]
+        bass.append(Note(b * 4 * tpb, 4 * tpb, 36 + triad[0], 80))
+    return Score(ticks_per_beat=tpb, tracks=[Track(53, name="Vocal", notes=melody), Track(48, notes=sorted(chords)),
+                                             Track(33, notes=bass)], time_signatures=[TimeSignature(0, 4, 4)])
+
+
+def test_new_parts_stacked_on_a_full_band_double_it_at_most_the_limit(model, tokenizer):
+    from symbolic.analysis.parts import doubling_share
+    from symbolic.jobs.arrange import MAX_DOUBLING_SHARE
+    from symbolic.tokenization.vocab import TokenType
+
+    score = _full_band()
+    pitch = tokenizer.vocab.offsets[TokenType.PITCH]
+    chord_tones = [p for p in range(36, 96) if p % 12 in (0, 2, 4, 7, 11)]
+    doubler = RecordingDecoder(model, {pitch + p: 6.0 for p in chord_tones})  # a model that wants the chord tones
+    result = accompany(doubler, tokenizer, score, {"classical": 1.0}, CONFIG)
+    kept = [result.score.tracks[i].notes for i in result.kept_tracks]
+    assert len(kept) == 3 and len(result.new_tracks) == 3  # stacked: every input track kept
+    shares = [doubling_share(result.score.tracks[i].notes, kept) for i in result.new_tracks]
+    assert all(result.score.tracks[i].notes for i in result.new_tracks)
+    assert max(shares) <= MAX_DOUBLING_SHARE, shares
+
+
+def test_new_parts_do_not_hold_a_note_over_a_lower_melody_note(model, tokenizer):
+    tpb = 480
+    # phrases after rests: two bars of rest, then a low phrase; a rest of a bar, then a lower one
+    melody = [Note((8 + k) * tpb, tpb, 62 - k % 3, 90) for k in range(8)]
+    melody += [Note((20 + k) * tpb, tpb, 57 + k % 2, 90) for k in range(8)]
+    score = Score(ticks_per_beat=tpb, tracks=[Track(73, notes=melody)], time_signatures=[TimeSignature(0, 4, 4)])
+    duration = tokenizer.vocab.offsets[TokenType.DURATION]
+    long_notes = {duration + k: 6.0 for k, d in enumerate(tokenizer.vocab.duration_steps) if d >= 48}
+    holder = RecordingDecoder(model, long_notes)  # a model that wants to hold notes for a bar or more
+    checked = 0
+    for style in ("classical", "chorale"):
+        result = accompany(holder, tokenizer, score, {style: 1.0}, CONFIG)
+        for index in result.new_tracks:
+            for note in result.score.tracks[index].notes:
+                end = note.onset_ticks + note.duration_ticks
+                for m in melody:
+                    if note.onset_ticks < m.onset_ticks < end:
+                        checked += 1
+                        assert note.pitch <= m.pitch, (style, note, m)
+    assert checked > 10
 
 
 def _straight_groove(n_bars: int = 4, tpb: int = 480) -> Score:

@@ -16,7 +16,7 @@ from symbolic.score import Note, Score, TimeSignature, Track
 from symbolic.styles.registry import texture_of
 from symbolic.styles.texture import PartRange
 from symbolic.tokenization.grammar import GrammarState, Phase
-from symbolic.tokenization.stream import NoteSpan
+from symbolic.tokenization.stream import NoteSpan, split_bars
 from symbolic.tokenization.vocab import TokenType
 
 
@@ -81,21 +81,22 @@ def test_register_keeps_a_new_part_under_the_parts_above_and_over_the_given_part
              3: [NoteSpan(0, 24, 48)]}  # a given bass, slot 3
     rule.start_bar(0, given)
     rule.start_part(1, 48)
-    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=4)), offset) == list(range(48, 73))
-    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=14)), offset) == list(range(48, 68))
+    # under the melody (unison allowed), over the bass (not in unison with it: that would double it)
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=4)), offset) == list(range(49, 73))
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=14)), offset) == list(range(49, 68))
     assert torch.equal(rule(torch.zeros(1, 128), at(note_pos=-1)), torch.zeros(1, 128))  # before a position
     rule.wrote(NoteSpan(0, 24, 60))  # part 1's note sounds over the bar's first half
     rule.end_part()
     rule.start_part(2, 48)  # part 2 keeps under part 1 (written above it) and over the given bass below
-    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=4)), offset) == list(range(48, 61))
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=4)), offset) == list(range(49, 61))
     rule.end_part()
     rule.start_bar(1, {0: [NoteSpan(0, 48, 74)]})  # a new bar forgets the last bar's notes ...
     rule.start_part(2, 48)
-    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=4)), offset) == list(range(48, 75))
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=4)), offset) == list(range(49, 75))
     rule.end_part()  # ... but the bass, resting through this bar, holds its last pitch (48)
     rule.start_bar(2, {})  # the melody rests too: a part under it stays under its last note (74)
     rule.start_part(1, 48)
-    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=30)), offset) == list(range(48, 75))
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=30)), offset) == list(range(49, 75))
 
 
 def test_register_holds_the_melodys_first_pitch_in_an_introduction(tokenizer):
@@ -114,12 +115,29 @@ def test_register_holds_the_melodys_first_pitch_in_an_introduction(tokenizer):
 
 def test_register_and_instrument_range_that_do_not_meet_give_the_range():
     rule = PitchRange(0, keep_register=True, ranges={1: PartRange(28, 55)})
-    rule.start_bar(0, {0: [NoteSpan(0, 48, 50)], 2: [NoteSpan(0, 48, 45)]})
+    rule.start_bar(0, {0: [NoteSpan(0, 48, 60)], 2: [NoteSpan(0, 48, 45)]})
     rule.start_part(1, 48)
-    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=0)), 0) == list(range(45, 51))  # they meet
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=0)), 0) == list(range(46, 56))  # they meet
     rule.start_bar(0, {0: [NoteSpan(0, 48, 20)]})  # a melody under the bass's whole range
     rule.start_part(1, 48)
     assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=0)), 0) == list(range(28, 56))
+
+
+def test_a_given_part_close_under_the_melody_is_no_floor():
+    rule = PitchRange(0, keep_register=True)
+    # the kept chords' top (67) a fifth under the melody (74): the parts may go under the chords
+    rule.start_bar(0, {0: [NoteSpan(0, 48, 74)], 2: [NoteSpan(0, 48, 67)]})
+    rule.start_part(1, 48)
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=0)), 0) == list(range(0, 75))
+    rule.wrote(NoteSpan(0, 48, 64))
+    rule.end_part()
+    # an octave or more under the melody the floor holds, also for a part under a new part close above it
+    rule.start_bar(1, {0: [NoteSpan(0, 48, 74)], 3: [NoteSpan(0, 48, 60)]})
+    rule.start_part(1, 48)
+    rule.wrote(NoteSpan(0, 48, 64))
+    rule.end_part()
+    rule.start_part(2, 48)
+    assert allowed_pitches(rule(torch.zeros(1, 128), at(note_pos=0)), 0) == list(range(61, 65))
 
 
 def test_scale_bias_lowers_only_pitches_outside_the_bars_key():
@@ -239,52 +257,134 @@ def test_an_onset_grid_alone_keeps_the_minimum_duration(tokenizer):
     assert kept == [steps for steps in vocab.duration_steps if steps >= 2] and 4 in kept  # 4 is off the grid
 
 
-def test_doubling_limit_forbids_the_kept_parts_pitch_classes_once_a_part_doubled_too_long():
-    rule = DoublingLimit(0, max_share=0.5, window_steps=48)
-    logits = torch.zeros(1, 128)
-    rule.start_bar(0, {0: [NoteSpan(0, 48, 72)], 2: [NoteSpan(24, 48, 43)]})  # melody C; a G from step 24
+def step_plan(tokenizer, tracks: list[list[Note]], free: set[int]) -> Plan:
+    """A 4/4 plan whose given parts are ``tracks`` (notes in steps: 12 ticks a beat) and whose ``free``
+    slots (empty tracks) the model writes in every bar."""
+    from symbolic.jobs.plan import BarPlan
+
+    score = Score(ticks_per_beat=tokenizer.config.steps_per_beat, time_signatures=[TimeSignature(0, 4, 4)],
+                  tracks=[Track(0, notes=notes) for notes in tracks])
+    header, bars = split_bars(tokenizer.vocab, tokenizer.encode(score, style="classical"))
+    return Plan(tuple(header), tuple(
+        BarPlan(tuple(o), tuple(sorted([(s, tuple(p)) for s, p in parts.items() if s not in free]
+                                       + [(s, None) for s in free])))
+        for o, parts in bars))
+
+
+def duration_step(note_pos: int, pitch: int) -> StepContext:
+    """A step context right before a note's Duration: its pitch is chosen."""
+    return StepContext([SimpleNamespace(note_pos=note_pos, chunk=48, phase=Phase.NOTE_VELOCITY, last_pitch=pitch)])
+
+
+def pitch_step(note_pos: int) -> StepContext:
+    return StepContext([SimpleNamespace(note_pos=note_pos, chunk=48, phase=Phase.NOTE_POSITION, last_pitch=-1)])
+
+
+def allowed_durations(out: torch.Tensor, vocab) -> list[int]:
+    offset = vocab.offsets[TokenType.DURATION]
+    return [d for k, d in enumerate(vocab.duration_steps) if torch.isfinite(out[0, offset + k])]
+
+
+def test_a_note_may_not_be_held_over_a_lower_melody_note_that_starts_while_it_sounds(tokenizer):
+    vocab = tokenizer.vocab
+    # the melody rests for two beats, then sings 60 (beat 3) and, in the next bar, 58 on beat 1
+    melody = [Note(24, 24, 60, 80), Note(48, 12, 58, 80), Note(60, 36, 65, 80)]
+    rule = PitchRange(vocab.offsets[TokenType.PITCH], vocab=vocab)
+    rule.start(step_plan(tokenizer, [melody, []], free={1}))
+    rule.start_bar(0, {0: [NoteSpan(24, 48, 60)]})
     rule.start_part(1, 48)
-    assert torch.equal(rule(logits, at(0)), logits)  # nothing written yet: free
-    rule.wrote(NoteSpan(0, 12, 60))  # an octave under the melody's C
-    assert rule.share(1) == 1.0
-    allowed = allowed_pitches(rule(logits, at(12)), 0)
-    assert 60 not in allowed and 48 not in allowed and 62 in allowed and 67 in allowed  # C is out, G is free
-    allowed = allowed_pitches(rule(logits, at(30)), 0)
-    assert 67 not in allowed and 60 not in allowed and 64 in allowed  # C and G both sound at step 30
-    rule.wrote(NoteSpan(12, 36, 64))  # an E: 12 doubled steps of 36
-    assert rule.share(1) == pytest.approx(12 / 36) and torch.equal(rule(logits, at(36)), logits)
+    logits = torch.zeros(1, len(vocab))
+    # a 64 from the bar line, before the phrase: it must stop by step 24, where the melody's 60 comes in
+    assert max(allowed_durations(rule(logits, duration_step(0, 64)), vocab)) == 24
+    # a 59 under the 60 may ring on to the next bar's 58 (step 48), not over it
+    assert max(allowed_durations(rule(logits, duration_step(0, 59)), vocab)) == 48
+    # at or under every melody note it meets: any length
+    assert allowed_durations(rule(logits, duration_step(0, 58)), vocab) == list(vocab.duration_steps)
+    assert allowed_durations(rule(logits, duration_step(0, 60)), vocab)[-1] == 48  # unison with the 60, not over 58
+    # the pitch rule is unchanged: before the phrase the melody's first pitch is the ceiling
+    pitch = vocab.offsets[TokenType.PITCH]
+    assert allowed_pitches(rule(logits, pitch_step(0)), pitch)[-1] == 60
+    # only a part above counts, and without the vocabulary the rule is the onset rule it was
     rule.end_part()
-    assert torch.equal(rule(logits, at(0)), logits)  # no part open
+    plain = PitchRange(vocab.offsets[TokenType.PITCH])
+    plain.start(step_plan(tokenizer, [melody, []], free={1}))
+    plain.start_bar(0, {0: [NoteSpan(24, 48, 60)]})
+    plain.start_part(1, 48)
+    assert torch.equal(plain(logits, duration_step(0, 64)), logits)
+
+
+def test_held_notes_count_the_free_parts_above_and_the_shortest_note(tokenizer):
+    vocab = tokenizer.vocab
+    melody = [Note(0, 48, 72, 80)]
+    rule = PitchRange(vocab.offsets[TokenType.PITCH], min_duration_steps=6, vocab=vocab)
+    rule.start(step_plan(tokenizer, [melody, [], []], free={1, 2}))
+    rule.start_bar(0, {0: [NoteSpan(0, 48, 72)]})
+    rule.start_part(1, 48)
+    rule.wrote(NoteSpan(0, 12, 67))
+    rule.wrote(NoteSpan(12, 48, 62))  # part 1 falls to 62 on beat 2
+    rule.end_part()
+    rule.start_part(2, 48)  # part 2 under part 1: a 65 from the bar line must stop when part 1 falls to 62
+    logits = torch.zeros(1, len(vocab))
+    assert max(allowed_durations(rule(logits, duration_step(0, 65)), vocab)) == 12
+    # the pitch rule reads the notes above that start within the shortest note (6 steps): at step 8, 62
+    pitch = vocab.offsets[TokenType.PITCH]
+    assert allowed_pitches(rule(logits, pitch_step(8)), pitch)[-1] == 62
+    assert allowed_pitches(rule(logits, pitch_step(4)), pitch)[-1] == 67
+    with pytest.raises(ConfigError, match="min_duration_steps"):
+        PitchRange(0, min_duration_steps=0)
+
+
+def test_doubling_limit_counts_a_note_by_its_whole_sounding_time(tokenizer):
+    vocab = tokenizer.vocab
+    # kept: the melody's C (72) for a bar and a D late in the next, a kept part's G (43) from step 24 to 72
+    rule = DoublingLimit(vocab, max_share=0.5, window_steps=96, horizon_steps=12)
+    melody = [Note(0, 48, 72, 80), Note(84, 12, 74, 80)]
+    rule.start(step_plan(tokenizer, [melody, [], [Note(24, 48, 43, 80)]], free={1}))
+    rule.start_bar(0, {})
+    rule.start_part(1, 48)
+    logits = torch.zeros(1, len(vocab))
+    pitch = vocab.offsets[TokenType.PITCH]
+    # no budget yet: a pitch the kept parts sound over the next beat is out, any other is free
+    allowed = allowed_pitches(rule(logits, pitch_step(0)), pitch)
+    assert 60 not in allowed and 48 not in allowed and 62 in allowed and 67 in allowed
+    allowed = allowed_pitches(rule(logits, pitch_step(18)), pitch)  # C sounds; G comes in at 24, half the beat
+    assert 60 not in allowed and 67 in allowed
+    # an E for 24 steps earns 12 steps of budget
+    rule.wrote(NoteSpan(0, 24, 64))
+    assert rule.budget(1) == 12.0 and rule.share(1) == 0.0
+    allowed = allowed_pitches(rule(logits, pitch_step(24)), pitch)
+    assert 60 in allowed and 67 in allowed  # a beat of doubling fits in the budget now
+    # a G from step 24 doubles the kept G (to step 72): the duration may spend only the budget
+    durations = allowed_durations(rule(logits, duration_step(24, 67)), vocab)
+    # up to 24 doubled steps = 12 of its own share + 12 budget; or held on long after the kept G stops
+    assert [d for d in durations if d < 72] == [d for d in vocab.duration_steps if d <= 24] and 72 in durations
+    # counted over the whole note, across the bar line
+    rule.wrote(NoteSpan(24, 72, 67))
+    assert rule.share(1) == pytest.approx(48 / 72) and rule.budget(1) == 0.0
+    rule.end_part()
+    assert torch.equal(rule(logits, pitch_step(0)), logits)  # no part open
     rule.start_part(2, 48)
-    assert rule.share(2) == 0.0  # each part has its own history
-    # the window forgets old notes: a long run of thirds washes out the first octave
-    rule.start_bar(1, {0: [NoteSpan(0, 48, 72)]})
-    rule.start_part(1, 48)
-    rule.wrote(NoteSpan(0, 96, 64))  # measured up to the bar's end: 48 steps
-    assert rule.share(1) == 0.0
-    only_c = torch.full((1, 128), float("-inf"))
-    only_c[0, 60] = 0.0
-    doubling = DoublingLimit(0, max_share=0.0)
-    doubling.start_bar(0, {0: [NoteSpan(0, 48, 72)]})
-    doubling.start_part(1, 48)
-    doubling.wrote(NoteSpan(0, 12, 60))
-    assert torch.equal(doubling(only_c, at(12)), only_c)  # nothing would remain: left as it was
+    assert rule.budget(2) == 0.0 and rule.share(2) == 0.0  # each part has its own history
     with pytest.raises(ConfigError, match="max_share"):
-        DoublingLimit(0, max_share=1.5)
+        DoublingLimit(vocab, max_share=1.5)
 
 
-def test_doubling_limit_hears_kept_notes_held_over_the_bar_line_and_only_the_kept_slots():
-    rule = DoublingLimit(0, max_share=0.0, kept=frozenset({0}))
-    rule.start_bar(0, {0: [NoteSpan(24, 72, 72)], 3: [NoteSpan(0, 48, 67)]})  # slot 3 is not kept
+def test_doubling_limit_keeps_the_least_doubling_ids_when_every_one_doubles(tokenizer):
+    vocab = tokenizer.vocab
+    rule = DoublingLimit(vocab, max_share=0.5, kept=frozenset({0}))
+    rule.start(step_plan(tokenizer, [[Note(0, 384, 72, 80)], [], [Note(0, 48, 67, 80)]], free={1}))  # 8 bars
+    rule.start_bar(0, {})
     rule.start_part(1, 48)
-    rule.wrote(NoteSpan(24, 48, 60))
-    assert 67 in allowed_pitches(rule(torch.zeros(1, 128), at(30)), 0)
-    rule.end_part()
-    rule.start_bar(1, {})
-    rule.start_part(1, 48)
-    allowed = allowed_pitches(rule(torch.zeros(1, 128), at(10)), 0)
-    assert 60 not in allowed  # the melody's C rings 24 steps into this bar
-    assert 60 in allowed_pitches(rule(torch.zeros(1, 128), at(30)), 0)  # and has stopped by step 30
+    pitch = vocab.offsets[TokenType.PITCH]
+    only_c = torch.full((1, len(vocab)), float("-inf"))
+    only_c[0, pitch + 60] = only_c[0, pitch + 48] = 0.0
+    assert torch.equal(rule(only_c, pitch_step(0)), only_c)  # nothing else to play: left as it was
+    assert 67 in allowed_pitches(rule(torch.zeros(1, len(vocab)), pitch_step(0)), pitch)  # slot 2 is not kept
+    # a C doubles as long as it sounds: it must take the shortest note the row allows
+    duration = vocab.offsets[TokenType.DURATION]
+    long_only = torch.full((1, len(vocab)), float("-inf"))  # the grammar allows durations only ...
+    long_only[0, duration + 5:duration + len(vocab.duration_steps)] = 0.0  # ... and another rule none under 6
+    assert allowed_durations(rule(long_only, duration_step(0, 60)), vocab) == [6]
 
 
 def test_straight_grid_keeps_onsets_off_triplet_positions(tokenizer):
