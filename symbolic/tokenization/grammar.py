@@ -18,7 +18,8 @@ Sampled meters are sane ones.  The vocabulary holds every meter MIDI can store
 (numerators up to 255, denominators 1..64), so that any file encodes, but a small
 model trained on a few songs can put a little mass on ``TimeSig_59`` and write a
 59/4 bar.  The mask allows only :data:`SAMPLED_NUMERATORS` (1..16) over
-:data:`SAMPLED_DENOMINATORS` (2, 4, 8, 16).  That set holds 6,333 of the 6,340
+:data:`SAMPLED_DENOMINATORS` (2, 4, 8, 16), in bars that fit one ``Bar`` token
+(``max_bar_beats`` quarter notes, 12 by default: 13/4 to 16/4 are written over 8 or 16).  That set holds 6,333 of the 6,340
 meter tokens of the six-style training data (music21 corpus and POP909; the other
 seven: 4/1 five times, 3/1 and 116/4 once) and every meter of the real-song folders
 (2/4, 3/4, 4/4, 6/4, 6/8, 8/4).
@@ -160,7 +161,10 @@ class GrammarState:
             elif token_type == T.TIMESIG:  # value v is numerator v + 1
                 values = range(values.start, min(values.stop, SAMPLED_NUMERATORS.stop - 1))
             elif token_type == T.DENOM:  # after a given odd numerator, whatever the vocabulary holds
-                values = [i for i in values if self.vocab.denominators[i] in SAMPLED_DENOMINATORS] or values
+                # a sampled bar fits one Bar token (15/4 would be two chunks, and bars are counted by Bar tokens)
+                values = [i for i in values if self.vocab.denominators[i] in SAMPLED_DENOMINATORS
+                          and self.vocab.meter_steps(self.numerator, self.vocab.denominators[i])
+                          <= self.vocab.max_bar_steps] or values
             offset = self.vocab.offsets[token_type]
             if isinstance(values, range):
                 mask[offset + values.start: offset + max(values.start, values.stop)] = True

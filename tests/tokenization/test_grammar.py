@@ -97,3 +97,6 @@ def test_every_sampled_meter_is_sane(tokenizer):
                 meters.add((numerator, v.denominators[v.values[token]]))
             state.advance(token)
     assert meters and all(1 <= n <= 16 and d in (2, 4, 8, 16) for n, d in meters), sorted(meters)
+    # every sampled bar fits one Bar token, so a piece of N bars is N Bar tokens (a 15/4 bar was two)
+    assert all(v.meter_steps(n, d) <= v.max_bar_steps for n, d in meters), sorted(meters)
+    assert any(n > 12 for n, _ in meters)  # long numerators are still drawn, over 8 or 16
