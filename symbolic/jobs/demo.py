@@ -179,7 +179,9 @@ def run_demo(model, tokenizer, classifier, config: DemoConfig, out: Path, progre
                         "(DemoConfig.pop909_dir) to run it")
         else:
             pop_song, melody = found
-            steps += pop_jobs(model, tokenizer, pop_targets(config, tokenizer.vocab.styles), job, source, melody)
+            steps += [step for step in pop_jobs(model, tokenizer, pop_targets(config, tokenizer.vocab.styles), job,
+                                                source, melody)
+                      if step[0] != "tune converted to pop" or POP not in targets]  # else it is "convert to pop"
     # (output name, target style or None for a given piece, score, the piece whose melody it keeps)
     outputs = [("source", None, source, source)]
     if pop_song is not None:

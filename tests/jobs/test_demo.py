@@ -97,3 +97,15 @@ def test_demo_without_pop909_leaves_the_pop_part_out_and_says_so(tmp_path):
                       tmp_path / "out", progress=False)
     assert report["pop_song"] is None and "pop part left out" in report["pop_note"]
     assert "nothing" in report["pop_note"] and not any("pop" in r["output"] for r in report["outputs"])
+
+
+def test_demo_runs_the_tune_into_pop_once_when_pop_is_a_target(tmp_path):
+    from symbolic.models.classifier import ClassifierConfig, StyleClassifier
+
+    model, tokenizer = six_style_model()
+    classifier = StyleClassifier(ClassifierConfig(styles=tokenizer.vocab.styles[1:])).eval()
+    report = run_demo(model, tokenizer, classifier, DemoConfig(bars=1, continue_bars=1, audio=False,
+                                                               targets=("pop", "chorale")), tmp_path, progress=False)
+    names = [row["output"] for row in report["outputs"]]
+    assert "convert to pop" in names and "tune converted to pop" not in names  # the same job, listed once
+    assert "pop melody accompanied in pop" in names
