@@ -214,7 +214,8 @@ def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.
 
     Raises:
         ConfigError: ``out_dir`` already holds a checkpoint and ``resume`` is False (a new run would
-            overwrite it), or ``resume`` is True and the checkpoint's model differs from ``model``.
+            overwrite it), or ``resume`` is True and the checkpoint's model or vocabulary differs from this
+            run's, or a file of the checkpoint is missing.
         DataError: the data set was built with another tokenizer, or a split is empty.
     """
     from tqdm import tqdm
@@ -253,6 +254,14 @@ def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.
         if meta["model_config"] != {k: v for k, v in model.config.__dict__.items()}:
             raise ConfigError(f"{out}: the checkpoint's model config differs from this run's; resume with the "
                               "same model kind and size it was started with")
+        if meta["tokenizer"]["vocabulary"] != tokenizer.vocab.names:
+            raise ConfigError(f"{out}: the checkpoint was trained on a data set with another vocabulary (its styles: "
+                              f"{', '.join(meta.get('styles', []))}; this data set's: "
+                              f"{', '.join(tokenizer.vocab.styles)}); resume it on the data set it was started on")
+        missing = [name for name in (meta["weights"], meta["optimizer"], "best.safetensors") if not (out / name).is_file()]
+        if missing:
+            raise ConfigError(f"{out}: the checkpoint is incomplete ({', '.join(missing)} missing), so it cannot be "
+                              "resumed; train into a new folder")
         load_weights(model, (out / meta["weights"]).read_bytes())
         optimizer.load_state_dict(torch.load(out / meta["optimizer"], weights_only=True))
         step, history = meta["step"], meta["history"]

@@ -103,3 +103,25 @@ def test_a_new_run_refuses_a_folder_that_holds_a_checkpoint(tiny_dataset, tmp_pa
     with pytest.raises(ConfigError, match=r"already holds a training checkpoint at step 2; resume"):
         train(build_model("gpt", MODEL), TOK, tiny_dataset, out, TrainConfig(**small), progress=False)
     assert (out / "best.safetensors").read_bytes() == kept and read_meta(out)["step"] == 2
+
+
+def test_resume_refuses_a_checkpoint_of_another_vocabulary_or_with_missing_files(tiny_dataset, tmp_path):
+    import json
+
+    import pytest
+
+    from symbolic.errors import ConfigError
+
+    out = tmp_path / "run"
+    small = dict(SETTINGS, max_steps=2, eval_every=1)
+    train(build_model("gpt", MODEL), TOK, tiny_dataset, out, TrainConfig(**small), progress=False)
+    meta = json.loads((out / "meta.json").read_text())
+    other = json.loads(json.dumps(meta))  # as if trained on a data set whose first style was 'rock'
+    other["tokenizer"]["vocabulary"][other["tokenizer"]["vocabulary"].index(f"Style_{TOK.vocab.styles[1]}")] = "Style_rock"
+    (out / "meta.json").write_text(json.dumps(other))
+    with pytest.raises(ConfigError, match="trained on a data set with another vocabulary"):
+        _run(tiny_dataset, out, resume=True)
+    (out / "meta.json").write_text(json.dumps(meta))
+    (out / meta["weights"]).unlink()
+    with pytest.raises(ConfigError, match=rf"incomplete \({meta['weights']} missing\), so it cannot be resumed"):
+        _run(tiny_dataset, out, resume=True)
