@@ -58,7 +58,11 @@ class MidiWarning(UserWarning):
 
 class GenerationWarning(UserWarning):
     """Sampling stopped at its token budget (``max_new_tokens``) before the bars asked for were written;
-    the message names the sample, the bars written and the fix."""
+    the message names the sample, the bars written and the fix; ``sample_index`` is the sample's index."""
+
+    def __init__(self, message: str, sample_index: int = 0) -> None:
+        super().__init__(message)
+        self.sample_index = sample_index
 
 
 class PathError(SymbolicError, ValueError):

@@ -174,7 +174,9 @@ def run_generate(args: argparse.Namespace) -> int:
         write_midi(score, path)
         print(f"wrote {path}: {score.n_notes} notes, {len(score.tracks)} tracks, {score.duration_seconds:.1f} s")
         if not score.n_notes:
-            print(f"warning: {path} holds no note (try another --seed; a model that often writes empty pieces "
-                  "needs more training)", file=sys.stderr)
+            cut = any(w.message.sample_index == i for w in cut_short)
+            print(f"warning: {path} holds no note " + ("(cut short by --max-new-tokens, above)" if cut else
+                  "(try another --seed; a model that often writes empty pieces needs more training)"),
+                  file=sys.stderr)
     empty = sum(not score.n_notes for score in scores)
     return 1 if args.strict and (empty or cut_short) else 0

@@ -72,8 +72,8 @@ def generate_scores(model, tokenizer: EventTokenizer, config, style: str | None 
             continue  # ended by the model, by max_bars or by the grammar: not cut short
         bars = sum(vocab.types[t] == TokenType.BAR for t in new)
         asked = f" of the {config.max_bars} asked for" if config.max_bars is not None else ""
-        warnings.warn(GenerationWarning(
-            f"sample {i + 1} stopped at the token budget (max_new_tokens={config.max_new_tokens}) in bar "
-            f"{bars}{asked}; raise max_new_tokens (about {max(1, len(new) // max(bars, 1))} tokens a bar here)"),
-            stacklevel=2)
+        where = (f"in bar {bars}{asked}; raise max_new_tokens (about {len(new) // bars} tokens a bar here)" if bars
+                 else "before its first bar; raise max_new_tokens")
+        warnings.warn(GenerationWarning(f"sample {i + 1} stopped at the token budget (max_new_tokens="
+                                        f"{config.max_new_tokens}) {where}", sample_index=i), stacklevel=2)
     return [tokenizer.decode(seq) for seq in sequences]

@@ -72,11 +72,15 @@ def test_generate_says_when_the_token_budget_cut_a_sample_short(tmp_path, capsys
             "--out", str(tmp_path / "g.mid")]
     assert main(args) == 0  # min_bars 4: EOS masked until bar 4, and 1024 tokens are plenty
     assert "token budget" not in capsys.readouterr().err
-    assert main(args + ["--max-new-tokens", "6"]) == 0
+    assert main(args + ["--max-new-tokens", "12"]) == 0  # the header, then empty bars: cut short in bar 2..3
     err = capsys.readouterr().err
-    assert "sample 1 stopped at the token budget (max_new_tokens=6) in bar" in err
-    assert "of the 4 asked for; raise max_new_tokens" in err
-    assert main(args + ["--max-new-tokens", "6", "--strict"]) == 1
+    assert "sample 1 stopped at the token budget (max_new_tokens=12) in bar" in err
+    assert "of the 4 asked for; raise max_new_tokens (about" in err
+    assert main(args + ["--max-new-tokens", "12", "--strict"]) == 1
+    assert main(args + ["--max-new-tokens", "1"]) == 0  # a header token only: no bar, no note
+    err = capsys.readouterr().err
+    assert "stopped at the token budget (max_new_tokens=1) before its first bar" in err
+    assert "holds no note (cut short by --max-new-tokens, above)" in err and "another --seed" not in err
 
 
 def test_train_reports_the_sample_check(multitrack_dataset, tmp_path, capsys):
