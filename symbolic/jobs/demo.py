@@ -100,17 +100,19 @@ def pop_targets(config: DemoConfig, model_styles: tuple[str, ...]) -> tuple[str,
     return tuple(dict.fromkeys(wanted + known))[:2]
 
 
-def pop_jobs(model, tokenizer, targets: tuple[str, ...], job, source, melody) -> list:
+def pop_jobs(model, tokenizer, targets: tuple[str, ...], job, source, melody, convert_tune: bool = True) -> list:
     """The pop part of the demo as ``(output name, target style, given score, job)`` steps: the pop
-    ``melody`` accompanied in pop and converted into each of ``targets``, and the corpus tune ``source``
-    converted into pop."""
+    ``melody`` accompanied in pop and converted into each of ``targets``, and (with ``convert_tune``) the
+    corpus tune ``source`` converted into pop."""
     from symbolic.jobs.arrange import accompany, convert
 
     steps = [("pop melody accompanied in pop", POP, melody,
               lambda: accompany(model, tokenizer, melody, {POP: 1.0}, job, melody_track=0))]
     steps += [(f"pop melody converted to {t}", t, melody,
                lambda t=t: convert(model, tokenizer, melody, {t: 1.0}, job, melody_track=0)) for t in targets]
-    steps.append(("tune converted to pop", POP, source, lambda: convert(model, tokenizer, source, {POP: 1.0}, job)))
+    if convert_tune:
+        steps.append(("tune converted to pop", POP, source,
+                      lambda: convert(model, tokenizer, source, {POP: 1.0}, job)))
     return steps
 
 
@@ -179,9 +181,8 @@ def run_demo(model, tokenizer, classifier, config: DemoConfig, out: Path, progre
                         "(DemoConfig.pop909_dir) to run it")
         else:
             pop_song, melody = found
-            steps += [step for step in pop_jobs(model, tokenizer, pop_targets(config, tokenizer.vocab.styles), job,
-                                                source, melody)
-                      if step[0] != "tune converted to pop" or POP not in targets]  # else it is "convert to pop"
+            steps += pop_jobs(model, tokenizer, pop_targets(config, tokenizer.vocab.styles), job, source, melody,
+                              convert_tune=POP not in targets)  # else the tune's "convert to pop" is that job
     # (output name, target style or None for a given piece, score, the piece whose melody it keeps)
     outputs = [("source", None, source, source)]
     if pop_song is not None:

@@ -9,7 +9,6 @@ gloo backend and each process takes its share of every global batch.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -228,8 +227,8 @@ def train(model: torch.nn.Module, tokenizer: EventTokenizer, data_dir: str | os.
     out = Path(out_dir)
     if not resume and (out / "meta.json").is_file():
         try:
-            at = f" at step {json.loads((out / 'meta.json').read_text()).get('step', '?')}"
-        except (OSError, ValueError):
+            at = f" at step {read_meta(out).get('step', '?')}"
+        except (DataError, OSError, ValueError):  # another format, or a broken meta.json: refused all the same
             at = ""
         raise ConfigError(f"{out} already holds a training checkpoint{at}; resume that run, or train into "
                           "an empty or new folder (training again here would overwrite it)")
