@@ -51,7 +51,7 @@ from symbolic.evaluation.accompaniment import kept_note_share, key_consistency, 
 from symbolic.evaluation.compare import overlapping_area  # noqa: E402
 from symbolic.evaluation.jobs import accompaniment_nll, crop_bars, first_bar_with_notes  # noqa: E402
 from symbolic.resources import shared_data_dir  # noqa: E402
-from symbolic.score import Score  # noqa: E402
+from symbolic.score import Score, Track  # noqa: E402
 from symbolic.utils import atomic_write_json, atomic_write_text  # noqa: E402
 
 SETTINGS = {"melody": (0,), "melody+bridge": (0, 1)}  # the given POP909 tracks (MELODY, BRIDGE); PIANO is 2
@@ -74,6 +74,23 @@ def view(score: Score, indices: tuple[int, ...]) -> Score:
     return out
 
 
+def layout_view(score: Score, given: tuple[int, ...]) -> tuple[Score, int]:
+    """The given tracks and the real PIANO in the layout the accompany job shows the model (the pop
+    texture's :meth:`~symbolic.styles.texture.StyleTexture.slot_layout`: an empty bridge slot when the
+    bridge is not given), and the piano's slot; for the NLL of the real piano as the job would write it."""
+    from symbolic.styles.registry import texture_of
+
+    texture = texture_of("pop")
+    sources, free = texture.slot_layout(len(given), 1)
+    tracks = [score.tracks[given[k]] if k is not None else
+              Track(program=texture.corpus_program(slot), name="empty", notes=[])
+              for slot, k in enumerate(sources)]
+    tracks[free.start] = score.tracks[PIANO]
+    out = view(score, ())
+    out.tracks = tracks
+    return out, free.start
+
+
 def piano_measures(score: Score, track: int) -> dict[str, float | None]:
     """Chord-tone ratio, key consistency and the shape metrics of one piano track of an annotated score."""
     metrics = track_metrics(score, track)
@@ -93,8 +110,9 @@ def measure_song(piece, args, model, tokenizer, classifier, job) -> dict:
     for setting, given in SETTINGS.items():
         real = view(song, given + (PIANO,))
         row: dict = {"nll_per_note": {}}
+        scored, piano_slot = layout_view(song, given)
         for name, style in (("pop", "pop"), ("none", None), ("wrong", args.wrong_style)):
-            total, notes = accompaniment_nll(model, tokenizer, real, style, melody_slots=len(given))
+            total, notes = accompaniment_nll(model, tokenizer, scored, style, melody_slots=piano_slot)
             row["nll_per_note"][name] = total / notes if notes else None
         start = time.process_time()
         result = accompany(model, tokenizer, view(song, given), {"pop": 1.0}, job, melody_track=0)

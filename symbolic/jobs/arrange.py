@@ -241,8 +241,10 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     and the decisions about them (the feel, the doubling), a line each.  ``drums``: kept drum tracks, which
     the model does not hear but whose feel the new parts keep.
 
-    The model sees slot 0 = the melody, slots 1..n_new = the new parts, then the
-    other given tracks; programs are those the lead style's corpus declares.  New
+    The model sees the tracks in the lead style's training layout (:meth:`StyleTexture.slot_layout
+    <symbolic.styles.texture.StyleTexture.slot_layout>`): the melody in slot 0, the new parts from the
+    style's ``part_slot`` on (pop: after the bridge, an empty slot when none is given), the other given
+    tracks around them; programs are those the lead style's corpus declares.  New
     parts keep under the parts above them and over the given parts below them, and
     inside their voice's or instrument's range (:class:`~symbolic.jobs.rules.PitchRange`);
     with ``config.style_rules``, the lead style's part rhythm, single lines, legato
@@ -260,14 +262,13 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     n_new = len(programs)
     lead = lead_style(weights)
     texture = texture_of(lead)
-    sources = [given[0]] + [None] * n_new + given[1:]
+    sources, free = texture.slot_layout(len(given), n_new)
     view = Score(ticks_per_beat=score.ticks_per_beat, tempos=list(score.tempos),
                  time_signatures=list(score.time_signatures),
                  tracks=[Track(program=texture.corpus_program(slot),
-                               notes=list(score.tracks[i].notes) if i is not None else [])
-                         for slot, i in enumerate(sources)])
+                               notes=list(score.tracks[given[k]].notes) if k is not None else [])
+                         for slot, k in enumerate(sources)])
     header, bars = split_bars(tokenizer.vocab, tokenizer.encode(view, style=lead))
-    free = range(1, 1 + n_new)
     plan = Plan(tuple(header), tuple(
         BarPlan(tuple(opening), tuple(sorted([(s, tuple(ids)) for s, ids in parts.items()] + [(s, None) for s in free],
                                              key=lambda item: item[0])))

@@ -34,6 +34,9 @@ class StyleTexture:
         part_programs: GM programs of the accompanying parts, highest part first.
         convert_parts: accompanying parts a conversion into this style writes (0: a solo tune).
         corpus_programs: programs the style's training pieces declare, melody first (cycled).
+        part_slot: the track slot of the first accompanying part in the style's training pieces:
+            1 (right after the melody) for most; 2 for pop, whose piano comes after the bridge line.
+            The model is shown the same layout (:meth:`slot_layout`).
         part_rhythm: ``(onsets per quarter note, shortest note as 1/n of a quarter)`` that
             new accompanying parts keep to, e.g. ``(2, 2)``: notes start on eighths and last
             a whole number of eighths, at least one; ``None``: the model's own rhythm.
@@ -63,6 +66,7 @@ class StyleTexture:
     part_chords: bool = True
     part_legato: bool = False
     off_scale_penalty: float = 0.0
+    part_slot: int = 1
 
     def __post_init__(self) -> None:
         for program in (self.lead_program, *self.part_programs, *self.corpus_programs):
@@ -70,6 +74,8 @@ class StyleTexture:
                 raise ConfigError(f"GM program {program} is outside 0..127")
         if not self.part_programs or not self.corpus_programs:
             raise ConfigError("a texture needs at least one part program and one corpus program")
+        if self.part_slot < 1:
+            raise ConfigError(f"part_slot={self.part_slot} must be a track slot after the melody's (>= 1)")
         if self.convert_parts < 0:
             raise ConfigError(f"convert_parts={self.convert_parts} must be >= 0")
         object.__setattr__(self, "part_ranges", tuple(PartRange(*r) for r in self.part_ranges))
@@ -112,6 +118,21 @@ class StyleTexture:
     def part_program(self, index: int) -> int:
         """Program of accompanying part ``index`` (0 = highest); the lowest program repeats."""
         return self.part_programs[min(index, len(self.part_programs) - 1)]
+
+    def slot_layout(self, n_given: int, n_new: int) -> tuple[list[int | None], range]:
+        """Where the model hears ``n_given`` given parts (melody first, then the others high to low) and
+        writes ``n_new`` new ones: the style's training layout.
+
+        Returns ``(sources, free)``: ``sources[slot]`` is the index into the given parts of the part in
+        track slot ``slot``, or ``None`` for a new part or an empty slot; ``free`` are the new parts'
+        slots.  The given parts fill the slots before :attr:`part_slot` (pop: melody, then the bridge);
+        a slot the input has no part for stays empty, declared with its corpus program (pop without a
+        bridge: the model hears a silent bridge, as in the training songs' bars where it rests); the new
+        parts follow, then the remaining given parts.
+        """
+        upper, start = min(self.part_slot, n_given), self.part_slot
+        sources: list[int | None] = list(range(upper)) + [None] * (start - upper + n_new) + list(range(upper, n_given))
+        return sources, range(start, start + n_new)
 
     def corpus_program(self, slot: int) -> int:
         """Program the corpus of this style declares for track slot ``slot``."""

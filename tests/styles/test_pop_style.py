@@ -56,6 +56,7 @@ def test_the_pop_texture_is_melody_over_piano_with_the_measured_rules():
     assert texture.part_onset_steps(12) == 3 and texture.part_rhythm is None
     assert texture.part_rhythm_steps(12) is None
     assert not texture.part_lines and texture.part_chords and not texture.part_legato
+    assert texture.part_slot == 2  # the piano comes after the bridge in every POP909 song
     # another instrument in the part keeps its own range
     assert texture.part_range(0, 42) == PartRange(36, 72)
 
@@ -84,3 +85,39 @@ def test_accompany_with_a_model_that_knows_pop_reads_a_pop_ballad_as_pop(tmp_pat
     result = read_midi(out)
     assert result.tracks[0].notes == read_midi(tune).tracks[0].notes  # the melody is kept as it is
     assert [t.program for t in result.tracks[1:]] == [0]  # one new part: the piano
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("with_bridge", [False, True])
+def test_accompany_in_pop_shows_the_model_the_pop909_layout(tmp_path, monkeypatch, with_bridge):
+    # Prompted with the piano in slot 1 (the bridge's slot, Program_48), a pop model writes a bridge line;
+    # the piano must be written in slot 2 as Program_0, after the given bridge or an empty bridge slot.
+    import symbolic.jobs.plan as plan_module
+    from symbolic.jobs.arrange import accompany
+    from symbolic.tokenization.events import EventTokenizer
+    from symbolic.tokenization.vocab import TokenType
+
+    tokenizer = EventTokenizer(with_pop_style(default_event_tokenizer()).config)
+    seen = {}
+
+    def capture(model, tokenizer, plan, *args, **kwargs):
+        seen["plan"] = plan
+        raise _Stop
+
+    monkeypatch.setattr(plan_module, "generate_planned", capture)
+    melody = Track(program=0, name="melody", notes=[Note(480 * i, 420, 64 + i, 80) for i in range(8)])
+    bridge = Track(program=0, name="bridge", notes=[Note(480 * i + 240, 200, 55, 60) for i in range(8)])
+    score = Score(ticks_per_beat=480, tracks=[melody, bridge] if with_bridge else [melody],
+                  tempos=[TempoChange(0, 600_000)], time_signatures=[TimeSignature(0, 4, 4)])
+    with pytest.raises(_Stop):
+        accompany(None, tokenizer, score, {"pop": 1.0}, melody_track=0)
+    plan, vocab = seen["plan"], tokenizer.vocab
+    programs = [vocab.values[i] for i in plan.header if vocab.types[i] == TokenType.PROGRAM]
+    assert programs == [53, 48, 0]  # melody, bridge (given or empty), piano
+    free = {slot for bar in plan.bars for slot, ids in bar.parts if ids is None}
+    assert free == {2}
+    bridge_bars = [ids for bar in plan.bars for slot, ids in bar.parts if slot == 1]
+    assert bool(bridge_bars) == with_bridge and all(ids for ids in bridge_bars)

@@ -16,6 +16,19 @@ def test_parse_instruments_orders_high_to_low():
         parse_instruments(" , ")
 
 
+def test_slot_layout_puts_the_new_parts_where_the_styles_corpus_has_them():
+    after_melody = StyleTexture(19, (19,), 3, (0,))
+    assert after_melody.part_slot == 1
+    # melody, 2 new parts, then the other given parts (sources index the given parts; None: new or empty)
+    assert after_melody.slot_layout(3, 2) == ([0, None, None, 1, 2], range(1, 3))
+    after_bridge = StyleTexture(53, (0,), 1, (53, 48, 0), part_slot=2)
+    assert after_bridge.slot_layout(1, 1) == ([0, None, None], range(2, 3))  # no bridge given: slot 1 empty
+    assert after_bridge.slot_layout(2, 1) == ([0, 1, None], range(2, 3))  # the bridge in its own slot
+    assert after_bridge.slot_layout(3, 1) == ([0, 1, None, 2], range(2, 3))
+    with pytest.raises(ConfigError, match="part_slot"):
+        StyleTexture(0, (0,), 1, (0,), part_slot=0)
+
+
 def test_texture_ranges_and_programs():
     texture = StyleTexture(19, (19, 19, 19), 3, (0,), part_rhythm=(2, 2), part_ranges=((53, 74), (48, 69)))
     assert texture.part_ranges == (PartRange(53, 74), PartRange(48, 69))
