@@ -2,6 +2,7 @@
 
     python benchmarks/train_pop6.py measure --data /work/runs/pop6/data     # tokens per bar per style
     python benchmarks/train_pop6.py command                                  # print the build / train commands
+    python benchmarks/train_pop6.py valid --model CKPT --data /work/runs/pop6/data   # loss per style
 
 The training itself runs in the background with the ``symbolic`` CLI (one thread, outside git), and is
 resumed with the same command plus ``--resume``; see docs/results/pop6-model.md.
@@ -53,6 +54,46 @@ def tokens_per_bar(data_dir: Path, split: str = "train") -> dict[str, dict[str, 
     return out
 
 
+def loss_per_style(model_dir: Path, data_dir: Path, split: str = "valid", max_tokens: int = 100_000) -> dict:
+    """Nats per token of the model on each style's pieces of ``split`` (whole pieces, each conditioned on
+    its own style, scored by ``symbolic.models.scoring.sequence_nll``: windows of the model's context that
+    overlap by half), in id order until ``max_tokens`` tokens of the style; ``{style: {...}}``."""
+    import time
+
+    import torch
+
+    from symbolic.data.dataset import load_split
+    from symbolic.models.pretrained import load_decoder
+    from symbolic.models.scoring import sequence_nll
+    from symbolic.sampling.session import style_weights
+
+    torch.set_num_threads(1)
+    model, tokenizer, meta = load_decoder(model_dir)
+    data = load_split(data_dir, split)
+    styles = tokenizer.vocab.styles
+    out: dict = {}
+    start = time.process_time()
+    with torch.inference_mode():
+        for k, (a, b) in sorted(enumerate(zip(data["offsets"][:-1], data["offsets"][1:])),
+                                key=lambda item: str(data["ids"][item[0]])):
+            style = styles[int(data["styles"][k])]
+            row = out.setdefault(style, {"pieces": 0, "tokens": 0, "nats": 0.0})
+            if row["tokens"] >= max_tokens:
+                continue
+            ids = [int(t) for t in data["tokens"][a:b]]
+            nll = sequence_nll(model, ids, style_weights(styles, {style: 1.0}))
+            row["pieces"] += 1
+            row["tokens"] += len(nll)
+            row["nats"] += float(nll.sum())
+    for row in out.values():
+        row["nats_per_token"] = row["nats"] / row["tokens"] if row["tokens"] else None
+    total = sum(r["tokens"] for r in out.values())
+    out["all"] = {"pieces": sum(r["pieces"] for r in out.values()), "tokens": total,
+                  "nats_per_token": sum(r["nats"] for r in out.values()) / total if total else None,
+                  "step": meta.get("step"), "cpu_seconds": round(time.process_time() - start, 1)}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="action", required=True)
@@ -60,9 +101,21 @@ def main() -> None:
     m.add_argument("--data", type=Path, default=RUN / "data")
     m.add_argument("--split", default="train")
     sub.add_parser("command", help="print the build, train and resume commands")
+    v = sub.add_parser("valid", help="loss per style of a checkpoint on a split, whole pieces")
+    v.add_argument("--model", type=Path, required=True)
+    v.add_argument("--data", type=Path, default=RUN / "data")
+    v.add_argument("--split", default="valid")
+    v.add_argument("--max-tokens", type=int, default=100_000, help="tokens scored per style at most")
     args = parser.parse_args()
     if args.action == "command":
         print(BUILD, TRAIN, RESUME, sep="\n")
+        return
+    if args.action == "valid":
+        table = loss_per_style(args.model, args.data, args.split, args.max_tokens)
+        print("| style | pieces | tokens | nats a token |\n| --- | ---: | ---: | ---: |")
+        for name, row in table.items():
+            print(f"| {name} | {row['pieces']} | {row['tokens']:,} | {row['nats_per_token']:.3f} |")
+        print(json.dumps(table))
         return
     table = tokens_per_bar(args.data, args.split)
     print(f"| style | pieces | tokens | bars | tokens a bar | bar length p50 / p90 / p99 | bars in 512 | in 1024 |")
