@@ -101,6 +101,7 @@ def load_job_inputs(args: argparse.Namespace):
     from symbolic.inputs.midi import read_midi
     from symbolic.jobs.arrange import check_playable
     from symbolic.jobs.style_input import describe_style_choice, resolve_job_style
+    from symbolic.styles.mix import lead_style
     from symbolic.models.pretrained import load_decoder
     from symbolic.paths import check_input_file, check_output_file
     from symbolic.threads import use_threads
@@ -122,9 +123,11 @@ def load_job_inputs(args: argparse.Namespace):
     model, tokenizer, _ = load_decoder(args.model)
     example = read_midi(args.style_from) if args.style_from is not None else None
     weights, found_from = resolve_job_style(tokenizer.vocab.styles, args.style, example)
-    if found_from is not None:
-        print(describe_style_choice(weights, found_from,
-                                    args.style_from.name if found_from == "example" else args.style))
+    if found_from is not None or len(weights) > 1:
+        line = describe_style_choice(weights, found_from, args.style_from.name if found_from == "example" else args.style)
+        if len(weights) > 1:
+            line += f"; the new parts' instruments are {lead_style(weights)}'s (the largest share)"
+        print(line)
     return model, tokenizer, score, weights, config
 
 

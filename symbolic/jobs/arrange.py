@@ -132,6 +132,11 @@ def _pitched_high_to_low(score: Score, exclude: int) -> list[int]:
     return sorted(rows, key=lambda i: -_mean_pitch(score.tracks[i]))
 
 
+def _count(n: int, noun: str) -> str:
+    """``"1 part"``, ``"3 parts"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _label(track: Track, index: int) -> str:
     return f"track {index} {track.name!r}" if track.name else f"track {index}"
 
@@ -427,7 +432,8 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
     tracks = [_copy_track(work.tracks[i]) for i in rows]
     tracks += [Track(program=p, name=f"accompaniment {k + 1}", notes=notes)
                for k, (p, notes) in enumerate(zip(programs, parts))]
-    decisions.append(f"new: {len(parts)} parts on programs {', '.join(map(str, programs))} with "
+    decisions.append(f"new: {_count(len(parts), 'part')} on program{'s' if len(programs) > 1 else ''} "
+                     f"{', '.join(map(str, programs))} with "
                      f"{sum(map(len, parts))} notes")
     decisions += notes_decisions
     n = len(rows)
@@ -492,15 +498,20 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
         decisions.append(f"{style} is a solo tune: the melody alone on program {texture.lead_program}{moved}")
         if rewritten:
             decisions.append(f"dropped: {_labels(choice, rewritten)} (a solo tune has no accompaniment)")
-    elif rewritten:
-        decisions.append(f"rewritten: {_labels(choice, rewritten)}")
+    else:
+        if rewritten:
+            decisions.append(f"rewritten: {_labels(choice, rewritten)}")
+        if work.tracks[melody].program != texture.lead_program:
+            decisions.append(f"the melody moves from program {work.tracks[melody].program} to {texture.lead_program}, "
+                             f"the {style} lead's instrument")
     if kept_pitched or kept_drums:
         decisions.append(f"kept as they are: {_labels(choice, kept_pitched + kept_drums)}")
     new_programs = [texture.part_program(k) for k in range(n_new)]
     new_notes, notes_decisions = _write_parts(model, tokenizer, work, [melody] + kept_pitched, new_programs,
                                               weights, config, progress, on_bar, kept_drums) if n_new else ([], [])
     if n_new:
-        decisions.append(f"new: {n_new} parts on programs {', '.join(map(str, new_programs))} with "
+        decisions.append(f"new: {_count(n_new, 'part')} on program{'s' if n_new > 1 else ''} "
+                         f"{', '.join(map(str, new_programs))} with "
                          f"{sum(map(len, new_notes))} notes")
         decisions += notes_decisions
     tracks = [_copy_track(work.tracks[melody], texture.lead_program, shift)]

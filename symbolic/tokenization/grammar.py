@@ -149,13 +149,17 @@ class GrammarState:
     def allowed(self) -> np.ndarray:
         """Bool mask ``(vocab_size,)`` of the ids that may come next (inside a drum slot, pitches are
         limited to :data:`DRUM_KEYS`; meters to :data:`SAMPLED_NUMERATORS` over
-        :data:`SAMPLED_DENOMINATORS`; a header declares at least one track)."""
+        :data:`SAMPLED_DENOMINATORS`; a header declares at least one track; the pitches of a chord
+        rise strictly, where :meth:`accepts` lets a real file's doubled note through)."""
         mask = np.zeros(len(self.vocab), dtype=bool)
         if self.phase == Phase.HEADER and self.n_tracks == 0:
             mask[self.vocab.id_of(T.TRACK, 0)] = True
             return mask
         for token_type in TYPE_GRAMMAR[self.phase]:
             values = self._allowed_values(token_type)
+            if token_type == T.PITCH and self.phase == Phase.NOTE_DURATION:
+                # a sampled chord's pitches rise: the same pitch twice at one onset is one key struck twice
+                values = range(self.last_pitch + 1, values.stop)
             if token_type == T.PITCH and self.in_drum_slot:
                 values = range(max(values.start, DRUM_KEYS.start), min(values.stop, DRUM_KEYS.stop))
             elif token_type == T.TIMESIG:  # value v is numerator v + 1

@@ -44,6 +44,14 @@ def test_accompany_from_words_keeps_the_melody(tune, tmp_path, capsys):
     assert len(below) > 20 and sum(below) / len(below) > 0.8
 
 
+def test_a_mix_is_said_with_whose_instruments_the_parts_take(tune, tmp_path, capsys):
+    out = tmp_path / "mix.mid"
+    assert main(["accompany", str(tune), "--style", "chorale:0.5,irish", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "style irish 67%, chorale 33%; the new parts' instruments are irish's (the largest share)" in printed
+    assert "new: 2 parts on programs 24, 32" in printed
+
+
 def test_accompany_with_named_tracks_and_hear_it(tune, tmp_path, capsys):
     pytest.importorskip("fluidsynth")
     from symbolic.audio.wav import read_wav

@@ -114,6 +114,8 @@ def test_convert_strength_zero_half_and_one(model, tokenizer):
     out = full.score
     assert full.melody_track == 0 and out.tracks[0].notes == score.tracks[2].notes
     assert out.tracks[0].program == 40 and len(full.new_tracks) == 3 and full.kept_tracks == (0,)
+    # the soprano was a piano: the job says its instrument changed (QA: a guitar lead came out as Voice Oohs)
+    assert "the melody moves from program 0 to 40, the classical lead's instrument" in full.decisions
     assert [out.tracks[i].program for i in full.new_tracks] == [40, 41, 42]
 
     half = convert(model, tokenizer, score, {"chorale": 1.0}, CONFIG, strength=0.5)
@@ -482,7 +484,11 @@ def test_new_parts_do_not_double_a_kept_part_for_long(model, tokenizer, monkeypa
 
     score = _held_c_melody()
     pitch = tokenizer.vocab.offsets[TokenType.PITCH]
-    doubler = RecordingDecoder(model, {pitch + p: 8.0 for p in (48, 60)})  # a model that wants to double the C
+    # a model that wants to double the C in every octave, and then to move on (a chord's pitches rise, so
+    # past the highest C the next pitch up would be a non-C)
+    position = tokenizer.vocab.offsets[TokenType.POSITION]
+    doubler = RecordingDecoder(model, {**{pitch + p: 8.0 for p in (36, 48, 60, 72)},
+                                       **{position + k: 8.0 for k in range(tokenizer.vocab.max_bar_steps)}})
     config = job(0, style_rules=False)
 
     def doubling(result) -> float:
