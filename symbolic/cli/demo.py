@@ -13,10 +13,12 @@ __all__ = ["register", "run_demo"]
 
 def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
-        "demo", help="convert, accompany and continue a held-out corpus tune; render, evaluate, report",
+        "demo", help="convert, accompany and continue held-out pieces; render, evaluate, report",
         description="Take a tune of the music21 corpus that the shipped model did not train on, convert it "
-                    "into two other styles, write an accompaniment for it, continue it, render everything to "
-                    "WAV and evaluate it.  Writes MIDI, WAV, report.md/report.json and piano-roll pictures.",
+                    "into two other styles, continue it and (a model that knows pop) convert it into pop; "
+                    "accompany the melody of a held-out POP909 song in pop and convert it into two other "
+                    "styles; render everything to WAV and evaluate it.  Writes MIDI, WAV, report.md/report.json "
+                    "and piano-roll pictures.",
     )
     p.add_argument("--out", type=Path, default=Path("demo-out"), help="output folder (default demo-out)")
     p.add_argument("--style", default=DemoConfig.style, help=f"corpus style of the tune (default {DemoConfig.style})")
@@ -37,8 +39,6 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    import json
-
     from symbolic.jobs.demo import run_demo as demo
     from symbolic.models.classifier import load_classifier
     from symbolic.models.pretrained import load_decoder
@@ -56,8 +56,11 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"pop part: the melody of POP909 song {report['pop_song']} (test split)")
     if report["pop_note"]:
         print(report["pop_note"])
-    print(json.dumps([{k: r[k] for k in ("output", "target", "classified_as", "melody_kept",
-                                         "chroma_similarity_to_source")}
-                      for r in report["outputs"]], indent=1))
+    for r in report["outputs"]:
+        reading = f"read as {r['classified_as']} ({r['style_probabilities'][r['classified_as']]:.2f})"
+        target = f" -> {r['target']}" if r["target"] else ""
+        print(f"  {r['output']}{target}: {reading}, melody {'kept' if r['melody_kept'] else 'NOT kept'}")
+    judged = [r for r in report["outputs"] if r["as_target"] is not None]
+    print(f"outputs read as their target style: {sum(r['as_target'] for r in judged)} of {len(judged)}")
     print(f"wrote {args.out}/ : MIDI{'' if args.no_audio else ', WAV'}, report.md, report.json, piano-rolls.png")
     return 0

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from symbolic.cli.common import add_threads_option
-from symbolic.jobs.config import CONTINUE_BARS, JobConfig
+from symbolic.jobs.config import CONTINUE_BARS, CONTINUE_DEFAULTS, JobConfig
 from symbolic.styles.registry import STYLES
 
 __all__ = ["register", "load_job_inputs"]
@@ -14,7 +14,7 @@ __all__ = ["register", "load_job_inputs"]
 _MODEL_HELP = "a shipped model name or a checkpoint folder from 'symbolic train' (default: default, the shipped one)"
 
 
-def _common(parser: argparse.ArgumentParser, style_flag: str) -> None:
+def _common(parser: argparse.ArgumentParser, style_flag: str, defaults: JobConfig = JobConfig()) -> None:
     parser.add_argument("input", type=Path, metavar="IN.mid", help="the MIDI file to work on")
     parser.add_argument(style_flag, dest="style", default=None,
                         help="style name, mix such as irish:0.7,chorale:0.3, or a description such as "
@@ -27,9 +27,9 @@ def _common(parser: argparse.ArgumentParser, style_flag: str) -> None:
     parser.add_argument("--top-k", type=int, default=JobConfig.top_k, help="keep the k most likely tokens")
     parser.add_argument("--top-p", type=float, default=JobConfig.top_p,
                         help=f"nucleus sampling mass (default {JobConfig.top_p})")
-    parser.add_argument("--guidance", type=float, default=JobConfig.guidance_scale,
+    parser.add_argument("--guidance", type=float, default=defaults.guidance_scale,
                         help=f"classifier-free guidance scale: above 1 the style is applied more strongly "
-                             f"(default {JobConfig.guidance_scale}, chosen on the validation split; 1 = off)")
+                             f"(default {defaults.guidance_scale}, chosen on the validation split; 1 = off)")
     parser.add_argument("--seed", type=int, default=JobConfig.seed, help="sampling seed")
     parser.add_argument("--out", type=Path, required=True, help="output MIDI file")
     parser.add_argument("--wav", type=Path, help="also render the output to this WAV file (needs FluidSynth)")
@@ -65,8 +65,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     _common(a, "--style")
     parts = a.add_mutually_exclusive_group()
     parts.add_argument("--tracks", help="instruments of the new parts, e.g. piano,bass (see the README list)")
-    parts.add_argument("--voices", type=int, help="number of new parts with the style's instruments (default 3 "
-                                                  "for chorale, renaissance and classical, 2 otherwise)")
+    parts.add_argument("--voices", type=int, help="number of new parts with the style's instruments (default: the "
+                                                  "style's own: 3 for chorale, renaissance and classical, a piano "
+                                                  "for pop, guitar or accordion and bass for irish and german-folk)")
     a.add_argument("--melody-track", type=int, help="index of the melody track (default: chosen automatically)")
     a.add_argument("--replace-accompaniment", action="store_true",
                    help="rewrite the file's accompaniment instead of adding parts on top of it: keep the "
@@ -79,7 +80,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="The model hears the whole file (by windows when it is longer than its context) and "
                     "writes N more bars for its tracks; the input's notes are kept as they are.",
     )
-    _common(n, "--style")
+    _common(n, "--style", CONTINUE_DEFAULTS)
     n.add_argument("--bars", type=int, default=CONTINUE_BARS, help=f"bars to add (default {CONTINUE_BARS})")
     n.set_defaults(handler=run_continue)
 

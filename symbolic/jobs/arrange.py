@@ -21,7 +21,7 @@ from typing import Callable
 from symbolic.analysis.keys import bar_scales
 from symbolic.analysis.roles import analyze_tracks
 from symbolic.errors import ConfigError, ScoreError
-from symbolic.jobs.config import CONTINUE_BARS, JobConfig
+from symbolic.jobs.config import CONTINUE_BARS, CONTINUE_DEFAULTS, JobConfig
 from symbolic.score import Note, Score, TempoChange, Track
 from symbolic.styles.mix import check_mix, lead_style
 from symbolic.styles.registry import texture_of
@@ -523,7 +523,7 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
 
 
 def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, float],
-                   config: JobConfig = JobConfig(), n_bars: int = CONTINUE_BARS, progress: bool = False,
+                   config: JobConfig = CONTINUE_DEFAULTS, n_bars: int = CONTINUE_BARS, progress: bool = False,
                    on_bar: Callable[[int, int], None] | None = None) -> JobResult:
     """``score`` followed by ``n_bars`` new bars for its tracks; the input's notes stay as they are.
 
@@ -531,11 +531,13 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     as a late End of Track, is not kept); each track's new notes lie in its instrument's range
     (:func:`~symbolic.jobs.rules.playable_range`, a hard mask; drums on the GM drum map).  The
     model hears the whole input (by windows when it is longer than the context).  Every track that
-    plays in the input's last two bars with notes plays in every new bar; the model decides whether
-    the other tracks come back.
+    plays in the input's last two bars with notes plays in every new bar, with at least half the median
+    of its notes a bar in the input's last four bars (:class:`~symbolic.jobs.rules.KeepPlaying`); the
+    model decides whether the other tracks come back.  The default sampling is :data:`CONTINUE_DEFAULTS
+    <symbolic.jobs.config.CONTINUE_DEFAULTS>` (guidance 3: the piece goes on in its own style).
     """
     from symbolic.jobs.plan import BarPlan, Plan, generate_planned
-    from symbolic.jobs.rules import PitchRange, playable_range
+    from symbolic.jobs.rules import KeepPlaying, PitchRange, playable_range
     from symbolic.sampling.session import style_weights
     from symbolic.tokenization.vocab import TokenType
 
@@ -558,7 +560,11 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     plan = Plan(tuple(header), tuple(given_bars + rest_bars + new_bars), optional_free=True, required_slots=playing)
     # each track's new notes stay in its instrument's range (drums: the GM drum map), a hard mask
     ranges = {slot: playable_range(t.program, t.is_drum) for slot, t in enumerate(score.tracks)}
-    rules = [PitchRange(tokenizer.vocab.offsets[TokenType.PITCH], keep_register=False, ranges=ranges)]
+    # every part playing at the end keeps at least half its recent notes a bar (KeepPlaying)
+    minimums = KeepPlaying.minimums(tokenizer.vocab, [b for b in given_bars[-4:]])
+    minimums = {slot: n for slot, n in minimums.items() if slot in playing}
+    rules = [PitchRange(tokenizer.vocab.offsets[TokenType.PITCH], keep_register=False, ranges=ranges),
+             KeepPlaying.for_vocab(tokenizer.vocab, minimums)]
     ids = generate_planned(model, tokenizer, plan, config.generation(), rules,
                            style_weights=style_weights(tokenizer.vocab.styles, weights),
                            max_part_tokens=config.max_part_tokens, progress=progress, on_bar=on_bar)
@@ -576,7 +582,9 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     return JobResult(out, None, (), (), (f"added {n_bars} bars after the bar of the input's last note, every "
                                          "track's new notes inside its instrument's range",
                                          f"continued in every new bar: tracks {', '.join(map(str, sorted(playing)))} "
-                                         "(playing at the end of the input)"))
+                                         "(playing at the end of the input), each with at least "
+                                         + ", ".join(f"{n}" for _, n in sorted(minimums.items()))
+                                         + " notes a bar (half its notes a bar in the input's last 4 bars)"))
 
 
 def _check_track(score: Score, index: int) -> int:

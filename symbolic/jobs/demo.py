@@ -18,10 +18,10 @@ from pathlib import Path
 
 from symbolic.errors import StyleError
 from symbolic.jobs.config import DemoConfig
-from symbolic.styles.registry import NO_STYLE
+from symbolic.styles.registry import NO_STYLE, texture_of
 
-__all__ = ["held_out_pieces", "held_out_piece", "held_out_pop_melody", "demo_styles", "pop_targets", "run_demo",
-           "report_markdown"]
+__all__ = ["held_out_pieces", "held_out_piece", "held_out_pop_melody", "demo_styles", "accompany_style",
+           "pop_targets", "run_demo", "report_markdown"]
 
 POP = "pop"
 
@@ -116,6 +116,15 @@ def pop_jobs(model, tokenizer, targets: tuple[str, ...], job, source, melody, co
     return steps
 
 
+def accompany_style(own: str, targets: tuple[str, ...], knows_pop: bool) -> str | None:
+    """The style the tune is accompanied in: its own, unless its own is a solo-tune style (the Irish and
+    German tunes of the corpus: no accompanying parts to learn from, ``StyleTexture.convert_parts == 0``);
+    then none when the pop part runs (its melody is accompanied in pop), else the first target."""
+    if texture_of(own).convert_parts > 0:
+        return own
+    return None if knows_pop else targets[0]
+
+
 def demo_styles(config: DemoConfig, model_styles: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
     """``(the source's style for the model, target styles)`` among the styles a decoder knows.
 
@@ -167,11 +176,16 @@ def run_demo(model, tokenizer, classifier, config: DemoConfig, out: Path, progre
     # (output name, target style, source score, job); the source rows have no job
     steps = [(f"convert to {t}", t, source, lambda t=t: convert(model, tokenizer, source, {t: 1.0}, job))
              for t in targets]
-    steps.append((f"accompany in {own}", own, source, lambda: accompany(model, tokenizer, source, {own: 1.0}, job)))
+    knows_pop = POP in tokenizer.vocab.styles
+    backing = accompany_style(own, targets, knows_pop)
+    if backing is not None:
+        steps.append((f"accompany in {backing}", backing, source,
+                      lambda: accompany(model, tokenizer, source, {backing: 1.0}, job)))
     steps.append((f"continue {config.continue_bars} bars in {own}", own, source,
-                  lambda: continue_score(model, tokenizer, source, {own: 1.0}, job, config.continue_bars)))
+                  lambda: continue_score(model, tokenizer, source, {own: 1.0}, config.continue_job(),
+                                         config.continue_bars)))
     pop_song, pop_note = None, None
-    if POP in tokenizer.vocab.styles:
+    if knows_pop:
         from symbolic.resources import shared_data_dir
 
         pop909 = Path(config.pop909_dir) if config.pop909_dir is not None else shared_data_dir() / "pop909"

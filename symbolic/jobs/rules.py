@@ -632,6 +632,56 @@ class SingleLine(PartRuleBase):
         return forbid_unless_empty(logits, no_rest)
 
 
+@dataclass(eq=False)
+class KeepPlaying(PartRuleBase):
+    """A continued part keeps playing: it may not close a bar before it has written ``min_notes[slot]``
+    notes in it, while positions are left in the bar (a model that believes the piece has ended would
+    otherwise write the one note a required part must and stop).  ``closing`` is a bool
+    ``(vocab_size,)`` tensor of the ids that close a part (Track, Bar, EOS); build the rule with
+    :meth:`for_vocab`, and the minimums with :meth:`minimums`.
+    """
+
+    closing: torch.Tensor
+    min_notes: Mapping[int, int]
+    _written: int = field(default=0, init=False, repr=False)
+
+    @classmethod
+    def for_vocab(cls, vocab, min_notes: Mapping[int, int]) -> "KeepPlaying":
+        closing = torch.zeros(len(vocab), dtype=torch.bool)
+        track = vocab.offsets[TokenType.TRACK]
+        closing[track:track + vocab.config.max_tracks] = True
+        closing[vocab.bar_id] = closing[vocab.eos_id] = True
+        return cls(closing, dict(min_notes))
+
+    @staticmethod
+    def minimums(vocab, bars, share: float = 0.5) -> dict[int, int]:
+        """Per slot, ``share`` of the median notes a bar over ``bars`` (``(slot, ids)`` parts of the last
+        given bars, :class:`~symbolic.jobs.plan.BarPlan`), rounded, at least 1; slots with no notes
+        there are left out."""
+        import statistics
+
+        counts: dict[int, list[int]] = {}
+        for bar in bars:
+            for slot, ids in bar.parts:
+                if ids:
+                    counts.setdefault(slot, []).append(len(part_notes(vocab, ids)))
+        return {slot: max(1, round(share * statistics.median(n))) for slot, n in counts.items()}
+
+    def start_part(self, slot: int, chunk: int) -> None:
+        self.slot, self._written = slot, 0
+
+    def wrote(self, note: NoteSpan) -> None:
+        self._written += 1
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        if self.slot is None or self._written >= self.min_notes.get(self.slot, 0):
+            return logits
+        states = context.grammar_states
+        if states and states[0].note_pos >= states[0].chunk - 1:
+            return logits  # no position left in the bar: a chord would be the only way on
+        return forbid_unless_empty(logits, self.closing.to(logits.device))
+
+
 def part_rules(vocab, texture: StyleTexture, ranges: Mapping[int, PartRange],
                bar_scales: tuple[frozenset[int] | None, ...], style_rules: bool = True,
                off_scale_penalty: float | None = None) -> list[PartRule]:

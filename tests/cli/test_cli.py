@@ -126,12 +126,16 @@ def test_demo_small(tmp_path, capsys):
     assert main(["demo", "--out", str(out), "--bars", "4", "--continue-bars", "2", "--no-audio"]) == 0
     printed = capsys.readouterr().out
     assert "from the corpus's test split" in printed
+    assert "outputs read as their target style:" in printed and "  convert to chorale -> chorale: read as" in printed
     import json
 
     report = json.loads((out / "report.json").read_text())
     names = [r["output"] for r in report["outputs"]]
-    assert names == ["source", "convert to chorale", "convert to classical", "accompany in irish",
-                     "continue 2 bars in irish"]
+    # the shipped model knows pop, so the pop part runs on a held-out POP909 melody (../shared/data)
+    assert names == ["source", "pop melody", "convert to chorale", "convert to classical",
+                     "continue 2 bars in irish", "pop melody accompanied in pop", "pop melody converted to chorale",
+                     "pop melody converted to classical", "tune converted to pop"]
+    assert report["pop_song"] is not None and report["pop_note"] is None
     assert all(r["melody_kept"] for r in report["outputs"])
     for name in names:
         assert read_midi(out / (name.replace(" ", "-") + ".mid")).n_notes > 0

@@ -608,6 +608,8 @@ def test_the_key_rule_has_a_key_in_bars_where_the_melody_rests(model, tokenizer,
 
 
 def test_continue_goes_on_with_every_part_that_was_playing(model, tokenizer):
+    import statistics
+
     from symbolic.tokenization.vocab import TokenType
 
     score = _straight_groove(n_bars=4)
@@ -619,6 +621,11 @@ def test_continue_goes_on_with_every_part_that_was_playing(model, tokenizer):
     result = continue_score(shy, tokenizer, score, {"classical": 1.0}, CONFIG, n_bars=2)
     for before, after in zip(score.tracks, result.score.tracks):
         new = after.notes[len(before.notes):]
-        for bar in (4, 5):  # right after the input's last bar, every part in every new bar
-            assert any(bar * 4 * 480 <= n.onset_ticks < (bar + 1) * 4 * 480 for n in new), (before.program, bar)
+        per_bar = [sum(1 for n in before.notes if b * 4 * 480 <= n.onset_ticks < (b + 1) * 4 * 480) for b in range(4)]
+        least = max(1, round(0.5 * statistics.median(per_bar)))
+        assert least >= 2  # the groove's parts play several notes a bar
+        for bar in (4, 5):  # right after the input's last bar, every part in every new bar, and not one note:
+            # at least half its notes a bar in the input (KeepPlaying; a shy model wrote one note and closed)
+            count = sum(1 for n in new if bar * 4 * 480 <= n.onset_ticks < (bar + 1) * 4 * 480)
+            assert count >= least, (before.program, bar, count, per_bar)
     assert "continued in every new bar: tracks 0, 1, 2" in result.describe()

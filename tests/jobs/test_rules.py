@@ -9,7 +9,7 @@ import torch
 
 from symbolic.errors import ConfigError
 from symbolic.jobs.plan import Plan
-from symbolic.jobs.rules import (DoublingLimit, LineState, PitchRange, RhythmGrid, ScaleBias, SingleLine, part_rules,
+from symbolic.jobs.rules import (DoublingLimit, KeepPlaying, LineState, PitchRange, RhythmGrid, ScaleBias, SingleLine, part_rules,
                                   straight_grid)
 from symbolic.sampling.processors import StepContext
 from symbolic.score import Note, Score, TimeSignature, Track
@@ -395,3 +395,29 @@ def test_straight_grid_keeps_onsets_off_triplet_positions(tokenizer):
     allowed = [step for step in range(vocab.max_bar_steps) if not grid.forbidden[position + step]]
     assert allowed == list(range(0, vocab.max_bar_steps, spb // 4))
     assert all(grid.forbidden[position + step] for step in (spb // 3, 2 * spb // 3))  # the 8th triplets
+
+
+def test_keep_playing_holds_a_part_open_until_its_minimum(tokenizer):
+    vocab = tokenizer.vocab
+    rule = KeepPlaying.for_vocab(vocab, {1: 2})
+    logits = torch.zeros(1, len(vocab))
+    assert torch.equal(rule(logits, at(3)), logits)  # between parts: nothing to do
+    rule.start_part(1, 48)
+    closing = [vocab.bar_id, vocab.eos_id, vocab.id_of(TokenType.TRACK, 2)]
+    assert torch.isinf(rule(logits, at(3))[0, closing]).all()  # no note yet: the bar may not close
+    assert torch.isfinite(rule(logits, at(47))[0, closing]).all()  # no position left: it may
+    rule.wrote(NoteSpan(3, 6, 60))
+    assert torch.isinf(rule(logits, at(6))[0, closing]).all()
+    rule.wrote(NoteSpan(6, 9, 62))
+    assert torch.equal(rule(logits, at(9)), logits)  # two notes: the part may close
+    rule.start_part(2, 48)
+    assert torch.equal(rule(logits, at(0)), logits)  # a slot with no minimum
+
+
+def test_keep_playing_minimums_are_half_the_recent_notes_a_bar(tokenizer):
+    header, bars = split_bars(tokenizer.vocab, tokenizer.encode(one_bar_tune()))
+    from symbolic.jobs.plan import BarPlan
+
+    plans = [BarPlan(tuple(opening), tuple(sorted((s, tuple(ids)) for s, ids in parts.items()))) for opening, parts in bars]
+    assert KeepPlaying.minimums(tokenizer.vocab, plans) == {0: 2}  # four notes a bar
+    assert KeepPlaying.minimums(tokenizer.vocab, []) == {}
