@@ -7,7 +7,9 @@ weight once.  Fewer bytes per weight means faster tokens:
 * :func:`quantize_int8`: dynamic int8 quantization of every linear layer (a quarter of the
   bytes of the linear weights); an approximation, measured in ``benchmarks/model_speed.py``.
 
-Both return a new model for inference; the original is unchanged.
+Both return a new model for inference; the original is unchanged.  :func:`with_weights_dtype`
+picks one by the name a :class:`~symbolic.sampling.config.GenerationConfig` gives
+(``weights_dtype``); the decoding session calls it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import warnings
 
 import torch
 
-__all__ = ["to_bfloat16", "quantize_int8"]
+from symbolic.sampling.config import check_weights_dtype
+
+__all__ = ["to_bfloat16", "quantize_int8", "with_weights_dtype"]
 
 
 def to_bfloat16(model: torch.nn.Module) -> torch.nn.Module:
@@ -31,3 +35,18 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
         warnings.simplefilter("ignore")  # torch points eager quantization users at torchao; it still works
         return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model).eval(), {torch.nn.Linear},
                                                       dtype=torch.qint8)
+
+
+def with_weights_dtype(model: torch.nn.Module, weights_dtype: str) -> torch.nn.Module:
+    """``model`` to sample with weights in ``weights_dtype``: ``"float32"`` returns ``model`` itself,
+    ``"bfloat16"`` :func:`to_bfloat16`, ``"int8"`` :func:`quantize_int8` (new models, in eval mode).
+
+    Raises:
+        ConfigError: ``weights_dtype`` is none of :data:`~symbolic.sampling.config.WEIGHTS_DTYPES`.
+    """
+    check_weights_dtype(weights_dtype)
+    if weights_dtype == "bfloat16":
+        return to_bfloat16(model)
+    if weights_dtype == "int8":
+        return quantize_int8(model)
+    return model
