@@ -47,7 +47,7 @@ class JobConfig:
     style_rules: bool = True
     off_scale_penalty: float | None = None
     max_part_tokens: int = 256
-    weights_dtype: str = "float32"
+    weights_dtype: str = "int8"
 
     def __post_init__(self) -> None:
         check_weights_dtype(self.weights_dtype)
