@@ -5,7 +5,8 @@ decoder sampled with ``weights_dtype`` float32, bfloat16 and int8 (docs/results/
     python benchmarks/precision_quality.py --model /work/runs/pop6-snap --data /work/runs/pop6/data
 
 The windows (``--windows``, spread evenly over the data set's ``valid`` split, each the model's context
-long) are read the way the jobs decode: one token at a time through the KV cache's one-token step, two
+long; when the data set was built with another tokenizer than the model's, the first window of pieces spread
+evenly over the split, decoded with the data set's tokenizer and encoded with the model's) are read the way the jobs decode: one token at a time through the KV cache's one-token step, two
 rows per pass (the window's style and the unconditional "none" row, as classifier-free guidance runs),
 teacher-forced.  For each precision: the mean negative log-likelihood of the conditional row's next
 tokens (nats per token), its difference from float32, and how often the most likely next token (argmax)
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,6 +26,20 @@ from symbolic.data.dataset import TokenDataset
 from symbolic.models.precision import with_weights_dtype
 from symbolic.models.pretrained import load_decoder
 from symbolic.sampling.config import WEIGHTS_DTYPES
+from symbolic.tokenization.events import EventTokenizer
+
+
+def reencoded_pieces(data_dir: str, data_tokenizer, tokenizer, context: int) -> list[dict]:
+    """The first ``context`` tokens of every ``valid`` piece of ``data_dir`` in ``tokenizer``'s ids."""
+    split = np.load(Path(data_dir) / "valid.npz")
+    tokens, offsets, styles = split["tokens"], split["offsets"], split["styles"]
+    pieces = []
+    for i in range(len(styles)):
+        score = data_tokenizer.decode(tokens[offsets[i]:offsets[i + 1]].tolist())
+        style = data_tokenizer.vocab.styles[int(styles[i])]
+        ids = tokenizer.encode(score, style=style)[:context]
+        pieces.append({"input_ids": torch.tensor(ids), "style_id": tokenizer.vocab.styles.index(style)})
+    return pieces
 
 
 @torch.inference_mode()
@@ -52,6 +68,9 @@ def main() -> None:
     model, tokenizer, _ = load_decoder(args.model)
     context = model.config.context_length
     valid = TokenDataset(args.data, "valid", context_length=context)
+    data_tokenizer = EventTokenizer.from_spec(Path(args.data) / "tokenizer.json")
+    if data_tokenizer.vocab.config != tokenizer.vocab.config:
+        valid = reencoded_pieces(args.data, data_tokenizer, tokenizer, context)
     picks = np.linspace(0, len(valid) - 1, min(args.windows, len(valid))).round().astype(int).tolist()
     models = {name: with_weights_dtype(model, name) for name in args.dtypes}
     nll = {name: 0.0 for name in models}

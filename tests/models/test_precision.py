@@ -97,3 +97,15 @@ def test_a_weights_dtype_that_is_no_number_format_is_refused():
         with pytest.raises(ConfigError, match="weights_dtype=.* use one of float32, bfloat16, int8"):
             make()
     assert JobConfig(weights_dtype="bfloat16").generation().weights_dtype == "bfloat16"
+
+
+def test_the_lstm_decoder_samples_with_int8_weights(tokenizer):
+    from symbolic.models.lstm import LSTMConfig, LSTMDecoder
+
+    torch.manual_seed(0)
+    model = LSTMDecoder(LSTMConfig(vocab_size=tokenizer.vocab_size, n_styles=len(tokenizer.vocab.styles),
+                                   context_length=96, n_layer=1, n_head=2, n_embd=32)).eval()
+    prompt = [tokenizer.vocab.bos_id, tokenizer.vocab.style_id("irish")]
+    config = GenerationConfig(max_new_tokens=30, seed=0, weights_dtype="int8", guidance_scale=2.0)
+    sequence = generate(model, tokenizer, prompt, config)[0]
+    assert len(sequence) > 2 and tokenizer.decode(sequence) is not None
