@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from symbolic.data.dataset import TokenDataset
-from symbolic.models.precision import with_weights_dtype
+from symbolic.sampling.precision import with_weights_dtype
 from symbolic.models.pretrained import load_decoder
 from symbolic.sampling.config import WEIGHTS_DTYPES
 from symbolic.tokenization.events import EventTokenizer

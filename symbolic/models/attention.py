@@ -14,7 +14,7 @@ __all__ = ["KVCache", "CausalSelfAttention", "apply_linear", "transposed_weight"
 
 def _int8_weights(layer: nn.Module):
     """The packed int8 weights of a dynamically quantized linear layer (``torch.ao``'s
-    ``DynamicQuantizedLinear``, made by :func:`symbolic.models.precision.quantize_int8`), or ``None``."""
+    ``DynamicQuantizedLinear``, made by :func:`symbolic.sampling.precision.quantize_int8`), or ``None``."""
     packed = getattr(layer, "_packed_params", None)
     return packed._packed_params if packed is not None and packed.dtype == torch.qint8 else None
 

@@ -9,7 +9,7 @@ from symbolic.errors import ConfigError
 
 __all__ = ["GenerationConfig", "check_sampling", "WEIGHTS_DTYPES", "check_weights_dtype"]
 
-# the number formats a decoder can sample in (symbolic.models.precision.with_weights_dtype)
+# the number formats a decoder can sample in (symbolic.sampling.precision.with_weights_dtype)
 WEIGHTS_DTYPES = ("float32", "bfloat16", "int8")
 
 
@@ -47,7 +47,7 @@ class GenerationConfig:
         seed: seed of the sampling generator.
         weights_dtype: the number format of the weights while sampling: ``"float32"`` (the trained
             weights), ``"bfloat16"`` or ``"int8"`` (dynamic int8 quantization of the linear layers), see
-            :func:`symbolic.models.precision.with_weights_dtype`; a reduced precision changes the logits
+            :func:`symbolic.sampling.precision.with_weights_dtype`; a reduced precision changes the logits
             slightly (``docs/results/job-speed.md`` measures the cost).
     """
 

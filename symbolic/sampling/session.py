@@ -60,7 +60,7 @@ class DecodingSession:
         max_window: most tokens the model sees (default: its context length).
         seed: seed of the sampling generator.
         weights_dtype: the number format the model samples in (``"float32"``, ``"bfloat16"``, ``"int8"``;
-            :func:`symbolic.models.precision.with_weights_dtype`): the session decodes with a converted copy
+            :func:`symbolic.sampling.precision.with_weights_dtype`): the session decodes with a converted copy
             (:attr:`model`); the caller's model is unchanged.
     """
 
@@ -68,7 +68,7 @@ class DecodingSession:
                  style_ids: torch.Tensor | None = None, style_weights: torch.Tensor | None = None,
                  use_cache: bool = True, max_window: int | None = None, seed: int = 0,
                  weights_dtype: str = "float32") -> None:
-        from symbolic.models.precision import with_weights_dtype
+        from symbolic.sampling.precision import with_weights_dtype
 
         if batch_size < 1:
             raise ConfigError(f"batch_size={batch_size} must be >= 1")

@@ -191,7 +191,7 @@ def test_gpt_one_token_step_gives_the_numbers_of_the_general_path(weights):
 def test_gpt_step_over_int8_layers_matches_their_general_path():
     """The quantized copy's linear layers are not plain nn.Linear: the step calls their int8 operator on
     their packed weights, the numbers of the modules' own path."""
-    from symbolic.models.precision import quantize_int8
+    from symbolic.sampling.precision import quantize_int8
 
     torch.manual_seed(3)
     model = quantize_int8(GPT(GPTConfig(**{**SIZE, "dropout": 0.0, "style_dropout": 0.0})))

@@ -10,7 +10,7 @@ import pytest
 from symbolic.errors import ConfigError
 from symbolic.jobs.config import JobConfig
 from symbolic.models.attention import apply_linear, apply_linear_t, transposed_weight
-from symbolic.models.precision import quantize_int8, to_bfloat16, with_weights_dtype
+from symbolic.sampling.precision import quantize_int8, to_bfloat16, with_weights_dtype
 from symbolic.sampling.config import GenerationConfig
 from symbolic.sampling.generate import generate
 from symbolic.sampling.session import DecodingSession
