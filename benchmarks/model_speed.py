@@ -93,7 +93,7 @@ def measure(name: str, preset: str, batch: int, steps: int, new_tokens: int) -> 
         if bf16:
             model = model.to(torch.bfloat16)
         if "+int8" in task:
-            from symbolic.models.precision import quantize_int8
+            from symbolic.sampling.precision import quantize_int8
 
             model = quantize_int8(model)
         n = int(task.split("@")[1])

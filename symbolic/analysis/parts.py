@@ -20,7 +20,7 @@ from typing import Iterable, Sequence
 from symbolic.errors import ConfigError
 from symbolic.score import Note
 
-__all__ = ["doubled_steps", "doubling_share", "above_share", "held_above_share", "triplet_share", "is_swung",
+__all__ = ["doubled_spans", "doubled_steps", "doubling_share", "above_share", "held_above_share", "triplet_share", "is_swung",
            "SWING_SHARE", "TRIPLET_FRACTIONS"]
 
 # Fractions of a beat (quarter note) that only a triplet reaches: 8th triplets (1/3, 2/3) and 16th
@@ -30,17 +30,24 @@ _GRID = (0.0, 1 / 6, 1 / 4, 1 / 3, 1 / 2, 2 / 3, 3 / 4, 5 / 6, 1.0)
 SWING_SHARE = 0.2  # at least this share of onsets on triplet positions reads as swung or triplet feel
 
 
+def doubled_spans(start: int, end: int, pitch: int, others: Iterable[tuple[int, int, int]]) -> list[tuple[int, int]]:
+    """The parts of ``[start, end)`` in which some note of ``others`` (``(start, end, pitch)`` triples, same
+    time unit) sounds ``pitch``'s pitch class (unison or any octave): disjoint ``(start, end)`` spans in time
+    order; ``[]`` for an empty span."""
+    spans = sorted((max(s, start), min(e, end)) for s, e, p in others
+                   if p % 12 == pitch % 12 and s < end and e > start)
+    merged, reach = [], start
+    for s, e in spans:
+        if e > reach:
+            merged.append((max(s, reach), e))
+            reach = e
+    return merged
+
+
 def doubled_steps(start: int, end: int, pitch: int, others: Iterable[tuple[int, int, int]]) -> int:
     """Length of ``[start, end)`` in which some note of ``others`` (``(start, end, pitch)`` triples, same
     time unit) sounds ``pitch``'s pitch class (unison or any octave).  0 for an empty span."""
-    spans = sorted((max(s, start), min(e, end)) for s, e, p in others
-                   if p % 12 == pitch % 12 and s < end and e > start)
-    total, reach = 0, start
-    for s, e in spans:
-        if e > reach:
-            total += e - max(s, reach)
-            reach = e
-    return total
+    return sum(e - s for s, e in doubled_spans(start, end, pitch, others))
 
 
 def doubling_share(part: Sequence[Note], kept: Sequence[Sequence[Note]]) -> float:

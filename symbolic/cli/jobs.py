@@ -31,6 +31,9 @@ def _common(parser: argparse.ArgumentParser, style_flag: str, defaults: JobConfi
                         help=f"classifier-free guidance scale: above 1 the style is applied more strongly "
                              f"(default {defaults.guidance_scale}, chosen on the validation split; 1 = off)")
     parser.add_argument("--seed", type=int, default=JobConfig.seed, help="sampling seed")
+    parser.add_argument("--weights-dtype", choices=JobConfig.WEIGHTS_DTYPES, default=JobConfig.weights_dtype,
+                        help=f"number format of the model's weights while sampling (default "
+                             f"{JobConfig.weights_dtype}; int8 and bfloat16 change the numbers slightly)")
     parser.add_argument("--out", type=Path, required=True, help="output MIDI file")
     parser.add_argument("--wav", type=Path, help="also render the output to this WAV file (needs FluidSynth)")
     add_threads_option(parser)
@@ -113,7 +116,7 @@ def load_job_inputs(args: argparse.Namespace):
             check(path)
     use_threads(args.threads)  # torch's count outside the decoding loop too (reading, the melody model)
     config = JobConfig(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                       guidance_scale=args.guidance, seed=args.seed)
+                       guidance_scale=args.guidance, seed=args.seed, weights_dtype=args.weights_dtype)
     score = read_midi(args.input)
     check_playable(score, str(args.input))  # before the model loads, naming the file
     from symbolic.analysis.beats import performance_warning

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from symbolic.cli.common import add_threads_option
 from symbolic.jobs.config import GENERATE_DEFAULTS as GENERATE
+from symbolic.sampling.config import GenerationConfig
 
 __all__ = ["register"]
 
@@ -68,11 +69,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     g.add_argument("--num-samples", type=int, default=1, help="pieces to sample (OUT-1.mid, OUT-2.mid, ...)")
     g.add_argument("--seed", type=int, default=GENERATE.seed, help="sampling seed")
     precision = g.add_mutually_exclusive_group()
-    precision.add_argument("--bf16", action="store_true",
-                           help="sample with bfloat16 weights (faster on CPUs with AVX512-BF16)")
-    precision.add_argument("--int8", action="store_true",
-                           help="sample with int8 dynamic quantization of the linear layers (about 1.9x faster "
-                                "at one sequence; an approximation)")
+    precision.add_argument("--weights-dtype", choices=GenerationConfig.WEIGHTS_DTYPES,
+                           default=GENERATE.weights_dtype,
+                           help=f"number format of the model's weights while sampling (default "
+                                f"{GENERATE.weights_dtype}; int8 and bfloat16 change the numbers slightly)")
+    precision.add_argument("--bf16", dest="weights_dtype", action="store_const", const="bfloat16",
+                           help="the same as --weights-dtype bfloat16")
+    precision.add_argument("--int8", dest="weights_dtype", action="store_const", const="int8",
+                           help="the same as --weights-dtype int8 (dynamic int8 quantization of the linear layers)")
     add_threads_option(g)
     g.add_argument("--out", type=Path, required=True, help="output MIDI file")
     g.set_defaults(handler=run_generate)
@@ -135,11 +139,9 @@ def run_generate(args: argparse.Namespace) -> int:
     from symbolic.errors import GenerationWarning
     from symbolic.inputs.midi import read_midi
     from symbolic.jobs.generate import generate_scores
-    from symbolic.models.precision import quantize_int8, to_bfloat16
     from symbolic.models.pretrained import load_decoder
     from symbolic.outputs.midi import write_midi
     from symbolic.paths import check_input_file, check_output_file
-    from symbolic.sampling.config import GenerationConfig
     from symbolic.styles.mix import resolve_style
     from symbolic.styles.words import describe_mix
 
@@ -147,14 +149,10 @@ def run_generate(args: argparse.Namespace) -> int:
     if args.prompt is not None:
         check_input_file(args.prompt, "prompt file")
     model, tokenizer, _ = load_decoder(args.checkpoint)
-    if args.bf16:
-        model = to_bfloat16(model)
-    elif args.int8:
-        model = quantize_int8(model)
     config = GenerationConfig(max_new_tokens=args.max_new_tokens, max_bars=args.bars,
                               min_bars=args.bars if args.min_bars is None else args.min_bars,
                               temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                              guidance_scale=args.guidance, seed=args.seed)
+                              guidance_scale=args.guidance, seed=args.seed, weights_dtype=args.weights_dtype)
     prompt = read_midi(args.prompt) if args.prompt else None
     weights, from_words = resolve_style(args.style, tokenizer.vocab.styles)
     if from_words:

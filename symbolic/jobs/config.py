@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from symbolic.errors import ConfigError
-from symbolic.sampling.config import GenerationConfig, check_sampling
+from symbolic.sampling.config import WEIGHTS_DTYPES, GenerationConfig, check_sampling, check_weights_dtype
 
 __all__ = ["JobConfig", "DemoConfig", "CONTINUE_BARS", "CONTINUE_DEFAULTS", "GENERATE_DEFAULTS"]
 
@@ -31,7 +31,13 @@ class JobConfig:
             voice ranges); ``False`` keeps only the register and the instruments' ranges.
         off_scale_penalty: nats taken from pitches outside the key; ``None``: the style's own.
         max_part_tokens: a new part is closed after this many tokens in a bar (at a note boundary).
+        weights_dtype: the number format the model samples in, one of ``WEIGHTS_DTYPES`` (``"float32"``,
+            ``"bfloat16"``, ``"int8"``; see :attr:`GenerationConfig.weights_dtype
+            <symbolic.sampling.config.GenerationConfig>`); the default was chosen by speed and
+            validation loss in ``docs/results/job-speed.md``.
     """
+
+    WEIGHTS_DTYPES: ClassVar[tuple[str, ...]] = WEIGHTS_DTYPES
 
     temperature: float = 0.9
     top_k: int | None = None
@@ -41,8 +47,10 @@ class JobConfig:
     style_rules: bool = True
     off_scale_penalty: float | None = None
     max_part_tokens: int = 256
+    weights_dtype: str = "int8"
 
     def __post_init__(self) -> None:
+        check_weights_dtype(self.weights_dtype)
         if self.off_scale_penalty is not None and not self.off_scale_penalty >= 0:
             raise ConfigError(f"off_scale_penalty={self.off_scale_penalty} must be >= 0 nats")
         if self.max_part_tokens < 4:
@@ -52,7 +60,8 @@ class JobConfig:
     def generation(self) -> GenerationConfig:
         """The :class:`~symbolic.sampling.config.GenerationConfig` of these settings."""
         return GenerationConfig(temperature=self.temperature, top_k=self.top_k, top_p=self.top_p,
-                                guidance_scale=self.guidance_scale, seed=self.seed)
+                                guidance_scale=self.guidance_scale, seed=self.seed,
+                                weights_dtype=self.weights_dtype)
 
 
 # A continuation goes on in the piece's own style, so it needs less guidance than a conversion: on 24

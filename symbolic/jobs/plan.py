@@ -103,7 +103,8 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig, rul
                                 guidance_scale=config.guidance_scale, constrain=True, seed=config.seed)
     # the masks (grammar, rules) run once per step; a token they leave alone needs no forward pass
     process = ProcessorChain(sampling, vocab.eos_id, rules)
-    session = DecodingSession(model, 1, config.guidance_scale, style_weights=style_weights, seed=config.seed)
+    session = DecodingSession(model, 1, config.guidance_scale, style_weights=style_weights, seed=config.seed,
+                              weights_dtype=config.weights_dtype)
     types = vocab.types
 
     def given(tokens) -> None:

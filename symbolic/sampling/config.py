@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from symbolic.errors import ConfigError
 
-__all__ = ["GenerationConfig", "check_sampling"]
+__all__ = ["GenerationConfig", "check_sampling", "WEIGHTS_DTYPES", "check_weights_dtype"]
+
+# the number formats a decoder can sample in (symbolic.sampling.precision.with_weights_dtype)
+WEIGHTS_DTYPES = ("float32", "bfloat16", "int8")
 
 
 def check_sampling(temperature: float, top_k: int | None = None, top_p: float | None = None) -> None:
@@ -18,6 +22,13 @@ def check_sampling(temperature: float, top_k: int | None = None, top_p: float | 
         raise ConfigError(f"top_k={top_k} must be >= 1")
     if top_p is not None and not 0 < top_p <= 1:
         raise ConfigError(f"top_p={top_p} must be in (0, 1]")
+
+
+def check_weights_dtype(weights_dtype: str) -> None:
+    """Raise :class:`ConfigError` unless ``weights_dtype`` is one of :data:`WEIGHTS_DTYPES`."""
+    if weights_dtype not in WEIGHTS_DTYPES:
+        raise ConfigError(f"weights_dtype={weights_dtype!r} is not a number format the decoder samples in; "
+                          f"use one of {', '.join(WEIGHTS_DTYPES)}")
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,10 @@ class GenerationConfig:
         constrain: apply the grammar mask (every sample then decodes with nothing skipped).
         use_cache: sample with the KV cache (one token per forward) instead of re-running the window.
         seed: seed of the sampling generator.
+        weights_dtype: the number format of the weights while sampling: ``"float32"`` (the trained
+            weights), ``"bfloat16"`` or ``"int8"`` (dynamic int8 quantization of the linear layers), see
+            :func:`symbolic.sampling.precision.with_weights_dtype`; a reduced precision changes the logits
+            slightly (``docs/results/job-speed.md`` measures the cost).
     """
 
     max_new_tokens: int = 1024
@@ -47,8 +62,12 @@ class GenerationConfig:
     constrain: bool = True
     use_cache: bool = True
     seed: int = 0
+    weights_dtype: str = "float32"
+
+    WEIGHTS_DTYPES: ClassVar[tuple[str, ...]] = WEIGHTS_DTYPES
 
     def __post_init__(self) -> None:
+        check_weights_dtype(self.weights_dtype)
         if self.max_new_tokens < 1:
             raise ConfigError(f"max_new_tokens={self.max_new_tokens} must be >= 1")
         if self.min_new_tokens < 0:

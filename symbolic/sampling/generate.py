@@ -62,7 +62,8 @@ def generate(model: torch.nn.Module, tokenizer, prompt_ids: Sequence[int], confi
     # that the same seeds give the same pieces.
     session = DecodingSession(model, batch_size, config.guidance_scale, style_ids=style_ids,
                               style_weights=style_weights, use_cache=config.use_cache,
-                              max_window=model.config.context_length - 1, seed=config.seed)
+                              max_window=model.config.context_length - 1, seed=config.seed,
+                              weights_dtype=config.weights_dtype)
     # the masks run once per step; rows the grammar leaves one token need no forward pass (DecodingSession.sample)
     process = ProcessorChain(config, vocab.eos_id)
     finished = [False] * batch_size

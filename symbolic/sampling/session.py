@@ -59,14 +59,20 @@ class DecodingSession:
         use_cache: one token per forward with the KV cache; else the whole window each step.
         max_window: most tokens the model sees (default: its context length).
         seed: seed of the sampling generator.
+        weights_dtype: the number format the model samples in (``"float32"``, ``"bfloat16"``, ``"int8"``;
+            :func:`symbolic.sampling.precision.with_weights_dtype`): the session decodes with a converted copy
+            (:attr:`model`); the caller's model is unchanged.
     """
 
     def __init__(self, model, batch_size: int = 1, guidance_scale: float = 1.0,
                  style_ids: torch.Tensor | None = None, style_weights: torch.Tensor | None = None,
-                 use_cache: bool = True, max_window: int | None = None, seed: int = 0) -> None:
+                 use_cache: bool = True, max_window: int | None = None, seed: int = 0,
+                 weights_dtype: str = "float32") -> None:
+        from symbolic.sampling.precision import with_weights_dtype
+
         if batch_size < 1:
             raise ConfigError(f"batch_size={batch_size} must be >= 1")
-        self.model = model
+        self.model = with_weights_dtype(model, weights_dtype)
         self.batch_size = batch_size
         self.context = model.config.context_length
         self.max_window = self.context if max_window is None else max_window
@@ -86,7 +92,7 @@ class DecodingSession:
             ids = torch.zeros(batch_size, dtype=torch.long) if style_ids is None else style_ids
             ids = ids.to(self.device)
             self.style_ids = torch.cat([ids, torch.zeros_like(ids)]) if self.guided else ids
-        self.cache = model.new_cache(rows) if use_cache else None
+        self.cache = self.model.new_cache(rows) if use_cache else None
         self.generator = torch.Generator(device="cpu").manual_seed(seed)
         self.sequences: list[list[int]] = [[] for _ in range(batch_size)]
         self.window_start = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from symbolic.analysis.parts import doubled_steps, doubling_share, is_swung, triplet_share
+from symbolic.analysis.parts import doubled_spans, doubled_steps, doubling_share, is_swung, triplet_share
 from symbolic.errors import ConfigError
 from symbolic.score import Note
 
@@ -71,3 +71,19 @@ def test_held_above_share_counts_notes_held_over_a_lower_melody_note():
     assert held_above_share(part, melody) == 1 / 3
     assert above_share(part, melody) == 1 / 3  # the onset measure sees only the Eb
     assert held_above_share([], melody) == 0.0 and held_above_share(part, []) == 0.0
+
+
+def test_doubled_spans_clipped_at_any_end_give_the_doubled_steps_up_to_it():
+    """The doubling rule reads every duration's doubled steps off one call: the spans up to the longest
+    end, clipped."""
+    import random
+
+    rng = random.Random(4)
+    for _ in range(200):
+        others = [(s, s + rng.randint(1, 30), rng.randint(40, 80)) for s in (rng.randint(0, 90) for _ in range(6))]
+        start, pitch = rng.randint(0, 50), rng.randint(40, 80)
+        spans = doubled_spans(start, start + 60, pitch, others)
+        assert all(a < b <= c for (a, b), (c, _) in zip(spans, spans[1:] + [(10**9, 0)]))  # disjoint, in order
+        for length in range(0, 61, 3):
+            clipped = sum(max(0, min(e, start + length) - s) for s, e in spans)
+            assert clipped == doubled_steps(start, start + length, pitch, others)

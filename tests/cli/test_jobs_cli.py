@@ -191,3 +191,47 @@ def test_accompany_replaces_a_bands_accompaniment_when_asked(tmp_path, capsys):
     assert len(result.tracks) == 3 + 3  # the drums, bass and vocal, and chorale's three new parts
     assert main(["accompany", str(path), "--style", "chorale", "--keep", "bass", "--out", str(out)]) == 2
     assert "applies only when the accompaniment is replaced" in capsys.readouterr().err
+
+
+class _Captured(Exception):
+    pass
+
+
+@pytest.mark.parametrize("flags, expected", [([], "int8"), (["--weights-dtype", "float32"], "float32"),
+                                             (["--weights-dtype", "bfloat16"], "bfloat16")])
+def test_the_weights_dtype_reaches_the_job(tune, tmp_path, monkeypatch, flags, expected):
+    import symbolic.jobs.arrange as arrange
+
+    seen = []
+
+    def capture(model, tokenizer, score, weights, config, **settings):
+        seen.append(config)
+        raise _Captured
+
+    monkeypatch.setattr(arrange, "convert", capture)
+    with pytest.raises(_Captured):
+        main(["convert", str(tune), "--to", "chorale", *flags, "--out", str(tmp_path / "x.mid")])
+    assert seen[0].weights_dtype == expected and seen[0].generation().weights_dtype == expected
+
+
+@pytest.mark.parametrize("flags, expected", [([], "float32"), (["--int8"], "int8"), (["--bf16"], "bfloat16"),
+                                             (["--weights-dtype", "int8"], "int8")])
+def test_generate_takes_the_weights_dtype_and_its_short_flags(tmp_path, monkeypatch, flags, expected):
+    import symbolic.jobs.generate as generate
+
+    seen = []
+
+    def capture(model, tokenizer, config, **settings):
+        seen.append(config)
+        raise _Captured
+
+    monkeypatch.setattr(generate, "generate_scores", capture)
+    with pytest.raises(_Captured):
+        main(["generate", "--style", "irish", *flags, "--out", str(tmp_path / "x.mid")])
+    assert seen[0].weights_dtype == expected
+
+
+def test_a_weights_dtype_that_does_not_exist_is_refused(tune, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["convert", str(tune), "--to", "chorale", "--weights-dtype", "int4", "--out", str(tmp_path / "x.mid")])
+    assert exit_info.value.code == 2 and "int4" in capsys.readouterr().err

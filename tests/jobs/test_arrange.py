@@ -24,7 +24,10 @@ from symbolic.tokenization.vocab import TokenType
 
 def job(seed: int = 0, **settings) -> JobConfig:
     """Plain sampling (temperature 1, no nucleus cut, no guidance) with ``seed``."""
-    return JobConfig(**{"temperature": 1.0, "top_p": None, "guidance_scale": 1.0, "seed": seed, **settings})
+    # float32: the session decodes with the model given (the jobs' int8 default decodes with a copy, which a
+    # recording wrapper would not see); test_precision.py tests the other number formats
+    return JobConfig(**{"temperature": 1.0, "top_p": None, "guidance_scale": 1.0, "seed": seed,
+                        "weights_dtype": "float32", **settings})
 
 
 CONFIG = job(0)

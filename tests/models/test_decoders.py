@@ -189,12 +189,14 @@ def test_gpt_one_token_step_gives_the_numbers_of_the_general_path(weights):
 
 
 def test_gpt_step_over_int8_layers_matches_their_general_path():
-    """The quantized copy's linear layers are not plain nn.Linear: the step calls them as modules."""
-    from symbolic.models.precision import quantize_int8
+    """The quantized copy's linear layers are not plain nn.Linear: the step calls their int8 operator on
+    their packed weights, the numbers of the modules' own path."""
+    from symbolic.sampling.precision import quantize_int8
 
     torch.manual_seed(3)
     model = quantize_int8(GPT(GPTConfig(**{**SIZE, "dropout": 0.0, "style_dropout": 0.0})))
-    assert model.new_cache(1).step_weights[1] is None  # the head is an int8 layer: no transposed copy
+    head = model.new_cache(1).step_weights[1]
+    assert head is not None and not isinstance(head, torch.Tensor)  # the head's packed int8 weights
     x = torch.randint(0, TOK.vocab_size, (1, 8), generator=torch.Generator().manual_seed(5))
     out = {}
     with torch.no_grad():
