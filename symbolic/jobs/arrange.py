@@ -537,7 +537,7 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     <symbolic.jobs.config.CONTINUE_DEFAULTS>` (guidance 3: the piece goes on in its own style).
     """
     from symbolic.jobs.plan import BarPlan, Plan, generate_planned
-    from symbolic.jobs.rules import KeepPlaying, PitchRange, playable_range
+    from symbolic.jobs.rules import KeepPlaying, NoRestrike, PitchRange, playable_range
     from symbolic.sampling.session import style_weights
     from symbolic.tokenization.vocab import TokenType
 
@@ -564,6 +564,7 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     minimums = KeepPlaying.minimums(tokenizer.vocab, [b for b in given_bars[-4:]])
     minimums = {slot: n for slot, n in minimums.items() if slot in playing}
     rules = [PitchRange(tokenizer.vocab.offsets[TokenType.PITCH], keep_register=False, ranges=ranges),
+             NoRestrike(tokenizer.vocab, tokenizer.vocab.offsets[TokenType.PITCH]),
              KeepPlaying.for_vocab(tokenizer.vocab, minimums)]
     ids = generate_planned(model, tokenizer, plan, config.generation(), rules,
                            style_weights=style_weights(tokenizer.vocab.styles, weights),

@@ -642,6 +642,44 @@ class SingleLine(PartRuleBase):
 
 
 @dataclass(eq=False)
+class NoRestrike(PartRuleBase):
+    """A free part does not strike a pitch it is still holding: a Pitch id is forbidden while the part's
+    own earlier note of that pitch sounds (across bar lines too).  Two overlapping notes of one pitch on
+    one channel are one key struck twice: the second note-on cuts the first, and readers pair the
+    note-offs differently (QA: a pop piano overlapped its own held notes in 10-45% of its notes; real
+    POP909 pianos in under 1%).  ``pitch_offset`` is the id of pitch 0.
+    """
+
+    vocab: object
+    pitch_offset: int
+    _bar_starts: tuple[int, ...] = field(default=(), init=False, repr=False)
+    _bar_start: int = field(default=0, init=False, repr=False)
+    _held: dict[int, dict[int, int]] = field(default_factory=dict, init=False, repr=False)  # slot -> pitch -> end
+
+    def start(self, plan) -> None:
+        self._bar_starts, self._held = GivenTimeline.of_plan(self.vocab, plan).bar_starts, {}
+
+    def start_bar(self, index: int, given: Mapping[int, list[NoteSpan]]) -> None:
+        self._bar_start = self._bar_starts[index] if index < len(self._bar_starts) else self._bar_start
+
+    def wrote(self, note: NoteSpan) -> None:
+        held = self._held.setdefault(self.slot, {})
+        held[note.pitch] = max(held.get(note.pitch, 0), self._bar_start + note.end)
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        states = context.grammar_states
+        if self.slot is None or not states or states[0].phase not in (Phase.NOTE_POSITION, Phase.NOTE_DURATION):
+            return logits
+        now = self._bar_start + states[0].note_pos
+        sounding = [p for p, end in self._held.get(self.slot, {}).items() if end > now]
+        if not sounding:
+            return logits
+        forbidden = torch.zeros(logits.size(-1), dtype=torch.bool, device=logits.device)
+        forbidden[[self.pitch_offset + p for p in sounding]] = True
+        return forbid_unless_empty(logits, forbidden)
+
+
+@dataclass(eq=False)
 class KeepPlaying(PartRuleBase):
     """A continued part keeps playing: it may not close a bar before it has written ``min_notes[slot]``
     notes in it, while positions are left in the bar (a model that believes the piece has ended would
@@ -714,6 +752,7 @@ def part_rules(vocab, texture: StyleTexture, ranges: Mapping[int, PartRange],
         rules.append(RhythmGrid.for_vocab(vocab, onsets, 1, durations_on_grid=False))
     shortest = rhythm[1] if rhythm is not None else 1
     rules.append(PitchRange(vocab.offsets[TokenType.PITCH], True, dict(ranges), shortest, vocab))
+    rules.append(NoRestrike(vocab, vocab.offsets[TokenType.PITCH]))
     penalty = texture.off_scale_penalty if off_scale_penalty is None else off_scale_penalty
     if style_rules and bar_scales and penalty:
         rules.append(ScaleBias(vocab.offsets[TokenType.PITCH], penalty, tuple(bar_scales)))

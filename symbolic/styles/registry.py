@@ -111,7 +111,7 @@ _SPECS = (
     StyleSpec(
         "german-folk", (("essenFolksong", r"^(altdeu|ballad|boehme|dva|erk|fink|kinder|lot|zuccal).*\.abc$"),),
         ("german", "germany", "folk song", "folksong", "volkslied", "lied", "ballad", "children", "nursery",
-         "simple", "singalong", "sing-along", "essen", "alpine", "wandering", "song"),
+         "simple", "singalong", "sing-along", "essen", "alpine", "wandering"),
         StyleTexture(53, (21, 32), 0, (0,))),
     # POP909 (symbolic.data.pop909): the sung melody over a piano accompaniment, with an optional bridge line
     # (secondary melody, counter-lines) between them.  A conversion into pop writes the piano only; the bridge

@@ -494,6 +494,9 @@ def test_new_parts_do_not_double_a_kept_part_for_long(model, tokenizer, monkeypa
                                        **{position + k: 8.0 for k in range(tokenizer.vocab.max_bar_steps)}})
     config = job(0, style_rules=False)
 
+    import symbolic.jobs.rules as rules
+    monkeypatch.setattr(rules.NoRestrike, "__call__", lambda self, logits, context: logits)  # this rule alone
+
     def doubling(result) -> float:
         return doubling_share(result.score.tracks[result.new_tracks[0]].notes, [score.tracks[0].notes])
     limited = accompany(doubler, tokenizer, score, {"chorale": 1.0}, config, programs=[0])
@@ -632,3 +635,21 @@ def test_continue_goes_on_with_every_part_that_was_playing(model, tokenizer):
             count = sum(1 for n in new if bar * 4 * 480 <= n.onset_ticks < (bar + 1) * 4 * 480)
             assert count >= least, (before.program, bar, count, per_bar)
     assert "continued in every new bar: tracks 0, 1, 2" in result.describe()
+
+
+def test_a_new_part_never_strikes_a_pitch_it_still_holds(model, tokenizer):
+    # a model that wants one long C, struck again and again (QA: a pop piano overlapped its own held notes)
+    from symbolic.tokenization.vocab import TokenType
+
+    vocab = tokenizer.vocab
+    longest = len(vocab.duration_steps) - 1
+    stubborn = RecordingDecoder(model, {vocab.offsets[TokenType.PITCH] + 48: 10.0,
+                                        vocab.id_of(TokenType.DURATION, longest): 10.0})
+    score = _held_c_melody()
+    result = accompany(stubborn, tokenizer, score, {"chorale": 1.0}, job(0, style_rules=False), programs=[0])
+    notes = sorted(result.score.tracks[result.new_tracks[0]].notes)
+    assert any(n.pitch == 48 for n in notes) and len(notes) > 8  # the model got its C, and plays on
+    for a in notes:
+        for b in notes:
+            if a is not b and a.pitch == b.pitch:
+                assert not (a.onset_ticks < b.onset_ticks < a.onset_ticks + a.duration_ticks), (a, b)

@@ -9,7 +9,7 @@ import torch
 
 from symbolic.errors import ConfigError
 from symbolic.jobs.plan import Plan
-from symbolic.jobs.rules import (DoublingLimit, KeepPlaying, LineState, PitchRange, RhythmGrid, ScaleBias, SingleLine, part_rules,
+from symbolic.jobs.rules import (DoublingLimit, KeepPlaying, LineState, NoRestrike, PitchRange, RhythmGrid, ScaleBias, SingleLine, part_rules,
                                   straight_grid)
 from symbolic.sampling.processors import StepContext
 from symbolic.score import Note, Score, TimeSignature, Track
@@ -223,14 +223,15 @@ def test_part_rules_follow_the_texture_and_can_be_switched_off(tokenizer):
     chorale = texture_of("chorale")
     ranges = {1: PartRange(53, 74)}
     kinds = [type(rule) for rule in part_rules(vocab, chorale, ranges, (frozenset({0}),))]
-    assert kinds == [RhythmGrid, PitchRange, ScaleBias, SingleLine]
+    assert kinds == [RhythmGrid, PitchRange, NoRestrike, ScaleBias, SingleLine]
     rules = part_rules(vocab, chorale, ranges, (frozenset({0}),))
-    assert rules[3].legato and not rules[3].chords and rules[2].penalty == chorale.off_scale_penalty
-    assert [type(r) for r in part_rules(vocab, chorale, ranges, (frozenset({0}),), style_rules=False)] == [PitchRange]
-    assert part_rules(vocab, chorale, ranges, (None,), off_scale_penalty=3.0)[2].penalty == 3.0
+    assert rules[4].legato and not rules[4].chords and rules[3].penalty == chorale.off_scale_penalty
+    assert [type(r) for r in part_rules(vocab, chorale, ranges, (frozenset({0}),), style_rules=False)] == \
+        [PitchRange, NoRestrike]
+    assert part_rules(vocab, chorale, ranges, (None,), off_scale_penalty=3.0)[3].penalty == 3.0
     assert [type(r) for r in part_rules(vocab, chorale, ranges, (None,), off_scale_penalty=0.0)] == \
-        [RhythmGrid, PitchRange, SingleLine]
-    assert [type(r) for r in part_rules(vocab, texture_of("irish"), {}, (None,))] == [PitchRange]
+        [RhythmGrid, PitchRange, NoRestrike, SingleLine]
+    assert [type(r) for r in part_rules(vocab, texture_of("irish"), {}, (None,))] == [PitchRange, NoRestrike]
 
 
 def test_the_pop_onset_grid_is_a_rule_for_new_parts_with_free_durations(tokenizer):
@@ -238,14 +239,14 @@ def test_the_pop_onset_grid_is_a_rule_for_new_parts_with_free_durations(tokenize
     vocab = tokenizer.vocab
     pop = texture_of("pop")
     rules = part_rules(vocab, pop, {1: PartRange(36, 78)}, (frozenset({0}),))
-    assert [type(rule) for rule in rules] == [RhythmGrid, PitchRange, ScaleBias]
+    assert [type(rule) for rule in rules] == [RhythmGrid, PitchRange, NoRestrike, ScaleBias]
     out = rules[0](torch.zeros(1, len(vocab)), StepContext())
     position = vocab.offsets[TokenType.POSITION]
     allowed = [step for step in range(vocab.max_bar_steps) if torch.isfinite(out[0, position + step])]
     assert allowed == list(range(0, vocab.max_bar_steps, 3))  # 12 steps a beat: every sixteenth, nothing else
     duration = vocab.offsets[TokenType.DURATION]
     assert torch.isfinite(out[0, duration:duration + len(vocab.duration_steps)]).all()  # any duration
-    assert [type(r) for r in part_rules(vocab, pop, {}, (None,), style_rules=False)] == [PitchRange]
+    assert [type(r) for r in part_rules(vocab, pop, {}, (None,), style_rules=False)] == [PitchRange, NoRestrike]
 
 
 def test_an_onset_grid_alone_keeps_the_minimum_duration(tokenizer):

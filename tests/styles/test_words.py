@@ -21,7 +21,9 @@ def test_style_from_words():
     assert describe_mix({"irish": 0.7, "chorale": 0.3}) == "irish 70%, chorale 30%"
     assert resolve_style("irish:0.7,chorale:0.3", styles) == ({"irish": 0.7, "chorale": 0.3}, False)
     assert resolve_style("Mozart string quartet minuet", styles) == ({"classical": 1.0}, True)
-    for bad in ("", "   ", "heavy metal with blast beats"):
+    # "song" alone points nowhere (it made "a heavy metal song" german-folk 100%); "folk song" still does
+    assert resolve_style("a german folk song", styles) == ({"german-folk": 1.0}, True)
+    for bad in ("", "   ", "heavy metal with blast beats", "a heavy metal song", "a song"):
         with pytest.raises(StyleError):
             style_from_text(bad, styles)
         with pytest.raises(StyleError):
