@@ -116,13 +116,13 @@ def pop_jobs(model, tokenizer, targets: tuple[str, ...], job, source, melody, co
     return steps
 
 
-def accompany_style(own: str, targets: tuple[str, ...], knows_pop: bool) -> str | None:
+def accompany_style(own: str, targets: tuple[str, ...], pop_part: bool) -> str | None:
     """The style the tune is accompanied in: its own, unless its own is a solo-tune style (the Irish and
     German tunes of the corpus: no accompanying parts to learn from, ``StyleTexture.convert_parts == 0``);
-    then none when the pop part runs (its melody is accompanied in pop), else the first target."""
+    then none when the pop part runs (``pop_part``: its melody is accompanied in pop), else the first target."""
     if texture_of(own).convert_parts > 0:
         return own
-    return None if knows_pop else targets[0]
+    return None if pop_part else targets[0]
 
 
 def demo_styles(config: DemoConfig, model_styles: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
@@ -176,16 +176,8 @@ def run_demo(model, tokenizer, classifier, config: DemoConfig, out: Path, progre
     # (output name, target style, source score, job); the source rows have no job
     steps = [(f"convert to {t}", t, source, lambda t=t: convert(model, tokenizer, source, {t: 1.0}, job))
              for t in targets]
-    knows_pop = POP in tokenizer.vocab.styles
-    backing = accompany_style(own, targets, knows_pop)
-    if backing is not None:
-        steps.append((f"accompany in {backing}", backing, source,
-                      lambda: accompany(model, tokenizer, source, {backing: 1.0}, job)))
-    steps.append((f"continue {config.continue_bars} bars in {own}", own, source,
-                  lambda: continue_score(model, tokenizer, source, {own: 1.0}, config.continue_job(),
-                                         config.continue_bars)))
-    pop_song, pop_note = None, None
-    if knows_pop:
+    pop_song, pop_note, found = None, None, None
+    if POP in tokenizer.vocab.styles:
         from symbolic.resources import shared_data_dir
 
         pop909 = Path(config.pop909_dir) if config.pop909_dir is not None else shared_data_dir() / "pop909"
@@ -193,10 +185,17 @@ def run_demo(model, tokenizer, classifier, config: DemoConfig, out: Path, progre
         if found is None:
             pop_note = (f"pop part left out: {pop909} holds no POP909 songs; give the POP909 folder "
                         "(DemoConfig.pop909_dir) to run it")
-        else:
-            pop_song, melody = found
-            steps += pop_jobs(model, tokenizer, pop_targets(config, tokenizer.vocab.styles), job, source, melody,
-                              convert_tune=POP not in targets)  # else the tune's "convert to pop" is that job
+    backing = accompany_style(own, targets, found is not None)
+    if backing is not None:
+        steps.append((f"accompany in {backing}", backing, source,
+                      lambda: accompany(model, tokenizer, source, {backing: 1.0}, job)))
+    steps.append((f"continue {config.continue_bars} bars in {own}", own, source,
+                  lambda: continue_score(model, tokenizer, source, {own: 1.0}, config.continue_job(),
+                                         config.continue_bars)))
+    if found is not None:
+        pop_song, melody = found
+        steps += pop_jobs(model, tokenizer, pop_targets(config, tokenizer.vocab.styles), job, source, melody,
+                          convert_tune=POP not in targets)  # else the tune's "convert to pop" is that job
     # (output name, target style or None for a given piece, score, the piece whose melody it keeps)
     outputs = [("source", None, source, source)]
     if pop_song is not None:

@@ -33,11 +33,11 @@ def test_demo_styles_fall_back_to_the_models_own():
 def test_a_solo_tune_style_is_not_the_accompaniments_style():
     # the corpus's Irish and German tunes have no accompanying parts to learn from: the classifier read the
     # irish tune "accompanied in irish" (guitar and bass) as classical (0.60 with the six-style model)
-    assert accompany_style("irish", ("chorale", "classical"), knows_pop=True) is None  # the pop part accompanies
-    assert accompany_style("irish", ("chorale", "classical"), knows_pop=False) == "chorale"
-    assert accompany_style("german-folk", ("classical",), knows_pop=False) == "classical"
-    assert accompany_style("chorale", ("classical",), knows_pop=True) == "chorale"
-    assert accompany_style("rock", ("jazz",), knows_pop=False) == "rock"  # a user's own style has parts
+    assert accompany_style("irish", ("chorale", "classical"), pop_part=True) is None  # the pop part accompanies
+    assert accompany_style("irish", ("chorale", "classical"), pop_part=False) == "chorale"
+    assert accompany_style("german-folk", ("classical",), pop_part=False) == "classical"
+    assert accompany_style("chorale", ("classical",), pop_part=True) == "chorale"
+    assert accompany_style("rock", ("jazz",), pop_part=False) == "rock"  # a user's own style has parts
 
 
 def test_demo_runs_with_a_model_of_other_styles(tmp_path):
@@ -107,6 +107,8 @@ def test_demo_without_pop909_leaves_the_pop_part_out_and_says_so(tmp_path):
                       tmp_path / "out", progress=False)
     assert report["pop_song"] is None and "pop part left out" in report["pop_note"]
     assert "nothing" in report["pop_note"] and not any("pop" in r["output"] for r in report["outputs"])
+    # without the pop part the tune itself is accompanied (in the first target: irish is a solo tune)
+    assert "accompany in chorale" in [r["output"] for r in report["outputs"]]
 
 
 def test_demo_runs_the_tune_into_pop_once_when_pop_is_a_target(tmp_path):
