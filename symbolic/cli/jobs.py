@@ -104,8 +104,7 @@ def load_job_inputs(args: argparse.Namespace):
     """``(model, tokenizer, score, style weights, job config)`` for a job's arguments."""
     from symbolic.inputs.midi import read_midi
     from symbolic.jobs.arrange import check_playable
-    from symbolic.jobs.style_input import describe_style_choice, resolve_job_style
-    from symbolic.styles.mix import lead_style
+    from symbolic.jobs.style_input import describe_mix_instruments, describe_style_choice, resolve_job_style
     from symbolic.models.pretrained import load_decoder
     from symbolic.paths import check_input_file, check_output_file
     from symbolic.threads import use_threads
@@ -127,11 +126,10 @@ def load_job_inputs(args: argparse.Namespace):
     model, tokenizer, _ = load_decoder(args.model)
     example = read_midi(args.style_from) if args.style_from is not None else None
     weights, found_from = resolve_job_style(tokenizer.vocab.styles, args.style, example)
-    if found_from is not None or len(weights) > 1:
-        line = describe_style_choice(weights, found_from, args.style_from.name if found_from == "example" else args.style)
-        if len(weights) > 1:
-            line += f"; the new parts' instruments are {lead_style(weights)}'s (the largest share)"
-        print(line)
+    instruments = describe_mix_instruments(weights)
+    if found_from is not None or instruments:
+        source = args.style_from.name if found_from == "example" else args.style
+        print("; ".join(filter(None, (describe_style_choice(weights, found_from, source), instruments))))
     return model, tokenizer, score, weights, config
 
 

@@ -132,9 +132,11 @@ def _pitched_high_to_low(score: Score, exclude: int) -> list[int]:
     return sorted(rows, key=lambda i: -_mean_pitch(score.tracks[i]))
 
 
-def _count(n: int, noun: str) -> str:
-    """``"1 part"``, ``"3 parts"``."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def _new_parts_line(programs: list[int], parts: list[list[Note]]) -> str:
+    """The decision line of the new parts: ``"new: 1 part on program 0 with 228 notes"``."""
+    plural = "s" if len(programs) > 1 else ""
+    return (f"new: {len(parts)} part{plural} on program{plural} {', '.join(map(str, programs))} with "
+            f"{sum(map(len, parts))} notes")
 
 
 def _label(track: Track, index: int) -> str:
@@ -432,9 +434,7 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
     tracks = [_copy_track(work.tracks[i]) for i in rows]
     tracks += [Track(program=p, name=f"accompaniment {k + 1}", notes=notes)
                for k, (p, notes) in enumerate(zip(programs, parts))]
-    decisions.append(f"new: {_count(len(parts), 'part')} on program{'s' if len(programs) > 1 else ''} "
-                     f"{', '.join(map(str, programs))} with "
-                     f"{sum(map(len, parts))} notes")
+    decisions.append(_new_parts_line(programs, parts))
     decisions += notes_decisions
     n = len(rows)
     return JobResult(_frame(score, tracks), rows.index(melody), tuple(range(n)), tuple(range(n, len(tracks))),
@@ -510,9 +510,7 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
     new_notes, notes_decisions = _write_parts(model, tokenizer, work, [melody] + kept_pitched, new_programs,
                                               weights, config, progress, on_bar, kept_drums) if n_new else ([], [])
     if n_new:
-        decisions.append(f"new: {_count(n_new, 'part')} on program{'s' if n_new > 1 else ''} "
-                         f"{', '.join(map(str, new_programs))} with "
-                         f"{sum(map(len, new_notes))} notes")
+        decisions.append(_new_parts_line(new_programs, new_notes))
         decisions += notes_decisions
     tracks = [_copy_track(work.tracks[melody], texture.lead_program, shift)]
     tracks += [Track(program=texture.part_program(k), name=f"new part {k + 1}", notes=notes)
@@ -561,7 +559,7 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     # each track's new notes stay in its instrument's range (drums: the GM drum map), a hard mask
     ranges = {slot: playable_range(t.program, t.is_drum) for slot, t in enumerate(score.tracks)}
     # every part playing at the end keeps at least half its recent notes a bar (KeepPlaying)
-    minimums = KeepPlaying.minimums(tokenizer.vocab, [b for b in given_bars[-4:]])
+    minimums = KeepPlaying.minimums(tokenizer.vocab, given_bars[-4:])
     minimums = {slot: n for slot, n in minimums.items() if slot in playing}
     rules = [PitchRange(tokenizer.vocab.offsets[TokenType.PITCH], keep_register=False, ranges=ranges),
              NoRestrike(tokenizer.vocab, tokenizer.vocab.offsets[TokenType.PITCH]),
@@ -584,7 +582,7 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
                                          "track's new notes inside its instrument's range",
                                          f"continued in every new bar: tracks {', '.join(map(str, sorted(playing)))} "
                                          "(playing at the end of the input), each with at least "
-                                         + ", ".join(f"{n}" for _, n in sorted(minimums.items()))
+                                         + ", ".join(str(n) for _, n in sorted(minimums.items()))
                                          + " notes a bar (half its notes a bar in the input's last 4 bars)"))
 
 

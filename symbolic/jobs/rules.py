@@ -48,7 +48,8 @@ from symbolic.tokenization.stream import NoteSpan, part_notes
 from symbolic.tokenization.vocab import TokenType
 
 __all__ = ["PartRule", "PartRuleBase", "LineState", "RhythmGrid", "PitchRange", "ScaleBias", "SingleLine",
-           "DoublingLimit", "straight_grid", "part_rules", "playable_range", "DRUM_KEYS"]
+           "DoublingLimit", "NoRestrike", "KeepPlaying", "closing_ids", "straight_grid", "part_rules",
+           "playable_range", "DRUM_KEYS"]
 
 DRUM_KEYS = PartRange(35, 81)  # the General MIDI drum map (Acoustic Bass Drum .. Open Triangle)
 
@@ -561,6 +562,15 @@ class LineState(NamedTuple):
     sound_until: int | None
 
 
+def closing_ids(vocab) -> torch.Tensor:
+    """Bool ``(vocab_size,)``: the ids that close the part being written (every Track, Bar, EOS)."""
+    closing = torch.zeros(len(vocab), dtype=torch.bool)
+    track = vocab.offsets[TokenType.TRACK]
+    closing[track:track + vocab.config.max_tracks] = True
+    closing[vocab.bar_id] = closing[vocab.eos_id] = True
+    return closing
+
+
 @dataclass(eq=False)
 class SingleLine(PartRuleBase):
     """Keep a free part a single line, as a singer's or a string player's part is.
@@ -588,11 +598,8 @@ class SingleLine(PartRuleBase):
     @classmethod
     def for_vocab(cls, vocab, chords: bool = True, legato: bool = False) -> "SingleLine":
         """The rule for a tokenizer vocabulary (its Position, Pitch and part-closing ids)."""
-        closing = torch.zeros(len(vocab), dtype=torch.bool)
-        track = vocab.offsets[TokenType.TRACK]
-        closing[track:track + vocab.config.max_tracks] = True
-        closing[vocab.bar_id] = closing[vocab.eos_id] = True
-        return cls(vocab.offsets[TokenType.POSITION], vocab.max_bar_steps, vocab.offsets[TokenType.PITCH], closing,
+        return cls(vocab.offsets[TokenType.POSITION], vocab.max_bar_steps, vocab.offsets[TokenType.PITCH],
+                   closing_ids(vocab),
                    chords, legato)
 
     def start(self, plan) -> None:
@@ -694,11 +701,7 @@ class KeepPlaying(PartRuleBase):
 
     @classmethod
     def for_vocab(cls, vocab, min_notes: Mapping[int, int]) -> "KeepPlaying":
-        closing = torch.zeros(len(vocab), dtype=torch.bool)
-        track = vocab.offsets[TokenType.TRACK]
-        closing[track:track + vocab.config.max_tracks] = True
-        closing[vocab.bar_id] = closing[vocab.eos_id] = True
-        return cls(closing, dict(min_notes))
+        return cls(closing_ids(vocab), dict(min_notes))
 
     @staticmethod
     def minimums(vocab, bars, share: float = 0.5) -> dict[int, int]:

@@ -13,7 +13,8 @@ from symbolic.score import Score
 from symbolic.styles.mix import resolve_style
 from symbolic.styles.registry import NO_STYLE
 
-__all__ = ["style_reading", "style_from_example", "resolve_job_style", "describe_style_choice"]
+__all__ = ["style_reading", "style_from_example", "resolve_job_style", "describe_style_choice",
+           "describe_mix_instruments"]
 
 
 def style_reading(score: Score, classifier_path=None) -> dict[str, float]:
@@ -88,3 +89,14 @@ def describe_style_choice(weights: dict[str, float], found_from: str | None, sou
     if found_from == "example":
         return f"style from {source or 'the example piece'}: {words}"
     return f"style {words}"
+
+
+def describe_mix_instruments(weights: dict[str, float]) -> str:
+    """For a mix of several styles, whose instruments the new parts take (the lead style's,
+    :func:`symbolic.styles.mix.lead_style`), as a clause: ``"the new parts' instruments are irish's (the
+    largest share)"``; ``""`` for one style."""
+    from symbolic.styles.mix import lead_style
+
+    if len(weights) < 2:
+        return ""
+    return f"the new parts' instruments are {lead_style(weights)}'s (the largest share)"

@@ -56,3 +56,13 @@ def test_describe_style_choice_says_where_the_style_came_from():
     assert describe_style_choice({"irish": 1.0}, "words", "a lively jig") == \
         "style from the description 'a lively jig': irish 100%"
     assert describe_style_choice(mix, "example", "ref.mid") == "style from ref.mid: irish 70%, chorale 30%"
+
+
+def test_a_mix_says_whose_instruments_the_new_parts_take():
+    from symbolic.jobs.style_input import describe_mix_instruments
+
+    assert describe_mix_instruments({"chorale": 0.3, "irish": 0.7}) == \
+        "the new parts' instruments are irish's (the largest share)"
+    assert describe_mix_instruments({"pop": 0.5, "irish": 0.5}) == \
+        "the new parts' instruments are pop's (the largest share)"  # equals: the first
+    assert describe_mix_instruments({"irish": 1.0}) == ""
