@@ -11,7 +11,8 @@ the part's previous note still sounds, apart (``over``) and together with it
 (``chord``): ``StyleTexture.part_lines`` is set where fewer than 1% of the notes
 start over another, ``part_chords`` where chords are more common than that.  And
 it counts the notes (after a part's first) that start right where the part's
-sound stopped, with no rest: ``part_legato`` where that holds for 95% of them.
+sound stopped, with no rest: ``part_legato`` where that holds for 95% of them.  And each part's notes a
+beat over the piece's span (first onset to last release): ``part_notes_per_beat`` is their median.
 
     python benchmarks/part_rhythm.py --data data/m21-300
 """
@@ -40,6 +41,7 @@ def main() -> int:
     lengths: dict[str, list[float]] = defaultdict(list)
     overlaps: dict[str, Counter] = defaultdict(Counter)
     legato: dict[str, Counter] = defaultdict(Counter)
+    rates: dict[str, list[float]] = defaultdict(list)  # notes a beat of each part
     for piece in manifest["pieces"]:
         if piece["split"] != "train":
             continue
@@ -48,7 +50,10 @@ def main() -> int:
         tracks = [t for t in score.tracks if t.notes and not t.is_drum]
         if len(tracks) > 1:
             tracks = sorted(tracks, key=lambda t: -sum(n.pitch for n in t.notes) / len(t.notes))[1:]
+        notes = [n for t in score.tracks for n in t.notes]
+        span_beats = (max(n.onset_ticks + n.duration_ticks for n in notes) - min(n.onset_ticks for n in notes)) / tpb
         for track in tracks:
+            rates[piece["style"]].append(len(track.notes) / max(span_beats, 1))
             reach, last_onset = -1, -1
             for note in sorted(track.notes):
                 if note.onset_ticks < reach:
@@ -78,6 +83,12 @@ def main() -> int:
               f"  -> lines {over < 0.01}, chords {chord >= 0.01}")
         joined = legato[style][True] / max(1, sum(legato[style].values()))
         print(f"{'':12s} starting with no rest after the part's previous note: {joined:.4f}  -> legato {joined >= args.share}")
+        ordered = sorted(lengths[style])
+        print(f"{'':12s} note lengths in beats: 95th percentile {ordered[int(0.95 * len(ordered))]:.2f}, 99th "
+              f"{ordered[int(0.99 * len(ordered))]:.2f}, 99.5th {ordered[int(0.995 * len(ordered))]:.2f}  -> part_longest_beats")
+        ordered = sorted(rates[style])
+        print(f"{'':12s} notes a beat of a part: 10th percentile {ordered[len(ordered) // 10]:.2f}, median "
+              f"{ordered[len(ordered) // 2]:.2f} ({len(ordered)} parts)  -> part_notes_per_beat")
     return 0
 
 

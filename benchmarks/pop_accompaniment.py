@@ -104,10 +104,11 @@ def measure_song(piece, args, model, tokenizer, classifier, job) -> dict:
     from symbolic.models.classifier import classify_scores
 
     full, _ = load_pop909_song(piece.path)
-    song = crop_bars(full, args.bars, tokenizer, first_bar=first_bar_with_notes(full, tokenizer))
+    song = crop_bars(full, args.bars or 10 ** 6, tokenizer, first_bar=first_bar_with_notes(full, tokenizer))
     pop = classifier.config.styles.index("pop") if "pop" in classifier.config.styles else None
     out: dict = {"song": piece.id, "bars": args.bars, "melody_notes": len(song.tracks[0].notes)}
-    for setting, given in SETTINGS.items():
+    for setting in args.settings:
+        given = SETTINGS[setting]
         real = view(song, given + (PIANO,))
         row: dict = {"nll_per_note": {}}
         scored, piano_slot = layout_view(song, given)
@@ -145,16 +146,18 @@ def report(rows: list[dict], args, label: str, seconds: float) -> str:
     lines = ["# Pop accompaniment on POP909: generated piano beside the real one", "",
              f"Measured {datetime.date.today()} on the shared 2-core CPU (one thread), with", "", "```sh",
              f"OMP_NUM_THREADS=1 python benchmarks/pop_accompaniment.py --model {args.model} --songs {args.songs} "
-             f"--bars {args.bars} --seed {args.seed}" + (f" --classifier {args.classifier}" if args.classifier else "")
+             f"--bars {args.bars} --seed {args.seed} --density-floor {args.density_floor:g} --settings "
+             f"{','.join(args.settings)}" + (f" --classifier {args.classifier}" if args.classifier else "")
              + (" --note ..." if args.note else "")
              + f" --out {args.out}", "```", "",
              f"Model: {label}.  {len(rows)} POP909 test songs ({', '.join(r['song'] for r in rows)}), "
-             f"{args.bars} bars each from the bar of the first melody note; `accompany --style pop` with the jobs' default sampling (guidance "
-             f"{args.guidance:g}, seed {args.seed}); {seconds:.0f} CPU s in this run (songs measured before a "
+             + (f"{args.bars} bars each" if args.bars else "the whole song")
+             + " from the bar of the first melody note; `accompany --style pop` with the jobs' default sampling (guidance "
+             f"{args.guidance:g}, density floor {args.density_floor:g}, seed {args.seed}); {seconds:.0f} CPU s in this run (songs measured before a "
              "resume not counted).  Means over songs; the overlap is Yang and Lerch's overlapping area between "
              "the generated and the real pianos' values over the songs (1 = the same distribution).", "",
              f"Goals (issue 15): {GOALS}.", ""] + ([args.note, ""] if args.note else [])
-    for setting in SETTINGS:
+    for setting in args.settings:
         measured = [r[setting] for r in rows]
         lines += [f"## Given: {setting.replace('+', ' + ').upper()}", "",
                   "| measure | generated piano | real piano | generated / real | overlap (Yang & Lerch) |",
@@ -178,7 +181,7 @@ def report(rows: list[dict], args, label: str, seconds: float) -> str:
     lines += ["## Per song", "", "| song | setting | chord-tone ratio gen / real | note density gen / real | "
               "P(pop) gen / real | NLL/note pop / none / wrong | melody kept |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
-        for setting in SETTINGS:
+        for setting in args.settings:
             m = r[setting]
             nll = m["nll_per_note"]
             lines.append(f"| {r['song']} | {setting} | {_fmt(m['generated']['chord_tone_ratio'])} / "
@@ -198,7 +201,10 @@ def main(argv: list[str] | None = None) -> int:
                                                         "(default: the shipped one)")
     parser.add_argument("--pop909", type=Path, default=shared_data_dir() / "pop909")
     parser.add_argument("--songs", type=int, default=10, help="first N test songs (default 10)")
-    parser.add_argument("--bars", type=int, default=16, help="bars of each song (default 16)")
+    parser.add_argument("--bars", type=int, default=16, help="bars of each song (default 16; 0: the whole song)")
+    parser.add_argument("--settings", default=",".join(SETTINGS),
+                        help=f"given tracks, comma-separated among {', '.join(SETTINGS)} (default both)")
+    parser.add_argument("--density-floor", type=float, help="JobConfig.density_floor (default: the jobs' own)")
     parser.add_argument("--wrong-style", default="chorale", help="the wrong style of the NLL (default chorale)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, help="per-song results (default: <out>.work/)")
@@ -218,8 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.pop909 / "001").is_dir():
         print(f"error: {args.pop909}: no POP909 song folders (001, 002, ...); give --pop909 DIR", file=sys.stderr)
         return 2
-    if args.songs < 1 or args.bars < 1:
-        print(f"error: --songs {args.songs} and --bars {args.bars} must be >= 1", file=sys.stderr)
+    if args.songs < 1 or args.bars < 0:
+        print(f"error: --songs {args.songs} must be >= 1 and --bars {args.bars} >= 0", file=sys.stderr)
+        return 2
+    args.settings = tuple(args.settings.split(","))
+    if not args.settings or any(s not in SETTINGS for s in args.settings):
+        print(f"error: --settings {','.join(args.settings)}: give some of {', '.join(SETTINGS)}", file=sys.stderr)
         return 2
     model, tokenizer, meta = load_decoder(args.model)
     for style in ("pop", args.wrong_style):
@@ -228,13 +238,15 @@ def main(argv: list[str] | None = None) -> int:
                   f"{', '.join(tokenizer.vocab.styles)}); give a model trained with POP909", file=sys.stderr)
             return 2
     classifier, _ = load_classifier(args.classifier or asset_path("style-classifier"))
-    job = JobConfig(seed=args.seed)
-    args.guidance = job.guidance_scale
+    job = JobConfig(seed=args.seed) if args.density_floor is None else JobConfig(seed=args.seed,
+                                                                                  density_floor=args.density_floor)
+    args.guidance, args.density_floor = job.guidance_scale, job.density_floor
     step = meta.get("step")
     label = f"`{args.model}`" + (f" at training step {step}" if step is not None else "")
     key = {"model": str(Path(args.model).resolve()) if Path(args.model).exists() else args.model, "step": step,
            "bars": args.bars, "seed": args.seed, "wrong_style": args.wrong_style,
-           "classifier": str(args.classifier), "guidance": job.guidance_scale}
+           "classifier": str(args.classifier), "guidance": job.guidance_scale, "density_floor": job.density_floor,
+           "settings": list(args.settings)}
     work = args.work or args.out.with_suffix(".work")
     work.mkdir(parents=True, exist_ok=True)
     songs = test_songs(args.pop909, args.songs)

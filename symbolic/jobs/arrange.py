@@ -284,7 +284,8 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     ranges = {slot: (texture.part_range(k, p) if config.style_rules else None) or playable_range(p)
               for k, (slot, p) in enumerate(zip(free, programs))}
     rules = part_rules(tokenizer.vocab, texture, ranges, bar_scales(tokenizer.vocab, bars),
-                       style_rules=config.style_rules, off_scale_penalty=config.off_scale_penalty)
+                       style_rules=config.style_rules, off_scale_penalty=config.off_scale_penalty,
+                       density_floor=config.density_floor)
     kept = [score.tracks[i].notes for i in given]
     triplets = triplet_share(kept + [score.tracks[i].notes for i in drums], score.ticks_per_beat)
     grid = straight_grid(tokenizer.vocab) if triplets < SWING_SHARE else None
@@ -559,11 +560,15 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     # each track's new notes stay in its instrument's range (drums: the GM drum map), a hard mask
     ranges = {slot: playable_range(t.program, t.is_drum) for slot, t in enumerate(score.tracks)}
     # every part playing at the end keeps at least half its recent notes a bar (KeepPlaying)
-    minimums = KeepPlaying.minimums(tokenizer.vocab, given_bars[-4:])
-    minimums = {slot: n for slot, n in minimums.items() if slot in playing}
+    last = range(max(0, len(given_bars) - 4), len(given_bars))
+    minimums = KeepPlaying.minimums(tokenizer.vocab, [given_bars[i] for i in last],
+                                    [starts[i + 1] - starts[i] for i in last])
+    minimums = {slot: rate for slot, rate in minimums.items() if slot in playing}
+    keep_playing = KeepPlaying.for_vocab(tokenizer.vocab, minimums)
+    new_bar_steps = starts[-1] - starts[-2] if len(starts) > 1 else tokenizer.vocab.max_bar_steps
     rules = [PitchRange(tokenizer.vocab.offsets[TokenType.PITCH], keep_register=False, ranges=ranges),
              NoRestrike(tokenizer.vocab, tokenizer.vocab.offsets[TokenType.PITCH]),
-             KeepPlaying.for_vocab(tokenizer.vocab, minimums)]
+             keep_playing]
     ids = generate_planned(model, tokenizer, plan, config.generation(), rules,
                            style_weights=style_weights(tokenizer.vocab.styles, weights),
                            max_part_tokens=config.max_part_tokens, progress=progress, on_bar=on_bar)
@@ -582,7 +587,8 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
                                          "track's new notes inside its instrument's range",
                                          f"continued in every new bar: tracks {', '.join(map(str, sorted(playing)))} "
                                          "(playing at the end of the input), each with at least "
-                                         + ", ".join(str(n) for _, n in sorted(minimums.items()))
+                                         + ", ".join(str(keep_playing.floor(slot, new_bar_steps))
+                                                     for slot in sorted(minimums))
                                          + " notes a bar (half its notes a bar in the input's last 4 bars)"))
 
 

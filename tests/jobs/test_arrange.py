@@ -198,7 +198,8 @@ def test_chorale_parts_keep_its_rhythm_and_voice_ranges(model, tokenizer):
         low, high = chorale.part_ranges[k]
         assert notes and all(low <= n.pitch <= high for n in notes)
         assert all(n.onset_ticks % (tpb // 2) == 0 for n in notes)  # on eighths (4/4 bars from tick 0)
-        assert all(n.duration_ticks >= tpb // 2 for n in notes)
+        # at least an eighth, unless the song's end cuts the note (the melody stops 7 ticks before the bar line)
+        assert all(n.duration_ticks >= tpb // 2 or n.onset_ticks + n.duration_ticks == score.end_ticks for n in notes)
     # a part on another instrument than the texture's keeps that instrument's range instead
     assert chorale.part_range(2, 32) == (28, 55) and chorale.part_range(2, 19) == (36, 62)
     assert texture_of("classical").part_rhythm_steps(12) is None

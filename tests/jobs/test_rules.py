@@ -245,8 +245,27 @@ def test_the_pop_onset_grid_is_a_rule_for_new_parts_with_free_durations(tokenize
     allowed = [step for step in range(vocab.max_bar_steps) if torch.isfinite(out[0, position + step])]
     assert allowed == list(range(0, vocab.max_bar_steps, 3))  # 12 steps a beat: every sixteenth, nothing else
     duration = vocab.offsets[TokenType.DURATION]
-    assert torch.isfinite(out[0, duration:duration + len(vocab.duration_steps)]).all()  # any duration
+    kept = [steps for k, steps in enumerate(vocab.duration_steps) if torch.isfinite(out[0, duration + k])]
+    # any duration up to the style's longest note (pop: 4 beats), on the grid or not
+    assert kept == [steps for steps in vocab.duration_steps if steps <= 4 * 12] and 4 in kept
     assert [type(r) for r in part_rules(vocab, pop, {}, (None,), style_rules=False)] == [PitchRange, NoRestrike]
+
+
+def test_the_longest_note_of_a_style_is_a_duration_limit(tokenizer):
+    vocab = tokenizer.vocab
+    spb = vocab.config.steps_per_beat
+    classical = texture_of("classical")  # no rhythm grid: the limit alone
+    rules = part_rules(vocab, classical, {1: PartRange(36, 78)}, (None,))
+    grid = [r for r in rules if isinstance(r, RhythmGrid)]
+    assert len(grid) == 1
+    out = grid[0](torch.zeros(1, len(vocab)), StepContext())
+    duration, position = vocab.offsets[TokenType.DURATION], vocab.offsets[TokenType.POSITION]
+    kept = [steps for k, steps in enumerate(vocab.duration_steps) if torch.isfinite(out[0, duration + k])]
+    assert kept == [s for s in vocab.duration_steps if s <= classical.part_longest_beats * spb]
+    assert max(vocab.duration_steps) > 5 * spb  # the vocabulary has longer notes, which the limit takes away
+    assert torch.isfinite(out[0, position:position + vocab.max_bar_steps]).all()  # any onset
+    with pytest.raises(ConfigError):
+        RhythmGrid.for_vocab(vocab, 1, 4, max_duration_steps=3)
 
 
 def test_an_onset_grid_alone_keeps_the_minimum_duration(tokenizer):
@@ -400,7 +419,7 @@ def test_straight_grid_keeps_onsets_off_triplet_positions(tokenizer):
 
 def test_keep_playing_holds_a_part_open_until_its_minimum(tokenizer):
     vocab = tokenizer.vocab
-    rule = KeepPlaying.for_vocab(vocab, {1: 2})
+    rule = KeepPlaying.for_vocab(vocab, {1: 0.5})  # half a note a beat: two notes in a 4-beat bar
     logits = torch.zeros(1, len(vocab))
     assert torch.equal(rule(logits, at(3)), logits)  # between parts: nothing to do
     rule.start_part(1, 48)
@@ -413,12 +432,45 @@ def test_keep_playing_holds_a_part_open_until_its_minimum(tokenizer):
     assert torch.equal(rule(logits, at(9)), logits)  # two notes: the part may close
     rule.start_part(2, 48)
     assert torch.equal(rule(logits, at(0)), logits)  # a slot with no minimum
+    rule.start_part(1, 96)  # an 8-beat bar: four notes
+    assert rule.floor(1, 96) == 4 and rule.floor(1, 6) == 1 and rule.floor(2, 48) == 0
 
 
-def test_keep_playing_minimums_are_half_the_recent_notes_a_bar(tokenizer):
+def test_keep_playing_leaves_room_for_the_notes_still_owed(tokenizer):
+    vocab = tokenizer.vocab
+    spb, offset = vocab.config.steps_per_beat, vocab.offsets[TokenType.DURATION]
+    rule = KeepPlaying.for_vocab(vocab, {1: 1.0})  # four notes in a 4-beat bar
+    rule.start_part(1, 4 * spb)
+    logits = torch.zeros(1, len(vocab))
+    out = rule(logits, at(spb, 4 * spb, Phase.NOTE_VELOCITY))  # the first note, on beat 2: three more owed after it
+    allowed = [steps for k, steps in enumerate(vocab.duration_steps) if torch.isfinite(out[0, offset + k])]
+    assert max(allowed) == 3 * spb - 3  # it ends where three one-step notes still fit
+    assert min(allowed) == min(vocab.duration_steps)
+    for k in range(3):
+        rule.wrote(NoteSpan(0, 1, 60 + k))
+    out = rule(logits, at(spb, 4 * spb, Phase.NOTE_VELOCITY))
+    assert torch.equal(out, logits)  # the last note owed may ring over the bar line
+    with pytest.raises(ConfigError):
+        KeepPlaying.for_vocab(vocab, {1: -1.0})
+
+
+def test_keep_playing_minimums_are_half_the_recent_notes_a_beat(tokenizer):
     header, bars = split_bars(tokenizer.vocab, tokenizer.encode(one_bar_tune()))
     from symbolic.jobs.plan import BarPlan
 
     plans = [BarPlan(tuple(opening), tuple(sorted((s, tuple(ids)) for s, ids in parts.items()))) for opening, parts in bars]
-    assert KeepPlaying.minimums(tokenizer.vocab, plans) == {0: 2}  # four notes a bar
-    assert KeepPlaying.minimums(tokenizer.vocab, []) == {}
+    spb = tokenizer.vocab.config.steps_per_beat
+    assert KeepPlaying.minimums(tokenizer.vocab, plans, [4 * spb]) == {0: 0.5}  # four notes in four beats
+    assert KeepPlaying.minimums(tokenizer.vocab, plans, [2 * spb]) == {0: 1.0}  # ... in two
+    assert KeepPlaying.minimums(tokenizer.vocab, [], []) == {}
+
+
+def test_the_style_floor_is_a_share_of_the_style_parts_notes_a_beat(tokenizer):
+    vocab = tokenizer.vocab
+    pop = texture_of("pop")
+    rules = part_rules(vocab, pop, {2: PartRange(36, 78)}, (None,), density_floor=0.5)
+    floor = [r for r in rules if isinstance(r, KeepPlaying)]
+    assert len(floor) == 1 and floor[0].min_notes_per_beat == {2: 0.5 * pop.part_notes_per_beat}
+    assert not any(isinstance(r, KeepPlaying) for r in part_rules(vocab, pop, {2: PartRange(36, 78)}, (None,)))
+    assert not any(isinstance(r, KeepPlaying) for r in part_rules(vocab, pop, {2: PartRange(36, 78)}, (None,),
+                                                                   style_rules=False, density_floor=0.5))
