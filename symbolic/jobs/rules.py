@@ -695,7 +695,10 @@ class NoRestrike(PartRuleBase):
 class KeepPlaying(PartRuleBase):
     """A part keeps playing: in each bar it writes at least ``min_notes_per_beat[slot]`` notes a beat of the
     bar (rounded, at least 1).  Until it has, it may not close the bar while positions are left, and a
-    note may not last so long that the notes it still owes no longer fit in the bar (one step each).
+    note may not last so long that the notes it still owes no longer fit in the bar, nor ring so far
+    into the next bar that that bar's minimum no longer fits (``grid_steps`` each: a single line's onset
+    grid; 0 for a part that plays chords, whose owed notes may sound together: its notes then only
+    keep inside the bar while notes are owed; the next bar is taken to be as long as this one).
     A model that believes the piece has ended writes the one note a required part must and stops; a
     heavily guided model thins new parts to a few long notes (the demo's quartet parts played 0.25-0.65
     notes a beat where the corpus quartets' parts play 0.69 or more in 90% of the pieces).
@@ -709,17 +712,21 @@ class KeepPlaying(PartRuleBase):
     steps_per_beat: int
     duration_offset: int
     duration_steps: torch.Tensor  # long (n_durations,): steps of each Duration id
+    grid_steps: int = 1
     _written: int = field(default=0, init=False, repr=False)
     _floor: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if any(not rate >= 0 for rate in self.min_notes_per_beat.values()):
             raise ConfigError(f"min_notes_per_beat={dict(self.min_notes_per_beat)} must be >= 0 notes a beat")
+        if self.grid_steps < 0:
+            raise ConfigError(f"grid_steps={self.grid_steps} must be >= 0")
 
     @classmethod
-    def for_vocab(cls, vocab, min_notes_per_beat: Mapping[int, float]) -> "KeepPlaying":
+    def for_vocab(cls, vocab, min_notes_per_beat: Mapping[int, float], grid_steps: int = 1) -> "KeepPlaying":
         return cls(closing_ids(vocab), dict(min_notes_per_beat), vocab.config.steps_per_beat,
-                   vocab.offsets[TokenType.DURATION], torch.tensor(vocab.duration_steps, dtype=torch.long))
+                   vocab.offsets[TokenType.DURATION], torch.tensor(vocab.duration_steps, dtype=torch.long),
+                   grid_steps)
 
     @staticmethod
     def minimums(vocab, bars, bar_steps, share: float = 0.5) -> dict[int, float]:
@@ -750,18 +757,18 @@ class KeepPlaying(PartRuleBase):
     def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
         owed = self._floor - self._written
         states = context.grammar_states
-        if self.slot is None or owed <= 0 or not states:
+        if self.slot is None or not self._floor or not states:
             return logits
         state = states[0]
         if state.phase == Phase.NOTE_VELOCITY:  # a Duration comes next: leave room for the notes still owed
-            if owed == 1:
-                return logits  # the last note owed may ring over the bar line
-            room = state.chunk - state.note_pos - (owed - 1)
+            left = state.chunk - state.note_pos
+            room = left - (owed - 1) * self.grid_steps if owed > 1 else \
+                left + max(0, state.chunk - self._floor * self.grid_steps)  # may ring into the next bar
             forbidden = torch.zeros(logits.size(-1), dtype=torch.bool, device=logits.device)
             too_long = self.duration_steps > room
             forbidden[self.duration_offset:self.duration_offset + len(too_long)] = too_long.to(logits.device)
             return forbid_unless_empty(logits, forbidden)
-        if state.note_pos >= state.chunk - 1:
+        if owed <= 0 or state.note_pos >= state.chunk - 1:
             return logits  # no position left in the bar: a chord would be the only way on
         return forbid_unless_empty(logits, self.closing.to(logits.device))
 
@@ -801,6 +808,8 @@ def part_rules(vocab, texture: StyleTexture, ranges: Mapping[int, PartRange],
     if style_rules and texture.part_lines:
         rules.append(SingleLine.for_vocab(vocab, texture.part_chords, texture.part_legato))
     if style_rules and density_floor > 0 and texture.part_notes_per_beat:
+        # the steps between two onsets of a single line; 0 for chords (notes owed may sound together)
+        grid = (rhythm[0] if rhythm is not None else onsets or 1) if texture.part_lines else 0
         rules.append(KeepPlaying.for_vocab(vocab, {slot: density_floor * texture.part_notes_per_beat
-                                                   for slot in ranges}))
+                                                   for slot in ranges}, grid))
     return rules

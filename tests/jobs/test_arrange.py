@@ -654,3 +654,28 @@ def test_a_new_part_never_strikes_a_pitch_it_still_holds(model, tokenizer):
         for b in notes:
             if a is not b and a.pitch == b.pitch:
                 assert not (a.onset_ticks < b.onset_ticks < a.onset_ticks + a.duration_ticks), (a, b)
+
+
+@pytest.mark.parametrize("style", ["chorale", "classical"])
+def test_new_parts_keep_their_style_density_and_longest_note(model, tokenizer, style):
+    # a model that would rather close every part and hold one long note (guided sampling thinned new parts:
+    # the demo's quartet held drones of 10-17 beats at 0.25-0.65 notes a beat, and was read as pop)
+    vocab = tokenizer.vocab
+    longest = len(vocab.duration_steps) - 1
+    shy = RecordingDecoder(model, {vocab.bar_id: 8.0, vocab.eos_id: 8.0,
+                                   **{vocab.id_of(TokenType.TRACK, s): 8.0 for s in range(4)},
+                                   vocab.id_of(TokenType.DURATION, longest): 8.0})
+    score = _held_c_melody(n_bars=6)
+    texture = texture_of(style)
+    tpb = score.ticks_per_beat
+    for floor in (0.75, 0.0):
+        result = accompany(shy, tokenizer, score, {style: 1.0}, job(0, density_floor=floor))
+        for index in result.new_tracks:
+            notes = result.score.tracks[index].notes
+            per_bar = [sum(1 for n in notes if b * 4 * tpb <= n.onset_ticks < (b + 1) * 4 * tpb) for b in range(6)]
+            least = max(1, round(floor * texture.part_notes_per_beat * 4))
+            if floor:
+                assert min(per_bar) >= least, (style, per_bar, least)
+                assert max(n.duration_ticks for n in notes) <= texture.part_longest_beats * tpb
+            else:  # without the floor the shy model plays fewer (the rule is what holds it)
+                assert min(per_bar) < max(1, round(0.75 * texture.part_notes_per_beat * 4))

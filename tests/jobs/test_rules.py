@@ -449,7 +449,20 @@ def test_keep_playing_leaves_room_for_the_notes_still_owed(tokenizer):
     for k in range(3):
         rule.wrote(NoteSpan(0, 1, 60 + k))
     out = rule(logits, at(spb, 4 * spb, Phase.NOTE_VELOCITY))
-    assert torch.equal(out, logits)  # the last note owed may ring over the bar line
+    allowed = [steps for k, steps in enumerate(vocab.duration_steps) if torch.isfinite(out[0, offset + k])]
+    # the last note owed may ring over the bar line, as far as leaves the next bar room for its four notes
+    reach = 3 * spb + 4 * spb - 4
+    assert max(allowed) == max(d for d in vocab.duration_steps if d <= reach) and max(vocab.duration_steps) > reach
+    gridded = KeepPlaying.for_vocab(vocab, {1: 1.0}, grid_steps=spb // 2)  # notes on eighths: 6 steps each
+    gridded.start_part(1, 4 * spb)
+    out = gridded(logits, at(spb, 4 * spb, Phase.NOTE_VELOCITY))
+    allowed = [steps for k, steps in enumerate(vocab.duration_steps) if torch.isfinite(out[0, offset + k])]
+    assert max(allowed) == 3 * spb - 3 * (spb // 2)  # three eighths still fit after it
+    chords = KeepPlaying.for_vocab(vocab, {1: 1.0}, grid_steps=0)  # the notes owed may sound together
+    chords.start_part(1, 4 * spb)
+    out = chords(logits, at(spb, 4 * spb, Phase.NOTE_VELOCITY))
+    allowed = [steps for k, steps in enumerate(vocab.duration_steps) if torch.isfinite(out[0, offset + k])]
+    assert max(allowed) == 3 * spb  # to the bar line, not over it, while notes are owed
     with pytest.raises(ConfigError):
         KeepPlaying.for_vocab(vocab, {1: -1.0})
 
@@ -471,6 +484,10 @@ def test_the_style_floor_is_a_share_of_the_style_parts_notes_a_beat(tokenizer):
     rules = part_rules(vocab, pop, {2: PartRange(36, 78)}, (None,), density_floor=0.5)
     floor = [r for r in rules if isinstance(r, KeepPlaying)]
     assert len(floor) == 1 and floor[0].min_notes_per_beat == {2: 0.5 * pop.part_notes_per_beat}
+    assert floor[0].grid_steps == 0  # the piano plays chords
+    chorale = [r for r in part_rules(vocab, texture_of("chorale"), {1: PartRange(50, 70)}, (None,), density_floor=0.5)
+               if isinstance(r, KeepPlaying)]
+    assert chorale[0].grid_steps == vocab.config.steps_per_beat // 2  # a line on eighths
     assert not any(isinstance(r, KeepPlaying) for r in part_rules(vocab, pop, {2: PartRange(36, 78)}, (None,)))
     assert not any(isinstance(r, KeepPlaying) for r in part_rules(vocab, pop, {2: PartRange(36, 78)}, (None,),
                                                                    style_rules=False, density_floor=0.5))
