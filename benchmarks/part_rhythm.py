@@ -11,8 +11,9 @@ the part's previous note still sounds, apart (``over``) and together with it
 (``chord``): ``StyleTexture.part_lines`` is set where fewer than 1% of the notes
 start over another, ``part_chords`` where chords are more common than that.  And
 it counts the notes (after a part's first) that start right where the part's
-sound stopped, with no rest: ``part_legato`` where that holds for 95% of them.  And each part's notes a
-beat over the piece's span (first onset to last release): ``part_notes_per_beat`` is their median.
+sound stopped, with no rest: ``part_legato`` where that holds for 95% of them.  And each part's onsets
+(distinct note starts) a beat over the piece's span (first onset to last release):
+``part_onsets_per_beat`` is their median; ``part_longest_beats`` is the 99.5th percentile of the note lengths.
 
     python benchmarks/part_rhythm.py --data data/m21-300
 """
@@ -41,7 +42,7 @@ def main() -> int:
     lengths: dict[str, list[float]] = defaultdict(list)
     overlaps: dict[str, Counter] = defaultdict(Counter)
     legato: dict[str, Counter] = defaultdict(Counter)
-    rates: dict[str, list[float]] = defaultdict(list)  # notes a beat of each part
+    rates: dict[str, list[float]] = defaultdict(list)  # onsets a beat of each part
     for piece in manifest["pieces"]:
         if piece["split"] != "train":
             continue
@@ -53,7 +54,7 @@ def main() -> int:
         notes = [n for t in score.tracks for n in t.notes]
         span_beats = (max(n.onset_ticks + n.duration_ticks for n in notes) - min(n.onset_ticks for n in notes)) / tpb
         for track in tracks:
-            rates[piece["style"]].append(len(track.notes) / max(span_beats, 1))
+            rates[piece["style"]].append(len({n.onset_ticks for n in track.notes}) / max(span_beats, 1))
             reach, last_onset = -1, -1
             for note in sorted(track.notes):
                 if note.onset_ticks < reach:
@@ -87,8 +88,8 @@ def main() -> int:
         print(f"{'':12s} note lengths in beats: 95th percentile {ordered[int(0.95 * len(ordered))]:.2f}, 99th "
               f"{ordered[int(0.99 * len(ordered))]:.2f}, 99.5th {ordered[int(0.995 * len(ordered))]:.2f}  -> part_longest_beats")
         ordered = sorted(rates[style])
-        print(f"{'':12s} notes a beat of a part: 10th percentile {ordered[len(ordered) // 10]:.2f}, median "
-              f"{ordered[len(ordered) // 2]:.2f} ({len(ordered)} parts)  -> part_notes_per_beat")
+        print(f"{'':12s} onsets a beat of a part: 10th percentile {ordered[len(ordered) // 10]:.2f}, median "
+              f"{ordered[len(ordered) // 2]:.2f} ({len(ordered)} parts)  -> part_onsets_per_beat")
     return 0
 
 

@@ -276,6 +276,9 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
                                notes=list(score.tracks[given[k]].notes) if k is not None else [])
                          for slot, k in enumerate(sources)])
     header, bars = split_bars(tokenizer.vocab, tokenizer.encode(view, style=lead))
+    # the bars after the last onset in which given notes still sound (a long last melody note) are accompanied too
+    ringing = len(tokenizer.bar_starts_steps(view, cover_sounding=True)) - 1 - len(bars)
+    bars += [([tokenizer.vocab.bar_id], {})] * max(0, ringing)
     plan = Plan(tuple(header), tuple(
         BarPlan(tuple(opening), tuple(sorted([(s, tuple(ids)) for s, ids in parts.items()] + [(s, None) for s in free],
                                              key=lambda item: item[0])))
@@ -496,9 +499,10 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
         shift = _octave_shift(work.tracks[melody], texture.lead_program)
         moved = f", moved {abs(shift) // 12} octave{'s' if abs(shift) > 12 else ''} " \
                 f"{'up' if shift > 0 else 'down'} into its range" if shift else ""
-        decisions.append(f"{style} is a solo tune: the melody alone on program {texture.lead_program}{moved}")
+        what = f"{style} is a solo tune" if texture.convert_parts == 0 else "no new part asked for"
+        decisions.append(f"{what}: the melody alone on program {texture.lead_program}{moved}")
         if rewritten:
-            decisions.append(f"dropped: {_labels(choice, rewritten)} (a solo tune has no accompaniment)")
+            decisions.append(f"dropped: {_labels(choice, rewritten)} ({what}, so no accompaniment)")
     else:
         if rewritten:
             decisions.append(f"rewritten: {_labels(choice, rewritten)}")

@@ -31,10 +31,10 @@ class JobConfig:
             voice ranges); ``False`` keeps only the register and the instruments' ranges.
         off_scale_penalty: nats taken from pitches outside the key; ``None``: the style's own.
         max_part_tokens: a new part is closed after this many tokens in a bar (at a note boundary).
-        density_floor: with ``style_rules``, every new part plays at least this share of its style's
-            median notes a beat (``StyleTexture.part_notes_per_beat``) in every bar
-            (:class:`~symbolic.jobs.rules.KeepPlaying`); 0: no minimum.  Guided sampling thins new
-            parts (see ``docs/results/pop-accompaniment.md``); the default was chosen there.
+        density_floor: with ``style_rules``, every new part starts notes at no fewer than this share of
+            its style's median onsets a beat (``StyleTexture.part_onsets_per_beat``) in every bar but a
+            pickup and the last, spread through the bar (:class:`~symbolic.jobs.rules.KeepPlaying`);
+            0: no minimum.  Guided sampling thins new parts (see ``docs/jobs.md``).
         weights_dtype: the number format the model samples in, one of ``WEIGHTS_DTYPES`` (``"float32"``,
             ``"bfloat16"``, ``"int8"``; see :attr:`GenerationConfig.weights_dtype
             <symbolic.sampling.config.GenerationConfig>`); the default was chosen by speed and
@@ -56,6 +56,10 @@ class JobConfig:
 
     def __post_init__(self) -> None:
         check_weights_dtype(self.weights_dtype)
+        for name in ("temperature", "guidance_scale", "density_floor"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{name}={value!r} must be a number")
         if not 0 <= self.density_floor <= 1:
             raise ConfigError(f"density_floor={self.density_floor} must be a share of the style's notes a beat, "
                               "0 to 1")

@@ -227,7 +227,9 @@ def run_demo(model, tokenizer, classifier, config: DemoConfig, out: Path, progre
             **audio.get(name, {}),
         })
     figure = write_piano_rolls(out / "piano-rolls.png", named)
-    report = {"piece": piece.id, "style": config.style, "bars": config.bars, "pop_song": pop_song,
+    tune_bars = len(tokenizer.bar_starts_steps(source)) - 1  # the whole tune when it is shorter than config.bars
+    report = {"piece": piece.id, "style": config.style, "bars": config.bars, "tune_bars": tune_bars,
+              "pop_song": pop_song,
               "pop_note": pop_note, "outputs": rows, "figure": figure}
     atomic_write_json(out / "report.json", report)
     atomic_write_text(out / "report.md", report_markdown(report))
@@ -262,7 +264,9 @@ def _slug(name: str) -> str:
 def report_markdown(report: dict) -> str:
     """The demo's report as Markdown: one table row per output, and the piano-roll figure."""
     lines = ["# symbolic demo", "",
-             f"Tune: `{report['piece']}` ({report['style']}), first {report['bars']} bars, from the corpus's test "
+             f"Tune: `{report['piece']}` ({report['style']}), "
+             + (f"first {report['bars']} bars" if report.get("tune_bars", report["bars"]) >= report["bars"]
+                else f"all {report['tune_bars']} bars") + ", from the corpus's test "
              "split (held out from the shipped model's training)."]
     if report.get("pop_song"):
         lines.append(f"Pop melody: the MELODY of POP909 song `{report['pop_song']}` (test split), {report['bars']} "

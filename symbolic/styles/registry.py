@@ -80,12 +80,12 @@ _ATB = (PartRange(53, 74), PartRange(48, 69), PartRange(36, 62))
 # (benchmarks/key_fit.py on the validation pieces, the key told from the melody two bars either side): chorale 6.7%
 # of the alto, tenor and bass notes (penalty 1: 6.7%; none: 16.4%), renaissance 8.5% (0.5: 8.3%; none: 10.7%),
 # classical 10.3% (0.5: 9.7%; none: 17.0%).  Without it, guidance pushes the new parts out of the key.
-# part_notes_per_beat is the median part's notes a beat over its piece's span in the same parts (benchmarks/
-# part_rhythm.py on the pop6 build's training pieces): chorale 1.11 (10th percentile 0.82), renaissance 0.30 (the
-# motets' long note values; 0.19), classical 1.15 (0.69).  Guided by it (JobConfig.density_floor), new parts do
-# not thin out: the demo's quartet parts played 0.25-0.65 notes a beat without it, and were read as pop.
-# part_longest_beats is the 99.5th percentile of the same parts' note lengths: chorale 3 beats, renaissance 16,
-# classical 5, pop 4 (bridge and piano: 4.07); without it, the demo's quartet held drones of 10 to 17 beats.
+# part_onsets_per_beat is the median part's onsets (distinct note starts) a beat over its piece's span in the same
+# parts (benchmarks/part_rhythm.py on the pop6 build's training pieces): chorale 1.11 (10th percentile 0.82),
+# renaissance 0.30 (the motets' long note values; 0.19), classical 1.13 (0.65).  Kept to a share of it
+# (JobConfig.density_floor), new parts do not thin out: the demo's quartet parts played 0.25-0.65 notes a beat
+# without it, and were read as pop.  part_longest_beats is the 99.5th percentile of the same parts' note lengths:
+# chorale 3 beats, renaissance 16, classical 5; without it, the demo's quartet held drones of 10 to 17 beats.
 # Church organ for the chorales, a choir for the a-cappella polyphony, a string quartet,
 # fiddle with guitar and bass for the Irish tunes, a voice with accordion and bass for the songs.
 _SPECS = (
@@ -94,7 +94,7 @@ _SPECS = (
         ("chorale", "hymn", "church", "four-part", "four part", "satb", "bach", "lutheran", "organ", "cantata",
          "sacred", "choir", "harmonized", "harmonised", "baroque", "congregation", "psalm"),
         StyleTexture(19, (19, 19, 19), 3, (0,), part_rhythm=(2, 2), part_ranges=_ATB, part_lines=True,
-                     part_chords=False, part_legato=True, off_scale_penalty=1.0, part_notes_per_beat=1.11,
+                     part_chords=False, part_legato=True, off_scale_penalty=1.0, part_onsets_per_beat=1.11,
                      part_longest_beats=3.0)),
     StyleSpec(
         "renaissance", (("palestrina", r"\.krn$"), ("josquin", r"\.abc$"), ("monteverdi", r"\.mxl$")),
@@ -102,14 +102,14 @@ _SPECS = (
          "agnus", "polyphony", "polyphonic", "counterpoint", "modal", "early music", "a cappella", "vocal",
          "medieval", "sixteenth century"),
         StyleTexture(52, (52, 52, 52), 3, (0,), part_rhythm=(1, 1), part_ranges=_ATB, part_lines=True,
-                     part_chords=False, off_scale_penalty=0.5, part_notes_per_beat=0.30,
+                     part_chords=False, off_scale_penalty=0.5, part_onsets_per_beat=0.30,
                      part_longest_beats=16.0)),
     StyleSpec(
         "classical", (("mozart", r"\.mxl$"), ("haydn", r"\.mxl$"), ("beethoven", r"\.mxl$")),
         ("classical", "quartet", "string", "mozart", "haydn", "beethoven", "sonata", "minuet", "viola", "cello",
          "violin", "chamber", "allegro", "adagio", "viennese", "eighteenth century"),
         StyleTexture(40, (40, 41, 42), 3, (40, 40, 41, 42), part_lines=True, off_scale_penalty=0.5,
-                     part_notes_per_beat=1.15, part_longest_beats=5.0)),
+                     part_onsets_per_beat=1.13, part_longest_beats=5.0)),
     StyleSpec(
         "irish", (("ryansMammoth", r"\.abc$"), ("oneills1850", r"\.abc$"), ("airdsAirs", r"\.abc$")),
         ("irish", "ireland", "celtic", "jig", "reel", "hornpipe", "fiddle", "session", "trad", "lively", "dance",
@@ -136,16 +136,17 @@ _SPECS = (
     # sounding one, so it is chords, not lines; 98.6% of its note time lies in the annotated key's scale
     # (annotated key).  Against the key told from the melody (the jobs' rule, benchmarks/key_fit.py --style pop
     # on 16 validation songs, the pop6 model at step 2000): 5.3% of the real piano's notes are outside it;
-    # generated, penalty 0: 11.2%, 0.5: 5.9%, 1: 3.0%; so off_scale_penalty 0.5.  The piano plays 3.38 notes a beat
-# (median song, pop-texture.md): part_notes_per_beat.
+    # generated, penalty 0: 11.2%, 0.5: 5.9%, 1: 3.0%; so off_scale_penalty 0.5.  The piano starts notes at 2.01
+# onsets a beat (median song, pop-texture.md): part_onsets_per_beat; 99.5% of its notes (200 training songs,
+# aligned) last at most 4.45 beats (99.9%: 7.2): part_longest_beats.
     StyleSpec(
         "pop", (),
         ("pop", "ballad", "cover", "piano cover", "pop ballad", "pop song", "c-pop", "cpop", "mandopop",
          "cantopop", "k-pop", "j-pop", "chinese", "mandarin", "karaoke", "chart", "radio", "love song",
          "singer", "songwriter", "power ballad", "top 40", "soundtrack"),
         StyleTexture(53, (0,), 1, (53, 48, 0), part_ranges=(PartRange(36, 78),), part_onsets=4,
-                     part_chords=True, off_scale_penalty=0.5, part_slot=2, part_notes_per_beat=3.38,
-                     part_longest_beats=4.0),
+                     part_chords=True, off_scale_penalty=0.5, part_slot=2, part_onsets_per_beat=2.01,
+                     part_longest_beats=4.5),
         collection="pop909"),
 )
 

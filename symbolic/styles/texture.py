@@ -53,10 +53,10 @@ class StyleTexture:
             ends: the parts do not rest.
         off_scale_penalty: nats taken from the logit of a new part's pitch outside the key
             of the given parts around its bar (:mod:`symbolic.analysis.keys`); 0: none.
-        part_notes_per_beat: the median notes a beat of an accompanying part in the style's
-            training pieces (``benchmarks/part_rhythm.py``); new parts play at least a share of it
-            in every bar (``JobConfig.density_floor``, :class:`~symbolic.jobs.rules.KeepPlaying`);
-            ``None``: no minimum.
+        part_onsets_per_beat: the median onsets (distinct note starts) a beat of an accompanying
+            part in the style's training pieces (``benchmarks/part_rhythm.py``); new parts start at
+            least a share of it in every bar, spread through the bar (``JobConfig.density_floor``,
+            :class:`~symbolic.jobs.rules.KeepPlaying`); ``None``: no minimum.
         part_longest_beats: the longest note a new accompanying part plays, in beats (the
             99.5th percentile of the style's parts' notes, ``benchmarks/part_rhythm.py``); ``None``:
             no limit.
@@ -74,7 +74,7 @@ class StyleTexture:
     part_legato: bool = False
     off_scale_penalty: float = 0.0
     part_slot: int = 1
-    part_notes_per_beat: float | None = None
+    part_onsets_per_beat: float | None = None
     part_longest_beats: float | None = None
 
     def __post_init__(self) -> None:
@@ -91,8 +91,8 @@ class StyleTexture:
         for low, high in self.part_ranges:
             if not 0 <= low < high <= 127:
                 raise ConfigError(f"part range ({low}, {high}) must be two MIDI pitches, low < high")
-        if self.part_notes_per_beat is not None and not self.part_notes_per_beat > 0:
-            raise ConfigError(f"part_notes_per_beat={self.part_notes_per_beat} must be > 0 notes a beat (or None)")
+        if self.part_onsets_per_beat is not None and not self.part_onsets_per_beat > 0:
+            raise ConfigError(f"part_onsets_per_beat={self.part_onsets_per_beat} must be > 0 onsets a beat (or None)")
         if self.part_longest_beats is not None and not self.part_longest_beats > 0:
             raise ConfigError(f"part_longest_beats={self.part_longest_beats} must be > 0 beats (or None)")
         if not self.off_scale_penalty >= 0:

@@ -23,6 +23,13 @@ def test_job_defaults_and_their_generation_config():
     ({"top_p": 1.5}, r"top_p=1.5 must be in \(0, 1\]"),
     ({"off_scale_penalty": -1.0}, "off_scale_penalty"),
     ({"max_part_tokens": 3}, "max_part_tokens"),
+    ({"density_floor": 1.5}, "density_floor=1.5 must be a share"),
+    ({"density_floor": float("nan")}, "density_floor=nan must be a share"),
+    ({"density_floor": "0.5"}, "density_floor='0.5' must be a number"),
+    ({"density_floor": None}, "density_floor=None must be a number"),
+    ({"density_floor": True}, "density_floor=True must be a number"),
+    ({"temperature": "0.9"}, "temperature='0.9' must be a number"),
+    ({"guidance_scale": "x"}, "guidance_scale='x' must be a number"),
 ])
 def test_bad_job_settings_are_refused(settings, message):
     with pytest.raises(ConfigError, match=message):
