@@ -535,7 +535,8 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     (:func:`~symbolic.jobs.rules.playable_range`, a hard mask; drums on the GM drum map).  The
     model hears the whole input (by windows when it is longer than the context).  Every track that
     plays in the input's last two bars with notes plays in every new bar, with at least half the median
-    of its notes a bar in the input's last four bars (:class:`~symbolic.jobs.rules.KeepPlaying`); the
+    of its onsets a beat in the input's last four bars, spread through the bar
+    (:class:`~symbolic.jobs.rules.KeepPlaying`); the
     model decides whether the other tracks come back.  The default sampling is :data:`CONTINUE_DEFAULTS
     <symbolic.jobs.config.CONTINUE_DEFAULTS>` (guidance 3: the piece goes on in its own style).
     """
@@ -563,7 +564,7 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     plan = Plan(tuple(header), tuple(given_bars + rest_bars + new_bars), optional_free=True, required_slots=playing)
     # each track's new notes stay in its instrument's range (drums: the GM drum map), a hard mask
     ranges = {slot: playable_range(t.program, t.is_drum) for slot, t in enumerate(score.tracks)}
-    # every part playing at the end keeps at least half its recent notes a bar (KeepPlaying)
+    # every part playing at the end keeps at least half its recent onsets a beat (KeepPlaying)
     last = range(max(0, len(given_bars) - 4), len(given_bars))
     minimums = KeepPlaying.minimums(tokenizer.vocab, [given_bars[i] for i in last],
                                     [starts[i + 1] - starts[i] for i in last])
@@ -593,7 +594,7 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
                                          "(playing at the end of the input), each with at least "
                                          + ", ".join(str(keep_playing.floor(slot, new_bar_steps))
                                                      for slot in sorted(minimums))
-                                         + " notes a bar (half its notes a bar in the input's last 4 bars)"))
+                                         + " onsets a bar (half its onsets a beat in the input's last 4 bars)"))
 
 
 def _check_track(score: Score, index: int) -> int:

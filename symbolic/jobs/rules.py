@@ -790,9 +790,12 @@ class KeepPlaying(PartRuleBase):
             self._onsets, self._last_onset = self._onsets + 1, note.start
 
     def _latest_onset(self, owed: int, chunk: int) -> int:
-        """The latest step the next onset may take, ``owed`` onsets left to start in the bar."""
+        """The latest step the next onset may take, ``owed`` onsets left to start in the bar: an even share
+        of the rest of the bar, up to the beat it falls in (so the part keeps to the meter's pulse rather
+        than to an even spacing that may fall between beats, as in 9/8)."""
         after = max(self._last_onset, 0)
-        return after + (chunk - after) // owed
+        even = after + (chunk - after) // owed
+        return min(-(-even // self.steps_per_beat) * self.steps_per_beat, chunk - 1)
 
     def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
         states = context.grammar_states

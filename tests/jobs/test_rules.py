@@ -451,9 +451,10 @@ def test_keep_playing_spreads_the_onsets_it_owes_through_the_bar(tokenizer):
     assert latest() == 12  # the first onset by beat 2
     rule.wrote(NoteSpan(12, 13, 60))
     assert latest() == 12 + 36 // 3  # three more over the 36 steps left
+    rule.wrote(NoteSpan(14, 15, 60))
+    assert latest() == 36  # 14 + 34 // 2 = 31, up to the beat it falls in
     rule.wrote(NoteSpan(40, 41, 60))
-    assert latest() == 40 + 8 // 2
-    rule.wrote(NoteSpan(44, 45, 60))
+    assert latest() == 47  # 40 + 8 = 48: the bar's last step
     rule.wrote(NoteSpan(46, 47, 60))
     assert torch.equal(rule(logits, at(46, 48, Phase.NOTE_DURATION)), logits)  # paid: free
 
