@@ -789,11 +789,12 @@ class KeepPlaying(PartRuleBase):
         if note.start != self._last_onset:
             self._onsets, self._last_onset = self._onsets + 1, note.start
 
-    def _latest_onset(self, owed: int, chunk: int) -> int:
-        """The latest step the next onset may take, ``owed`` onsets left to start in the bar: an even share
-        of the rest of the bar, up to the beat it falls in (so the part keeps to the meter's pulse rather
-        than to an even spacing that may fall between beats, as in 9/8)."""
-        after = max(self._last_onset, 0)
+    def _latest_onset(self, owed: int, chunk: int, after: int | None = None) -> int:
+        """The latest step the next onset may take, ``owed`` onsets left to start in the bar after the onset
+        at ``after`` (default: the part's last): an even share of the rest of the bar, up to the beat it
+        falls in (so the part keeps to the meter's pulse rather than to an even spacing that may fall
+        between beats, as in 9/8)."""
+        after = max(self._last_onset if after is None else after, 0)
         even = after + (chunk - after) // owed
         return min(-(-even // self.steps_per_beat) * self.steps_per_beat, chunk - 1)
 
@@ -808,8 +809,8 @@ class KeepPlaying(PartRuleBase):
                 return logits  # chords: later onsets may start over this note
             new_onset = state.note_pos != self._last_onset
             left = owed - 1 if new_onset else owed  # onsets owed after this note's
-            if left > 0:  # this note and the onsets owed after it share the rest of the bar evenly
-                room = (state.chunk - state.note_pos) // (left + 1)
+            if left > 0:  # it ends by the latest step the next onset owed may take
+                room = self._latest_onset(left, state.chunk, state.note_pos) - state.note_pos
             else:  # it may ring into the next bar, up to that bar's first owed onset
                 room = state.chunk - state.note_pos + state.chunk // max(self._floor, 1)
             too_long = self.duration_steps > room

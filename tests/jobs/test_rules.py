@@ -469,7 +469,7 @@ def test_keep_playing_leaves_room_for_the_onsets_still_owed(tokenizer):
     def longest(pos: int) -> int:
         out = rule(logits, at(pos, 4 * spb, Phase.NOTE_VELOCITY))
         return max(steps for k, steps in enumerate(vocab.duration_steps) if torch.isfinite(out[0, offset + k]))
-    assert longest(spb) == 3 * spb // 4  # the first note, on beat 2: it and three more share the 3 beats left
+    assert longest(spb) == spb  # the first note, on beat 2: the next of the three owed after it comes by beat 3
     for k in range(3):
         rule.wrote(NoteSpan(k, k + 1, 60 + k))
     reach = 3 * spb + 4 * spb // 4  # the last note owed rings up to the next bar's first owed onset
