@@ -119,7 +119,8 @@ def plan_segments(vocab, plan: Plan, segment_bars: int, warmup_bars: int, seed: 
 
     A plan of ``n`` bars is cut into ``k`` segments, ``k`` the largest power of two with
     ``k * segment_bars <= n`` (so 1, 2, 4... cores share the work evenly); ``segment_bars = 0``: never cut.
-    Each cut lies within ``segment_bars // 8`` bars of the even split, at the strongest phrase boundary
+    Each cut lies within ``segment_bars // 8`` bars of the even split (each segment decoding as many bars,
+    its warm-up included: the cores finish together), at the strongest phrase boundary
     there: a bar whose opening changes the meter or the tempo first, then the longest rest of the
     melody (the plan's lowest given slot, the melody in the jobs' layouts) across the bar line, then the
     bar nearest the even split.  Only bars that start a whole new bar (not a later chunk of a long bar)
@@ -156,8 +157,9 @@ def plan_segments(vocab, plan: Plan, segment_bars: int, warmup_bars: int, seed: 
 
     reach = segment_bars // 8
     cuts = [0]
+    share = (n + (count - 1) * warmup_bars) / count  # bars each segment decodes, its warm-up included
     for k in range(1, count):
-        even = round(k * n / count)
+        even = round(k * share - (k - 1) * warmup_bars)
         options = [b for b in range(even - reach, even + reach + 1)
                    if b - cuts[-1] > warmup_bars and whole[b] and whole[b - warmup_bars]]
         if not options:

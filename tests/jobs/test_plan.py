@@ -214,14 +214,16 @@ def test_a_long_plan_is_cut_at_phrase_boundaries_with_a_warm_up_and_seeds_of_its
     assert (one.warmup_bar, one.start_bar, one.stop_bar, one.seed) == (0, 0, 70, 5)
     assert len(plan_segments(vocab, plan, 36, 4, seed=5)) == 1  # 70 bars hold no two segments of 36
     first, second = plan_segments(vocab, plan, 32, 4, seed=5)
-    assert (first.warmup_bar, first.start_bar, first.stop_bar, first.seed) == (0, 0, 35, 5)  # the even split
-    assert (second.warmup_bar, second.start_bar, second.stop_bar) == (31, 35, 70)
+    # the even split: each decodes 37 bars, the second's 4 bars of warm-up included
+    assert (first.warmup_bar, first.start_bar, first.stop_bar, first.seed) == (0, 0, 37, 5)
+    assert (second.warmup_bar, second.start_bar, second.stop_bar) == (33, 37, 70)
     assert second.seed == segment_seed(5, 1) not in (5, 6) and segment_seed(6, 1) != second.seed
     # the melody's rest (bar 33 silent: the line before bar 34 has the longest rest) and, stronger, a tempo change
     assert plan_segments(vocab, long_plan(tokenizer, 70, rest_bar=33), 32, 4, 5)[1].start_bar in (33, 34)
-    assert plan_segments(vocab, long_plan(tokenizer, 70, rest_bar=33, tempo_bar=37), 32, 4, 5)[1].start_bar == 37
+    assert plan_segments(vocab, long_plan(tokenizer, 70, rest_bar=33, tempo_bar=39), 32, 4, 5)[1].start_bar == 39
+    assert plan_segments(vocab, long_plan(tokenizer, 70, tempo_bar=42), 32, 4, 5)[1].start_bar == 37  # too far
     four = plan_segments(vocab, long_plan(tokenizer, 140), 32, 4, seed=5)
-    assert [s.start_bar for s in four] == [0, 35, 70, 105] and [s.stop_bar for s in four][-1] == 140
+    assert [s.start_bar for s in four] == [0, 38, 72, 106] and [s.stop_bar for s in four][-1] == 140
     assert len({s.seed for s in four}) == 4
 
 
@@ -307,15 +309,16 @@ def test_each_segment_warms_up_over_the_bars_before_it(tokenizer, monkeypatch):
     assert len(starts) == 4
     runs = [[e[1] for e in SharedRecorder.log[a + 1:b]] for a, b in zip(starts, starts[1:] + [None])]
     segments = plan_segments(tokenizer.vocab, plan, 16, 4, 3)
-    assert [s.start_bar for s in segments] == [0, 18, 35, 52]
+    assert [s.start_bar for s in segments] == [0, 20, 37, 54]
     # each segment's rules hear its bars, each later segment's from 4 bars before its own
     assert runs == [list(range(s.start_bar - 4 if s.start_bar else 0, s.stop_bar)) for s in segments]
     cold = _segmented(tokenizer, plan, 1, monkeypatch, warmup_bars=0)
     _, warm_bars = split_bars(tokenizer.vocab, warm)
     _, cold_bars = split_bars(tokenizer.vocab, cold)
-    assert warm_bars[:18] == cold_bars[:18]  # the first segment has no warm-up
-    for a, b in zip([18, 35, 52], [35, 52, 70]):
-        assert warm_bars[a:b] != cold_bars[a:b]  # the others heard the bars before them
+    # (without warm-up the cuts are at 18, 35 and 52) the first segment has none; the others heard the bars before
+    assert warm_bars[:18] == cold_bars[:18]
+    for start, stop in zip([20, 37, 54], [37, 54, 70]):
+        assert warm_bars[start:stop] != cold_bars[start:stop]
     assert len(cold_bars) == 70 and all(tuple(o) == p.opening for (o, _), p in zip(cold_bars, plan.bars))
 
 
