@@ -116,8 +116,11 @@ class GPT(nn.Module):
 
     def _transposed_weights(self) -> tuple:
         """``(per block transposed weights, head's)`` for :meth:`new_cache`, copied again only when a parameter
-        changed since the last copies."""
-        version = tuple((p.data_ptr(), p._version) for p in self.parameters())
+        changed since the last copies (inference tensors track no version: their copies are taken every time)."""
+        parameters = list(self.parameters())
+        if any(p.is_inference() for p in parameters):
+            return tuple(block.transposed_weights() for block in self.blocks), transposed_weight(self.head)
+        version = tuple((p.data_ptr(), p._version) for p in parameters)
         kept = self.__dict__.get("_step_weights")
         if kept is None or kept[0] != version:
             kept = (version, (tuple(block.transposed_weights() for block in self.blocks), transposed_weight(self.head)))

@@ -204,6 +204,11 @@ def test_gpt_caches_keep_the_transposed_copies_until_a_weight_changes():
     assert third is not second and torch.equal(third[1], model.head.weight.t())
     model.head.weight = torch.nn.Parameter(torch.zeros_like(model.head.weight))  # a new tensor
     assert torch.equal(model.new_cache(1).step_weights[1], torch.zeros_like(model.head.weight.t()))
+    with torch.inference_mode():  # a copy made in inference mode (the jobs' int8 copy is) tracks no versions
+        import copy
+
+        inferred = copy.deepcopy(model)
+        assert torch.equal(inferred.new_cache(1).step_weights[1], model.head.weight.t())
 
 
 def test_gpt_step_over_int8_layers_matches_their_general_path():
