@@ -352,7 +352,7 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig, rul
         if workers == 1:
             parts = [run(k, report) for k in range(len(segments))]
         else:
-            parts = _run_side_by_side(run, len(segments), workers, report)
+            parts = _run_side_by_side(run, [s.stop_bar - s.warmup_bar for s in segments], workers, report)
     finally:
         bar_progress.close()
     ids = [token for part in parts for token in part] + [vocab.eos_id]
@@ -369,11 +369,22 @@ def _can_fork() -> bool:
     return hasattr(os, "fork") and not multiprocessing.current_process().daemon
 
 
-def _run_side_by_side(run: Callable[[int, Callable[[int], None]], list[int]], count: int, workers: int,
+def _balance(sizes: Sequence[int], workers: int) -> list[list[int]]:
+    """Indices of ``sizes`` shared among ``workers`` so that the largest total is small: the largest first,
+    each to the worker with the least so far (ties: the lowest worker); each worker's indices in rising order."""
+    loads, shares = [0] * workers, [[] for _ in range(workers)]
+    for k in sorted(range(len(sizes)), key=lambda k: (-sizes[k], k)):
+        j = min(range(workers), key=lambda j: (loads[j], j))
+        loads[j] += sizes[k]
+        shares[j].append(k)
+    return [sorted(share) for share in shares]
+
+
+def _run_side_by_side(run: Callable[[int, Callable[[int], None]], list[int]], sizes: Sequence[int], workers: int,
                       report: Callable[[], None]) -> list[list[int]]:
     """``[run(k, before_bar) for k in range(count)]``, ``workers`` at a time: this process runs the
-    segments ``k % workers == 0``, and ``workers - 1`` forked processes (which inherit the model) the
-    others, one thread each; their bars are reported here (``report`` runs in this process only).
+    segments of the first share of :func:`_balance` (``sizes``: bars each decodes), and ``workers - 1``
+    forked processes (which inherit the model) the others, one thread each; their bars are reported here (``report`` runs in this process only).
     An exception in any of them stops the others and is raised here."""
     import multiprocessing
     from multiprocessing.connection import wait
@@ -394,11 +405,12 @@ def _run_side_by_side(run: Callable[[int, Callable[[int], None]], list[int]], co
             conn.close()
 
     ctx = multiprocessing.get_context("fork")
+    count, shares = len(sizes), _balance(sizes, workers)
     children, results = [], {}
     try:
         for j in range(1, workers):
             ours, theirs = ctx.Pipe()
-            process = ctx.Process(target=child, args=([k for k in range(count) if k % workers == j], theirs),
+            process = ctx.Process(target=child, args=(shares[j], theirs),
                                   daemon=True)
             process.start()
             theirs.close()
@@ -426,7 +438,7 @@ def _run_side_by_side(run: Callable[[int, Callable[[int], None]], list[int]], co
             drain(0)
             report()
 
-        for k in range(0, count, workers):
+        for k in shares[0]:
             results[k] = run(k, before_bar)
         while waiting:
             drain(None)

@@ -339,3 +339,11 @@ def test_a_failing_bar_callback_stops_every_segment(tokenizer, monkeypatch):
         generate_planned(tiny_gpt(tokenizer), tokenizer, long_plan(tokenizer, 70), CONFIG, max_part_tokens=8,
                          on_bar=on_bar, segment_bars=16)
     assert seen[-1] == 5 and not multiprocessing.active_children()
+
+
+def test_segments_are_shared_among_the_workers_by_their_length():
+    from symbolic.jobs.plan import _balance
+
+    assert _balance([48, 39, 51, 48], 2) == [[1, 2], [0, 3]]  # 90 and 96 bars, not 99 and 87 by turns
+    assert _balance([10, 10, 10], 3) == [[0], [1], [2]]
+    assert _balance([5, 7], 1) == [[0, 1]]
