@@ -200,7 +200,8 @@ def _decode_segment(model, tokenizer, plan: Plan, config: GenerationConfig, rule
                     state: GrammarState | None, before_bar: Callable[[int], None]) -> list[int]:
     """The ids of ``segment``'s kept bars (the header too for the first segment), decoded by one session.
 
-    ``state``: the grammar state before the segment's first bar (``None``: start from the header);
+    ``model``: already in the number format of ``config.weights_dtype``.  ``state``: the grammar state before
+    the segment's first bar (``None``: start from the header);
     ``before_bar(index)`` is called before each kept bar."""
     vocab = tokenizer.vocab
     for rule in rules:
@@ -210,8 +211,8 @@ def _decode_segment(model, tokenizer, plan: Plan, config: GenerationConfig, rule
                                 guidance_scale=config.guidance_scale, constrain=True, seed=segment.seed)
     # the masks (grammar, rules) run once per step; a token they leave alone needs no forward pass
     process = ProcessorChain(sampling, vocab.eos_id, rules)
-    session = DecodingSession(model, 1, config.guidance_scale, style_weights=style_weights, seed=segment.seed,
-                              weights_dtype=config.weights_dtype)
+    # the model comes converted to config.weights_dtype (generate_planned: once for every segment)
+    session = DecodingSession(model, 1, config.guidance_scale, style_weights=style_weights, seed=segment.seed)
     types = vocab.types
 
     def given(tokens, heard=None) -> None:
@@ -321,12 +322,15 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig, rul
     """
     import copy
 
+    from symbolic.sampling.precision import with_weights_dtype
     from symbolic.threads import side_by_side
 
     vocab = tokenizer.vocab
     if max_part_tokens < 4:
         raise ConfigError(f"max_part_tokens={max_part_tokens} must be >= 4 (one note is 4 tokens)")
     segments = plan_segments(vocab, plan, segment_bars, warmup_bars, config.seed)
+    # one converted copy (int8...) for every segment, made before the workers fork: they share its pages
+    decoder = with_weights_dtype(model, config.weights_dtype)
     if style_weights is None:
         style_weights = torch.zeros(1, len(vocab.styles))
         style_weights[0, vocab.values[plan.header[1]]] = 1.0
@@ -343,7 +347,7 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig, rul
         done += 1
 
     def run(k: int, before_bar: Callable[[int], None]) -> list[int]:
-        return _decode_segment(model, tokenizer, plan, config, rules if k == 0 else copy.deepcopy(fresh),
+        return _decode_segment(decoder, tokenizer, plan, config, rules if k == 0 else copy.deepcopy(fresh),
                                style_weights, max_part_tokens, segments[k],
                                states[segments[k].warmup_bar].copy() if k else None, before_bar)
 
