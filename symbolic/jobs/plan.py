@@ -294,7 +294,7 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig, rul
     is decoded by its own session with fresh copies of ``rules``, on one thread; as many segments run
     side by side as :func:`symbolic.threads.side_by_side` allows (the free cores, or the user's thread
     limit): this process and forked worker processes (which inherit the model; none in a daemonic
-    process, such as a pool's worker, where the segments run one after the other).  The output is the
+    process, which may not fork, where the segments run one after the other).  The output is the
     same whichever number that is.
 
     Args:
@@ -366,7 +366,7 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig, rul
 
 
 def _can_fork() -> bool:
-    """Whether this process may start worker processes by forking (not on Windows, not in a daemonic pool worker)."""
+    """Whether this process may start worker processes by forking (not on Windows, not in a daemonic process)."""
     import multiprocessing
     import os
 
