@@ -2,9 +2,12 @@
 (docs/results/job-speed.md).
 
     python benchmarks/job_speed.py SONG.mid --base /tmp/base-tree --rounds 2 --out docs/results/job-speed.md
+    python benchmarks/job_speed.py SONG.mid --base /tmp/base-tree --threads 1,2 --jobs convert
 
 Each round runs every job once with each tree, interleaved (base, this tree, base, ...), each as its own
-``python -m symbolic`` process with ``PYTHONPATH`` set to the tree and ``OMP_NUM_THREADS=1``; it records
+``python -m symbolic`` process with ``PYTHONPATH`` set to the tree and ``OMP_NUM_THREADS=1``; the base
+with ``--threads 1``, this tree once per count of ``--threads`` (with 2, a long song's segments decode
+side by side: ``JobConfig.segment_bars``); it records
 the wall time and the process's CPU time (user + system, from ``resource.getrusage(RUSAGE_CHILDREN)``),
 which a busy machine disturbs much less than the wall time.  A first untimed run of each job with each
 tree (``--warmup``, a short file) fills the compile caches (numba's reader, Python's bytecode).  The
@@ -27,12 +30,13 @@ from pathlib import Path
 JOBS = {
     "convert": ["convert", "{song}", "--to", "chorale", "--seed", "1", "--out", "{out}"],
     "accompany": ["accompany", "{song}", "--style", "chorale", "--seed", "2", "--out", "{out}"],
+    "accompany-pop": ["accompany", "{song}", "--style", "pop", "--seed", "2", "--out", "{out}"],
 }
 
 
-def run(tree: Path, job: str, song: Path, out: Path) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) of one job run with the code of ``tree``."""
-    args = [a.format(song=song, out=out) for a in JOBS[job]]
+def run(tree: Path, job: str, song: Path, out: Path, threads: int = 1) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one job run with the code of ``tree`` and ``--threads threads``."""
+    args = [a.format(song=song, out=out) for a in JOBS[job]] + ["--threads", str(threads)]
     env = dict(os.environ, PYTHONPATH=str(tree), OMP_NUM_THREADS="1")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -50,34 +54,42 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--warmup", type=Path, help="a short MIDI file run once untimed per job and tree")
     parser.add_argument("--out", type=Path, help="append the report here (markdown)")
+    parser.add_argument("--threads", default="1", help="comma-separated --threads counts for this tree's runs")
+    parser.add_argument("--jobs", default=",".join(JOBS), help=f"comma-separated, of {', '.join(JOBS)}")
     args = parser.parse_args()
     here = Path(__file__).resolve().parent.parent
-    trees = {"base": args.base.resolve(), "this": here}
+    jobs = args.jobs.split(",")
+    # name -> (tree, threads); the base on one thread as it always decoded
+    trees = {"base": (args.base.resolve(), 1)}
+    trees.update({f"this-t{n}": (here, int(n)) for n in args.threads.split(",")})
     folder = Path(tempfile.mkdtemp(prefix="job-speed-"))
     if args.warmup:
-        for job in JOBS:
-            for name, tree in trees.items():
-                run(tree, job, args.warmup, folder / f"warm-{job}-{name}.mid")
+        for job in jobs:
+            for name, (tree, threads) in trees.items():
+                run(tree, job, args.warmup, folder / f"warm-{job}-{name}.mid", threads)
     times: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for r in range(args.rounds):
-        for job in JOBS:
-            for name, tree in trees.items():
-                wall, cpu = run(tree, job, args.song, folder / f"{job}-{name}.mid")
+        for job in jobs:
+            for name, (tree, threads) in trees.items():
+                wall, cpu = run(tree, job, args.song, folder / f"{job}-{name}.mid", threads)
                 times.setdefault((job, name), []).append((wall, cpu))
                 print(f"round {r + 1} {job} {name}: wall {wall:.1f} s, CPU {cpu:.1f} s", flush=True)
     load = os.getloadavg()
     lines = [f"- `python benchmarks/job_speed.py {args.song.name} --base BASE --rounds {args.rounds}`, "
              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()}-core "
              f"{platform.machine()}, load average at the end {load[0]:.1f}; best of {args.rounds} rounds", "",
-             "| job | base wall s | base CPU s | this wall s | this CPU s | CPU ratio | wall ratio | same bytes |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for job in JOBS:
-        base_wall, base_cpu = (min(x) for x in zip(*times[(job, "base")]))
-        this_wall, this_cpu = (min(x) for x in zip(*times[(job, "this")]))
-        same = all(hashlib.sha256((folder / f"{job}-{n}.mid").read_bytes()).hexdigest() ==
-                   hashlib.sha256((folder / f"{job}-base.mid").read_bytes()).hexdigest() for n in trees)
-        lines.append(f"| {job} | {base_wall:.1f} | {base_cpu:.1f} | {this_wall:.1f} | {this_cpu:.1f} | "
-                     f"{base_cpu / this_cpu:.2f}x | {base_wall / this_wall:.2f}x | {'yes' if same else 'no'} |")
+             "| job | run | wall s | CPU s | wall ratio to base | same bytes as |",
+             "| --- | --- | --- | --- | --- | --- |"]
+
+    def digest(job: str, name: str) -> str:
+        return hashlib.sha256((folder / f"{job}-{name}.mid").read_bytes()).hexdigest()
+
+    for job in jobs:
+        base_wall = min(w for w, _ in times[(job, "base")])
+        for name in trees:
+            wall, cpu = (min(x) for x in zip(*times[(job, name)]))
+            same = ", ".join(n for n in trees if n != name and digest(job, n) == digest(job, name)) or "-"
+            lines.append(f"| {job} | {name} | {wall:.1f} | {cpu:.1f} | {base_wall / wall:.2f}x | {same} |")
     report = "\n".join(lines) + "\n"
     print(report)
     if args.out:

@@ -1,7 +1,7 @@
 """How many threads and processes the work gets: the one thread policy of every command.
 
 Verbs: :func:`available_cores`, :func:`free_cores`, :func:`set_thread_limit`, :func:`thread_limit`,
-:func:`compute_threads`, :func:`worker_processes`, :func:`torch_threads`, :func:`use_threads`.
+:func:`compute_threads`, :func:`side_by_side`, :func:`worker_processes`, :func:`torch_threads`, :func:`use_threads`.
 
 The policy:
 
@@ -14,6 +14,9 @@ The policy:
   less those other processes keep busy (measured once per process from ``/proc/stat`` over
   0.1 s), at least one.  The user's limit (:func:`set_thread_limit`, which the commands' ``--threads``
   sets, else ``OMP_NUM_THREADS``) replaces that measurement, never beyond the affinity mask.
+- **Independent sequences of one job decode side by side**, one thread each, as many at once as
+  batched work would get threads (:func:`side_by_side`): a long job cut into segments
+  (:func:`symbolic.jobs.plan.generate_planned`) uses the free core; what it writes does not depend on it.
 - **Worker processes divide the cores among them**: each of ``workers`` processes (data build
   workers, DDP ranks) gets ``cores // workers`` threads, at least one.
 
@@ -31,7 +34,7 @@ from typing import Iterator
 from symbolic.errors import ConfigError
 
 __all__ = ["available_cores", "free_cores", "set_thread_limit", "thread_limit", "compute_threads",
-           "worker_processes", "torch_threads", "use_threads"]
+           "side_by_side", "worker_processes", "torch_threads", "use_threads"]
 
 _LIMIT: int = 0  # the user's limit for this process (0: none; see set_thread_limit)
 
@@ -134,6 +137,19 @@ def compute_threads(threads: int = 0, *, batch_size: int | None = None, workers:
     if limit:
         return min(limit, share)
     return max(1, min(share, free_cores() // workers))
+
+
+def side_by_side(tasks: int) -> int:
+    """How many of ``tasks`` independent batch-1 decodings run at once, one thread each: the threads
+    batched work would get (:func:`compute_threads`: the user's limit, else the free cores), at most
+    ``tasks``, at least 1.
+
+    Raises:
+        ConfigError: ``tasks`` is below 1.
+    """
+    if tasks < 1:
+        raise ConfigError(f"tasks={tasks} must be at least 1")
+    return min(tasks, compute_threads())
 
 
 def worker_processes(workers: int = 0, tasks: int | None = None) -> int:

@@ -174,3 +174,16 @@ def test_job_threads_reach_torch_before_the_job_starts(tmp_path):
     path = os.path.join(os.path.dirname(__file__), "data", "running_status.mid")
     assert main(["convert", path, "--to", "no-such-style", "--threads", "1", "--out", str(tmp_path / "x.mid")]) == 2
     assert torch.get_num_threads() == 1
+
+
+def test_segments_of_one_job_run_side_by_side_on_the_free_cores(monkeypatch):
+    _machine(monkeypatch, {0, 1}, busy={1})  # the other core busy: one after the other
+    assert threads.side_by_side(4) == 1
+    threads.free_cores.cache_clear()
+    _machine(monkeypatch, {0, 1, 2, 3})
+    assert threads.side_by_side(2) == 2  # never more than the segments
+    assert threads.side_by_side(8) == 4
+    threads.set_thread_limit(1)  # --threads 1 (or OMP_NUM_THREADS=1): one at a time
+    assert threads.side_by_side(8) == 1
+    with pytest.raises(ConfigError, match="tasks"):
+        threads.side_by_side(0)

@@ -34,6 +34,10 @@ def _common(parser: argparse.ArgumentParser, style_flag: str, defaults: JobConfi
     parser.add_argument("--weights-dtype", choices=JobConfig.WEIGHTS_DTYPES, default=JobConfig.weights_dtype,
                         help=f"number format of the model's weights while sampling (default "
                              f"{JobConfig.weights_dtype}; int8 and bfloat16 change the numbers slightly)")
+    parser.add_argument("--segment-bars", type=int, default=JobConfig.segment_bars,
+                        help=f"a song of at least twice this many bars is cut at phrase boundaries into segments "
+                             f"that decode side by side on the free cores, the same output whatever their "
+                             f"number (default {JobConfig.segment_bars}; 0: never cut)")
     parser.add_argument("--out", type=Path, required=True, help="output MIDI file")
     parser.add_argument("--wav", type=Path, help="also render the output to this WAV file (needs FluidSynth)")
     add_threads_option(parser)
@@ -115,7 +119,8 @@ def load_job_inputs(args: argparse.Namespace):
             check(path)
     use_threads(args.threads)  # torch's count outside the decoding loop too (reading, the melody model)
     config = JobConfig(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                       guidance_scale=args.guidance, seed=args.seed, weights_dtype=args.weights_dtype)
+                       guidance_scale=args.guidance, seed=args.seed, weights_dtype=args.weights_dtype,
+                       segment_bars=args.segment_bars)
     score = read_midi(args.input)
     check_playable(score, str(args.input))  # before the model loads, naming the file
     from symbolic.analysis.beats import performance_warning

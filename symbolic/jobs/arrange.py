@@ -302,7 +302,8 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
                                horizon_steps=steps_per_beat))
     ids = generate_planned(model, tokenizer, plan, config.generation(), rules,
                            style_weights=style_weights(tokenizer.vocab.styles, weights),
-                           max_part_tokens=config.max_part_tokens, progress=progress, on_bar=on_bar)
+                           max_part_tokens=config.max_part_tokens, progress=progress, on_bar=on_bar,
+                           segment_bars=config.segment_bars, warmup_bars=config.warmup_bars)
     decoded = tokenizer.decode(ids)
     end = score.end_ticks  # the song's length: new notes stop where it ends
     parts = [[n._replace(duration_ticks=min(n.duration_ticks, end - n.onset_ticks))

@@ -8,12 +8,20 @@ from typing import ClassVar
 from symbolic.errors import ConfigError
 from symbolic.sampling.config import WEIGHTS_DTYPES, GenerationConfig, check_sampling, check_weights_dtype
 
-__all__ = ["JobConfig", "DemoConfig", "CONTINUE_BARS", "CONTINUE_DEFAULTS", "GENERATE_DEFAULTS"]
+__all__ = ["JobConfig", "DemoConfig", "CONTINUE_BARS", "CONTINUE_DEFAULTS", "GENERATE_DEFAULTS", "check_segmenting"]
 
 CONTINUE_BARS = 8  # bars a continuation adds unless told
 
 # free generation (``symbolic generate``): eight new bars, at most 2048 sampled tokens, plain sampling
 GENERATE_DEFAULTS = GenerationConfig(max_new_tokens=2048, max_bars=8)
+
+
+def check_segmenting(segment_bars: int, warmup_bars: int) -> None:
+    """Raise :class:`ConfigError` unless ``segment_bars`` is 0 (never cut) or above ``warmup_bars`` >= 0."""
+    if warmup_bars < 0 or segment_bars < 0:
+        raise ConfigError(f"segment_bars={segment_bars} and warmup_bars={warmup_bars} must be >= 0")
+    if segment_bars and segment_bars <= warmup_bars:
+        raise ConfigError(f"segment_bars={segment_bars} must be above warmup_bars={warmup_bars} (0: never cut)")
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,13 @@ class JobConfig:
             ``"bfloat16"``, ``"int8"``; see :attr:`GenerationConfig.weights_dtype
             <symbolic.sampling.config.GenerationConfig>`); the default was chosen by speed and
             validation loss in ``docs/results/job-speed.md``.
+        segment_bars: a song of at least twice this many bars is cut into segments of at least about
+            this many bars (2, 4, 8... at phrase boundaries: :func:`symbolic.jobs.plan.plan_segments`), each
+            decoded by its own session with its own seed, side by side on the free cores; where the song
+            is cut depends on the song alone, so the output is the same with one core or several.
+            0: never cut (one session, as before).
+        warmup_bars: bars a segment after the first decodes before its own (given parts heard, its
+            written notes thrown away), so its new parts enter in the groove; below ``segment_bars``.
     """
 
     WEIGHTS_DTYPES: ClassVar[tuple[str, ...]] = WEIGHTS_DTYPES
@@ -53,15 +68,18 @@ class JobConfig:
     max_part_tokens: int = 256
     weights_dtype: str = "int8"
     density_floor: float = 0.75
+    segment_bars: int = 32
+    warmup_bars: int = 4
 
     def __post_init__(self) -> None:
         check_weights_dtype(self.weights_dtype)
+        check_segmenting(self.segment_bars, self.warmup_bars)
         for name in ("temperature", "guidance_scale", "density_floor"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"{name}={value!r} must be a number")
         if not 0 <= self.density_floor <= 1:
-            raise ConfigError(f"density_floor={self.density_floor} must be a share of the style's notes a beat, "
+            raise ConfigError(f"density_floor={self.density_floor} must be a share of the style's onsets a beat, "
                               "0 to 1")
         if self.off_scale_penalty is not None and not self.off_scale_penalty >= 0:
             raise ConfigError(f"off_scale_penalty={self.off_scale_penalty} must be >= 0 nats")

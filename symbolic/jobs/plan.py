@@ -23,6 +23,7 @@ import torch
 from tqdm import tqdm
 
 from symbolic.errors import ConfigError, TokenizationError
+from symbolic.jobs.config import check_segmenting
 from symbolic.jobs.rules import PartRule
 from symbolic.sampling.config import GenerationConfig
 from symbolic.sampling.processors import ProcessorChain
@@ -32,7 +33,7 @@ from symbolic.tokenization.grammar import GrammarState
 from symbolic.tokenization.stream import NOTE_TYPES, part_notes
 from symbolic.tokenization.vocab import TokenType
 
-__all__ = ["BarPlan", "Plan", "generate_planned"]
+__all__ = ["BarPlan", "Plan", "Segment", "generate_planned", "plan_segments", "segment_seed"]
 
 
 @dataclass(frozen=True)
@@ -65,65 +66,178 @@ class Plan:
     required_slots: frozenset[int] = frozenset()
 
 
-@torch.inference_mode()
-def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig, rules: Sequence[PartRule] = (),
-                     style_weights: torch.Tensor | None = None, max_part_tokens: int = 256,
-                     progress: bool = False, on_bar: Callable[[int, int], None] | None = None) -> list[int]:
-    """Ids of the whole planned sequence, the free parts sampled, ending with EOS.
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of a plan's bars decoded by one session (:func:`plan_segments`).
 
-    Args:
-        model: a decoder with the interface of :mod:`symbolic.models.base` (in eval mode).
-        tokenizer: its :class:`~symbolic.tokenization.EventTokenizer`.
-        plan: what is given and what is free.
-        config: sampling settings (``max_new_tokens``, ``max_bars`` and ``min_new_tokens`` do
-            not apply: the plan fixes the length; the grammar mask is always on).
-        rules: :class:`~symbolic.jobs.rules.PartRule` objects for the free parts, in the order
-            they apply (right after the grammar mask); fresh ones for every call.
-        style_weights: float ``(1, n_styles)`` style mix; ``None``: the plan's style token alone.
-        max_part_tokens: a free part is closed after this many tokens (at a note boundary).
-        progress: show a tqdm bar over the bars.
-        on_bar: called as ``on_bar(bars_done, total_bars)`` before each bar and once at the end (a
-            server records progress with it; an exception it raises stops the generation).
+    Attributes:
+        warmup_bar: the first bar it decodes; the bars from here to ``start_bar`` are the warm-up,
+            decoded as planned (given parts fed, free parts sampled) and then thrown away.
+        start_bar: the first bar it keeps.
+        stop_bar: the bar after the last it keeps.
+        seed: seed of its sampling generator.
+    """
+
+    warmup_bar: int
+    start_bar: int
+    stop_bar: int
+    seed: int
+
+
+def segment_seed(seed: int, index: int) -> int:
+    """The seed of segment ``index`` of a job seeded ``seed``: ``seed`` itself for the first, so an
+    uncut plan samples as it always did; for the others a 63-bit mix of both (splitmix64's finalizer)."""
+    if index == 0:
+        return seed
+    z = (seed * 0x9E3779B97F4A7C15 + index * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return (z ^ (z >> 31)) >> 1
+
+
+def _bar_states(vocab, plan: Plan) -> list[GrammarState]:
+    """The grammar state before each bar's opening (the header and every earlier opening walked)."""
+    state = GrammarState(vocab).advance_all(plan.header)
+    states = []
+    for bar in plan.bars:
+        states.append(state.copy())
+        state.advance_all(bar.opening)
+    return states
+
+
+def _starts_a_bar(vocab, state: GrammarState, opening: Sequence[int]) -> bool:
+    """Whether ``opening`` after ``state`` starts a whole new bar (not a later chunk of a long bar, nor a
+    bar after a mid-bar meter change)."""
+    after = state.copy().advance_all(opening[:1])
+    mid_bar_meter = any(vocab.types[t] == TokenType.TIMESIG for t in opening[2:])
+    return not mid_bar_meter and after.cut_bar_len is None and state.cut_bar_len is None and after.remaining == after.bar_len \
+        and after.chunk == after.bar_len
+
+
+def plan_segments(vocab, plan: Plan, segment_bars: int, warmup_bars: int, seed: int) -> tuple[Segment, ...]:
+    """Where a plan is cut into segments that decode independently, decided by the plan alone.
+
+    A plan of ``n`` bars is cut into ``k`` segments, ``k`` the largest power of two with
+    ``k * segment_bars <= n`` (so 1, 2, 4... cores share the work evenly); ``segment_bars = 0``: never cut.
+    Each cut lies within ``segment_bars // 8`` bars of the even split (each segment decoding as many bars,
+    its warm-up included: the cores finish together), at the strongest phrase boundary
+    there: a bar whose opening changes the meter or the tempo first, then the longest rest of the
+    melody (the plan's lowest given slot, the melody in the jobs' layouts) across the bar line, then the
+    bar nearest the even split.  Only bars that start a whole new bar (not a later chunk of a long bar)
+    are cut at, or warmed up from.  Every segment after the first decodes ``warmup_bars`` bars before its
+    first kept bar (:class:`Segment`) and has its own seed (:func:`segment_seed`).
+
+    Returns:
+        The segments in bar order; they cover the plan's bars once, without overlap.
 
     Raises:
-        TokenizationError: the plan breaks the token grammar.
-        ConfigError: ``max_part_tokens`` under 4, or a rule that does not fit the plan.
+        ConfigError: ``segment_bars`` or ``warmup_bars`` negative, or ``segment_bars`` not above
+            ``warmup_bars`` (a segment's warm-up lies inside the segment before it).
     """
+    from symbolic.jobs.rules import GivenTimeline
+
+    check_segmenting(segment_bars, warmup_bars)
+    n = len(plan.bars)
+    count = 1
+    while segment_bars and 2 * count * segment_bars <= n:
+        count *= 2
+    if count == 1:
+        return (Segment(0, 0, n, seed),)
+    states = _bar_states(vocab, plan)
+    whole = [_starts_a_bar(vocab, states[b], bar.opening) for b, bar in enumerate(plan.bars)]
+    timeline = GivenTimeline.of_plan(vocab, plan)
+    given = sorted({slot for bar in plan.bars for slot, ids in bar.parts if ids is not None})
+    melody = timeline.notes.get(given[0], ()) if given else ()
+
+    def rest(b: int) -> int:  # steps the melody rests around the line before bar b (0: a note crosses it)
+        line = timeline.bar_starts[b]
+        before = max((note.end for note in melody if note.start < line), default=0)
+        after = min((note.start for note in melody if note.start >= line), default=timeline.end)
+        return 0 if before > line else after - before
+
+    reach = segment_bars // 8
+    cuts = [0]
+    share = (n + (count - 1) * warmup_bars) / count  # bars each segment decodes, its warm-up included
+    for k in range(1, count):
+        even = round(k * share - (k - 1) * warmup_bars)
+        options = [b for b in range(even - reach, even + reach + 1)
+                   if b - cuts[-1] > warmup_bars and whole[b] and whole[b - warmup_bars]]
+        if not options:
+            continue
+        cuts.append(max(options, key=lambda b: (len(plan.bars[b].opening) > 1, rest(b), -abs(b - even), -b)))
+    cuts.append(n)
+    return tuple(Segment(max(0, start - warmup_bars) if k else 0, start, stop, segment_seed(seed, k))
+                 for k, (start, stop) in enumerate(zip(cuts, cuts[1:])))
+
+
+def _state_opening(vocab, plan: Plan, bar: int) -> list[int]:
+    """The opening that puts a session starting at ``bar`` in the song's meter and tempo: ``Bar``, the
+    last meter given up to ``bar`` and the last tempo at position 0 (when the plan gave them), then
+    ``bar``'s own tempo events."""
+    types = vocab.types
+    meter: list[int] = []
+    tempo: list[int] = []
+    for index, opening in enumerate(b.opening for b in plan.bars[:bar + 1]):
+        for k, token in enumerate(opening):
+            if types[token] == TokenType.TIMESIG:
+                meter = list(opening[k:k + 2])
+            elif types[token] == TokenType.TEMPO and index < bar:
+                tempo = [token]
+    own = list(plan.bars[bar].opening)
+    own_tempos = [(own[k - 1], t) for k, t in enumerate(own) if types[t] == TokenType.TEMPO]
+    starts_with_tempo = own_tempos and vocab.values[own_tempos[0][0]] == 0
+    out = [own[0]] + meter
+    if tempo and not starts_with_tempo:
+        out += [vocab.id_of(TokenType.POSITION, 0)] + tempo
+    for position, t in own_tempos:
+        out += [position, t]
+    return out
+
+
+@torch.inference_mode()
+def _decode_segment(model, tokenizer, plan: Plan, config: GenerationConfig, rules: Sequence[PartRule],
+                    style_weights: torch.Tensor, max_part_tokens: int, segment: Segment,
+                    state: GrammarState | None, before_bar: Callable[[int], None]) -> list[int]:
+    """The ids of ``segment``'s kept bars (the header too for the first segment), decoded by one session.
+
+    ``model``: already in the number format of ``config.weights_dtype``.  ``state``: the grammar state before
+    the segment's first bar (``None``: start from the header);
+    ``before_bar(index)`` is called before each kept bar."""
     vocab = tokenizer.vocab
-    if max_part_tokens < 4:
-        raise ConfigError(f"max_part_tokens={max_part_tokens} must be >= 4 (one note is 4 tokens)")
     for rule in rules:
         rule.start(plan)
-    state = GrammarState(vocab)
-    if style_weights is None:
-        style_weights = torch.zeros(1, len(vocab.styles))
-        style_weights[0, vocab.values[plan.header[1]]] = 1.0
     # The grammar mask is always on here: a free part must stay inside its bar and track.
     sampling = GenerationConfig(temperature=config.temperature, top_k=config.top_k, top_p=config.top_p,
-                                guidance_scale=config.guidance_scale, constrain=True, seed=config.seed)
+                                guidance_scale=config.guidance_scale, constrain=True, seed=segment.seed)
     # the masks (grammar, rules) run once per step; a token they leave alone needs no forward pass
     process = ProcessorChain(sampling, vocab.eos_id, rules)
-    session = DecodingSession(model, 1, config.guidance_scale, style_weights=style_weights, seed=config.seed,
-                              weights_dtype=config.weights_dtype)
+    # the model comes converted to config.weights_dtype (generate_planned: once for every segment)
+    session = DecodingSession(model, 1, config.guidance_scale, style_weights=style_weights, seed=segment.seed)
     types = vocab.types
 
-    def given(tokens) -> None:
+    def given(tokens, heard=None) -> None:
         try:
             state.advance_all(tokens)
         except TokenizationError as exc:
             raise TokenizationError(f"the plan breaks the token grammar: {exc}") from None
-        session.feed([list(tokens)])
+        session.feed([list(tokens if heard is None else heard)])
 
     def sample(n_sampled: int) -> int:
         return session.sample(process, [state], n_sampled)[0]
 
     with torch_threads(compute_threads(batch_size=1)):  # one sequence: one thread (symbolic.threads)
-        given(plan.header)
-        for index, bar in enumerate(tqdm(plan.bars, desc="generating", unit="bar", disable=not progress,
-                                         leave=False)):
-            if on_bar is not None:
-                on_bar(index, len(plan.bars))
-            given(bar.opening)
+        session.feed([list(plan.header)])
+        if state is None:
+            state = GrammarState(vocab).advance_all(plan.header)
+        kept_from = 0 if segment.start_bar == 0 else None
+        for index in range(segment.warmup_bar, segment.stop_bar):
+            bar = plan.bars[index]
+            if index == segment.start_bar and kept_from is None:
+                kept_from = session.length
+            if index >= segment.start_bar:
+                before_bar(index)
+            # a session that starts mid-song hears the meter and tempo in force (its grammar state knows them)
+            given(bar.opening, _state_opening(vocab, plan, index) if index == segment.warmup_bar and index else None)
             pending = None  # the model's last sampled token that closed a part (optional mode)
             given_notes = {slot: part_notes(vocab, tokens) for slot, tokens in bar.parts if tokens is not None}
             for rule in rules:
@@ -163,7 +277,179 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig, rul
                         break
                 for rule in rules:
                     rule.end_part()
-        session.sequences[0].append(vocab.eos_id)
+    kept = session.sequences[0][kept_from:]
+    if segment.warmup_bar == segment.start_bar > 0:  # no warm-up: the bar's own opening, as planned
+        kept = list(plan.bars[segment.start_bar].opening) + kept[len(_state_opening(vocab, plan, segment.start_bar)):]
+    return kept
+
+
+def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig, rules: Sequence[PartRule] = (),
+                     style_weights: torch.Tensor | None = None, max_part_tokens: int = 256,
+                     progress: bool = False, on_bar: Callable[[int, int], None] | None = None,
+                     segment_bars: int = 0, warmup_bars: int = 4) -> list[int]:
+    """Ids of the whole planned sequence, the free parts sampled, ending with EOS.
+
+    A long plan is cut into segments (:func:`plan_segments`, with ``segment_bars`` and ``warmup_bars``;
+    where it is cut and each segment's seed depend on the plan and ``config.seed`` alone).  Each segment
+    is decoded by its own session with fresh copies of ``rules``, on one thread; as many segments run
+    side by side as :func:`symbolic.threads.side_by_side` allows (the free cores, or the user's thread
+    limit): this process and forked worker processes (which inherit the model; none in a daemonic
+    process, which may not fork, where the segments run one after the other).  The output is the
+    same whichever number that is.
+
+    Args:
+        model: a decoder with the interface of :mod:`symbolic.models.base` (in eval mode).
+        tokenizer: its :class:`~symbolic.tokenization.EventTokenizer`.
+        plan: what is given and what is free.
+        config: sampling settings (``max_new_tokens``, ``max_bars`` and ``min_new_tokens`` do
+            not apply: the plan fixes the length; the grammar mask is always on).
+        rules: :class:`~symbolic.jobs.rules.PartRule` objects for the free parts, in the order
+            they apply (right after the grammar mask); fresh ones for every call (each segment
+            decodes with its own deep copy of them).
+        style_weights: float ``(1, n_styles)`` style mix; ``None``: the plan's style token alone.
+        max_part_tokens: a free part is closed after this many tokens (at a note boundary).
+        progress: show a tqdm bar over the bars.
+        on_bar: called as ``on_bar(bars_done, total_bars)`` before each bar and once at the end (a
+            server records progress with it; an exception it raises stops the generation).  It is
+            always called in this process, also for the bars of segments decoded by worker processes.
+        segment_bars: bars of the shortest segment a plan is cut into; 0: never cut.
+        warmup_bars: bars a segment after the first decodes before its own, whose notes are thrown away.
+
+    Raises:
+        TokenizationError: the plan breaks the token grammar.
+        ConfigError: ``max_part_tokens`` under 4, a rule that does not fit the plan, or a bad
+            ``segment_bars`` / ``warmup_bars`` (:func:`symbolic.jobs.config.check_segmenting`).
+    """
+    import copy
+
+    from symbolic.sampling.precision import with_weights_dtype
+    from symbolic.threads import side_by_side
+
+    vocab = tokenizer.vocab
+    if max_part_tokens < 4:
+        raise ConfigError(f"max_part_tokens={max_part_tokens} must be >= 4 (one note is 4 tokens)")
+    segments = plan_segments(vocab, plan, segment_bars, warmup_bars, config.seed)
+    # one converted copy (int8...) for every segment, made before the workers fork: they share its pages
+    decoder = with_weights_dtype(model, config.weights_dtype)
+    if style_weights is None:
+        style_weights = torch.zeros(1, len(vocab.styles))
+        style_weights[0, vocab.values[plan.header[1]]] = 1.0
+    states = _bar_states(vocab, plan) if len(segments) > 1 else None
+    fresh = copy.deepcopy(list(rules)) if len(segments) > 1 else ()  # before the first segment starts them
+    bar_progress = tqdm(total=len(plan.bars), desc="generating", unit="bar", disable=not progress, leave=False)
+    done = 0
+
+    def report(_index: int = 0) -> None:
+        nonlocal done
+        if on_bar is not None:
+            on_bar(done, len(plan.bars))
+        bar_progress.update(1)
+        done += 1
+
+    def run(k: int, before_bar: Callable[[int], None]) -> list[int]:
+        return _decode_segment(decoder, tokenizer, plan, config, rules if k == 0 else copy.deepcopy(fresh),
+                               style_weights, max_part_tokens, segments[k],
+                               states[segments[k].warmup_bar].copy() if k else None, before_bar)
+
+    workers = side_by_side(len(segments)) if _can_fork() else 1
+    try:
+        if workers == 1:
+            parts = [run(k, report) for k in range(len(segments))]
+        else:
+            parts = _run_side_by_side(run, [s.stop_bar - s.warmup_bar for s in segments], workers, report)
+    finally:
+        bar_progress.close()
+    ids = [token for part in parts for token in part] + [vocab.eos_id]
     if on_bar is not None:
         on_bar(len(plan.bars), len(plan.bars))
-    return session.sequences[0]
+    return ids
+
+
+def _can_fork() -> bool:
+    """Whether this process may start worker processes by forking (not on Windows, not in a daemonic process)."""
+    import multiprocessing
+    import os
+
+    return hasattr(os, "fork") and not multiprocessing.current_process().daemon
+
+
+def _balance(sizes: Sequence[int], workers: int) -> list[list[int]]:
+    """Indices of ``sizes`` shared among ``workers`` so that the largest total is small: the largest first,
+    each to the worker with the least so far (ties: the lowest worker); each worker's indices in rising order."""
+    loads, shares = [0] * workers, [[] for _ in range(workers)]
+    for k in sorted(range(len(sizes)), key=lambda k: (-sizes[k], k)):
+        j = min(range(workers), key=lambda j: (loads[j], j))
+        loads[j] += sizes[k]
+        shares[j].append(k)
+    return [sorted(share) for share in shares]
+
+
+def _run_side_by_side(run: Callable[[int, Callable[[int], None]], list[int]], sizes: Sequence[int], workers: int,
+                      report: Callable[[], None]) -> list[list[int]]:
+    """``[run(k, before_bar) for k in range(count)]``, ``workers`` at a time: this process runs the
+    segments of the first share of :func:`_balance` (``sizes``: bars each decodes), and ``workers - 1``
+    forked processes (which inherit the model) the others, one thread each; their bars are reported here (``report`` runs in this process only).
+    An exception in any of them stops the others and is raised here."""
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    from symbolic.errors import SymbolicError
+
+    def child(ks: list[int], conn) -> None:
+        torch.set_num_threads(1)
+        try:
+            out = {k: run(k, lambda index: conn.send(("bar", index))) for k in ks}
+            conn.send(("done", out))
+        except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
+            try:
+                conn.send(("error", exc))
+            except Exception:  # an exception that does not pickle
+                conn.send(("error", SymbolicError(f"a segment failed: {exc!r}")))
+        finally:
+            conn.close()
+
+    ctx = multiprocessing.get_context("fork")
+    count, shares = len(sizes), _balance(sizes, workers)
+    children, results = [], {}
+    try:
+        for j in range(1, workers):
+            ours, theirs = ctx.Pipe()
+            process = ctx.Process(target=child, args=(shares[j], theirs),
+                                  daemon=True)
+            process.start()
+            theirs.close()
+            children.append((process, ours))
+        waiting = {conn: process for process, conn in children}
+
+        def drain(timeout: float | None) -> None:
+            for conn in wait(list(waiting), timeout):
+                try:
+                    kind, value = conn.recv()
+                except EOFError:
+                    process = waiting.pop(conn)
+                    process.join()
+                    raise SymbolicError(f"a segment's worker process ended without a result (exit code "
+                                        f"{process.exitcode}); run with one thread to see why") from None
+                if kind == "bar":
+                    report()
+                elif kind == "error":
+                    raise value
+                else:
+                    results.update(value)
+                    waiting.pop(conn).join()
+
+        def before_bar(_index: int) -> None:
+            drain(0)
+            report()
+
+        for k in shares[0]:
+            results[k] = run(k, before_bar)
+        while waiting:
+            drain(None)
+    finally:
+        for process, conn in children:  # stopped early: end our own workers
+            if process.is_alive():
+                process.terminate()
+                process.join()
+            conn.close()
+    return [results[k] for k in range(count)]

@@ -385,6 +385,7 @@ class ScaleBias(PartRuleBase):
     penalty: float
     scales: tuple[frozenset[int] | None, ...]
     _scale: frozenset[int] | None = field(default=None, init=False, repr=False)
+    _biases: dict = field(default_factory=dict, init=False, repr=False)  # (scale, width, dtype, device) -> bias
 
     def __post_init__(self) -> None:
         if not self.penalty >= 0:
@@ -400,10 +401,14 @@ class ScaleBias(PartRuleBase):
     def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
         if self.slot is None or self._scale is None or self.penalty == 0:
             return logits
-        classes = torch.arange(128, device=logits.device) % 12
-        outside = ~torch.isin(classes, torch.tensor(sorted(self._scale), dtype=torch.long, device=logits.device))
-        bias = torch.zeros(logits.size(-1), dtype=logits.dtype, device=logits.device)
-        bias[self.pitch_offset:self.pitch_offset + 128] = outside.to(logits.dtype) * -self.penalty
+        key = (self._scale, logits.size(-1), logits.dtype, logits.device)
+        bias = self._biases.get(key)
+        if bias is None:  # one bias vector per key of the piece, built once
+            classes = torch.arange(128, device=logits.device) % 12
+            outside = ~torch.isin(classes, torch.tensor(sorted(self._scale), dtype=torch.long, device=logits.device))
+            bias = torch.zeros(logits.size(-1), dtype=logits.dtype, device=logits.device)
+            bias[self.pitch_offset:self.pitch_offset + 128] = outside.to(logits.dtype) * -self.penalty
+            self._biases[key] = bias
         return logits + bias
 
 

@@ -102,15 +102,30 @@ class GPT(nn.Module):
         15-30% faster products at one or two rows, the same numbers up to the order of the sums, about
         1e-6 on the logits); ``False``: the step reads the modules' weights and gives the bits of the
         general path.  The copies are taken now: a cache made before the weights change (a training
-        step, a load) computes with the old ones, so make a new cache for every generation.
+        step, a load) computes with the old ones, so make a new cache for every generation.  The model
+        keeps the last copies and takes new ones only when a weight changed (a parameter's storage or
+        in-place version, which every optimizer step and load bumps): ~14 ms a generation on the shipped
+        model, 2% of 256 sampled tokens.
         """
         c, weight = self.config, self.tok_emb.weight
         cache = KVCache(c.n_layer, batch_size, c.n_head, c.context_length, c.n_embd // c.n_head, weight.dtype,
                         weight.device)
         if transposed:
-            cache.step_weights = (tuple(block.transposed_weights() for block in self.blocks),
-                                  transposed_weight(self.head))
+            cache.step_weights = self._transposed_weights()
         return cache
+
+    def _transposed_weights(self) -> tuple:
+        """``(per block transposed weights, head's)`` for :meth:`new_cache`, copied again only when a parameter
+        changed since the last copies (inference tensors track no version: their copies are taken every time)."""
+        parameters = list(self.parameters())
+        if any(p.is_inference() for p in parameters):
+            return tuple(block.transposed_weights() for block in self.blocks), transposed_weight(self.head)
+        version = tuple((p.data_ptr(), p._version) for p in parameters)
+        kept = self.__dict__.get("_step_weights")
+        if kept is None or kept[0] != version:
+            kept = (version, (tuple(block.transposed_weights() for block in self.blocks), transposed_weight(self.head)))
+            self.__dict__["_step_weights"] = kept
+        return kept[1]
 
     def forward(self, input_ids: torch.Tensor, style_ids: torch.Tensor | None = None,
                 targets: torch.Tensor | None = None, style_weights: torch.Tensor | None = None,

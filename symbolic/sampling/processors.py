@@ -132,7 +132,9 @@ class MinNewTokens:
     def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
         if context.n_generated >= self.min_new_tokens:
             return logits
-        return logits.index_fill(-1, torch.tensor([self.eos_id], device=logits.device), float("-inf"))
+        out = logits.clone()
+        out[..., self.eos_id] = float("-inf")
+        return out
 
 
 @dataclass(frozen=True)

@@ -65,8 +65,10 @@ def _decoder(model: str):
         import torch
 
         from symbolic.models.pretrained import load_decoder
+        from symbolic.threads import set_thread_limit
 
         torch.set_num_threads(1)
+        set_thread_limit(1)  # the pool runs a worker per core: a long job's segments decode one after the other
         _MODELS[model] = load_decoder(model)
     return _MODELS[model]
 

@@ -200,6 +200,12 @@ class _Captured(Exception):
 @pytest.mark.parametrize("flags, expected", [([], "int8"), (["--weights-dtype", "float32"], "float32"),
                                              (["--weights-dtype", "bfloat16"], "bfloat16")])
 def test_the_weights_dtype_reaches_the_job(tune, tmp_path, monkeypatch, flags, expected):
+    config = _convert_config(tune, tmp_path, monkeypatch, flags)
+    assert config.weights_dtype == expected and config.generation().weights_dtype == expected
+
+
+def _convert_config(tune, tmp_path, monkeypatch, flags):
+    """The JobConfig ``symbolic convert`` hands the library with ``flags``."""
     import symbolic.jobs.arrange as arrange
 
     seen = []
@@ -211,7 +217,7 @@ def test_the_weights_dtype_reaches_the_job(tune, tmp_path, monkeypatch, flags, e
     monkeypatch.setattr(arrange, "convert", capture)
     with pytest.raises(_Captured):
         main(["convert", str(tune), "--to", "chorale", *flags, "--out", str(tmp_path / "x.mid")])
-    assert seen[0].weights_dtype == expected and seen[0].generation().weights_dtype == expected
+    return seen[0]
 
 
 @pytest.mark.parametrize("flags, expected", [([], "float32"), (["--int8"], "int8"), (["--bf16"], "bfloat16"),
@@ -235,3 +241,18 @@ def test_a_weights_dtype_that_does_not_exist_is_refused(tune, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["convert", str(tune), "--to", "chorale", "--weights-dtype", "int4", "--out", str(tmp_path / "x.mid")])
     assert exit_info.value.code == 2 and "int4" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, expected", [([], 32), (["--segment-bars", "0"], 0), (["--segment-bars", "48"], 48)])
+def test_the_segment_rule_reaches_the_job(tune, tmp_path, monkeypatch, flags, expected):
+    from symbolic.jobs.config import JobConfig
+
+    config = _convert_config(tune, tmp_path, monkeypatch, flags)
+    assert config.segment_bars == expected == (JobConfig().segment_bars if not flags else expected)
+
+
+def test_a_segment_rule_shorter_than_the_warm_up_is_refused(tune, tmp_path, capsys):
+    assert main(["accompany", str(tune), "--style", "chorale", "--segment-bars", "3",
+                 "--out", str(tmp_path / "x.mid")]) == 2
+    err = capsys.readouterr().err
+    assert "segment_bars=3 must be above warmup_bars=4" in err and "Traceback" not in err

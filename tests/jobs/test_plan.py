@@ -179,3 +179,171 @@ def test_the_masks_run_once_a_step_with_the_numbers_of_the_whole_chain(tokenizer
         rules = part_rules(tokenizer.vocab, texture_of(style), {1: PartRange(48, 72)}, bar_scales(tokenizer.vocab, bars))
         generate_planned(tiny_gpt(tokenizer), tokenizer, plan, config, rules=rules, max_part_tokens=8)
     assert len(checked) > 20 and min(checked) > 0  # every step had masked ids
+
+
+# ---------------------------------------------------------------- segments (a long plan decoded in pieces)
+
+def long_score(n_bars: int, tpb: int = 96, rest_bar: int | None = None, tempo_bar: int | None = None) -> Score:
+    """A melody of one note a beat (a rest through bar ``rest_bar``) and a bass a bar, ``n_bars`` bars of 4/4,
+    a tempo change at ``tempo_bar``."""
+    from symbolic.score import TempoChange
+
+    bar = 4 * tpb
+    melody = [Note(b * bar + k * tpb, tpb, 67 + (b + k) % 5, 80) for b in range(n_bars) for k in range(4)
+              if b != rest_bar]
+    bass = [Note(b * bar, bar, 43 + b % 3, 70) for b in range(n_bars)]
+    tempos = [TempoChange(0, 500_000)] + ([TempoChange(tempo_bar * bar, 400_000)] if tempo_bar else [])
+    return Score(ticks_per_beat=tpb, tracks=[Track(0, notes=melody), Track(0, notes=[]), Track(32, notes=bass)],
+                 time_signatures=[TimeSignature(0, 4, 4)], tempos=tempos)
+
+
+def long_plan(tokenizer, n_bars: int, **kwargs) -> Plan:
+    header, bars = split_bars(tokenizer.vocab, tokenizer.encode(long_score(n_bars, **kwargs), style="chorale"))
+    return Plan(tuple(header), tuple(BarPlan(tuple(o), tuple(sorted([(s, tuple(p)) for s, p in parts.items()]
+                                                                      + [(1, None)])))
+                                     for o, parts in bars))
+
+
+def test_a_long_plan_is_cut_at_phrase_boundaries_with_a_warm_up_and_seeds_of_its_own(tokenizer):
+    from symbolic.jobs.plan import plan_segments, segment_seed
+
+    vocab = tokenizer.vocab
+    plan = long_plan(tokenizer, 70)
+    assert len(plan.bars) == 70
+    one, = plan_segments(vocab, plan, 0, 4, seed=5)  # 0: never cut
+    assert (one.warmup_bar, one.start_bar, one.stop_bar, one.seed) == (0, 0, 70, 5)
+    assert len(plan_segments(vocab, plan, 36, 4, seed=5)) == 1  # 70 bars hold no two segments of 36
+    first, second = plan_segments(vocab, plan, 32, 4, seed=5)
+    # the even split: each decodes 37 bars, the second's 4 bars of warm-up included
+    assert (first.warmup_bar, first.start_bar, first.stop_bar, first.seed) == (0, 0, 37, 5)
+    assert (second.warmup_bar, second.start_bar, second.stop_bar) == (33, 37, 70)
+    assert second.seed == segment_seed(5, 1) not in (5, 6) and segment_seed(6, 1) != second.seed
+    # the melody's rest (bar 33 silent: the line before bar 34 has the longest rest) and, stronger, a tempo change
+    assert plan_segments(vocab, long_plan(tokenizer, 70, rest_bar=33), 32, 4, 5)[1].start_bar in (33, 34)
+    assert plan_segments(vocab, long_plan(tokenizer, 70, rest_bar=33, tempo_bar=39), 32, 4, 5)[1].start_bar == 39
+    assert plan_segments(vocab, long_plan(tokenizer, 70, tempo_bar=42), 32, 4, 5)[1].start_bar == 37  # too far
+    four = plan_segments(vocab, long_plan(tokenizer, 140), 32, 4, seed=5)
+    assert [s.start_bar for s in four] == [0, 38, 72, 106] and [s.stop_bar for s in four][-1] == 140
+    assert len({s.seed for s in four}) == 4
+
+
+def test_segmenting_settings_are_checked(tokenizer):
+    from symbolic.jobs.config import JobConfig
+
+    assert JobConfig().segment_bars > JobConfig().warmup_bars >= 1
+    for bad in ({"segment_bars": 4, "warmup_bars": 4}, {"segment_bars": -1}, {"warmup_bars": -2}):
+        with pytest.raises(ConfigError, match="segment_bars"):
+            JobConfig(**bad)
+    with pytest.raises(ConfigError, match="warmup_bars"):
+        generate_planned(tiny_gpt(tokenizer), tokenizer, long_plan(tokenizer, 8), CONFIG, segment_bars=2,
+                         warmup_bars=3)
+
+
+def test_a_session_starting_mid_song_hears_the_meter_and_the_tempo(tokenizer):
+    from symbolic.jobs.plan import _state_opening
+
+    vocab = tokenizer.vocab
+    plan = long_plan(tokenizer, 70, tempo_bar=20)
+    names = [vocab.names[t] for t in _state_opening(vocab, plan, 40)]
+    assert names[0].startswith("Bar") and any(n.startswith("TimeSig") for n in names)
+    tempos = [n for n in names if n.startswith("Tempo")]
+    assert tempos == [vocab.names[t] for t in plan.bars[20].opening if vocab.names[t].startswith("Tempo")]
+
+
+class SharedRecorder(PartRuleBase):
+    """Writes the bars it is told about into one list that its deep copies share (serial decoding only)."""
+
+    log: list = []
+
+    def __deepcopy__(self, memo):
+        return SharedRecorder()
+
+    def start(self, plan) -> None:
+        SharedRecorder.log.append(("start",))
+
+    def start_bar(self, index, given) -> None:
+        SharedRecorder.log.append(("bar", index))
+
+    def __call__(self, logits, context):
+        return logits
+
+
+def _segmented(tokenizer, plan, workers, monkeypatch, warmup_bars=4, rules=()):
+    import symbolic.threads
+
+    monkeypatch.setattr(symbolic.threads, "side_by_side", lambda tasks: min(tasks, workers))
+    config = GenerationConfig(seed=3, guidance_scale=2.0, temperature=1.0)
+    return generate_planned(tiny_gpt(tokenizer), tokenizer, plan, config, rules=list(rules), max_part_tokens=8,
+                            segment_bars=16, warmup_bars=warmup_bars)
+
+
+def test_segments_write_the_same_bytes_with_one_or_two_cores(tokenizer, monkeypatch):
+    import symbolic.jobs.plan as plan_module
+
+    plan = long_plan(tokenizer, 70)  # 4 segments of 16+ bars
+    forked = []
+    side_by_side = plan_module._run_side_by_side
+    monkeypatch.setattr(plan_module, "_run_side_by_side", lambda *a: forked.append(a[2]) or side_by_side(*a))
+    serial = _segmented(tokenizer, plan, 1, monkeypatch)
+    parallel = _segmented(tokenizer, plan, 2, monkeypatch)
+    assert forked == [2]  # the second run decoded in two processes
+    assert serial == parallel
+    assert _segmented(tokenizer, plan, 3, monkeypatch) == serial
+    # every bar once, given parts as planned, and the free part written in every bar
+    vocab = tokenizer.vocab
+    _, bars = split_bars(vocab, serial)
+    assert len(bars) == 70 and serial[-1] == vocab.eos_id
+    for (opening, parts), planned in zip(bars, plan.bars):
+        assert tuple(opening) == planned.opening
+        assert all(tuple(parts[s]) == ids for s, ids in planned.parts if ids is not None)
+        assert any(vocab.types[t] == TokenType.DURATION for t in parts[1])
+
+
+def test_each_segment_warms_up_over_the_bars_before_it(tokenizer, monkeypatch):
+    from symbolic.jobs.plan import plan_segments
+
+    plan = long_plan(tokenizer, 70)
+    SharedRecorder.log = []
+    warm = _segmented(tokenizer, plan, 1, monkeypatch, rules=[SharedRecorder()])
+    starts = [k for k, event in enumerate(SharedRecorder.log) if event == ("start",)]
+    assert len(starts) == 4
+    runs = [[e[1] for e in SharedRecorder.log[a + 1:b]] for a, b in zip(starts, starts[1:] + [None])]
+    segments = plan_segments(tokenizer.vocab, plan, 16, 4, 3)
+    assert [s.start_bar for s in segments] == [0, 20, 37, 54]
+    # each segment's rules hear its bars, each later segment's from 4 bars before its own
+    assert runs == [list(range(s.start_bar - 4 if s.start_bar else 0, s.stop_bar)) for s in segments]
+    cold = _segmented(tokenizer, plan, 1, monkeypatch, warmup_bars=0)
+    _, warm_bars = split_bars(tokenizer.vocab, warm)
+    _, cold_bars = split_bars(tokenizer.vocab, cold)
+    # (without warm-up the cuts are at 18, 35 and 52) the first segment has none; the others heard the bars before
+    assert warm_bars[:18] == cold_bars[:18]
+    for start, stop in zip([20, 37, 54], [37, 54, 70]):
+        assert warm_bars[start:stop] != cold_bars[start:stop]
+    assert len(cold_bars) == 70 and all(tuple(o) == p.opening for (o, _), p in zip(cold_bars, plan.bars))
+
+
+def test_a_failing_bar_callback_stops_every_segment(tokenizer, monkeypatch):
+    import multiprocessing
+
+    import symbolic.threads
+
+    monkeypatch.setattr(symbolic.threads, "side_by_side", lambda tasks: min(tasks, 2))
+    seen = []
+
+    def on_bar(done, total):
+        seen.append(done)
+        if done == 5:
+            raise KeyboardInterrupt("stop")
+
+    with pytest.raises(KeyboardInterrupt):
+        generate_planned(tiny_gpt(tokenizer), tokenizer, long_plan(tokenizer, 70), CONFIG, max_part_tokens=8,
+                         on_bar=on_bar, segment_bars=16)
+    assert seen[-1] == 5 and not multiprocessing.active_children()
+
+
+def test_segments_are_shared_among_the_workers_by_their_length():
+    from symbolic.jobs.plan import _balance
+
+    assert _balance([48, 39, 51, 48], 2) == [[1, 2], [0, 3]]  # 90 and 96 bars, not 99 and 87 by turns
+    assert _balance([10, 10, 10], 3) == [[0], [1], [2]]
+    assert _balance([5, 7], 1) == [[0, 1]]

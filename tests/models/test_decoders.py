@@ -188,6 +188,29 @@ def test_gpt_one_token_step_gives_the_numbers_of_the_general_path(weights):
     assert out["eval", True].abs().max() > 0.1  # logits of a size where a fault would show over 2e-6
 
 
+def test_gpt_caches_keep_the_transposed_copies_until_a_weight_changes():
+    """A new cache reuses the model's transposed copies; an optimizer step or a load (in place) or a new
+    parameter gives new copies, so a cache never computes with weights the model no longer has."""
+    torch.manual_seed(3)
+    model = GPT(GPTConfig(**{**SIZE, "dropout": 0.0, "style_dropout": 0.0})).eval()
+    first = model.new_cache(1).step_weights
+    assert model.new_cache(2).step_weights is first  # no copy for an unchanged model
+    with torch.no_grad():
+        model.blocks[0].mlp[0].weight.add_(1.0)  # in place, as an optimizer step
+    second = model.new_cache(1).step_weights
+    assert second is not first and torch.equal(second[0][0][2], model.blocks[0].mlp[0].weight.t())
+    model.load_state_dict(GPT(GPTConfig(**{**SIZE, "dropout": 0.0})).state_dict())
+    third = model.new_cache(1).step_weights
+    assert third is not second and torch.equal(third[1], model.head.weight.t())
+    model.head.weight = torch.nn.Parameter(torch.zeros_like(model.head.weight))  # a new tensor
+    assert torch.equal(model.new_cache(1).step_weights[1], torch.zeros_like(model.head.weight.t()))
+    with torch.inference_mode():  # a copy made in inference mode (the jobs' int8 copy is) tracks no versions
+        import copy
+
+        inferred = copy.deepcopy(model)
+        assert torch.equal(inferred.new_cache(1).step_weights[1], model.head.weight.t())
+
+
 def test_gpt_step_over_int8_layers_matches_their_general_path():
     """The quantized copy's linear layers are not plain nn.Linear: the step calls their int8 operator on
     their packed weights, the numbers of the modules' own path."""

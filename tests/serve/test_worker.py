@@ -88,3 +88,20 @@ def test_a_job_over_its_time_limit_fails_with_the_reason(job_folder, tiny_model)
                                 lambda done, total: None, 0.3, None)
     assert (state, message) == ("failed", "stopped: the job ran over the server's time limit of 0.3 s; "
                                           "ask for fewer bars")
+
+
+def test_a_worker_decodes_a_long_jobs_segments_one_after_the_other(monkeypatch):
+    """The pool already runs a worker per core: a job's segments must not fork more decoders beside it."""
+    import symbolic.models.pretrained as pretrained
+    import symbolic.serve.worker as worker
+    from symbolic import threads
+
+    monkeypatch.setattr(threads, "_LIMIT", 0)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)  # two idle cores
+    monkeypatch.setattr(threads, "free_cores", lambda: 2)
+    assert threads.side_by_side(4) == 2
+    monkeypatch.setattr(worker, "_MODELS", {})
+    monkeypatch.setattr(pretrained, "load_decoder", lambda name: ("model", "tokenizer", {}))
+    assert worker._decoder("default") == ("model", "tokenizer", {})
+    assert threads.side_by_side(4) == 1
