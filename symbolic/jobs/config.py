@@ -21,7 +21,8 @@ def check_segmenting(segment_bars: int, warmup_bars: int) -> None:
     if warmup_bars < 0 or segment_bars < 0:
         raise ConfigError(f"segment_bars={segment_bars} and warmup_bars={warmup_bars} must be >= 0")
     if segment_bars and segment_bars <= warmup_bars:
-        raise ConfigError(f"segment_bars={segment_bars} must be above warmup_bars={warmup_bars} (0: never cut)")
+        raise ConfigError(f"segment_bars={segment_bars} must be 0 (never cut) or at least {warmup_bars + 1} "
+                          f"(above warmup_bars={warmup_bars})")
 
 
 @dataclass(frozen=True)
@@ -72,12 +73,16 @@ class JobConfig:
     warmup_bars: int = 4
 
     def __post_init__(self) -> None:
-        check_weights_dtype(self.weights_dtype)
-        check_segmenting(self.segment_bars, self.warmup_bars)
+        for name in ("seed", "max_part_tokens", "segment_bars", "warmup_bars"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"{name}={value!r} must be a whole number")
         for name in ("temperature", "guidance_scale", "density_floor"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"{name}={value!r} must be a number")
+        check_weights_dtype(self.weights_dtype)
+        check_segmenting(self.segment_bars, self.warmup_bars)
         if not 0 <= self.density_floor <= 1:
             raise ConfigError(f"density_floor={self.density_floor} must be a share of the style's onsets a beat, "
                               "0 to 1")

@@ -378,18 +378,23 @@ class ScaleBias(PartRuleBase):
 
     ``scales`` holds the pitch classes (0 = C) of the key of each bar of the plan
     (``None``: a bar with no key); see :func:`symbolic.analysis.keys.bar_scales`.
-    ``pitch_offset`` is the id of pitch 0.
+    ``pitch_offset`` is the id of pitch 0.  In a bar where no given part starts a note (an intro before
+    the melody enters, an interlude) the new parts have nothing but the key to follow, and
+    ``silent_penalty`` applies instead (``None``: ``penalty``): a tester found a pop piano's intro and
+    a melody-less interlude in a key a semitone off the song's (21-44% of its notes in the key).
     """
 
     pitch_offset: int
     penalty: float
     scales: tuple[frozenset[int] | None, ...]
+    silent_penalty: float | None = None
+    _penalty: float = field(default=0.0, init=False, repr=False)
     _scale: frozenset[int] | None = field(default=None, init=False, repr=False)
     _biases: dict = field(default_factory=dict, init=False, repr=False)  # (scale, width, dtype, device) -> bias
 
     def __post_init__(self) -> None:
-        if not self.penalty >= 0:
-            raise ConfigError(f"penalty={self.penalty} must be >= 0 nats")
+        if not self.penalty >= 0 or not (self.silent_penalty is None or self.silent_penalty >= 0):
+            raise ConfigError(f"penalty={self.penalty} and silent_penalty={self.silent_penalty} must be >= 0 nats")
 
     def start(self, plan) -> None:
         if len(self.scales) != len(plan.bars):
@@ -397,17 +402,19 @@ class ScaleBias(PartRuleBase):
 
     def start_bar(self, index: int, given: Mapping[int, list[NoteSpan]]) -> None:
         self._scale = self.scales[index]
+        silent = self.silent_penalty is not None and not any(given.values())
+        self._penalty = self.silent_penalty if silent else self.penalty
 
     def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
-        if self.slot is None or self._scale is None or self.penalty == 0:
+        if self.slot is None or self._scale is None or self._penalty == 0:
             return logits
-        key = (self._scale, logits.size(-1), logits.dtype, logits.device)
+        key = (self._scale, self._penalty, logits.size(-1), logits.dtype, logits.device)
         bias = self._biases.get(key)
         if bias is None:  # one bias vector per key of the piece, built once
             classes = torch.arange(128, device=logits.device) % 12
             outside = ~torch.isin(classes, torch.tensor(sorted(self._scale), dtype=torch.long, device=logits.device))
             bias = torch.zeros(logits.size(-1), dtype=logits.dtype, device=logits.device)
-            bias[self.pitch_offset:self.pitch_offset + 128] = outside.to(logits.dtype) * -self.penalty
+            bias[self.pitch_offset:self.pitch_offset + 128] = outside.to(logits.dtype) * -self._penalty
             self._biases[key] = bias
         return logits + bias
 
@@ -796,12 +803,14 @@ class KeepPlaying(PartRuleBase):
 
     def _latest_onset(self, owed: int, chunk: int, after: int | None = None) -> int:
         """The latest step the next onset may take, ``owed`` onsets left to start in the bar after the onset
-        at ``after`` (default: the part's last): an even share of the rest of the bar, up to the beat it
-        falls in (so the part keeps to the meter's pulse rather than to an even spacing that may fall
-        between beats, as in 9/8)."""
+        at ``after`` (default: the part's last): an even share of the rest of the bar, up to the eighth
+        note it falls in (so the part keeps to the meter's pulse rather than to an even spacing that may
+        fall between its eighths, as in 9/8; up to the beat, the last onsets owed piled into the bar's
+        last beat)."""
         after = max(self._last_onset if after is None else after, 0)
         even = after + (chunk - after) // owed
-        return min(-(-even // self.steps_per_beat) * self.steps_per_beat, chunk - 1)
+        pulse = max(self.steps_per_beat // 2, 1)
+        return min(-(-even // pulse) * pulse, chunk - 1)
 
     def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
         states = context.grammar_states
@@ -829,6 +838,12 @@ class KeepPlaying(PartRuleBase):
         forbidden |= self.closing.to(logits.device)
         forbidden[self.position_offset + latest + 1:self.position_offset + self.n_positions] = True
         return forbid_unless_empty(logits, forbidden)
+
+
+# Nats taken from a new part's pitch outside the key in a bar where no given part plays (ScaleBias.silent_penalty):
+# there the key is all the model has to follow.  2 nats make an out-of-key pitch about 7 times rarer; chosen, not
+# calibrated (the styles' own penalties, 0.5-1, were calibrated with the melody playing: benchmarks/key_fit.py).
+SILENT_BAR_PENALTY = 2.0
 
 
 def part_rules(vocab, texture: StyleTexture, ranges: Mapping[int, PartRange],
@@ -862,7 +877,8 @@ def part_rules(vocab, texture: StyleTexture, ranges: Mapping[int, PartRange],
     rules.append(NoRestrike(vocab, vocab.offsets[TokenType.PITCH]))
     penalty = texture.off_scale_penalty if off_scale_penalty is None else off_scale_penalty
     if style_rules and bar_scales and penalty:
-        rules.append(ScaleBias(vocab.offsets[TokenType.PITCH], penalty, tuple(bar_scales)))
+        rules.append(ScaleBias(vocab.offsets[TokenType.PITCH], penalty, tuple(bar_scales),
+                               silent_penalty=max(SILENT_BAR_PENALTY, penalty)))
     if style_rules and texture.part_lines:
         rules.append(SingleLine.for_vocab(vocab, texture.part_chords, texture.part_legato))
     if style_rules and density_floor > 0 and texture.part_onsets_per_beat:

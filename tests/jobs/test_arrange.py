@@ -709,3 +709,16 @@ def test_the_new_parts_play_under_a_long_last_melody_note(model, tokenizer):
             assert any(bar * 4 * tpb <= n.onset_ticks < (bar + 1) * 4 * tpb or
                        n.onset_ticks < bar * 4 * tpb < n.onset_ticks + n.duration_ticks for n in notes), bar
         assert max(n.onset_ticks + n.duration_ticks for n in notes) <= score.end_ticks
+
+
+def test_a_conversion_plays_through_the_bands_outro(model, tokenizer):
+    # QA: a song whose band plays on 20 beats after the melody's last note came out silent there
+    tpb = 480
+    melody = Track(73, notes=[Note(k * tpb, tpb, 72 + k % 5, 80) for k in range(8)])  # bars 0-1
+    band = Track(0, notes=[Note(b * 4 * tpb, 4 * tpb, p, 70) for b in range(4) for p in (48, 52, 55)])  # bars 0-3
+    score = Score(ticks_per_beat=tpb, tracks=[melody, band], time_signatures=[TimeSignature(0, 4, 4)])
+    result = convert(model, tokenizer, score, {"chorale": 1.0}, job(1), melody_track=0)
+    for index in result.new_tracks:
+        notes = result.score.tracks[index].notes
+        assert any(n.onset_ticks >= 3 * 4 * tpb for n in notes)  # the last bar of the outro has new notes
+        assert max(n.onset_ticks + n.duration_ticks for n in notes) <= 4 * 4 * tpb

@@ -30,6 +30,9 @@ def test_job_defaults_and_their_generation_config():
     ({"density_floor": True}, "density_floor=True must be a number"),
     ({"temperature": "0.9"}, "temperature='0.9' must be a number"),
     ({"guidance_scale": "x"}, "guidance_scale='x' must be a number"),
+    ({"segment_bars": "32"}, "segment_bars='32' must be a whole number"),
+    ({"segment_bars": 5.5}, "segment_bars=5.5 must be a whole number"),
+    ({"seed": "x"}, "seed='x' must be a whole number"),
 ])
 def test_bad_job_settings_are_refused(settings, message):
     with pytest.raises(ConfigError, match=message):

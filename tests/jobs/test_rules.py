@@ -452,7 +452,7 @@ def test_keep_playing_spreads_the_onsets_it_owes_through_the_bar(tokenizer):
     rule.wrote(NoteSpan(12, 13, 60))
     assert latest() == 12 + 36 // 3  # three more over the 36 steps left
     rule.wrote(NoteSpan(14, 15, 60))
-    assert latest() == 36  # 14 + 34 // 2 = 31, up to the beat it falls in
+    assert latest() == 36  # 14 + 34 // 2 = 31, up to the eighth it falls in
     rule.wrote(NoteSpan(40, 41, 60))
     assert latest() == 47  # 40 + 8 = 48: the bar's last step
     rule.wrote(NoteSpan(46, 47, 60))
@@ -525,3 +525,24 @@ def test_the_style_floor_is_a_share_of_the_style_parts_onsets_a_beat(tokenizer):
     assert not any(isinstance(r, KeepPlaying) for r in part_rules(vocab, pop, {2: PartRange(36, 78)}, (None,)))
     assert not any(isinstance(r, KeepPlaying) for r in part_rules(vocab, pop, {2: PartRange(36, 78)}, (None,),
                                                                    style_rules=False, density_floor=0.5))
+
+
+def test_the_key_weighs_more_in_a_bar_where_no_given_part_plays(tokenizer):
+    # a tester found a pop piano's intro and a melody-less interlude a semitone off the song's key
+    vocab = tokenizer.vocab
+    offset = vocab.offsets[TokenType.PITCH]
+    c_major = frozenset({0, 2, 4, 5, 7, 9, 11})
+    rule = ScaleBias(offset, 0.5, (c_major, c_major), silent_penalty=2.0)
+    rule.start(Plan((), (None, None)))
+    rule.start_part(1, 48)
+    logits = torch.zeros(1, len(vocab))
+    rule.start_bar(0, {0: [NoteSpan(0, 12, 72)]})  # the melody plays
+    assert rule(logits, at(0))[0, offset + 61].item() == -0.5 and rule(logits, at(0))[0, offset + 60].item() == 0
+    rule.start_bar(1, {0: []})  # nothing given starts here
+    assert rule(logits, at(0))[0, offset + 61].item() == -2.0 and rule(logits, at(0))[0, offset + 60].item() == 0
+    plain = ScaleBias(offset, 0.5, (c_major,))
+    plain.start_bar(0, {})
+    plain.start_part(1, 48)
+    assert plain(logits, at(0))[0, offset + 61].item() == -0.5  # without silent_penalty: the same penalty
+    assert [r.silent_penalty for r in part_rules(vocab, texture_of("pop"), {2: PartRange(36, 78)}, (c_major,))
+            if isinstance(r, ScaleBias)] == [2.0]
