@@ -40,6 +40,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     from symbolic.jobs.demo import run_demo as demo
+    from symbolic.jobs.demo import tune_extent
     from symbolic.models.classifier import load_classifier
     from symbolic.models.pretrained import load_decoder
     from symbolic.resources import asset_path
@@ -50,8 +51,7 @@ def run_demo(args: argparse.Namespace) -> int:
     model, tokenizer, _ = load_decoder(args.model)
     classifier, _ = load_classifier(asset_path("style-classifier"))
     report = demo(model, tokenizer, classifier, config, args.out)
-    print(f"demo: {report['piece']} ({config.style}, from the corpus's test split), "
-          f"first {config.bars} bars")
+    print(f"demo: {report['piece']} ({config.style}, from the corpus's test split), {tune_extent(report)}")
     if report["pop_song"]:
         print(f"pop part: the melody of POP909 song {report['pop_song']} (test split)")
     if report["pop_note"]:

@@ -21,7 +21,7 @@ from symbolic.jobs.config import DemoConfig
 from symbolic.styles.registry import NO_STYLE, texture_of
 
 __all__ = ["held_out_pieces", "held_out_piece", "held_out_pop_melody", "demo_styles", "accompany_style",
-           "pop_targets", "run_demo", "report_markdown"]
+           "pop_targets", "run_demo", "report_markdown", "tune_extent"]
 
 POP = "pop"
 
@@ -261,12 +261,16 @@ def _slug(name: str) -> str:
     return name.replace(" ", "-")
 
 
+def tune_extent(report: dict) -> str:
+    """How much of the tune the demo took: ``"first 16 bars"``, or ``"all 9 bars"`` for a shorter tune."""
+    bars, tune_bars = report["bars"], report.get("tune_bars", report["bars"])
+    return f"first {bars} bars" if tune_bars >= bars else f"all {tune_bars} bars"
+
+
 def report_markdown(report: dict) -> str:
     """The demo's report as Markdown: one table row per output, and the piano-roll figure."""
     lines = ["# symbolic demo", "",
-             f"Tune: `{report['piece']}` ({report['style']}), "
-             + (f"first {report['bars']} bars" if report.get("tune_bars", report["bars"]) >= report["bars"]
-                else f"all {report['tune_bars']} bars") + ", from the corpus's test "
+             f"Tune: `{report['piece']}` ({report['style']}), {tune_extent(report)}, from the corpus's test "
              "split (held out from the shipped model's training)."]
     if report.get("pop_song"):
         lines.append(f"Pop melody: the MELODY of POP909 song `{report['pop_song']}` (test split), {report['bars']} "
