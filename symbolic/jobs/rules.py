@@ -803,12 +803,12 @@ class KeepPlaying(PartRuleBase):
 
     def _latest_onset(self, owed: int, chunk: int, after: int | None = None) -> int:
         """The latest step the next onset may take, ``owed`` onsets left to start in the bar after the onset
-        at ``after`` (default: the part's last): an even share of the rest of the bar, up to the eighth
-        note it falls in (so the part keeps to the meter's pulse rather than to an even spacing that may
-        fall between its eighths, as in 9/8; up to the beat, the last onsets owed piled into the bar's
-        last beat)."""
+        at ``after`` (default: the part's last): the first of ``owed`` onsets spaced evenly over the rest of
+        the bar with a last gap before the bar line, up to the eighth note it falls in (so the part keeps
+        to the meter's pulse rather than to an even spacing that may fall between its eighths, as in 9/8;
+        spaced up to the bar line, a reluctant model's last owed onset fell on the bar's last step)."""
         after = max(self._last_onset if after is None else after, 0)
-        even = after + (chunk - after) // owed
+        even = after + (chunk - after) // (owed + 1)  # the owed onsets and a last gap before the bar line
         pulse = max(self.steps_per_beat // 2, 1)
         return min(-(-even // pulse) * pulse, chunk - 1)
 
