@@ -804,11 +804,14 @@ class KeepPlaying(PartRuleBase):
     def _latest_onset(self, owed: int, chunk: int, after: int | None = None) -> int:
         """The latest step the next onset may take, ``owed`` onsets left to start in the bar after the onset
         at ``after`` (default: the part's last): the first of ``owed`` onsets spaced evenly over the rest of
-        the bar with a last gap before the bar line, up to the eighth note it falls in (so the part keeps
-        to the meter's pulse rather than to an even spacing that may fall between its eighths, as in 9/8;
-        spaced up to the bar line, a reluctant model's last owed onset fell on the bar's last step)."""
+        the bar (for a part that plays chords, with a last gap before the bar line: spaced up to it, a
+        reluctant pop piano's last owed onset fell on the bar's last step), up to the eighth note it falls
+        in (so the part keeps to the meter's pulse rather than to an even spacing that may fall between its
+        eighths, as in 9/8)."""
         after = max(self._last_onset if after is None else after, 0)
-        even = after + (chunk - after) // (owed + 1)  # the owed onsets and a last gap before the bar line
+        # a chord part's owed onsets leave a last gap before the bar line (its late onsets are stabs); a line's
+        # may run to it (its last note holds to the bar line)
+        even = after + (chunk - after) // (owed + (0 if self.grid_steps else 1))
         pulse = max(self.steps_per_beat // 2, 1)
         return min(-(-even // pulse) * pulse, chunk - 1)
 

@@ -448,13 +448,16 @@ def test_keep_playing_spreads_the_onsets_it_owes_through_the_bar(tokenizer):
     def latest() -> int:
         out = rule(logits, at(max(rule._last_onset, 0), 48, Phase.NOTE_DURATION))
         return max(p for p in range(vocab.max_bar_steps) if torch.isfinite(out[0, position + p]))
-    assert latest() == 12  # the first of four onsets and a last gap: 48 // 5 = 9, up to the eighth: by beat 2
+    assert latest() == 12  # a line: the first of four onsets by 48 // 4 = 12, beat 2
     rule.wrote(NoteSpan(12, 13, 60))
-    assert latest() == 24  # three more and a gap over the 36 steps left: 12 + 9 = 21, up to the eighth
+    assert latest() == 24  # three more over the 36 steps left: 12 + 12
     rule.wrote(NoteSpan(14, 15, 60))
-    assert latest() == 30  # 14 + 34 // 3 = 25, up to the eighth
+    assert latest() == 36  # 14 + 34 // 2 = 31, up to the eighth it falls in
     rule.wrote(NoteSpan(40, 41, 60))
-    assert latest() == 47  # 40 + 8 // 2 = 44, up to the eighth: 48, the bar's last step
+    assert latest() == 47  # 40 + 8 = 48: the bar's last step
+    chords = KeepPlaying.for_vocab(vocab, {1: 1.0}, grid_steps=0)  # a chord part leaves a gap before the bar line
+    chords.start_part(1, 48)
+    assert chords._latest_onset(4, 48) == 12 and chords._latest_onset(1, 48, after=30) == 42  # 30 + 18 // 2 = 39
     rule.wrote(NoteSpan(46, 47, 60))
     assert torch.equal(rule(logits, at(46, 48, Phase.NOTE_DURATION)), logits)  # paid: free
 
