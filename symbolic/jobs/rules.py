@@ -747,7 +747,6 @@ class KeepPlaying(PartRuleBase):
     _onsets: int = field(default=0, init=False, repr=False)
     _last_onset: int = field(default=-1, init=False, repr=False)
     _floor: int = field(default=0, init=False, repr=False)
-    _chunk: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if any(not rate >= 0 for rate in self.min_onsets_per_beat.values()):
@@ -794,7 +793,7 @@ class KeepPlaying(PartRuleBase):
         self._bar = index
 
     def start_part(self, slot: int, chunk: int) -> None:
-        self.slot, self._onsets, self._last_onset, self._chunk = slot, 0, -1, chunk
+        self.slot, self._onsets, self._last_onset = slot, 0, -1
         self._floor = 0 if self._bar in self._free_bars else self.floor(slot, chunk)
 
     def wrote(self, note: NoteSpan) -> None:
