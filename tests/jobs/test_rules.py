@@ -246,8 +246,8 @@ def test_the_pop_onset_grid_is_a_rule_for_new_parts_with_free_durations(tokenize
     assert allowed == list(range(0, vocab.max_bar_steps, 3))  # 12 steps a beat: every sixteenth, nothing else
     duration = vocab.offsets[TokenType.DURATION]
     kept = [steps for k, steps in enumerate(vocab.duration_steps) if torch.isfinite(out[0, duration + k])]
-    # any duration up to the style's longest note (pop: 4.5 beats), on the grid or not
-    assert kept == [steps for steps in vocab.duration_steps if steps <= 4.5 * 12] and 4 in kept
+    # any duration up to the style's longest note (pop: 2.5 beats), on the grid or not
+    assert kept == [steps for steps in vocab.duration_steps if steps <= 2.5 * 12] and 4 in kept
     assert [type(r) for r in part_rules(vocab, pop, {}, (None,), style_rules=False)] == [PitchRange, NoRestrike]
 
 
