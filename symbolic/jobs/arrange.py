@@ -277,10 +277,9 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
                          for slot, k in enumerate(sources)])
     # the new parts play as long as the song does: while any of its tracks sounds (the band's outro after the
     # melody's last note, a long last melody note), not only to the bar of the given parts' last onset
+    # (the encoding runs its bars to the End of Track)
     view.end_of_track_ticks = max((n.onset_ticks + n.duration_ticks for t in score.tracks for n in t.notes), default=0)
     header, bars = split_bars(tokenizer.vocab, tokenizer.encode(view, style=lead))
-    ringing = len(tokenizer.bar_starts_steps(view, cover_sounding=True)) - 1 - len(bars)
-    bars += [([tokenizer.vocab.bar_id], {})] * max(0, ringing)
     plan = Plan(tuple(header), tuple(
         BarPlan(tuple(opening), tuple(sorted([(s, tuple(ids)) for s, ids in parts.items()] + [(s, None) for s in free],
                                              key=lambda item: item[0])))

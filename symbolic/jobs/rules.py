@@ -390,7 +390,7 @@ class ScaleBias(PartRuleBase):
     silent_penalty: float | None = None
     _penalty: float = field(default=0.0, init=False, repr=False)
     _scale: frozenset[int] | None = field(default=None, init=False, repr=False)
-    _biases: dict = field(default_factory=dict, init=False, repr=False)  # (scale, width, dtype, device) -> bias
+    _biases: dict = field(default_factory=dict, init=False, repr=False)  # (scale, penalty, width, dtype, device) -> bias
 
     def __post_init__(self) -> None:
         if not self.penalty >= 0 or not (self.silent_penalty is None or self.silent_penalty >= 0):
