@@ -47,7 +47,8 @@ sys.path.insert(0, str(ROOT))
 from symbolic.analysis.chords import chord_tone_ratio  # noqa: E402
 from symbolic.data.build import BuildConfig, split_of  # noqa: E402
 from symbolic.data.pop909 import list_pop909_pieces, load_pop909_song  # noqa: E402
-from symbolic.evaluation.accompaniment import kept_note_share, key_consistency, track_metrics  # noqa: E402
+from symbolic.evaluation.accompaniment import (kept_note_share, key_consistency, semitone_clash_share,  # noqa: E402
+                                               track_metrics)
 from symbolic.evaluation.compare import overlapping_area  # noqa: E402
 from symbolic.evaluation.jobs import accompaniment_nll, crop_bars, first_bar_with_notes  # noqa: E402
 from symbolic.resources import shared_data_dir  # noqa: E402
@@ -95,6 +96,7 @@ def piano_measures(score: Score, track: int) -> dict[str, float | None]:
     """Chord-tone ratio, key consistency and the shape metrics of one piano track of an annotated score."""
     metrics = track_metrics(score, track)
     return {"chord_tone_ratio": chord_tone_ratio(score, track), "key_consistency": key_consistency(score, track),
+            "semitone_clash": semitone_clash_share(score.tracks[track]),
             **{name: metrics[name] for name in SHAPE_METRICS}, "notes": len(score.tracks[track].notes)}
 
 
@@ -146,8 +148,9 @@ def report(rows: list[dict], args, label: str, seconds: float) -> str:
     lines = ["# Pop accompaniment on POP909: generated piano beside the real one", "",
              f"Measured {datetime.date.today()} on the shared 2-core CPU (one thread), with", "", "```sh",
              f"OMP_NUM_THREADS=1 python benchmarks/pop_accompaniment.py --model {args.model} --songs {args.songs} "
-             f"--bars {args.bars} --seed {args.seed} --density-floor {args.density_floor:g} --settings "
-             f"{','.join(args.settings)}" + (f" --classifier {args.classifier}" if args.classifier else "")
+             f"--bars {args.bars} --seed {args.seed} --density-floor {args.density_floor:g}"
+             + (f" --chord-penalty {args.chord_penalty:g}" if args.chord_penalty is not None else "")
+             + f" --settings {','.join(args.settings)}" + (f" --classifier {args.classifier}" if args.classifier else "")
              + (" --note ..." if args.note else "")
              + f" --out {args.out}", "```", "",
              f"Model: {label}.  {len(rows)} POP909 test songs ({', '.join(r['song'] for r in rows)}), "
@@ -162,7 +165,7 @@ def report(rows: list[dict], args, label: str, seconds: float) -> str:
         lines += [f"## Given: {setting.replace('+', ' + ').upper()}", "",
                   "| measure | generated piano | real piano | generated / real | overlap (Yang & Lerch) |",
                   "| --- | ---: | ---: | ---: | ---: |"]
-        for name in ("chord_tone_ratio", "key_consistency", *SHAPE_METRICS, "notes", "p_pop"):
+        for name in ("chord_tone_ratio", "key_consistency", "semitone_clash", *SHAPE_METRICS, "notes", "p_pop"):
             gen = [m["generated"].get(name) for m in measured]
             real = [m["real"].get(name) for m in measured]
             g, r = _mean(gen), _mean(real)
@@ -205,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settings", default=",".join(SETTINGS),
                         help=f"given tracks, comma-separated among {', '.join(SETTINGS)} (default both)")
     parser.add_argument("--density-floor", type=float, help="JobConfig.density_floor (default: the jobs' own)")
+    parser.add_argument("--chord-penalty", type=float, help="JobConfig.chord_penalty (default: the style's own)")
     parser.add_argument("--wrong-style", default="chorale", help="the wrong style of the NLL (default chorale)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, help="per-song results (default: <out>.work/)")
@@ -238,15 +242,15 @@ def main(argv: list[str] | None = None) -> int:
                   f"{', '.join(tokenizer.vocab.styles)}); give a model trained with POP909", file=sys.stderr)
             return 2
     classifier, _ = load_classifier(args.classifier or asset_path("style-classifier"))
-    job = JobConfig(seed=args.seed) if args.density_floor is None else JobConfig(seed=args.seed,
-                                                                                  density_floor=args.density_floor)
+    job = JobConfig(seed=args.seed, chord_penalty=args.chord_penalty,
+                    **({} if args.density_floor is None else {"density_floor": args.density_floor}))
     args.guidance, args.density_floor = job.guidance_scale, job.density_floor
     step = meta.get("step")
     label = f"`{args.model}`" + (f" at training step {step}" if step is not None else "")
     key = {"model": str(Path(args.model).resolve()) if Path(args.model).exists() else args.model, "step": step,
            "bars": args.bars, "seed": args.seed, "wrong_style": args.wrong_style,
            "classifier": str(args.classifier), "guidance": job.guidance_scale, "density_floor": job.density_floor,
-           "settings": list(args.settings)}
+           "chord_penalty": job.chord_penalty, "settings": list(args.settings)}
     work = args.work or args.out.with_suffix(".work")
     work.mkdir(parents=True, exist_ok=True)
     songs = test_songs(args.pop909, args.songs)

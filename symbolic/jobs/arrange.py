@@ -289,7 +289,7 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
               for k, (slot, p) in enumerate(zip(free, programs))}
     rules = part_rules(tokenizer.vocab, texture, ranges, bar_scales(tokenizer.vocab, bars),
                        style_rules=config.style_rules, off_scale_penalty=config.off_scale_penalty,
-                       density_floor=config.density_floor)
+                       density_floor=config.density_floor, chord_penalty=config.chord_penalty)
     kept = [score.tracks[i].notes for i in given]
     triplets = triplet_share(kept + [score.tracks[i].notes for i in drums], score.ticks_per_beat)
     grid = straight_grid(tokenizer.vocab) if triplets < SWING_SHARE else None

@@ -39,6 +39,9 @@ class JobConfig:
         style_rules: apply the style's part rules (rhythm grid, single lines, legato, key penalty,
             voice ranges); ``False`` keeps only the register and the instruments' ranges.
         off_scale_penalty: nats taken from pitches outside the key; ``None``: the style's own.
+        chord_penalty: nats taken from pitches outside the chord the given parts imply (one triad a half
+            bar, :mod:`symbolic.analysis.harmony`); ``None``: the style's own
+            (``StyleTexture.chord_penalty``: pop's piano follows the chords, the other styles do not).
         max_part_tokens: a new part is closed after this many tokens in a bar (at a note boundary).
         density_floor: with ``style_rules``, every new part starts notes at no fewer than this share of
             its style's median onsets a beat (``StyleTexture.part_onsets_per_beat``) in every bar but a
@@ -66,6 +69,7 @@ class JobConfig:
     seed: int = 0
     style_rules: bool = True
     off_scale_penalty: float | None = None
+    chord_penalty: float | None = None
     max_part_tokens: int = 256
     weights_dtype: str = "int8"
     density_floor: float = 0.75
@@ -86,8 +90,11 @@ class JobConfig:
         if not 0 <= self.density_floor <= 1:
             raise ConfigError(f"density_floor={self.density_floor} must be a share of the style's onsets a beat, "
                               "0 to 1")
-        if self.off_scale_penalty is not None and not self.off_scale_penalty >= 0:
-            raise ConfigError(f"off_scale_penalty={self.off_scale_penalty} must be >= 0 nats")
+        for name in ("off_scale_penalty", "chord_penalty"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or
+                                      not value >= 0):
+                raise ConfigError(f"{name}={value!r} must be >= 0 nats (or None: the style's own)")
         if self.max_part_tokens < 4:
             raise ConfigError(f"max_part_tokens={self.max_part_tokens} must be >= 4 (one note is 4 tokens)")
         check_sampling(self.temperature, self.top_k, self.top_p)

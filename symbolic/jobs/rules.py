@@ -15,6 +15,7 @@ The rules, in the order they are applied (right after the grammar mask):
 * :class:`PitchRange`: a new part keeps under the parts above it (held notes too) and over the
   given parts below it (the register), and inside its voice's or instrument's range;
 * :class:`ScaleBias`: pitches outside the key around the bar lose some nats;
+* :class:`ChordBias`: pitches outside the chord the given parts imply lose some nats (pop's piano);
 * :class:`SingleLine`: a part is one line (no note starts while its last sounds),
   optionally with double stops and without rests (legato).
 
@@ -47,7 +48,7 @@ from symbolic.tokenization.grammar import GrammarState, Phase
 from symbolic.tokenization.stream import NoteSpan, part_notes
 from symbolic.tokenization.vocab import TokenType
 
-__all__ = ["PartRule", "PartRuleBase", "LineState", "RhythmGrid", "PitchRange", "ScaleBias", "SingleLine",
+__all__ = ["PartRule", "PartRuleBase", "LineState", "RhythmGrid", "PitchRange", "ScaleBias", "ChordBias", "SingleLine",
            "DoublingLimit", "NoRestrike", "KeepPlaying", "closing_ids", "straight_grid", "part_rules",
            "playable_range", "DRUM_KEYS"]
 
@@ -417,6 +418,82 @@ class ScaleBias(PartRuleBase):
             bias[self.pitch_offset:self.pitch_offset + 128] = outside.to(logits.dtype) * -self._penalty
             self._biases[key] = bias
         return logits + bias
+
+
+@dataclass(eq=False)
+class ChordBias(PartRuleBase):
+    """Lower the logits of a free part's Pitch ids outside the chord at the note's position by ``penalty``
+    nats: the part follows one harmony, chord tones first, other notes rarer.
+
+    :meth:`start` reads every given note of the plan (``vocab`` walks it: :class:`GivenTimeline`), cuts the
+    plan into harmony segments (half bars of 4/4, :func:`~symbolic.analysis.harmony.chord_segments`) and
+    guesses one triad a segment with ``model`` (``None``: the shipped one,
+    :func:`~symbolic.analysis.harmony.load_chord_model`), in the key told as :class:`ScaleBias` tells it.
+    A pop piano written from the key alone put 0.47 of its note time on POP909's annotated chords (the real
+    piano 0.985) and clashed with itself by semitones (``docs/results/pop-accompaniment.md``).
+
+    Raises:
+        ConfigError: ``penalty`` below 0.
+    """
+
+    vocab: object
+    penalty: float
+    model: object | None = None
+    _starts: list[int] = field(default_factory=list, init=False, repr=False)
+    _chords: list[frozenset[int]] = field(default_factory=list, init=False, repr=False)
+    _bar_starts: tuple[int, ...] = field(default=(), init=False, repr=False)
+    _origin: int = field(default=0, init=False, repr=False)
+    _biases: dict = field(default_factory=dict, init=False, repr=False)  # (chord, width, dtype, device) -> bias
+
+    def __post_init__(self) -> None:
+        if not self.penalty >= 0:
+            raise ConfigError(f"penalty={self.penalty} must be >= 0 nats")
+
+    def start(self, plan) -> None:
+        from symbolic.analysis.harmony import (chord_segments, estimate_chords, load_chord_model,
+                                               segment_histograms, segment_references, triad_pitch_classes)
+
+        timeline = GivenTimeline.of_plan(self.vocab, plan)
+        steps_per_beat = self.vocab.config.steps_per_beat
+        segments = chord_segments(timeline.bar_starts, timeline.end, steps_per_beat)
+        histograms = segment_histograms((n for notes in timeline.notes.values() for n in notes), segments,
+                                        steps_per_beat)
+        references = segment_references(histograms, segments)
+        states = estimate_chords(self.model or load_chord_model(), histograms, references)
+        known = next((r for r in references if r is not None), 0)
+        self._starts = [start for start, _, _ in segments]
+        self._chords = [triad_pitch_classes(state, known if ref is None else ref)
+                        for state, ref in zip(states, references)]
+        self._bar_starts = timeline.bar_starts
+
+    def start_bar(self, index: int, given: Mapping[int, list[NoteSpan]]) -> None:
+        self._origin = self._bar_starts[index] if index < len(self._bar_starts) else 0
+
+    def chord_at(self, step: int) -> frozenset[int] | None:
+        """Pitch classes of the chord at ``step`` (from the plan's first bar line); ``None`` before the first."""
+        k = bisect.bisect_right(self._starts, step) - 1
+        return self._chords[k] if k >= 0 else None
+
+    def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
+        states = context.grammar_states
+        if self.slot is None or self.penalty == 0 or not self._chords or not states:
+            return logits
+        chord = self.chord_at(self._origin + states[0].note_pos)
+        if chord is None:
+            return logits
+        key = (chord, logits.size(-1), logits.dtype, logits.device)
+        bias = self._biases.get(key)
+        if bias is None:  # one bias vector per chord of the piece, built once
+            classes = torch.arange(128, device=logits.device) % 12
+            outside = ~torch.isin(classes, torch.tensor(sorted(chord), dtype=torch.long, device=logits.device))
+            bias = torch.zeros(logits.size(-1), dtype=logits.dtype, device=logits.device)
+            bias[self.pitch_offset:self.pitch_offset + 128] = outside.to(logits.dtype) * -self.penalty
+            self._biases[key] = bias
+        return logits + bias
+
+    @property
+    def pitch_offset(self) -> int:
+        return self.vocab.offsets[TokenType.PITCH]
 
 
 @dataclass(eq=False)
@@ -850,7 +927,8 @@ SILENT_BAR_PENALTY = 2.0
 
 def part_rules(vocab, texture: StyleTexture, ranges: Mapping[int, PartRange],
                bar_scales: tuple[frozenset[int] | None, ...], style_rules: bool = True,
-               off_scale_penalty: float | None = None, density_floor: float = 0.0) -> list[PartRule]:
+               off_scale_penalty: float | None = None, density_floor: float = 0.0,
+               chord_penalty: float | None = None) -> list[PartRule]:
     """The rules for new parts in a style, in the order they apply.
 
     Args:
@@ -861,6 +939,7 @@ def part_rules(vocab, texture: StyleTexture, ranges: Mapping[int, PartRange],
         style_rules: ``False`` leaves out the texture's rhythm, single lines and key penalty (the
             register and the ranges stay).
         off_scale_penalty: overrides the texture's key penalty (nats; ``None``: the texture's).
+        chord_penalty: overrides the texture's chord penalty (nats; ``None``: the texture's).
         density_floor: each free part plays at least this share of the texture's
             ``part_onsets_per_beat`` in every bar (:class:`KeepPlaying`); 0: no minimum.
     """
@@ -881,6 +960,9 @@ def part_rules(vocab, texture: StyleTexture, ranges: Mapping[int, PartRange],
     if style_rules and bar_scales and penalty:
         rules.append(ScaleBias(vocab.offsets[TokenType.PITCH], penalty, tuple(bar_scales),
                                silent_penalty=max(SILENT_BAR_PENALTY, penalty)))
+    chord = texture.chord_penalty if chord_penalty is None else chord_penalty
+    if style_rules and chord:
+        rules.append(ChordBias(vocab, chord))
     if style_rules and texture.part_lines:
         rules.append(SingleLine.for_vocab(vocab, texture.part_chords, texture.part_legato))
     if style_rules and density_floor > 0 and texture.part_onsets_per_beat:

@@ -60,6 +60,9 @@ class StyleTexture:
         part_longest_beats: the longest note a new accompanying part plays, in beats (the
             99.5th percentile of the style's parts' notes, ``benchmarks/part_rhythm.py``); ``None``:
             no limit.
+        chord_penalty: nats taken from the logit of a new part's pitch outside the chord the given
+            parts imply at its position (:mod:`symbolic.analysis.harmony`, one triad a half bar;
+            :class:`~symbolic.jobs.rules.ChordBias`); 0: the parts pick their notes from the key alone.
     """
 
     lead_program: int
@@ -76,6 +79,7 @@ class StyleTexture:
     part_slot: int = 1
     part_onsets_per_beat: float | None = None
     part_longest_beats: float | None = None
+    chord_penalty: float = 0.0
 
     def __post_init__(self) -> None:
         for program in (self.lead_program, *self.part_programs, *self.corpus_programs):
@@ -95,8 +99,9 @@ class StyleTexture:
             raise ConfigError(f"part_onsets_per_beat={self.part_onsets_per_beat} must be > 0 onsets a beat (or None)")
         if self.part_longest_beats is not None and not self.part_longest_beats > 0:
             raise ConfigError(f"part_longest_beats={self.part_longest_beats} must be > 0 beats (or None)")
-        if not self.off_scale_penalty >= 0:
-            raise ConfigError(f"off_scale_penalty={self.off_scale_penalty} must be >= 0 nats")
+        if not self.off_scale_penalty >= 0 or not self.chord_penalty >= 0:
+            raise ConfigError(f"off_scale_penalty={self.off_scale_penalty} and chord_penalty={self.chord_penalty} "
+                              "must be >= 0 nats")
         if self.part_rhythm is not None and min(self.part_rhythm) < 1:
             raise ConfigError(f"part_rhythm={self.part_rhythm} must be two counts per quarter note, each >= 1")
         if self.part_onsets is not None and (self.part_onsets < 1 or self.part_rhythm is not None):

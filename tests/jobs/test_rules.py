@@ -9,7 +9,7 @@ import torch
 
 from symbolic.errors import ConfigError
 from symbolic.jobs.plan import Plan
-from symbolic.jobs.rules import (DoublingLimit, KeepPlaying, LineState, NoRestrike, PitchRange, RhythmGrid, ScaleBias, SingleLine, part_rules,
+from symbolic.jobs.rules import (ChordBias, DoublingLimit, KeepPlaying, LineState, NoRestrike, PitchRange, RhythmGrid, ScaleBias, SingleLine, part_rules,
                                   straight_grid)
 from symbolic.sampling.processors import StepContext
 from symbolic.score import Note, Score, TimeSignature, Track
@@ -239,7 +239,7 @@ def test_the_pop_onset_grid_is_a_rule_for_new_parts_with_free_durations(tokenize
     vocab = tokenizer.vocab
     pop = texture_of("pop")
     rules = part_rules(vocab, pop, {1: PartRange(36, 78)}, (frozenset({0}),))
-    assert [type(rule) for rule in rules] == [RhythmGrid, PitchRange, NoRestrike, ScaleBias]
+    assert [type(rule) for rule in rules] == [RhythmGrid, PitchRange, NoRestrike, ScaleBias, ChordBias]
     out = rules[0](torch.zeros(1, len(vocab)), StepContext())
     position = vocab.offsets[TokenType.POSITION]
     allowed = [step for step in range(vocab.max_bar_steps) if torch.isfinite(out[0, position + step])]
@@ -549,3 +549,40 @@ def test_the_key_weighs_more_in_a_bar_where_no_given_part_plays(tokenizer):
     assert plain(logits, at(0))[0, offset + 61].item() == -0.5  # without silent_penalty: the same penalty
     assert [r.silent_penalty for r in part_rules(vocab, texture_of("pop"), {2: PartRange(36, 78)}, (c_major,))
             if isinstance(r, ScaleBias)] == [2.0]
+
+
+def test_chord_bias_lowers_pitches_outside_the_chord_the_melody_implies(tokenizer):
+    vocab = tokenizer.vocab
+    offset = vocab.offsets[TokenType.PITCH]
+    # bar 1: C E | F A (a C chord, then an F chord); bar 2: G B | G B (a G chord)
+    melody = [Note(12 * k, 12, p, 80) for k, p in enumerate([60, 64, 65, 69, 67, 71, 67, 71])]
+    plan = step_plan(tokenizer, [melody, []], {1})
+    rule = ChordBias(vocab, 2.5)
+    rule.start(plan)
+    heard = {}
+    for bar, pos in ((0, 0), (0, 30), (1, 6)):
+        rule.start_bar(bar, {})
+        rule.start_part(1, 48)
+        out = rule(torch.zeros(1, len(vocab)), at(pos))
+        penalties = out[0, offset:offset + 128]
+        assert set(penalties.unique().tolist()) == {0.0, -2.5}
+        heard[(bar, pos)] = {p % 12 for p in range(128) if penalties[p] == 0}
+        others = torch.cat([out[0, :offset], out[0, offset + 128:]])
+        assert torch.equal(others, torch.zeros_like(others))  # only Pitch ids change
+        rule.end_part()
+    assert heard == {(0, 0): {0, 4, 7}, (0, 30): {5, 9, 0}, (1, 6): {7, 11, 2}}
+    assert torch.equal(rule(torch.zeros(1, len(vocab)), at(0)), torch.zeros(1, len(vocab)))  # no free part: as is
+    with pytest.raises(ConfigError, match="penalty"):
+        ChordBias(vocab, -1.0)
+
+
+def test_pop_follows_the_chords_and_a_job_can_turn_it_off(tokenizer):
+    vocab = tokenizer.vocab
+    pop = texture_of("pop")
+    assert pop.chord_penalty > 0 and texture_of("chorale").chord_penalty == 0
+    rules = part_rules(vocab, pop, {1: PartRange(36, 78)}, (frozenset({0}),))
+    assert [r.penalty for r in rules if isinstance(r, ChordBias)] == [pop.chord_penalty]
+    assert not [r for r in part_rules(vocab, pop, {1: PartRange(36, 78)}, (None,), chord_penalty=0.0)
+                if isinstance(r, ChordBias)]
+    assert [r.penalty for r in part_rules(vocab, texture_of("chorale"), {1: PartRange(53, 74)}, (None,),
+                                          chord_penalty=1.0) if isinstance(r, ChordBias)] == [1.0]
