@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from symbolic.data.pop909 import load_pop909_song
-from symbolic.evaluation.accompaniment import kept_note_share, key_consistency, track_metrics
+from symbolic.evaluation.accompaniment import kept_note_share, key_consistency, semitone_clash_share, track_metrics
 from symbolic.evaluation.metrics import note_density, pitch_range
 from symbolic.resources import shared_data_dir
 from symbolic.score import Annotations, KeySpan, Note, Score, TimeSignature, Track
@@ -69,3 +69,20 @@ def test_the_real_pop909_piano_sits_in_its_annotated_key():
     score, _ = load_pop909_song(shared_data_dir() / "pop909" / "001")
     assert key_consistency(score, 2) > 0.9
     assert kept_note_share(score.tracks[0], score.tracks[0], score.ticks_per_beat, score.ticks_per_beat) == 1.0
+
+
+def test_semitone_clash_share_counts_the_time_two_own_notes_lie_a_semitone_apart():
+    # C E G held 4 beats; a B an octave below clashes with the C for its 1 beat (a major seventh)
+    chord = [Note(0, 1920, p, 80) for p in (60, 64, 67)]
+    assert semitone_clash_share(Track(0, notes=chord)) == 0.0
+    assert semitone_clash_share(Track(0, notes=chord + [Note(480, 480, 47, 80)])) == 0.25
+    # a minor ninth and a rest: counted over the sounding time only
+    apart = [Note(0, 480, 60, 80), Note(0, 480, 73, 80), Note(960, 480, 62, 80)]
+    assert semitone_clash_share(Track(0, notes=apart)) == 0.5
+    assert semitone_clash_share(Track(0, notes=[])) is None
+
+
+def test_the_real_pop909_pianos_seldom_clash_with_themselves():
+    shares = [semitone_clash_share(load_pop909_song(shared_data_dir() / "pop909" / song)[0].tracks[2])
+              for song in ("001", "002", "003", "004")]
+    assert max(shares) < 0.1 and 0 < sum(shares)  # a passing note against a held chord now and then
