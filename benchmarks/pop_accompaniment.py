@@ -156,7 +156,7 @@ def report(rows: list[dict], args, label: str, seconds: float) -> str:
              f"Model: {label}.  {len(rows)} POP909 test songs ({', '.join(r['song'] for r in rows)}), "
              + (f"{args.bars} bars each" if args.bars else "the whole song")
              + " from the bar of the first melody note; `accompany --style pop` with the jobs' default sampling (guidance "
-             f"{args.guidance:g}, density floor {args.density_floor:g}, seed {args.seed}); {seconds:.0f} CPU s in this run (songs measured before a "
+             f"{args.guidance:g}, density floor {args.density_floor:g}, chord penalty {args.chord_nats:g} nats, seed {args.seed}); {seconds:.0f} CPU s in this run (songs measured before a "
              "resume not counted).  Means over songs; the overlap is Yang and Lerch's overlapping area between "
              "the generated and the real pianos' values over the songs (1 = the same distribution).", "",
              f"Goals (issue 15): {GOALS}.", ""] + ([args.note, ""] if args.note else [])
@@ -244,7 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     classifier, _ = load_classifier(args.classifier or asset_path("style-classifier"))
     job = JobConfig(seed=args.seed, chord_penalty=args.chord_penalty,
                     **({} if args.density_floor is None else {"density_floor": args.density_floor}))
+    from symbolic.styles.registry import texture_of
+
     args.guidance, args.density_floor = job.guidance_scale, job.density_floor
+    args.chord_nats = texture_of("pop").chord_penalty if job.chord_penalty is None else job.chord_penalty
     step = meta.get("step")
     label = f"`{args.model}`" + (f" at training step {step}" if step is not None else "")
     key = {"model": str(Path(args.model).resolve()) if Path(args.model).exists() else args.model, "step": step,
