@@ -12,6 +12,8 @@ Verbs:
   beats without moving a note in time; ``grid_fit`` tells a recorded performance; ``find_beats``;
   ``quantize_score``).
 - :mod:`symbolic.analysis.chords` -- Harte chord and key labels; ``chord_tone_ratio`` against annotations.
+- :mod:`symbolic.analysis.harmony` -- the chords a melody implies (``estimate_chords``: a hidden Markov
+  model over 24 triads, one a half bar, that also chooses the key), counted from POP909.
 
 Importing this package loads neither torch nor the shipped weights; modules are imported on use.
 """
