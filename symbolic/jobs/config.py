@@ -93,8 +93,8 @@ class JobConfig:
         for name in ("off_scale_penalty", "chord_penalty"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or
-                                      not value >= 0):
-                raise ConfigError(f"{name}={value!r} must be >= 0 nats (or None: the style's own)")
+                                      not 0 <= value < float("inf")):
+                raise ConfigError(f"{name}={value!r} must be a finite number of nats >= 0 (or None: the style's own)")
         if self.max_part_tokens < 4:
             raise ConfigError(f"max_part_tokens={self.max_part_tokens} must be >= 4 (one note is 4 tokens)")
         check_sampling(self.temperature, self.top_k, self.top_p)

@@ -99,7 +99,7 @@ class StyleTexture:
             raise ConfigError(f"part_onsets_per_beat={self.part_onsets_per_beat} must be > 0 onsets a beat (or None)")
         if self.part_longest_beats is not None and not self.part_longest_beats > 0:
             raise ConfigError(f"part_longest_beats={self.part_longest_beats} must be > 0 beats (or None)")
-        if not self.off_scale_penalty >= 0 or not self.chord_penalty >= 0:
+        if not 0 <= self.off_scale_penalty < float("inf") or not 0 <= self.chord_penalty < float("inf"):
             raise ConfigError(f"off_scale_penalty={self.off_scale_penalty} and chord_penalty={self.chord_penalty} "
                               "must be >= 0 nats")
         if self.part_rhythm is not None and min(self.part_rhythm) < 1:

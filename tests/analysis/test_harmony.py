@@ -97,8 +97,28 @@ def test_a_model_is_validated_and_read_back():
     uniform = fit_chord_model([])
     assert np.allclose(np.exp(uniform.prior_log_probs), 1 / N_CHORDS)
     with pytest.raises(ConfigError, match="shapes"):
-        ChordModel(((0.0,) * 12,), model.transition_log_probs, model.prior_log_probs)
+        ChordModel(((0.0,) * 12,), model.transition_log_probs, model.prior_log_probs, model.final_log_probs)
     with pytest.raises(ConfigError, match="emission_weight"):
-        ChordModel(model.interval_log_probs, model.transition_log_probs, model.prior_log_probs, 0.0)
+        ChordModel(model.interval_log_probs, model.transition_log_probs, model.prior_log_probs,
+                   model.final_log_probs, 0.0)
     with pytest.raises(DataError, match="not a chord model"):
         ChordModel.from_json('{"format": "something else"}')
+
+
+def test_the_final_distribution_is_counted_from_each_songs_last_chord():
+    songs = [(arpeggio([C, F, G, C]), [0] * 4, [(C, False), (F, False), (G, False), (C, False)])] * 4
+    final = np.exp(fit_chord_model(songs).final_log_probs)
+    assert np.argmax(final) == 0 and final[0] == pytest.approx(5 / 28)  # 4 endings on I, add-one over 24 states
+
+
+def test_malformed_input_is_refused_in_the_librarys_words():
+    model = load_chord_model()
+    for bad in (np.ones(4), np.ones((3, 7))):
+        with pytest.raises(DataError, match="shape"):
+            estimate_chords(model, bad)
+    for bad in (np.full((2, 12), np.nan), -np.ones((2, 12)), np.full((2, 12), np.inf)):
+        with pytest.raises(DataError, match="finite and >= 0"):
+            estimate_chords(model, bad)
+    with pytest.raises(ConfigError, match="units_per_beat"):
+        chord_segments([0, 48], 96, 0)
+    assert estimate_chords(model, []) == (None, [])

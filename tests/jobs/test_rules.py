@@ -572,8 +572,28 @@ def test_chord_bias_lowers_pitches_outside_the_chord_the_melody_implies(tokenize
         rule.end_part()
     assert heard == {(0, 0): {0, 4, 7}, (0, 30): {5, 9, 0}, (1, 6): {7, 11, 2}}
     assert torch.equal(rule(torch.zeros(1, len(vocab)), at(0)), torch.zeros(1, len(vocab)))  # no free part: as is
-    with pytest.raises(ConfigError, match="penalty"):
-        ChordBias(vocab, -1.0)
+    for bad in (-1.0, float("inf"), float("nan")):
+        with pytest.raises(ConfigError, match="penalty"):
+            ChordBias(vocab, bad)
+
+
+def test_chord_bias_leaves_half_bars_where_nothing_given_sounds(tokenizer):
+    vocab = tokenizer.vocab
+    offset = vocab.offsets[TokenType.PITCH]
+    # bar 1 rests (an intro), bar 2: C E G C
+    melody = [Note(48 + 12 * k, 12, p, 80) for k, p in enumerate([60, 64, 67, 72])]
+    rule = ChordBias(vocab, 2.0)
+    rule.start(step_plan(tokenizer, [melody, []], {1}))
+    rule.start_part(1, 48)
+    for bar, pos, biased in ((0, 0, False), (0, 30, False), (1, 0, True)):
+        rule.start_bar(bar, {})
+        out = rule(torch.zeros(1, len(vocab)), at(pos))
+        assert bool((out[0, offset:offset + 128] < 0).any()) == biased
+    empty = ChordBias(vocab, 2.0)
+    empty.start(step_plan(tokenizer, [[], []], {1}))
+    empty.start_part(1, 48)
+    empty.start_bar(0, {})
+    assert torch.equal(empty(torch.zeros(1, len(vocab)), at(0)), torch.zeros(1, len(vocab)))
 
 
 def test_pop_follows_the_chords_and_a_job_can_turn_it_off(tokenizer):
