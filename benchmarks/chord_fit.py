@@ -155,8 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {name} | {row['triad_right']:.3f} | {row['tones_shared']:.3f} | "
                      f"{row['melody_on_guess']:.3f} | {row['segments']} |")
     model_row, alone, tonic = rows.values()
-    lines += ["", f"The key the chord model chose is the annotated one (the most common key span of `key_audio.txt`) "
-              f"in {model_row['keys_right']} of {len(splits['test'])} test songs.  The melody's note time on the "
+    lines += ["", f"The key signature the chord model chose (its reference pitch class: C major and A minor are one) is "
+              f"the annotated key's (the most common key span of `key_audio.txt`) in {model_row['keys_right']} of "
+              f"{len(splits['test'])} test songs.  The melody's note time on the "
               f"annotated triad: {model_row['melody_on_true']:.3f}.", "",
               "What this means.  The chord model hears only the melody, and a melody allows several harmonies: the "
               f"guess names POP909's annotated triad in {model_row['triad_right']:.0%} of the test half bars and "
@@ -165,8 +166,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{model_row['melody_on_guess']:.0%} of the melody's note time, the arrangers' chords "
               f"{model_row['melody_on_true']:.0%}: it prefers chords that contain the tune's notes where an arranger "
               "lets the tune pass over a held chord.  Counting each half bar on its own, without the transitions, "
-              f"gets {alone['triad_right']:.0%} right.  The key the model picks for itself is the one of the 12 "
-              "whose best chord path is likeliest; the Krumhansl-Kessler key of the melody's notes "
+              f"gets {alone['triad_right']:.0%} right.  The key signature the model picks for itself is the one of "
+              "the 12 whose best chord path is likeliest; the Krumhansl-Kessler key of the melody's notes "
               "(`symbolic.analysis.keys`) was the annotated key in 80 of the 98 validation songs when this was "
               "chosen (a melody that dwells on its key's fifth reads as the key a fifth up).  The pop piano of the "
               "jobs follows these chords at 2 nats (`ChordBias`, [../jobs.md](../jobs.md)); what that did to the "

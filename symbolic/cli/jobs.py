@@ -38,6 +38,9 @@ def _common(parser: argparse.ArgumentParser, style_flag: str, defaults: JobConfi
                         help=f"a song of at least twice this many bars is cut at phrase boundaries into segments "
                              f"that decode side by side on the free cores, the same output whatever their "
                              f"number (default {JobConfig.segment_bars}; 0: never cut)")
+    parser.add_argument("--chord-penalty", type=float, default=JobConfig.chord_penalty, metavar="NATS",
+                        help="nats taken from new notes outside the chords guessed from the melody (default: the "
+                             "style's own, 2 for pop's piano and 0 for the others; 0: pick notes from the key alone)")
     parser.add_argument("--out", type=Path, required=True, help="output MIDI file")
     parser.add_argument("--wav", type=Path, help="also render the output to this WAV file (needs FluidSynth)")
     add_threads_option(parser)
@@ -120,7 +123,7 @@ def load_job_inputs(args: argparse.Namespace):
     use_threads(args.threads)  # torch's count outside the decoding loop too (reading, the melody model)
     config = JobConfig(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                        guidance_scale=args.guidance, seed=args.seed, weights_dtype=args.weights_dtype,
-                       segment_bars=args.segment_bars)
+                       segment_bars=args.segment_bars, chord_penalty=args.chord_penalty)
     score = read_midi(args.input)
     check_playable(score, str(args.input))  # before the model loads, naming the file
     from symbolic.analysis.beats import performance_warning

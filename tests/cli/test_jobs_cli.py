@@ -256,3 +256,15 @@ def test_a_segment_rule_shorter_than_the_warm_up_is_refused(tune, tmp_path, caps
                  "--out", str(tmp_path / "x.mid")]) == 2
     err = capsys.readouterr().err
     assert "segment_bars=3 must be 0 (never cut) or at least 5" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("flags, expected", [([], None), (["--chord-penalty", "0"], 0.0), (["--chord-penalty", "3.5"], 3.5)])
+def test_the_chord_penalty_reaches_the_job(tune, tmp_path, monkeypatch, flags, expected):
+    assert _convert_config(tune, tmp_path, monkeypatch, flags).chord_penalty == expected
+
+
+def test_a_chord_penalty_that_is_not_finite_is_refused_in_one_line(tune, tmp_path, capsys):
+    assert main(["accompany", str(tune), "--style", "pop", "--chord-penalty", "inf",
+                 "--out", str(tmp_path / "x.mid")]) == 2
+    err = capsys.readouterr().err
+    assert "chord_penalty=inf must be a finite number of nats" in err and "Traceback" not in err
