@@ -69,7 +69,7 @@ class JobConfig:
     max_part_tokens: int = 256
     weights_dtype: str = "int8"
     density_floor: float = 0.75
-    segment_bars: int = 0
+    segment_bars: int = 32
     warmup_bars: int = 4
 
     def __post_init__(self) -> None:

@@ -243,7 +243,7 @@ def test_a_weights_dtype_that_does_not_exist_is_refused(tune, tmp_path, capsys):
     assert exit_info.value.code == 2 and "int4" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("flags, expected", [([], 0), (["--segment-bars", "32"], 32), (["--segment-bars", "48"], 48)])
+@pytest.mark.parametrize("flags, expected", [([], 32), (["--segment-bars", "0"], 0), (["--segment-bars", "48"], 48)])
 def test_the_segment_rule_reaches_the_job(tune, tmp_path, monkeypatch, flags, expected):
     from symbolic.jobs.config import JobConfig
 
