@@ -74,6 +74,9 @@ def main() -> None:
     parser.add_argument("--style", default="chorale")
     parser.add_argument("--seeds", default="1", help="comma-separated seeds; each song runs once per seed")
     parser.add_argument("--segment-bars", type=int, default=32, help="the segmented run's JobConfig.segment_bars")
+    parser.add_argument("--warmup-bars", type=int, default=4, help="the segmented run's JobConfig.warmup_bars")
+    parser.add_argument("--runs", default="one piece,segmented", help="which runs (the one piece is the same for "
+                        "every --warmup-bars: leave it out to compare warm-ups)")
     parser.add_argument("--rolls", type=Path, help="write the piano rolls around the first song's first cut here")
     parser.add_argument("--out-dir", type=Path, help="write every output here (SONG_SEED_RUN.mid)")
     args = parser.parse_args()
@@ -100,8 +103,9 @@ def main() -> None:
         steps = tokenizer.bar_starts_steps(score)
         bar_ticks = [s * score.ticks_per_beat // tokenizer.config.steps_per_beat for s in steps]
         outputs = {}
-        for name, segment_bars in (("one piece", 0), ("segmented", args.segment_bars)):
-            config = JobConfig(seed=seed, segment_bars=segment_bars)
+        for name, segment_bars in [(n, b) for n, b in (("one piece", 0), ("segmented", args.segment_bars))
+                                   if n in args.runs.split(",")]:
+            config = JobConfig(seed=seed, segment_bars=segment_bars, warmup_bars=args.warmup_bars)
             start = time.process_time()
             if args.job == "convert":
                 result = convert(model, tokenizer, score, {args.style: 1.0}, config)
@@ -131,16 +135,16 @@ def main() -> None:
                      for name, (result, _) in outputs.items()]
             write_piano_rolls(args.rolls, crops)
     print(f"\n{args.job} --{'to' if args.job == 'convert' else 'style'} {args.style} --seeds {args.seeds}, "
-          f"--segment-bars {args.segment_bars}, started {started}, {len(args.songs)} songs\n")
+          f"--segment-bars {args.segment_bars} --warmup-bars {args.warmup_bars}, started {started}, {len(args.songs)} songs\n")
     keys = ["cpu_s", "p_style", "notes_per_bar", "in_key", "doubling", "seam_notes_per_bar", "seam_in_key",
             "worst_seam_in_key", "seam_jump"]
     print("| run | " + " | ".join(keys) + " |\n| --- |" + " --- |" * len(keys))
-    for name in ("one piece", "segmented"):
+    for name in args.runs.split(","):
         mine = [r for r in rows if r["run"] == name]
         print(f"| {name} | " + " | ".join(f"{np.nanmean([r[k] for r in mine]):.3f}" for k in keys) + " |")
-    worst = [r["worst_seam_in_key"] for r in rows if r["run"] == "segmented"]
-    print(f"\nworst seam over all runs: segmented {np.nanmin(worst):.3f}, the same bars in one piece "
-          f"{np.nanmin([r['worst_seam_in_key'] for r in rows if r['run'] == 'one piece']):.3f}")
+    print("\nworst seam over all runs: " + ", ".join(
+        f"{name} {np.nanmin([r['worst_seam_in_key'] for r in rows if r['run'] == name]):.3f}"
+        for name in args.runs.split(",")))
 
 
 if __name__ == "__main__":

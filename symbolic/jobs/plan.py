@@ -332,7 +332,7 @@ def _decode_segment(model, tokenizer, plan: Plan, config: GenerationConfig, rule
 def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig, rules: Sequence[PartRule] = (),
                      style_weights: torch.Tensor | None = None, max_part_tokens: int = 256,
                      progress: bool = False, on_bar: Callable[[int, int], None] | None = None,
-                     segment_bars: int = 0, warmup_bars: int = 4) -> list[int]:
+                     segment_bars: int = 0, warmup_bars: int = 8) -> list[int]:
     """Ids of the whole planned sequence, the free parts sampled, ending with EOS.
 
     A long plan is cut into segments (:func:`plan_segments`, with ``segment_bars`` and ``warmup_bars``;

@@ -255,4 +255,4 @@ def test_a_segment_rule_shorter_than_the_warm_up_is_refused(tune, tmp_path, caps
     assert main(["accompany", str(tune), "--style", "chorale", "--segment-bars", "3",
                  "--out", str(tmp_path / "x.mid")]) == 2
     err = capsys.readouterr().err
-    assert "segment_bars=3 must be 0 (never cut) or at least 5" in err and "Traceback" not in err
+    assert "segment_bars=3 must be 0 (never cut) or at least 9" in err and "Traceback" not in err
