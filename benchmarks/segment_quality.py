@@ -2,7 +2,7 @@
 on real songs, measured as a whole and around the seams (docs/results/job-speed.md, "Fourth pass").
 
     python benchmarks/segment_quality.py /work/real-midi/multitrack/pop_*.mid --job convert --style chorale \
-        --rolls docs/results/figures/segment-seams.png
+        --seeds 1 --segment-bars 32 --rolls docs/results/figures/segment-seams.png
 
 For each song, the job runs twice with the same seed: ``segment_bars=0`` (one session) and the default (cut
 into segments, each after the first warmed up over the bars before it).  Per output: the style classifier's
@@ -61,6 +61,8 @@ def measure(result, melody, bar_ticks: list[int], cuts: list[int], classifier, s
         jumps.append(abs(len(after) - len(before)) / 4)
     out.update(seam_notes_per_bar=float(np.mean(seam_notes)) if cuts else math.nan,
                seam_in_key=float(np.nanmean(seam_key)) if cuts else math.nan,
+               worst_seam_in_key=float(np.nanmin(seam_key)) if cuts and not np.all(np.isnan(seam_key)) else math.nan,
+               seams_in_key=[round(k, 2) for k in seam_key],
                seam_jump=float(np.mean(jumps)) if cuts else math.nan)
     return out
 
@@ -70,8 +72,13 @@ def main() -> None:
     parser.add_argument("songs", nargs="+", type=Path)
     parser.add_argument("--job", choices=("convert", "accompany"), default="convert")
     parser.add_argument("--style", default="chorale")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seeds", default="1", help="comma-separated seeds; each song runs once per seed")
+    parser.add_argument("--segment-bars", type=int, default=32, help="the segmented run's JobConfig.segment_bars")
+    parser.add_argument("--warmup-bars", type=int, default=4, help="the segmented run's JobConfig.warmup_bars")
+    parser.add_argument("--runs", default="one piece,segmented", help="which runs (the one piece is the same for "
+                        "every --warmup-bars: leave it out to compare warm-ups)")
     parser.add_argument("--rolls", type=Path, help="write the piano rolls around the first song's first cut here")
+    parser.add_argument("--out-dir", type=Path, help="write every output here (SONG_SEED_RUN.mid)")
     args = parser.parse_args()
 
     import symbolic.jobs.plan as plan_module
@@ -89,15 +96,16 @@ def main() -> None:
     plan_segments = plan_module.plan_segments
     plan_module.plan_segments = lambda *a, **k: cuts_seen.append(plan_segments(*a, **k)) or cuts_seen[-1]
     rows, started = [], time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    for path in args.songs:
+    for path, seed in [(p, int(s)) for p in args.songs for s in args.seeds.split(",")]:
         score = read_midi(path)
         melody = find_melody(score)
         melody_notes = melody.score.tracks[melody.melody_track].notes
         steps = tokenizer.bar_starts_steps(score)
         bar_ticks = [s * score.ticks_per_beat // tokenizer.config.steps_per_beat for s in steps]
         outputs = {}
-        for name, segment_bars in (("one piece", 0), ("segmented", JobConfig().segment_bars)):
-            config = JobConfig(seed=args.seed, segment_bars=segment_bars)
+        for name, segment_bars in [(n, b) for n, b in (("one piece", 0), ("segmented", args.segment_bars))
+                                   if n in args.runs.split(",")]:
+            config = JobConfig(seed=seed, segment_bars=segment_bars, warmup_bars=args.warmup_bars)
             start = time.process_time()
             if args.job == "convert":
                 result = convert(model, tokenizer, score, {args.style: 1.0}, config)
@@ -105,13 +113,19 @@ def main() -> None:
                 result = accompany(model, tokenizer, score, {args.style: 1.0}, config, replace_accompaniment=True)
             seconds = time.process_time() - start
             outputs[name] = (result, seconds)
+            if args.out_dir:
+                from symbolic.outputs.midi import write_midi
+
+                args.out_dir.mkdir(parents=True, exist_ok=True)
+                write_midi(result.score, args.out_dir / f"{path.stem}_{seed}_{name.replace(' ', '_')}.mid")
         cuts = [s.start_bar for s in cuts_seen[-1][1:]]
         for name, (result, seconds) in outputs.items():
-            row = {"song": path.stem, "bars": len(bar_ticks) - 1, "run": name, "cuts": cuts, "cpu_s": seconds,
+            row = {"song": path.stem, "seed": seed, "bars": len(bar_ticks) - 1, "run": name,
+                   "cuts": [(s.warmup_bar, s.start_bar) for s in cuts_seen[-1][1:]], "cpu_s": seconds,
                    **measure(result, melody_notes, bar_ticks, cuts, classifier, style_index)}
             rows.append(row)
             print(" | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()), flush=True)
-        if args.rolls and cuts and path == args.songs[0]:
+        if args.rolls and cuts and path == args.songs[0] and seed == int(args.seeds.split(",")[0]):
             from symbolic.evaluation.figures import write_piano_rolls
             from symbolic.evaluation.jobs import crop_bars
 
@@ -120,13 +134,17 @@ def main() -> None:
                       crop_bars(result.score, 12, tokenizer, first_bar=first))
                      for name, (result, _) in outputs.items()]
             write_piano_rolls(args.rolls, crops)
-    print(f"\n{args.job} --{'to' if args.job == 'convert' else 'style'} {args.style} --seed {args.seed}, "
-          f"started {started}, {len(args.songs)} songs\n")
-    keys = ["p_style", "notes_per_bar", "in_key", "doubling", "seam_notes_per_bar", "seam_in_key", "seam_jump"]
+    print(f"\n{args.job} --{'to' if args.job == 'convert' else 'style'} {args.style} --seeds {args.seeds}, "
+          f"--segment-bars {args.segment_bars} --warmup-bars {args.warmup_bars}, started {started}, {len(args.songs)} songs\n")
+    keys = ["cpu_s", "p_style", "notes_per_bar", "in_key", "doubling", "seam_notes_per_bar", "seam_in_key",
+            "worst_seam_in_key", "seam_jump"]
     print("| run | " + " | ".join(keys) + " |\n| --- |" + " --- |" * len(keys))
-    for name in ("one piece", "segmented"):
+    for name in args.runs.split(","):
         mine = [r for r in rows if r["run"] == name]
         print(f"| {name} | " + " | ".join(f"{np.nanmean([r[k] for r in mine]):.3f}" for k in keys) + " |")
+    print("\nworst seam over all runs: " + ", ".join(
+        f"{name} {np.nanmin([r['worst_seam_in_key'] for r in rows if r['run'] == name]):.3f}"
+        for name in args.runs.split(",")))
 
 
 if __name__ == "__main__":

@@ -195,6 +195,9 @@ def _clip(register: PartRange | None, playable: PartRange | None) -> PartRange |
     return PartRange(low, high) if low <= high else playable
 
 
+_LAST_TIMELINE: list = []  # [plan, vocab, its GivenTimeline]: plans are frozen, so one walk serves them all
+
+
 class GivenTimeline(NamedTuple):
     """The given parts of a plan on one time line: where each bar starts, where the last ends and every
     given note, in steps from the plan's first bar line (the plan loop's bars, chunk by chunk)."""
@@ -206,7 +209,16 @@ class GivenTimeline(NamedTuple):
     @classmethod
     def of_plan(cls, vocab, plan) -> "GivenTimeline":
         """Walk the plan's header and bar openings through the token grammar (which knows each bar's
-        length, meter changes and chunks) and put each given part's notes at its bar's start."""
+        length, meter changes and chunks) and put each given part's notes at its bar's start.  Built once
+        for the last plan asked (the rules of every segment and the cut planning share it)."""
+        if _LAST_TIMELINE and _LAST_TIMELINE[0] is plan and _LAST_TIMELINE[1] is vocab:
+            return _LAST_TIMELINE[2]
+        timeline = cls._walk(vocab, plan)
+        _LAST_TIMELINE[:] = [plan, vocab, timeline]
+        return timeline
+
+    @classmethod
+    def _walk(cls, vocab, plan) -> "GivenTimeline":
         state = GrammarState(vocab).advance_all(plan.header)
         starts, notes, offset = [], {}, 0
         for bar in plan.bars:

@@ -5,11 +5,14 @@ Shared by the GPT blocks and the attention layer of the LSTM decoder.
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["KVCache", "CausalSelfAttention", "apply_linear", "transposed_weight", "apply_linear_t"]
+__all__ = ["KVCache", "CausalSelfAttention", "apply_linear", "transposed_weight", "apply_linear_t", "linear_step"]
 
 
 def _int8_weights(layer: nn.Module):
@@ -49,16 +52,29 @@ def apply_linear_t(layer: nn.Module, x: torch.Tensor, weight_t) -> torch.Tensor:
     GPT-2 ``Conv1D`` keeps its weights in this layout too).  The sums run in another order: the outputs
     differ from ``F.linear``'s in the last bits (about 1e-6 on logits of size 10).
     """
+    return linear_step(layer, weight_t)(x)
+
+
+def linear_step(layer: nn.Module, weight_t) -> Callable[[torch.Tensor], torch.Tensor]:
+    """:func:`apply_linear_t` for one ``layer`` and ``weight_t`` as a callable ``x -> layer(x)``, the layer's
+    bias and operator looked up once: a one-token step calls it every token (a module attribute costs about
+    a microsecond to look up, and a step made ~90 such look-ups).  The same numbers as :func:`apply_linear_t`."""
     if weight_t is None:
-        return apply_linear(layer, x)
+        return partial(apply_linear, layer)
     if not isinstance(weight_t, torch.Tensor):  # packed int8 weights (transposed_weight)
         # DynamicQuantizedLinear.forward's operator (activations quantized per call, reduce_range), called
         # through its C++ entry: the module's Python path (Module.__call__, the torch.ops packet's checks
         # for fake script objects) cost about as much CPU as the int8 product itself in a one-token step
-        return torch.ops.quantized.linear_dynamic._op(x, weight_t, True)
-    if layer.bias is None:
-        return torch.mm(x, weight_t)
-    return torch.addmm(layer.bias, x, weight_t)
+        op = torch.ops.quantized.linear_dynamic._op
+        return lambda x: op(x, weight_t, True)
+    bias = layer.bias
+    if bias is None:
+        return lambda x: torch.mm(x, weight_t)
+    return partial(_addmm_t, bias, weight_t)
+
+
+def _addmm_t(bias: torch.Tensor, weight_t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return torch.addmm(bias, x, weight_t)
 
 
 class KVCache:
@@ -77,6 +93,9 @@ class KVCache:
         self.length = 0
         self.capacity = capacity
         self.step_weights: tuple | None = None
+        self.step_table: tuple | None = None  # what a decoder's one-token step reads, built at its first step
+        # (style_ids, style_weights, style vectors) of the last one-token step: the same tensors give the same vectors
+        self.step_style: tuple | None = None
 
     def reset(self) -> None:
         """Forget every cached position."""
@@ -133,12 +152,18 @@ class CausalSelfAttention(nn.Module):
         transposed ``qkv`` and ``proj`` weights (:func:`transposed_weight`; the same numbers up to the
         order of the sums).  The caller advances ``cache.length``.
         """
-        b, c = x.shape
         qkv_t, proj_t = weights_t
-        qkv = apply_linear_t(self.qkv, x, qkv_t).view(b, 3, self.n_head, 1, c // self.n_head)  # q, k, v: (B, nh, 1, hs)
-        start = cache.length
-        keys, values = cache.keys[layer], cache.values[layer]
-        keys[:, :, start:start + 1] = qkv[:, 1]
-        values[:, :, start:start + 1] = qkv[:, 2]
-        y = F.scaled_dot_product_attention(qkv[:, 0], keys[:, :, :start + 1], values[:, :, :start + 1])
-        return apply_linear_t(self.proj, y.view(b, c), proj_t)  # (B, nh, 1, hs) is already the heads side by side
+        return attention_step(x, cache, layer, self.n_head, linear_step(self.qkv, qkv_t), linear_step(self.proj, proj_t))
+
+
+def attention_step(x: torch.Tensor, cache: KVCache, layer: int, n_head: int, qkv: Callable, proj: Callable) -> torch.Tensor:
+    """:meth:`CausalSelfAttention.step` with its projections as :func:`linear_step` callables: float ``x``
+    ``(B, C)`` to ``(B, C)``; writes the new keys and values at ``cache.length`` (not advanced here)."""
+    b, c = x.shape
+    q, k, v = qkv(x).view(b, 3, n_head, 1, c // n_head).unbind(1)  # each (B, nh, 1, hs)
+    start = cache.length
+    keys, values = cache.keys[layer], cache.values[layer]
+    keys.narrow(2, start, 1).copy_(k)
+    values.narrow(2, start, 1).copy_(v)
+    y = F.scaled_dot_product_attention(q, keys.narrow(2, 0, start + 1), values.narrow(2, 0, start + 1))
+    return proj(y.view(b, c))  # (B, nh, 1, hs) is already the heads side by side

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from symbolic.errors import ConfigError
-from symbolic.models.attention import CausalSelfAttention, KVCache, apply_linear, apply_linear_t, transposed_weight
+from symbolic.models.attention import (CausalSelfAttention, KVCache, apply_linear, attention_step, linear_step,
+                                       transposed_weight)
 from symbolic.models.base import DecoderConfig, StyleConditioning, language_model_loss
 
 __all__ = ["GPTConfig", "GPT", "KVCache"]
@@ -54,16 +55,30 @@ class Block(nn.Module):
         """Inference on one new position per row: ``(B, C)`` to ``(B, C)``, the numbers of :meth:`forward`
         (see :meth:`CausalSelfAttention.step`).  ``weights_t``: the transposed ``qkv``, ``proj``, MLP up and
         down weights (:func:`~symbolic.models.attention.transposed_weight`), or ``None``: the modules' own."""
+        return block_step(x, cache, layer, self.step_entry(weights_t))
+
+    def step_entry(self, weights_t: tuple | None = None) -> tuple:
+        """What :func:`block_step` reads for this block, looked up once (``weights_t`` as in :meth:`step`):
+        the layer norms' arguments, the head count and the four projections as
+        :func:`~symbolic.models.attention.linear_step` callables."""
         qkv_t, proj_t, up_t, down_t = weights_t or (None, None, None, None)
-        ln_1, ln_2, up, down = self.ln_1, self.ln_2, self.mlp[0], self.mlp[2]
-        x = x + self.attn.step(F.layer_norm(x, ln_1.normalized_shape, ln_1.weight, ln_1.bias, ln_1.eps), cache,
-                               layer, (qkv_t, proj_t))
-        h = F.layer_norm(x, ln_2.normalized_shape, ln_2.weight, ln_2.bias, ln_2.eps)
-        return x + apply_linear_t(down, F.gelu(apply_linear_t(up, h, up_t), approximate="tanh"), down_t)
+        ln_1, ln_2, attn = self.ln_1, self.ln_2, self.attn
+        return ((ln_1.normalized_shape, ln_1.weight, ln_1.bias, ln_1.eps), attn.n_head,
+                linear_step(attn.qkv, qkv_t), linear_step(attn.proj, proj_t),
+                (ln_2.normalized_shape, ln_2.weight, ln_2.bias, ln_2.eps),
+                linear_step(self.mlp[0], up_t), linear_step(self.mlp[2], down_t))
 
     def transposed_weights(self) -> tuple:
         """The transposed copies :meth:`step` reads (``None`` for a layer that is not a plain ``nn.Linear``)."""
         return tuple(transposed_weight(layer) for layer in (self.attn.qkv, self.attn.proj, self.mlp[0], self.mlp[2]))
+
+
+def block_step(x: torch.Tensor, cache: KVCache, layer: int, entry: tuple) -> torch.Tensor:
+    """:meth:`Block.step` from the block's :meth:`Block.step_entry`: ``(B, C)`` to ``(B, C)``, the same
+    operations (``torch.layer_norm`` is what ``F.layer_norm`` calls), without a module attribute look-up."""
+    ln_1, n_head, qkv, proj, ln_2, up, down = entry
+    x = x + attention_step(torch.layer_norm(x, *ln_1), cache, layer, n_head, qkv, proj)
+    return x + down(F.gelu(up(torch.layer_norm(x, *ln_2)), approximate="tanh"))
 
 
 class GPT(nn.Module):
@@ -136,9 +151,12 @@ class GPT(nn.Module):
         if start + t > self.config.context_length:
             raise ConfigError(f"{start + t} positions exceed context_length={self.config.context_length}; "
                               "crop the input or start a new cache")
-        style = self.style.forward(style_ids, style_weights, b)  # (B, C)
         if cache is not None and t == 1 and targets is None and not self.training:
-            return self._step(input_ids, style, cache), None
+            kept = cache.step_style  # the style vectors of the last step, for the same style tensors
+            if kept is None or kept[0] is not style_ids or kept[1] is not style_weights or kept[2].size(0) != b:
+                kept = cache.step_style = (style_ids, style_weights, self.style.forward(style_ids, style_weights, b))
+            return self._step(input_ids, kept[2], cache), None
+        style = self.style.forward(style_ids, style_weights, b)  # (B, C)
         # token (B, T, C) + position (T, C, rows start..start+T of the table) + style (B, 1, C) embeddings
         x = self.drop(F.embedding(input_ids, self.tok_emb.weight) + self.pos_emb.weight[start:start + t]
                       + style[:, None, :])
@@ -154,14 +172,20 @@ class GPT(nn.Module):
         sampling loop's step, with fewer calls than the general path; the same bits with a cache made with
         ``transposed=False``, else the same numbers up to the order of the sums (see :meth:`new_cache`)."""
         start = cache.length
-        blocks_t, head_t = cache.step_weights or ((None,) * len(self.blocks), None)
-        x = F.embedding(input_ids[:, 0], self.tok_emb.weight) + self.pos_emb.weight[start] + style  # (B, C)
-        for layer, (block, weights_t) in enumerate(zip(self.blocks, blocks_t)):
-            x = block.step(x, cache, layer, weights_t)
+        table = cache.step_table
+        if table is None:  # the blocks' entries, looked up once per cache (Block.step_entry)
+            blocks_t, head_t = cache.step_weights or ((None,) * len(self.blocks), None)
+            ln_f = self.ln_f
+            table = cache.step_table = (
+                self.tok_emb.weight, self.pos_emb.weight,
+                tuple(block.step_entry(weights_t) for block, weights_t in zip(self.blocks, blocks_t)),
+                (ln_f.normalized_shape, ln_f.weight, ln_f.bias, ln_f.eps), linear_step(self.head, head_t))
+        tok_emb, pos_emb, entries, ln_f, head = table
+        x = F.embedding(input_ids[:, 0], tok_emb) + pos_emb[start] + style  # (B, C)
+        for layer, entry in enumerate(entries):
+            x = block_step(x, cache, layer, entry)
         cache.length += 1
-        ln_f = self.ln_f
-        x = F.layer_norm(x, ln_f.normalized_shape, ln_f.weight, ln_f.bias, ln_f.eps)
-        return apply_linear_t(self.head, x, head_t)[:, None, :]  # (B, 1, vocab_size)
+        return head(torch.layer_norm(x, *ln_f))[:, None, :]  # (B, 1, vocab_size)
 
     def num_parameters(self) -> int:
         """Trainable parameters (tied weights counted once)."""

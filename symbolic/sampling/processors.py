@@ -97,8 +97,8 @@ class TopP:
 
     def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
         sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
-        cumulative = torch.softmax(sorted_logits, dim=-1).cumsum(dim=-1)
-        drop_sorted = cumulative - torch.softmax(sorted_logits, dim=-1) >= self.top_p  # mass before this token
+        probs = torch.softmax(sorted_logits, dim=-1)
+        drop_sorted = probs.cumsum(dim=-1) - probs >= self.top_p  # mass before this token
         drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
         return logits.masked_fill(drop, float("-inf"))
 

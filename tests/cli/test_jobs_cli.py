@@ -243,7 +243,7 @@ def test_a_weights_dtype_that_does_not_exist_is_refused(tune, tmp_path, capsys):
     assert exit_info.value.code == 2 and "int4" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("flags, expected", [([], 0), (["--segment-bars", "32"], 32), (["--segment-bars", "48"], 48)])
+@pytest.mark.parametrize("flags, expected", [([], 32), (["--segment-bars", "0"], 0), (["--segment-bars", "48"], 48)])
 def test_the_segment_rule_reaches_the_job(tune, tmp_path, monkeypatch, flags, expected):
     from symbolic.jobs.config import JobConfig
 
@@ -255,7 +255,7 @@ def test_a_segment_rule_shorter_than_the_warm_up_is_refused(tune, tmp_path, caps
     assert main(["accompany", str(tune), "--style", "chorale", "--segment-bars", "3",
                  "--out", str(tmp_path / "x.mid")]) == 2
     err = capsys.readouterr().err
-    assert "segment_bars=3 must be 0 (never cut) or at least 5" in err and "Traceback" not in err
+    assert "segment_bars=3 must be 0 (never cut) or at least 9" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("flags, expected", [([], None), (["--chord-penalty", "0"], 0.0), (["--chord-penalty", "3.5"], 3.5)])

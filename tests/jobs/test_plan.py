@@ -183,15 +183,16 @@ def test_the_masks_run_once_a_step_with_the_numbers_of_the_whole_chain(tokenizer
 
 # ---------------------------------------------------------------- segments (a long plan decoded in pieces)
 
-def long_score(n_bars: int, tpb: int = 96, rest_bar: int | None = None, tempo_bar: int | None = None) -> Score:
-    """A melody of one note a beat (a rest through bar ``rest_bar``) and a bass a bar, ``n_bars`` bars of 4/4,
-    a tempo change at ``tempo_bar``."""
+def long_score(n_bars: int, tpb: int = 96, rest_bar: int | None = None, tempo_bar: int | None = None,
+               rests: range = range(0), bass: bool = True) -> Score:
+    """A melody of one note a beat (a rest through bar ``rest_bar`` and the bars of ``rests``) and a bass a bar
+    (none without ``bass``), ``n_bars`` bars of 4/4, a tempo change at ``tempo_bar``."""
     from symbolic.score import TempoChange
 
     bar = 4 * tpb
     melody = [Note(b * bar + k * tpb, tpb, 67 + (b + k) % 5, 80) for b in range(n_bars) for k in range(4)
-              if b != rest_bar]
-    bass = [Note(b * bar, bar, 43 + b % 3, 70) for b in range(n_bars)]
+              if b != rest_bar and b not in rests]
+    bass = [Note(b * bar, bar, 43 + b % 3, 70) for b in range(n_bars)] if bass else []
     tempos = [TempoChange(0, 500_000)] + ([TempoChange(tempo_bar * bar, 400_000)] if tempo_bar else [])
     return Score(ticks_per_beat=tpb, tracks=[Track(0, notes=melody), Track(0, notes=[]), Track(32, notes=bass)],
                  time_signatures=[TimeSignature(0, 4, 4)], tempos=tempos)
@@ -227,11 +228,57 @@ def test_a_long_plan_is_cut_at_phrase_boundaries_with_a_warm_up_and_seeds_of_its
     assert len({s.seed for s in four}) == 4
 
 
+def test_a_warm_up_reaches_back_to_bars_where_the_melody_plays(tokenizer):
+    from symbolic.jobs.plan import plan_segments
+
+    vocab = tokenizer.vocab
+    # the melody alone is given and rests through bars 26-45, around the even split (37): every cut near it
+    # would start after 4 silent bars, where a segment hears nothing of the song (a ballad's interlude)
+    plan = long_plan(tokenizer, 70, rests=range(26, 46), bass=False)
+    heard = [any(ids is not None and len(ids) > 1 for _, ids in bar.parts) for bar in plan.bars]
+    assert not any(heard[26:46]) and all(heard[:26])
+    first, second = plan_segments(vocab, plan, 32, 4, seed=5)
+    assert first.stop_bar == second.start_bar and 33 <= second.start_bar <= 41  # still near the even split
+    # the warm-up starts early enough to hear 4 bars of the melody, and no earlier than it must
+    assert sum(heard[second.warmup_bar:second.start_bar]) == 4 and heard[second.warmup_bar]
+    assert second.start_bar - 16 <= second.warmup_bar < second.start_bar - 4
+    # where the melody plays up to the cut, the warm-up keeps its 4 bars
+    with_bass = plan_segments(vocab, long_plan(tokenizer, 70, rests=range(26, 46)), 32, 4, seed=5)[1]
+    assert with_bass.start_bar - with_bass.warmup_bar == 4
+
+    # a drum part playing through the melody's rests does not count as heard (it tells no key)
+    from symbolic.jobs.plan import _pitched_bars
+
+    score = long_score(70, rests=range(26, 46), bass=False)
+    score.tracks.append(Track(0, is_drum=True, notes=[Note(b * 384, 96, 36, 90) for b in range(70)]))
+    header, bars = split_bars(vocab, tokenizer.encode(score, style="chorale"))
+    with_drums = Plan(tuple(header), tuple(BarPlan(tuple(o), tuple(sorted((s, tuple(p)) for s, p in parts.items())))
+                                           for o, parts in bars))
+    assert _pitched_bars(vocab, with_drums) == heard
+
+
+def test_each_segment_keeps_the_songs_key_bar_by_bar(tokenizer, monkeypatch):
+    from symbolic.jobs.rules import ScaleBias
+
+    vocab = tokenizer.vocab
+    plan = long_plan(tokenizer, 70, rests=range(30, 44), bass=False)
+    c_major, f_sharp_major = frozenset({0, 2, 4, 5, 7, 9, 11}), frozenset({1, 3, 5, 6, 8, 10, 11})
+    # the key of each bar, changing at irregular bars: a segment reading another bar's key, or a key of its
+    # own, writes pitches out of the bar's key
+    scales = tuple(c_major if (b * 7) % 11 < 5 else f_sharp_major for b in range(70))
+    pitch = vocab.offsets[TokenType.PITCH]
+    for workers in (1, 2):
+        ids = _segmented(tokenizer, plan, workers, monkeypatch, rules=[ScaleBias(pitch, 1e4, scales)])
+        _, bars = split_bars(vocab, ids)
+        written = [[t - pitch for t in parts[1] if vocab.types[t] == TokenType.PITCH] for _, parts in bars]
+        assert sum(map(len, written)) > 100
+        assert all(p % 12 in scales[b] for b, pitches in enumerate(written) for p in pitches)
+
+
 def test_segmenting_settings_are_checked(tokenizer):
     from symbolic.jobs.config import JobConfig
 
-    assert JobConfig().segment_bars == 0 and JobConfig().warmup_bars >= 1  # off by default: a segment may drift in key
-    assert JobConfig(segment_bars=32).segment_bars > JobConfig().warmup_bars
+    assert JobConfig().segment_bars > JobConfig().warmup_bars >= 1  # on by default
     for bad in ({"segment_bars": 4, "warmup_bars": 4}, {"segment_bars": -1}, {"warmup_bars": -2}):
         with pytest.raises(ConfigError, match="segment_bars"):
             JobConfig(**bad)

@@ -229,3 +229,25 @@ def test_gpt_step_over_int8_layers_matches_their_general_path():
             model(x[:, :7], cache=cache)
             out[mode] = model(x[:, 7:], cache=cache)[0][:, -1]
     assert torch.allclose(out["train"], out["eval"], rtol=0, atol=1e-6)
+
+
+def test_gpt_step_follows_a_new_style_tensor_within_one_cache():
+    """The one-token step keeps the style vectors of the style tensors it was last given (one cache, one
+    generation); other tensors, even in the same cache, must give their own style."""
+    torch.manual_seed(3)
+    model = GPT(GPTConfig(**{**SIZE, "dropout": 0.0, "style_dropout": 0.0})).eval()
+    x = torch.randint(0, TOK.vocab_size, (1, 6), generator=torch.Generator().manual_seed(4))
+    a, b = torch.tensor([1]), torch.tensor([2])
+    out = {}
+    with torch.no_grad():
+        for name, last_style, general in (("step", b, False), ("general", b, True), ("stuck", a, False)):
+            model.eval()
+            cache = model.new_cache(1, transposed=False)
+            model(x[:, :4], style_ids=a, cache=cache)
+            model(x[:, 4:5], style_ids=a, cache=cache)  # a one-token step with style a
+            if general:
+                model.train()  # the general path (no dropout here) computes the style afresh
+            out[name] = model(x[:, 5:6], style_ids=last_style, cache=cache)[0][:, -1]
+    model.eval()
+    assert torch.equal(out["step"], out["general"])
+    assert not torch.allclose(out["step"], out["stuck"], atol=1e-4)  # the style changes the logits
