@@ -13,8 +13,8 @@ The model (Rabiner 1989, "A tutorial on hidden Markov models", Viterbi decoding)
   covers major and minor songs.  The key is the model's too: of the 12 references, the one under which
   the notes' likeliest chord path is likeliest (on POP909's 98 validation songs it is the annotated key's
   in 93, where the Krumhansl-Kessler key of the melody's notes, :mod:`symbolic.analysis.keys`, is in 80:
-  a melody that dwells on the fifth of its key reads as the key a fifth up).  State ``s`` is the triad on ``(reference + s // 2) % 12``, minor when
-  ``s`` is odd.
+  a melody that dwells on the fifth of its key reads as the key a fifth up).  State ``s`` is the triad
+  on ``(reference + s // 2) % 12``, minor when ``s`` is odd.
 * **Emissions:** the given notes' pitch-class histogram over the segment, each note counting its beats
   in the segment up to one (a held note is one observation, not four), scored by the log-probabilities
   of a note's interval above the chord's root for a major and a minor chord (``interval_log_probs``),
@@ -27,7 +27,7 @@ The model (Rabiner 1989, "A tutorial on hidden Markov models", Viterbi decoding)
   distribution moved only a few (on the 98 test songs the last half bar with melody was guessed as I in
   11 and vi in 63 without it, 14 and 52 with it).
 
-All of it is counted from the POP909 training split's melodies and annotated chords
+All of it is counted from the POP909 training split's melodies, annotated chords and keys
 (``benchmarks/chord_fit.py``, results in ``docs/results/chords.md``); the shipped parameters are
 ``symbolic/assets/chord-model/model.json``.
 """
@@ -43,10 +43,11 @@ import numpy as np
 
 from symbolic.errors import ConfigError, DataError
 
-__all__ = ["N_CHORDS", "ChordModel", "chord_segments", "segment_histograms", "triad_pitch_classes", "load_chord_model", "fit_chord_model", "estimate_chords"]
+__all__ = ["N_CHORDS", "ChordModel", "chord_segments", "segment_histograms", "triad_pitch_classes",
+           "load_chord_model", "fit_chord_model", "estimate_chords"]
 
 N_CHORDS = 24  # 12 roots x (major, minor)
-_SMOOTHING = 1.0  # add-one counts for every interval, transition and prior
+_SMOOTHING = 1.0  # add-one counts for every interval, transition, prior and final state
 
 
 def triad_pitch_classes(state: int, reference: int) -> frozenset[int]:
