@@ -448,12 +448,12 @@ class ChordBias(PartRuleBase):
     piano 0.985) and clashed with itself by semitones (``docs/results/pop-accompaniment.md``).
 
     Raises:
-        ConfigError: ``penalty`` below 0.
+        ConfigError: ``penalty`` below 0 or not finite.
     """
 
     vocab: object
     penalty: float
-    model: object | None = None
+    model: object | None = None  # a symbolic.analysis.harmony.ChordModel
     _starts: list[int] = field(default_factory=list, init=False, repr=False)
     _chords: list[frozenset[int] | None] = field(default_factory=list, init=False, repr=False)
     _bar_starts: tuple[int, ...] = field(default=(), init=False, repr=False)
