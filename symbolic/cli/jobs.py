@@ -37,13 +37,14 @@ def _common(parser: argparse.ArgumentParser, style_flag: str, defaults: JobConfi
     parser.add_argument("--segment-bars", type=int, default=JobConfig.segment_bars,
                         help=f"a song of at least twice this many bars is cut at phrase boundaries into segments "
                              f"that decode side by side on the free cores, the same output whatever their "
-                             f"number (default {JobConfig.segment_bars}; 0: never cut)")
+                             f"number (default {JobConfig.segment_bars}; 0: never cut; continue always decodes "
+                             "in one piece)")
     parser.add_argument("--chord-penalty", type=float, default=JobConfig.chord_penalty, metavar="NATS",
                         help="nats taken from new notes outside the chords guessed from the melody (default: the "
                              "style's own, 2 for pop's piano and 0 for the others; 0: pick notes from the key alone)")
     parser.add_argument("--out", type=Path, required=True, help="output MIDI file")
     parser.add_argument("--wav", type=Path, help="also render the output to this WAV file (needs FluidSynth)")
-    add_threads_option(parser)
+    add_threads_option(parser, "torch threads, and how many segments of a long song decode side by side")
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pytest
 import torch
 from conftest import tiny_gpt
@@ -395,3 +396,54 @@ def test_segments_are_shared_among_the_workers_by_their_length():
     assert _balance([48, 39, 51, 48], 2) == [[1, 2], [0, 3]]  # 90 and 96 bars, not 99 and 87 by turns
     assert _balance([10, 10, 10], 3) == [[0], [1], [2]]
     assert _balance([5, 7], 1) == [[0, 1]]
+
+
+def _slow_segments(pid_file: str) -> None:
+    """Run two endless-ish segments side by side; the worker writes its pid, then reports a bar every 50 ms."""
+    import time
+
+    from symbolic.jobs.plan import _run_side_by_side
+
+    def run(k, before_bar):
+        if k == 1:  # the worker's segment
+            with open(pid_file, "w") as f:
+                f.write(str(os.getpid()))
+        for index in range(2000):
+            time.sleep(0.05)
+            before_bar(index)
+        return [k]
+
+    _run_side_by_side(run, [10, 10], 2, lambda: None)
+
+
+def test_a_worker_stops_when_its_parent_is_killed(tmp_path):
+    # a tester killed a convert with SIGTERM and its forked worker decoded on alone for 17 s
+    import multiprocessing
+    import signal
+    import time
+
+    pid_file = tmp_path / "worker.pid"
+    parent = multiprocessing.get_context("fork").Process(target=_slow_segments, args=(str(pid_file),))
+    parent.start()
+    for _ in range(200):
+        if pid_file.is_file() and pid_file.read_text():
+            break
+        time.sleep(0.05)
+    worker = int(pid_file.read_text())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.join()
+
+    def alive(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split(")")[-1].split()[0] != "Z"  # a zombie has stopped
+        except FileNotFoundError:
+            return False
+
+    deadline = time.time() + 5
+    while alive(worker) and time.time() < deadline:
+        time.sleep(0.05)
+    stopped = not alive(worker)
+    if not stopped:  # leave no orphan behind a failing test
+        os.kill(worker, signal.SIGKILL)
+    assert stopped
