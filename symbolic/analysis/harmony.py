@@ -225,18 +225,22 @@ def estimate_chords(model: ChordModel, histograms: np.ndarray) -> tuple[int | No
         raise DataError("chord histograms hold beats of sounding notes: finite and >= 0")
     if not histograms.sum() > 0:
         return None, []
+    # the emissions depend on a chord's root, not on the reference: score the 24 chords once (counted from
+    # C) and read each reference's states as a permutation of those columns
+    absolute = model.emission_scores(histograms, [0] * len(histograms))
+    states = np.arange(N_CHORDS)
     best = None
     for reference in range(12):
-        score, path = _viterbi(model, histograms, reference)
+        columns = 2 * ((reference + states // 2) % 12) + states % 2
+        score, path = _viterbi(model, absolute[:, columns])
         if best is None or score > best[0]:
             best = (score, reference, path)
     return best[1], best[2]
 
 
-def _viterbi(model: ChordModel, histograms: np.ndarray, reference: int) -> tuple[float, list[int]]:
-    """The best path's log-score and states with every segment counted from ``reference``."""
-    n = len(histograms)
-    emissions = model.emission_scores(histograms, [reference] * n)
+def _viterbi(model: ChordModel, emissions: np.ndarray) -> tuple[float, list[int]]:
+    """The best path's log-score and states under float ``(n, 24)`` emission scores."""
+    n = len(emissions)
     transitions = np.asarray(model.transition_log_probs)
     score = emissions[0] + np.asarray(model.prior_log_probs)
     back = np.zeros((n, N_CHORDS), dtype=np.int64)

@@ -13,8 +13,7 @@ import numpy as np
 
 from symbolic.tokenization.stream import part_notes
 
-__all__ = ["MAJOR_PROFILE", "MINOR_PROFILE", "estimate_key", "scale_pitch_classes", "windowed_keys", "windowed_scales",
-           "bar_scales"]
+__all__ = ["MAJOR_PROFILE", "MINOR_PROFILE", "estimate_key", "scale_pitch_classes", "windowed_scales", "bar_scales"]
 
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
@@ -46,9 +45,8 @@ def scale_pitch_classes(tonic: int, minor: bool) -> frozenset[int]:
     return frozenset((tonic + step) % 12 for step in (_MINOR_STEPS if minor else _MAJOR_STEPS))
 
 
-def windowed_keys(histograms: list[np.ndarray], radius: int = 2) -> list[tuple[int, bool] | None]:
-    """The key ``(tonic pitch class, is_minor)`` around each of a sequence of ``(12,)`` histograms (one per
-    bar, say).
+def windowed_scales(histograms: list[np.ndarray], radius: int = 2) -> list[frozenset[int] | None]:
+    """The scale around each of a sequence of ``(12,)`` histograms (one per bar, say).
 
     Each bar's key is told from the bars within ``radius`` of it, so a modulation is
     followed; a window with no notes takes the key of the whole, and a whole with no
@@ -58,13 +56,11 @@ def windowed_keys(histograms: list[np.ndarray], radius: int = 2) -> list[tuple[i
         return []
     stacked = np.stack([np.asarray(h, dtype=np.float64) for h in histograms])
     whole = estimate_key(stacked.sum(axis=0))
-    return [estimate_key(stacked[max(0, i - radius):i + radius + 1].sum(axis=0)) or whole
-            for i in range(len(stacked))]
-
-
-def windowed_scales(histograms: list[np.ndarray], radius: int = 2) -> list[frozenset[int] | None]:
-    """The scale (:func:`scale_pitch_classes`) of the key around each histogram (:func:`windowed_keys`)."""
-    return [scale_pitch_classes(*key) if key else None for key in windowed_keys(histograms, radius)]
+    out: list[frozenset[int] | None] = []
+    for i in range(len(stacked)):
+        key = estimate_key(stacked[max(0, i - radius):i + radius + 1].sum(axis=0)) or whole
+        out.append(scale_pitch_classes(*key) if key else None)
+    return out
 
 
 def bar_scales(vocab, bars, slots: set[int] | None = None) -> tuple[frozenset[int] | None, ...]:
