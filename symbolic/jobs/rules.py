@@ -384,6 +384,21 @@ class PitchRange(PartRuleBase):
         return forbid_unless_empty(logits, outside)
 
 
+def _outside_bias(cache: dict, pitch_classes: frozenset[int], penalty: float, pitch_offset: int,
+                  logits: torch.Tensor) -> torch.Tensor:
+    """A ``(vocab_size,)`` bias of ``-penalty`` on the Pitch ids outside ``pitch_classes`` (0 elsewhere), in
+    ``logits``' width, dtype and device; built once per set and penalty and kept in ``cache``."""
+    key = (pitch_classes, penalty, logits.size(-1), logits.dtype, logits.device)
+    bias = cache.get(key)
+    if bias is None:
+        classes = torch.arange(128, device=logits.device) % 12
+        outside = ~torch.isin(classes, torch.tensor(sorted(pitch_classes), dtype=torch.long, device=logits.device))
+        bias = torch.zeros(logits.size(-1), dtype=logits.dtype, device=logits.device)
+        bias[pitch_offset:pitch_offset + 128] = outside.to(logits.dtype) * -penalty
+        cache[key] = bias
+    return bias
+
+
 @dataclass(eq=False)
 class ScaleBias(PartRuleBase):
     """Lower the logits of a free part's Pitch ids outside the key of its bar by ``penalty`` nats: notes out
@@ -403,7 +418,7 @@ class ScaleBias(PartRuleBase):
     silent_penalty: float | None = None
     _penalty: float = field(default=0.0, init=False, repr=False)
     _scale: frozenset[int] | None = field(default=None, init=False, repr=False)
-    _biases: dict = field(default_factory=dict, init=False, repr=False)  # (scale, penalty, width, dtype, device) -> bias
+    _biases: dict = field(default_factory=dict, init=False, repr=False)  # one bias vector per key: _outside_bias
 
     def __post_init__(self) -> None:
         if not 0 <= self.penalty < float("inf") or not (self.silent_penalty is None or
@@ -423,15 +438,7 @@ class ScaleBias(PartRuleBase):
     def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
         if self.slot is None or self._scale is None or self._penalty == 0:
             return logits
-        key = (self._scale, self._penalty, logits.size(-1), logits.dtype, logits.device)
-        bias = self._biases.get(key)
-        if bias is None:  # one bias vector per key of the piece, built once
-            classes = torch.arange(128, device=logits.device) % 12
-            outside = ~torch.isin(classes, torch.tensor(sorted(self._scale), dtype=torch.long, device=logits.device))
-            bias = torch.zeros(logits.size(-1), dtype=logits.dtype, device=logits.device)
-            bias[self.pitch_offset:self.pitch_offset + 128] = outside.to(logits.dtype) * -self._penalty
-            self._biases[key] = bias
-        return logits + bias
+        return logits + _outside_bias(self._biases, self._scale, self._penalty, self.pitch_offset, logits)
 
 
 @dataclass(eq=False)
@@ -458,7 +465,7 @@ class ChordBias(PartRuleBase):
     _chords: list[frozenset[int] | None] = field(default_factory=list, init=False, repr=False)
     _bar_starts: tuple[int, ...] = field(default=(), init=False, repr=False)
     _origin: int = field(default=0, init=False, repr=False)
-    _biases: dict = field(default_factory=dict, init=False, repr=False)  # (chord, width, dtype, device) -> bias
+    _biases: dict = field(default_factory=dict, init=False, repr=False)  # one bias vector per chord: _outside_bias
 
     def __post_init__(self) -> None:
         if not 0 <= self.penalty < float("inf"):
@@ -497,19 +504,7 @@ class ChordBias(PartRuleBase):
         chord = self.chord_at(self._origin + states[0].note_pos)
         if chord is None:
             return logits
-        key = (chord, logits.size(-1), logits.dtype, logits.device)
-        bias = self._biases.get(key)
-        if bias is None:  # one bias vector per chord of the piece, built once
-            classes = torch.arange(128, device=logits.device) % 12
-            outside = ~torch.isin(classes, torch.tensor(sorted(chord), dtype=torch.long, device=logits.device))
-            bias = torch.zeros(logits.size(-1), dtype=logits.dtype, device=logits.device)
-            bias[self.pitch_offset:self.pitch_offset + 128] = outside.to(logits.dtype) * -self.penalty
-            self._biases[key] = bias
-        return logits + bias
-
-    @property
-    def pitch_offset(self) -> int:
-        return self.vocab.offsets[TokenType.PITCH]
+        return logits + _outside_bias(self._biases, chord, self.penalty, self.vocab.offsets[TokenType.PITCH], logits)
 
 
 @dataclass(eq=False)
