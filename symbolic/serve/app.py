@@ -195,6 +195,10 @@ def create_app(config: ServeConfig, queue: JobQueue | None = None) -> FastAPI:
         if parsed.melody_track is not None and not 0 <= parsed.melody_track < len(score.tracks):
             raise ConfigError(f"melody track {parsed.melody_track} does not exist; the file has tracks "
                               f"0..{len(score.tracks) - 1}")
+        if parsed.chords is not None:
+            from symbolic.analysis.chords import parse_chord_chart
+
+            parse_chord_chart(parsed.chords, score)  # a bad chart fails here, before any work
         ref_data = None
         if reference is not None:
             ref_data = await _read_limited(reference, config.max_upload_bytes, "the reference piece")

@@ -100,7 +100,9 @@ def test_bad_input_gets_the_right_status(client, config, tune_bytes, data_dir):
                             ({"job": "accompany", "style": "chorale", "colour": 1}, "unknown setting"),
                             ({"job": "accompany", "style": "chorale", "tracks": "kazoo"}, "kazoo"),
                             ({"job": "accompany", "style": "chorale", "melody_track": 5}, "does not exist"),
-                            ({"job": "continue", "style": "chorale", "bars": 1000}, "at most")]:
+                            ({"job": "continue", "style": "chorale", "bars": 1000}, "at most"),
+                            ({"job": "accompany", "style": "chorale", "chords": "C | Hm7"}, "bar 2: 'Hm7'"),
+                            ({"job": "continue", "style": "chorale", "chords": "C"}, "continue takes none")]:
         response = submit(client, tune_bytes, settings)
         assert response.status_code == 422 and words in response.json()["error"], (settings, response.text)
     assert client.post("/api/jobs", files={"midi": ("t.mid", tune_bytes)},
