@@ -14,7 +14,8 @@ from symbolic.errors import DataError
 from symbolic.score import Annotations, ChordSpan, Score
 
 __all__ = ["parse_root", "chord_pitch_classes", "parse_key", "chord_tone_ratio", "harte_label", "parse_chord_chart",
-           "read_chords"]
+           "read_chords",
+           "chord_rows_text"]
 
 _NATURALS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 # Semitones above the root of each scale degree (Harte's degree names).
@@ -238,6 +239,18 @@ def read_chords(source: str, score: Score) -> list[ChordSpan]:
             raise DataError(f"{path}: {exc}") from None
     ticks = ticks_of_seconds(score, [float(x) for r in rows for x in r[:2]]).reshape(-1, 2)
     return [ChordSpan(int(a), int(b), r[2]) for (a, b), r in zip(ticks, rows) if b > a]
+
+
+def chord_rows_text(score: Score) -> str:
+    """``score``'s chord spans as POP909 ``chord_midi.txt`` rows (``start_s end_s Harte_label``, seconds by its
+    tempo map, to the microsecond), which :func:`read_chords` reads back; ``""`` when it has none."""
+    from symbolic.score import seconds_of_ticks
+
+    spans = score.annotations.chords
+    if not spans:
+        return ""
+    seconds = seconds_of_ticks(score, [t for s in spans for t in (s.start_ticks, s.end_ticks)])
+    return "".join(f"{seconds[2 * i]:.6f} {seconds[2 * i + 1]:.6f} {s.label}\n" for i, s in enumerate(spans))
 
 
 def _is_number(text: str) -> bool:

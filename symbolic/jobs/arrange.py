@@ -296,9 +296,7 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     grid = straight_grid(tokenizer.vocab) if triplets < SWING_SHARE else None
     if grid is not None:
         rules.append(grid)
-    decisions = [f"chords: the {len(chords)} chords given with the input" if chords is not None else
-                 "chords: guessed from the given parts' notes, a triad a half bar"] if any(
-        isinstance(rule, ChordBias) for rule in rules) else []
+    decisions = [_chords_line(tokenizer, view, chords)] if any(isinstance(rule, ChordBias) for rule in rules) else []
     decisions += [f"feel: {'straight' if triplets < SWING_SHARE else 'swung or triplet'} ({triplets:.0%} of the "
                  f"kept parts' onsets on triplet positions): "
                  + ("no triplet positions in the new parts" if grid is not None else "triplets allowed")]
@@ -338,6 +336,19 @@ def given_chord_steps(tokenizer: EventTokenizer, score: Score) -> tuple[tuple[in
     tpb = score.ticks_per_beat
     return tuple((tokenizer.grid_step(c.start_ticks, tpb), tokenizer.grid_step(c.end_ticks, tpb),
                   chord_pitch_classes(c.label)) for c in score.annotations.chords)
+
+
+def _chords_line(tokenizer: EventTokenizer, view: Score, chords) -> str:
+    """The decision line on the chords the new parts follow: given (and how far they reach), or guessed."""
+    import bisect
+
+    if chords is None:
+        return "chords: guessed from the given parts' notes, a triad a half bar"
+    bar_starts = tokenizer.bar_starts_steps(view, cover_sounding=True)
+    n_bars = len(bar_starts) - 1
+    last = bisect.bisect_left(bar_starts, max((end for _, end, _ in chords), default=0))
+    line = f"chords: the {len(chords)} chords given with the input"
+    return line if last >= n_bars else line + f", to bar {last} of {n_bars} (no chord rule after it)"
 
 
 def style_programs(weights: dict[str, float], n_parts: int) -> list[int]:

@@ -214,6 +214,10 @@ def create_app(config: ServeConfig, queue: JobQueue | None = None) -> FastAPI:
         from symbolic.utils import atomic_write_bytes
 
         atomic_write_bytes(folder / "input.mid", upload_midi_bytes(data, score))
+        if parsed.chords is None and score.annotations.chords:  # a MusicXML lead sheet's chord symbols
+            from symbolic.analysis.chords import chord_rows_text
+
+            atomic_write_bytes(folder / "chords.txt", chord_rows_text(score).encode("utf-8"))
         if ref_data is not None:
             atomic_write_bytes(folder / "reference.mid", ref_data)
         state["queue"].submit(job_id)

@@ -123,10 +123,14 @@ def _run(settings: JobSettings, folder: Path, model_name: str, on_bar: Callable[
     from symbolic.styles.words import describe_mix
 
     score = read_midi(folder / "input.mid")
-    if settings.chords is not None:
+    if settings.chords is not None:  # a chord chart in the settings
         from symbolic.analysis.chords import parse_chord_chart
 
         score.annotations.chords = parse_chord_chart(settings.chords, score)
+    elif (folder / "chords.txt").is_file():  # an uploaded lead sheet's chord symbols
+        from symbolic.analysis.chords import read_chords
+
+        score.annotations.chords = read_chords(str(folder / "chords.txt"), score)
     reference = folder / "reference.mid"
     example = read_midi(reference) if reference.is_file() else None
     model, tokenizer, _ = _decoder(model_name)

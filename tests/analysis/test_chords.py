@@ -98,3 +98,16 @@ def test_chords_are_read_from_a_chart_text_a_chart_file_or_pop909_rows(tmp_path)
     with pytest.raises(DataError, match="chord_midi.txt.*'Q:min'"):
         read_chords(str(rows), score)
 
+
+
+def test_chord_rows_are_written_in_seconds_and_read_back(tmp_path):
+    from symbolic.analysis.chords import chord_rows_text
+
+    score = Score(ticks_per_beat=480, tempos=[TempoChange(0, 500_000), TempoChange(1920, 1_000_000)],
+                  tracks=[Track(notes=[Note(0, 7680, 60, 80)])])
+    score.annotations.chords = parse_chord_chart("C | Am7 F/A | G7", score)
+    path = tmp_path / "chords.txt"
+    path.write_text(chord_rows_text(score), encoding="utf-8")
+    assert path.read_text(encoding="utf-8").splitlines()[1] == "2.000000 4.000000 A:min7"  # bar 2 at 60 bpm: 2 beats
+    assert read_chords(str(path), score) == score.annotations.chords
+    assert chord_rows_text(Score()) == ""
