@@ -15,7 +15,7 @@ from symbolic.score import Annotations, ChordSpan, Score
 
 __all__ = ["parse_root", "chord_pitch_classes", "parse_key", "chord_tone_ratio", "harte_label", "parse_chord_chart",
            "read_chords",
-           "chord_rows_text"]
+           "chord_rows_text", "music_start_bar"]
 
 _NATURALS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 # Semitones above the root of each scale degree (Harte's degree names).
@@ -119,125 +119,234 @@ def chord_tone_ratio(score: Score, track_index: int, annotations: Annotations | 
 
 
 # ------------------------------------------------------------------------------------ chord charts
-# Lead-sheet chord symbols: the suffix after the root, as pop and jazz charts write it -> Harte's shorthand
-# (or its degree list), after the chord-symbol conventions music21's ChordSymbol also reads.
+# Lead-sheet chord symbols: the suffix after the root, as pop, jazz and Real Book charts write it -> Harte's
+# shorthand (or its degree list), after the chord-symbol conventions music21's ChordSymbol also reads.
+# Parentheses are read away first ("Am(add9)" is "Amadd9", "C7(b9)" is "C7b9").
 _CHART_SUFFIXES = {
-    "": "maj", "M": "maj", "maj": "maj", "m": "min", "min": "min", "-": "min", "dim": "dim", "o": "dim",
-    "aug": "aug", "+": "aug", "7": "7", "dom7": "7", "maj7": "maj7", "M7": "maj7", "ma7": "maj7", "m7": "min7",
-    "min7": "min7", "-7": "min7", "dim7": "dim7", "o7": "dim7", "m7b5": "hdim7", "ø": "hdim7", "ø7": "hdim7",
-    "mmaj7": "minmaj7", "mM7": "minmaj7", "6": "maj6", "m6": "min6", "9": "9", "maj9": "maj9", "M9": "maj9",
-    "m9": "min9", "11": "11", "m11": "min11", "13": "13", "maj13": "maj13", "m13": "min13", "sus2": "sus2",
-    "sus4": "sus4", "sus": "sus4", "7sus4": "sus4(b7)", "7sus": "sus4(b7)", "add9": "maj(9)", "madd9": "min(9)",
-    "add2": "maj(2)", "5": "(1,5)", "7b9": "7(b9)", "7#9": "7(#9)", "7b5": "(1,3,b5,b7)", "aug7": "(1,3,#5,b7)",
-    "+7": "(1,3,#5,b7)",
+    "": "maj", "M": "maj", "maj": "maj", "ma": "maj", "m": "min", "mi": "min", "min": "min", "-": "min",
+    "dim": "dim", "o": "dim", "°": "dim", "aug": "aug", "+": "aug", "7": "7", "dom7": "7",
+    "maj7": "maj7", "M7": "maj7", "ma7": "maj7", "Maj7": "maj7", "MA7": "maj7", "Δ": "maj7", "Δ7": "maj7",
+    "m7": "min7", "mi7": "min7", "min7": "min7", "-7": "min7", "dim7": "dim7", "o7": "dim7", "°7": "dim7",
+    "m7b5": "hdim7", "m7-5": "hdim7", "mi7b5": "hdim7", "-7b5": "hdim7", "ø": "hdim7", "ø7": "hdim7",
+    "mmaj7": "minmaj7", "mM7": "minmaj7", "mMaj7": "minmaj7", "-maj7": "minmaj7",
+    "6": "maj6", "m6": "min6", "mi6": "min6", "69": "maj6(9)", "6/9": "maj6(9)", "m69": "min6(9)",
+    "9": "9", "maj9": "maj9", "M9": "maj9", "Maj9": "maj9", "m9": "min9", "mi9": "min9", "11": "11", "m11": "min11",
+    "13": "13", "maj13": "maj13", "m13": "min13", "sus2": "sus2", "2": "maj(2)", "sus4": "sus4", "sus": "sus4",
+    "7sus4": "sus4(b7)", "7sus": "sus4(b7)", "9sus4": "sus4(b7,9)", "9sus": "sus4(b7,9)",
+    "add9": "maj(9)", "add2": "maj(2)", "add11": "maj(11)", "madd9": "min(9)", "madd11": "min(11)",
+    "5": "(1,5)", "7b9": "7(b9)", "7-9": "7(b9)", "7#9": "7(#9)", "7+9": "7(#9)", "7b5": "(1,3,b5,b7)",
+    "7-5": "(1,3,b5,b7)", "7#5": "(1,3,#5,b7)", "7+5": "(1,3,#5,b7)", "aug7": "(1,3,#5,b7)", "+7": "(1,3,#5,b7)",
+    "7#11": "7(#11)", "maj7#11": "maj7(#11)", "M7#11": "maj7(#11)", "7b13": "7(b13)",
 }
-_CHART_SYMBOL = re.compile(r"^([A-G][#b]?)([^/]*)(?:/([A-G][#b]?))?$")
+_NO_CHORD = ("N", "X", "NC", "N.C.", "N.C", "n.c.", "n.c", "nc")
+_CHART_SYMBOL = re.compile(r"^([A-G][#b]?)(.*?)(?:/([A-G][#b]?))?$")
 # Harte's name of each interval above the root (a slash chord's bass as a degree)
 _INTERVAL_DEGREES = ("1", "b2", "2", "b3", "3", "4", "b5", "5", "b6", "6", "b7", "7")
 
 
 def harte_label(symbol: str) -> str:
     """The Harte label of a lead-sheet chord symbol: ``"Am7"`` -> ``"A:min7"``, ``"C/E"`` -> ``"C:maj/3"``,
-    ``"Bb"`` -> ``"Bb:maj"``, ``"F#m7b5"`` -> ``"F#:hdim7"``, ``"N"`` (no chord) stays ``"N"``.  A Harte label
-    (``"A:min7"``) is returned as it is.
+    ``"Bb"`` -> ``"Bb:maj"``, ``"F#m7b5"`` -> ``"F#:hdim7"``, ``"Cmi7"`` -> ``"C:min7"``, ``"Am(add9)"`` ->
+    ``"A:min(9)"``, ``"C6/9"`` -> ``"C:maj6(9)"``; ``"N"``, ``"N.C."``, ``"NC"`` (no chord) give ``"N"``.  ``♯``
+    and ``♭`` count as ``#`` and ``b``.  A Harte label (``"A:min7"``) is returned as it is.
 
     Raises:
         DataError: neither a chord symbol nor a Harte label (the message quotes it).
     """
-    text = symbol.strip()
-    if text in ("N", "X", "NC", "N.C."):
+    text = symbol.strip().replace("♯", "#").replace("♭", "b")
+    if text in _NO_CHORD:
         return "N"
     if ":" in text:
         chord_pitch_classes(text)  # raises on a bad label
         return text
-    m = _CHART_SYMBOL.match(text)
+    plain = text.replace("(", "").replace(")", "").replace(",", "")
+    m = _CHART_SYMBOL.match(plain)
+    if m and m.group(2) not in _CHART_SUFFIXES and m.group(3) is not None:  # "6/9": a suffix, not a bass
+        m = re.match(r"^([A-G][#b]?)(.*)()$", plain)
     if not m or m.group(2) not in _CHART_SUFFIXES:
         raise DataError(f"{symbol!r} is not a chord symbol: write a root A-G (with # or b) and a suffix such as "
                         f"m, 7, maj7, m7, dim, aug, sus4, 6, 9, add9 (e.g. Am7, F#m, Bb, C/E), N for no chord, or "
                         f"a Harte label such as A:min7")
     root, suffix, bass = m.groups()
     label = f"{root}:{_CHART_SUFFIXES[suffix]}"
-    if bass is not None:
+    if bass:
         label += "/" + _INTERVAL_DEGREES[(parse_root(bass) - parse_root(root)) % 12]
     chord_pitch_classes(label)
     return label
 
 
-def parse_chord_chart(text: str, score: Score) -> list[ChordSpan]:
-    """Chord spans, in ``score``'s ticks, of a chord chart: bars separated by ``|``, the chord symbols of a
-    bar sharing it equally (``"C | G | Am F | F G7 |"``: C for bar 1, A minor then F for half of bar 3 each).
-    ``%`` repeats the bar before; ``N`` is no chord; symbols are lead-sheet symbols or Harte labels
-    (:func:`harte_label`).  A chart with no ``|`` gives each symbol a bar.  Bars follow the score's time
-    signatures (4/4 before the first) from tick 0; a chart longer than the score goes on in its last meter.
-    Labels in the spans are Harte.  An empty chart gives no spans.
+def _chart_bars(text: str) -> list[list[str] | None]:
+    """The bars of a chart, each its symbols; ``None`` for an empty bar (the chord before goes on)."""
+    if re.search(r"\|:|:\|", text):
+        raise DataError("the chord chart has repeat signs (|: :|), which are not expanded: write the bars out "
+                        "(% repeats the bar before)")
+    bars: list[list[str] | None] = []
+    for line in text.replace("\ufeff", "").splitlines():  # a line break ends a bar too
+        if "|" not in line:
+            bars += [[symbol] for symbol in line.split()]  # no bar lines: a symbol a bar
+            continue
+        segments = re.split(r"\|\|?", line.strip())  # "||" is a double bar line, not an empty bar
+        if segments and not segments[0].strip():
+            segments = segments[1:]
+        if segments and not segments[-1].strip():
+            segments = segments[:-1]
+        bars += [segment.split() or None for segment in segments]
+    return bars
 
-    Raises:
-        DataError: a symbol that is not a chord (the message quotes it and its bar), or ``%`` in the first bar.
-    """
+
+def _beats_of(score: Score, bar_start: int) -> int:
+    """Beats of the bar starting at ``bar_start``: its meter's numerator, or the dotted beats of 6/8, 9/8, 12/8."""
+    held = [ts for ts in score.time_signatures if ts.time_ticks <= bar_start]
+    numerator, denominator = (held[-1].numerator, held[-1].denominator) if held else (4, 4)
+    return numerator // 3 if denominator == 8 and numerator % 3 == 0 and numerator > 3 else numerator
+
+
+def _bar_lines(score: Score, at_least: int) -> list[int]:
+    """The score's bar lines in ticks (:func:`~symbolic.analysis.beats.bar_lines_ticks`), at least ``at_least``
+    of them: past the end, bars of the last meter (4/4 before the first)."""
     from symbolic.analysis.beats import bar_lines_ticks
 
-    if "|" in text:
-        bars = [segment.split() for segment in re.split(r"\|+", text) if segment.strip()]
-    else:
-        bars = [[symbol] for symbol in text.split()]
+    lines = bar_lines_ticks(score, until_ticks=score.end_ticks)
+    meters = sorted(score.time_signatures, key=lambda ts: ts.time_ticks)
+    step = meters[-1].bar_ticks(score.ticks_per_beat) if meters else 4 * score.ticks_per_beat
+    while len(lines) < at_least or lines[-1] < score.end_ticks:
+        lines.append(lines[-1] + max(1, step) if lines else 0)
+    return lines
+
+
+def music_start_bar(score: Score) -> int:
+    """Index (0 = the file's first bar) of the bar where the music starts: the bar of the first note, or the next
+    one when that note comes in the bar's second half (a pickup) or the bar is shorter than the next (a pickup
+    written as a bar of its own meter); empty bars before it (a count-in) are passed over.  0 for an empty
+    score.  A chord chart's bar 1 is this bar unless told otherwise: charts are written from the tune's first
+    bar, not from a count-in or a pickup."""
+    onsets = [n.onset_ticks for t in score.tracks if not t.is_drum for n in t.notes]
+    if not onsets:
+        return 0
+    first = min(onsets)
+    lines = _bar_lines(score, 3)
+    index = max(i for i, tick in enumerate(lines) if tick <= first)
+    while len(lines) < index + 3:
+        lines = _bar_lines(score, index + 3)
+    length = lines[index + 1] - lines[index]
+    if 2 * (first - lines[index]) >= length or length < lines[index + 2] - lines[index + 1]:
+        index += 1
+    return index
+
+
+def parse_chord_chart(text: str, score: Score, start_bar_number: int | None = None) -> list[ChordSpan]:
+    """Chord spans, in ``score``'s ticks, of a chord chart: bars separated by ``|`` or a line break, the chord
+    symbols of a bar sharing its beats (``"C | G | Am F | F G7 |"``: C for bar 1, A minor then F for half of
+    bar 3 each; two chords in a 3/4 bar get 2 beats and 1).  ``%`` repeats the bar before; an empty bar
+    (``| |``) holds the chord before; ``||`` is a double bar line; ``N`` is no chord; symbols are lead-sheet
+    symbols or Harte labels (:func:`harte_label`).  A chart with no ``|`` gives each symbol a bar.
+
+    The chart's bar 1 falls on the score's bar ``start_bar_number`` (bars numbered from 1, the file's first
+    bar; ``None``: where the music starts, :func:`music_start_bar`, past a count-in or a pickup).  Repeat
+    signs are not expanded: write the bars out (``%`` repeats one).  Bars follow the score's time signatures
+    (4/4 before the first); a chart longer than the score goes on in its last meter.  Labels in the spans
+    are Harte.
+
+    Raises:
+        DataError: an empty chart; a symbol that is not a chord (the message quotes it and its bar); ``%`` or
+            an empty bar first; repeat signs; ``start_bar_number`` below 1.
+    """
+    bars = _chart_bars(text)
     if not bars:
-        return []
+        raise DataError("the chord chart is empty: give chords such as 'C | Am F | Dm7 G7 | C', or none to have "
+                        "them guessed from the melody")
     labels: list[list[str]] = []
     for number, symbols in enumerate(bars, 1):
-        if symbols == ["%"]:
+        if symbols is None or symbols == ["%"]:
             if not labels:
-                raise DataError("the chord chart's first bar is '%' (repeat the bar before): there is none")
-            labels.append(labels[-1])
+                raise DataError(f"the chord chart's first bar is {'%' if symbols else 'empty'}: there is no chord "
+                                "before it to go on")
+            labels.append(labels[-1] if symbols else labels[-1][-1:])
             continue
         try:
             labels.append([harte_label(s) for s in symbols])
         except DataError as exc:
             raise DataError(f"chord chart, bar {number}: {exc}") from None
-    lines = bar_lines_ticks(score, until_ticks=score.end_ticks)
-    if len(lines) < 2:
-        lines = [0, score.ticks_per_beat * 4] if not lines else lines + [lines[-1] + score.ticks_per_beat * 4]
-    step = lines[-1] - lines[-2]
-    while len(lines) < len(labels) + 1:
-        lines.append(lines[-1] + step)
+    if start_bar_number is not None and start_bar_number < 1:
+        raise DataError(f"start bar {start_bar_number}: bars are numbered from 1 (the file's first bar)")
+    offset = music_start_bar(score) if start_bar_number is None else start_bar_number - 1
+    lines = _bar_lines(score, offset + len(labels) + 1)
     spans = []
-    for (start, end), bar in zip(zip(lines, lines[1:]), labels):
-        for k, label in enumerate(bar):
-            spans.append(ChordSpan(start + (end - start) * k // len(bar), start + (end - start) * (k + 1) // len(bar),
-                                   label))
+    for k, bar in enumerate(labels):
+        start, end = lines[offset + k], lines[offset + k + 1]
+        beats = _beats_of(score, start)
+        if beats >= len(bar):  # whole beats a chord, the first chords longer: 2 + 1 in 3/4
+            shares = [beats // len(bar) + (j < beats % len(bar)) for j in range(len(bar))]
+        else:
+            shares = [1] * len(bar)
+        edges = [start + (end - start) * sum(shares[:j]) // sum(shares) for j in range(len(bar) + 1)]
+        spans += [ChordSpan(a, b, label) for a, b, label in zip(edges, edges[1:], bar)]
     return spans
 
 
-def read_chords(source: str, score: Score) -> list[ChordSpan]:
-    """Chord spans, in ``score``'s ticks, from ``source``: a chord chart (:func:`parse_chord_chart`), or the path
-    of a file holding one or holding POP909-style rows ``start_seconds end_seconds Harte_label`` (its
-    ``chord_midi.txt``), placed in time by ``score``'s tempo map.
+def read_chords(source: str, score: Score, start_bar_number: int | None = None) -> list[ChordSpan]:
+    """Chord spans, in ``score``'s ticks, from ``source``: a chord chart (:func:`parse_chord_chart`, with
+    ``first_bar``), or the path of a file holding one or holding POP909-style rows
+    ``start_seconds end_seconds Harte_label`` (its ``chord_midi.txt``), placed in time by ``score``'s tempo map
+    (``start_bar_number`` then does not apply).
 
     Raises:
-        DataError: an unreadable file, a malformed row, or a symbol that is not a chord.
+        DataError: an unreadable file, a malformed row (naming its line), or a symbol that is not a chord.
     """
     from pathlib import Path
 
-    from symbolic.score import ticks_of_seconds
-
     path = Path(source)
-    if not (len(source) < 4096 and "\n" not in source and path.is_file()):
-        return parse_chord_chart(source, score)
     try:
-        text = path.read_text(encoding="utf-8")
+        is_file = "|" not in source and "\n" not in source and path.is_file()
+    except (OSError, ValueError):  # a long chart is no file name
+        is_file = False
+    if not is_file:
+        try:
+            return parse_chord_chart(source, score, start_bar_number)
+        except DataError as exc:
+            if len(source.split()) == 1 and re.search(r"[/\\]|\.[A-Za-z]{2,4}$", source):
+                raise DataError(f"{source}: no such chord file (and not a chord chart: {exc})") from None
+            raise
+    try:
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read it as a chord file ({exc})") from None
-    rows = [line.split() for line in text.splitlines() if line.strip()]
-    if not rows or not all(len(r) == 3 and _is_number(r[0]) and _is_number(r[1]) for r in rows):
+    lines = [(number, line.split()) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if lines and len(lines[0][1]) == 3 and _is_number(lines[0][1][0]) and _is_number(lines[0][1][1]):
+        return _chord_rows(path, lines, score)
+    try:
+        return parse_chord_chart(text, score, start_bar_number)
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}") from None
+
+
+def _chord_rows(path, lines, score: Score) -> list[ChordSpan]:
+    """POP909-style rows (seconds) as chord spans; each row checked, its line named."""
+    import math
+
+    from symbolic.score import ticks_of_seconds
+
+    rows, last_end = [], 0.0
+    for number, fields in lines:
+        where = f"{path}, line {number}"
+        if len(fields) != 3 or not (_is_number(fields[0]) and _is_number(fields[1])):
+            raise DataError(f"{where}: {' '.join(fields)!r} is not a row 'start_seconds end_seconds label'")
+        start, end = float(fields[0]), float(fields[1])
+        if not (math.isfinite(start) and math.isfinite(end)) or start < 0 or end < start:
+            raise DataError(f"{where}: times {fields[0]} to {fields[1]} s must be finite, from 0 s, and not end "
+                            "before they start")
+        if start < last_end - 1e-6:
+            raise DataError(f"{where}: the chord starts at {start} s, before the last one ended ({last_end} s)")
         try:
-            return parse_chord_chart(text, score)
+            chord_pitch_classes(fields[2])
         except DataError as exc:
-            raise DataError(f"{path}: {exc}") from None
-    for r in rows:
-        try:
-            chord_pitch_classes(r[2])
-        except DataError as exc:
-            raise DataError(f"{path}: {exc}") from None
-    ticks = ticks_of_seconds(score, [float(x) for r in rows for x in r[:2]]).reshape(-1, 2)
+            raise DataError(f"{where}: {exc}") from None
+        if end > start:  # a zero-length row (POP909 has some) holds no chord
+            rows.append((start, end, fields[2]))
+            last_end = end
+    if not rows:
+        return []
+    ticks = ticks_of_seconds(score, [x for r in rows for x in r[:2]]).reshape(-1, 2)
     return [ChordSpan(int(a), int(b), r[2]) for (a, b), r in zip(ticks, rows) if b > a]
 
 

@@ -112,6 +112,9 @@ def _chords_argument(parser: argparse.ArgumentParser) -> None:
                              "chart such as 'C | Am F | Dm7 G7 | C' (bars split by |, a bar's chords share it; % "
                              "repeats a bar; N: no chord), or a file holding one or POP909 chord_midi.txt rows "
                              "(start_s end_s Harte_label)")
+    parser.add_argument("--chords-start-bar", type=int, metavar="N",
+                        help="the bar of the file (numbered from 1) where the chart's first bar falls (default: where "
+                             "the music starts, past a count-in or a pickup)")
 
 
 def _keep_argument(parser: argparse.ArgumentParser, when: str) -> None:
@@ -142,7 +145,10 @@ def load_job_inputs(args: argparse.Namespace):
     if getattr(args, "chords", None) is not None:  # convert and accompany
         from symbolic.analysis.chords import read_chords
 
-        score.annotations.chords = read_chords(args.chords, score)
+        sheet = len(score.annotations.chords)
+        score.annotations.chords = read_chords(args.chords, score, args.chords_start_bar)
+        if sheet:
+            print(f"the chords given replace the {sheet} chord symbols of {args.input.name}")
     from symbolic.analysis.beats import performance_warning
 
     warning = performance_warning(score, str(args.input))

@@ -296,7 +296,8 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     grid = straight_grid(tokenizer.vocab) if triplets < SWING_SHARE else None
     if grid is not None:
         rules.append(grid)
-    decisions = [_chords_line(tokenizer, view, chords)] if any(isinstance(rule, ChordBias) for rule in rules) else []
+    followed = any(isinstance(rule, ChordBias) for rule in rules)
+    decisions = [_chords_line(tokenizer, view, chords, followed)] if followed or chords is not None else []
     decisions += [f"feel: {'straight' if triplets < SWING_SHARE else 'swung or triplet'} ({triplets:.0%} of the "
                  f"kept parts' onsets on triplet positions): "
                  + ("no triplet positions in the new parts" if grid is not None else "triplets allowed")]
@@ -338,17 +339,26 @@ def given_chord_steps(tokenizer: EventTokenizer, score: Score) -> tuple[tuple[in
                   chord_pitch_classes(c.label)) for c in score.annotations.chords)
 
 
-def _chords_line(tokenizer: EventTokenizer, view: Score, chords) -> str:
-    """The decision line on the chords the new parts follow: given (and how far they reach), or guessed."""
+def _chords_line(tokenizer: EventTokenizer, view: Score, chords, followed: bool) -> str:
+    """The decision line on the chords the new parts follow: given (and which bars they cover), or guessed."""
     import bisect
 
     if chords is None:
         return "chords: guessed from the given parts' notes, a triad a half bar"
+    n = len(chords)
+    given = f"the {n} chord{'s' if n != 1 else ''} given with the input"
+    if not followed:
+        return f"chords: {given} are not followed (chord penalty 0)"
     bar_starts = tokenizer.bar_starts_steps(view, cover_sounding=True)
     n_bars = len(bar_starts) - 1
+    first = bisect.bisect_right(bar_starts, min((start for start, _, _ in chords), default=0)) or 1
     last = bisect.bisect_left(bar_starts, max((end for _, end, _ in chords), default=0))
-    line = f"chords: the {len(chords)} chords given with the input"
-    return line if last >= n_bars else line + f", to bar {last} of {n_bars} (no chord rule after it)"
+    where = [f"from bar {first}"] if first > 1 else []
+    if last < n_bars:
+        where.append(f"to bar {last} of {n_bars} (no chord rule after it)")
+    elif last > n_bars:
+        where.append(f"the last {last - n_bars} bar{'s' if last - n_bars != 1 else ''} past the end unused")
+    return f"chords: {given}" + (", " + ", ".join(where) if where else "")
 
 
 def style_programs(weights: dict[str, float], n_parts: int) -> list[int]:

@@ -96,7 +96,10 @@ class JobSettings:
         keep: convert, or accompany with ``replace_accompaniment``: roles kept as they are (``"bass,drums"``).
         bars: continue only, bars to add.
         chords: convert and accompany: a chord chart the new parts follow (``"C | Am F | Dm7 G7 | C"``,
-            :func:`symbolic.analysis.chords.parse_chord_chart`); ``None``: chords guessed from the melody.
+            :func:`symbolic.analysis.chords.parse_chord_chart`, bar 1 where the music starts); ``None``: an
+            uploaded lead sheet's own chord symbols, else chords guessed from the melody.
+        chord_penalty: nats taken from new notes outside the chords (``JobConfig.chord_penalty``; ``None``:
+            the style's own; 0: the chords are not followed).
     """
 
     job: str
@@ -115,6 +118,7 @@ class JobSettings:
     keep: str | None = None
     bars: int = CONTINUE_BARS
     chords: str | None = None
+    chord_penalty: float | None = None
 
     def __post_init__(self) -> None:
         if self.job not in JOB_KINDS:
@@ -171,4 +175,5 @@ class JobSettings:
     def job_config(self) -> JobConfig:
         """The :class:`~symbolic.jobs.config.JobConfig` of these settings."""
         return JobConfig(temperature=float(self.temperature), top_k=self.top_k, top_p=self.top_p,
-                         guidance_scale=float(self.guidance), seed=self.seed)
+                         guidance_scale=float(self.guidance), seed=self.seed,
+                         chord_penalty=None if self.chord_penalty is None else float(self.chord_penalty))

@@ -75,13 +75,33 @@ def test_a_chord_chart_shares_each_bar_among_its_chords_and_follows_the_meter():
     assert spans == [ChordSpan(0, 1920, "C:maj"), ChordSpan(1920, 2880, "A:min"), ChordSpan(2880, 3840, "F:maj"),
                      ChordSpan(3840, 5280, "G:7"), ChordSpan(5280, 6720, "G:7")]  # 3/4 from bar 3; % repeats
     assert parse_chord_chart("C G", score) == [ChordSpan(0, 1920, "C:maj"), ChordSpan(1920, 3840, "G:maj")]
+    # a line break ends a bar (CRLF and a byte-order mark too); "||" is a double bar line; "| |" holds the chord
+    assert parse_chord_chart("\ufeffC | Am\r\nF || G", score) == parse_chord_chart("C | Am | F | G", score)
+    assert [s.label for s in parse_chord_chart("C Dm | | G", score)] == ["C:maj", "D:min", "D:min", "G:maj"]
+    # two chords in a 3/4 bar: 2 beats and 1, as musicians mean it
+    assert parse_chord_chart("C | C | F G", score)[-2:] == [ChordSpan(3840, 4800, "F:maj"), ChordSpan(4800, 5280, "G:maj")]
     # longer than the score: the last meter goes on
     assert parse_chord_chart("C | C | C | C | C | N", score)[-1] == ChordSpan(3840 + 3 * 1440, 3840 + 4 * 1440, "N")
-    assert parse_chord_chart("  ", score) == []
-    with pytest.raises(DataError, match="bar 2: 'Hm'"):
-        parse_chord_chart("C | Hm", score)
-    with pytest.raises(DataError, match="first bar"):
-        parse_chord_chart("% | C", score)
+    for bad, words in [("  ", "empty"), ("C | Hm", "bar 2: 'Hm'"), ("% | C", "first bar"), ("| | C", "first bar"),
+                       ("|: C | G :|", "repeat signs")]:
+        with pytest.raises(DataError, match=words):
+            parse_chord_chart(bad, score)
+
+
+def test_a_chart_starts_where_the_music_does_past_a_count_in_and_a_pickup():
+    tpb = 480
+    count_in = Score(ticks_per_beat=tpb, tracks=[Track(notes=[Note(2 * 1920, 480, 60, 80)])])  # 2 empty bars
+    assert parse_chord_chart("C | G", count_in)[0] == ChordSpan(3840, 5760, "C:maj")
+    assert parse_chord_chart("C | G", count_in, start_bar_number=1)[0] == ChordSpan(0, 1920, "C:maj")
+    pickup = Score(ticks_per_beat=tpb, tracks=[Track(notes=[Note(1440, 480, 67, 80), Note(1920, 960, 72, 80)])])
+    assert parse_chord_chart("C | G", pickup)[0].start_ticks == 1920  # the tune's first full bar
+    late = Score(ticks_per_beat=tpb, tracks=[Track(notes=[Note(480, 480, 67, 80), Note(960, 960, 72, 80)])])
+    assert parse_chord_chart("C | G", late)[0].start_ticks == 0  # a tune entering on beat 2: its bar is bar 1
+    short = Score(ticks_per_beat=tpb, time_signatures=[TimeSignature(0, 1, 4), TimeSignature(480, 4, 4)],
+                  tracks=[Track(notes=[Note(0, 480, 67, 80), Note(480, 960, 72, 80)])])  # POP909's 1/4 pickup bar
+    assert parse_chord_chart("C | G", short)[0] == ChordSpan(480, 2400, "C:maj")
+    with pytest.raises(DataError, match="numbered from 1"):
+        parse_chord_chart("C", short, start_bar_number=0)
 
 
 def test_chords_are_read_from_a_chart_text_a_chart_file_or_pop909_rows(tmp_path):
@@ -94,10 +114,19 @@ def test_chords_are_read_from_a_chart_text_a_chart_file_or_pop909_rows(tmp_path)
     rows = tmp_path / "chord_midi.txt"
     rows.write_text("0.0 1.0 C:maj\n1.0 2.0 A:min7\n2.0 2.0 N\n", encoding="utf-8")
     assert read_chords(str(rows), score) == [ChordSpan(0, 960, "C:maj"), ChordSpan(960, 1920, "A:min7")]
-    rows.write_text("0.0 1.0 C:maj\n1.0 2.0 Q:min\n", encoding="utf-8")
-    with pytest.raises(DataError, match="chord_midi.txt.*'Q:min'"):
-        read_chords(str(rows), score)
-
+    long_chart = " | ".join(["C", "G", "Am", "F"] * 40)  # longer than a file name may be
+    assert len(read_chords(long_chart, score)) == 160
+    for text, words in [("0.0 1.0 C:maj\n1.0 2.0 Q:min\n", "line 2: .*'Q:min'"),
+                        ("0.0 1.0 C:maj\n1.0 nan G:maj\n", "line 2: times"),
+                        ("0.0 1.0 C:maj\n2.0 1.5 G:maj\n", "line 2: times"),
+                        ("-1.0 1.0 C:maj\n", "line 1: times"),
+                        ("0.0 2.0 C:maj\n1.0 3.0 G:maj\n", "line 2: the chord starts at 1.0 s, before"),
+                        ("0.0 1.0 C:maj\n1.0 G:maj\n", "line 2: '1.0 G:maj' is not a row")]:
+        rows.write_text(text, encoding="utf-8")
+        with pytest.raises(DataError, match=f"chord_midi.txt, {words}"):
+            read_chords(str(rows), score)
+    with pytest.raises(DataError, match="chords.txt: no such chord file"):
+        read_chords("chords.txt", score)
 
 
 def test_chord_rows_are_written_in_seconds_and_read_back(tmp_path):

@@ -273,12 +273,13 @@ def test_a_chord_penalty_that_is_not_finite_is_refused_in_one_line(tune, tmp_pat
 def test_accompany_follows_a_chord_chart(tune, tmp_path, capsys):
     from symbolic.analysis.chords import chord_tone_ratio, parse_chord_chart
 
-    chart = "C | C | F | G | C | Am | Dm | G7 | C | C | F | G7 | C"  # the waltz's 13 bars (after its pickup)
+    chart = "C | C | F | G | C | Am | Dm | G7 | C | C | F | G7 | C"  # the waltz's 13 bars
     out = tmp_path / "charted.mid"
     assert main(["accompany", str(tune), "--style", "pop", "--chords", chart, "--out", str(out)]) == 0
     assert "chords: the 13 chords given with the input" in capsys.readouterr().out
     result = read_midi(out)
-    result.annotations.chords = parse_chord_chart(chart, result)
+    result.annotations.chords = parse_chord_chart(chart, read_midi(tune))  # bar 1: the tune enters on its beat 2
+    assert result.annotations.chords[0].start_ticks == 0
     assert chord_tone_ratio(result, 1) > 0.85  # the piano on the chart's chords
 
 

@@ -264,3 +264,12 @@ def test_a_lead_sheets_chord_symbols_reach_the_job(client):
                                                  "chords": "C | F"}).json()["id"])  # a chart wins over the sheet
     assert "chords: the 2 chords given with the input, to bar 2 of 4 (no chord rule after it)" in \
         charted["summary"]["decisions"]
+
+
+def test_the_chord_penalty_is_a_setting(client, tune_bytes):
+    job = wait(client, submit(client, tune_bytes, {"job": "accompany", "style": "chorale", "voices": 1,
+                                                   "chords": "C | G", "chord_penalty": 0}).json()["id"])
+    assert job["state"] == "done", job["message"]
+    assert [line for line in job["summary"]["decisions"] if "are not followed (chord penalty 0)" in line]
+    refused = submit(client, tune_bytes, {"job": "accompany", "style": "chorale", "chord_penalty": -1})
+    assert refused.status_code == 422 and "chord_penalty=-1" in refused.json()["error"]

@@ -117,6 +117,7 @@ def test_upload_accompany_listen_and_download(server, tmp_path):
         page.fill("#bars", "-3")
         page.check("input[name=job][value=accompany]")
         assert page.is_disabled("#bars")
+        page.fill("#chords", "C | G\nAm | F")  # a line break ends a bar
         page.click("#run")
         page.wait_for_selector("#result:not([hidden])", timeout=60_000)
         page.wait_for_function("document.getElementById('roll').complete "
@@ -124,6 +125,7 @@ def test_upload_accompany_listen_and_download(server, tmp_path):
         page.screenshot(path=tmp_path / "4-done.png", full_page=True)
         assert page.inner_text("#status").startswith("Done.")
         assert page.inner_text("#style-used") == "Style irish 65%, chorale 35%."
+        assert "chords: the 4 chords given with the input" in page.inner_text("#decisions")  # the chart was followed
         # the style classifier's reading: a row per style, the original's and the result's percentages
         rows = page.eval_on_selector_all("#reading tbody tr", "rows => rows.map(r => r.innerText.split('\\t'))")
         assert len(rows) >= 2 and all(len(row) == 3 and row[1].strip().endswith("%") for row in rows)

@@ -252,6 +252,11 @@ function showResult(job) {
   const summary = job.summary || {};
   const described = summary.style_described || "";
   $("style-used").textContent = described && `${described[0].toUpperCase()}${described.slice(1)}.`;
+  $("decisions").replaceChildren(...(summary.decisions || []).map((line) => {
+    const item = document.createElement("li");
+    item.textContent = line;
+    return item;
+  }));
   $("roll-legend").replaceChildren(...(summary.roll_legend || []).map((entry) => {
     const item = document.createElement("li");
     const swatch = document.createElement("span");
