@@ -310,3 +310,14 @@ def test_a_lead_sheet_in_musicxml_is_accompanied_on_its_own_chords(tmp_path, cap
     result.annotations = read_score(sheet).annotations
     assert result.tracks[0].notes == read_score(sheet).tracks[0].notes
     assert chord_tone_ratio(result, 1) > 0.85
+
+
+def test_the_chart_start_bar_reaches_the_job_and_is_checked(tune, tmp_path, capsys):
+    out = tmp_path / "late.mid"
+    assert main(["accompany", str(tune), "--style", "chorale", "--chords", "C | G7 | C", "--chords-start-bar", "3",
+                 "--out", str(out)]) == 0
+    assert "chords: the 3 chords given with the input, from bar 3, to bar 5 of " in capsys.readouterr().out
+    assert main(["accompany", str(tune), "--style", "chorale", "--chords", "C", "--chords-start-bar", "0",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "start bar 0: bars are numbered from 1" in err and "Traceback" not in err
