@@ -1,4 +1,4 @@
-"""The chords a melody implies: a hidden Markov model over major and minor triads, one chord a half bar.
+"""The chords a melody implies: a hybrid hidden Markov model over major and minor triads, one chord a half bar.
 
 A pop arranger harmonises a melody with a chord every bar or half bar; the piano then plays that
 chord's tones.  This module guesses those chords from the given notes alone, so a new accompaniment
@@ -6,32 +6,30 @@ can follow one harmony instead of picking each note from the key (a pop piano wr
 0.47 of its note time on POP909's annotated chords, against the real piano's 0.985, and clashed with
 itself by semitones).
 
-The model (Rabiner 1989, "A tutorial on hidden Markov models", Viterbi decoding):
+The model (Rabiner 1989, "A tutorial on hidden Markov models", Viterbi decoding; hybrid emissions as in
+Bourlard and Morgan 1994, "Connectionist speech recognition: a hybrid approach"):
 
-* **States:** the 24 major and minor triads, each counted from the key's *reference* pitch class, the
-  tonic of the major key with the same key signature (C for both C major and A minor), so one model
-  covers major and minor songs.  The key is the model's too: of the 12 references, the one under which
-  the notes' likeliest chord path is likeliest (on POP909's 98 validation songs it is the annotated key's
-  in 93, where the Krumhansl-Kessler key of the melody's notes, :mod:`symbolic.analysis.keys`, is in 80:
-  a melody that dwells on the fifth of its key reads as the key a fifth up).  State ``s`` is the triad
-  on ``(reference + s // 2) % 12``, minor when ``s`` is odd.
-* **Emissions:** the given notes' pitch-class histogram over the segment, each note counting its beats
-  in the segment up to one (a held note is one observation, not four), scored by the log-probabilities
-  of a note's interval above the chord's root for a major and a minor chord (``interval_log_probs``),
-  times ``emission_weight``.  Counted by whole length, a melody note held four beats outweighed the
-  transitions: a tune's last held tonic was heard as the tonic's minor chord.
-* **Transitions, a prior and a final distribution** between states, half bar to half bar: the first
-  segment's chord, each next one's, and the last one's.  Major and minor keys share a reference, so the
-  final distribution cannot tell a major song's ending on its tonic from a minor song's on its own: a
-  tester found 26 of 57 major-key test songs heard ending on the relative minor, and the final
-  distribution moved only a few (on the 98 test songs the last half bar with melody was guessed as I in
-  11 and vi in 63 without it, 14 and 52 with it).
+* **States:** the 24 major and minor triads, counted from the key's tonic: state ``s`` is the triad on
+  ``(tonic + s // 2) % 12``, minor when ``s`` is odd.  The key is the model's too: of the 24 keys, the one
+  under which the notes' likeliest chord path is likeliest.
+* **Emissions:** a small classifier (one hidden ReLU layer) reads the melody's pitch-class histogram of the
+  segment and of its three neighbours on each side (:func:`segment_histograms`: each note counting its
+  beats in a segment up to one) and gives P(chord | those notes) for the 24 chords.  It reads every root's
+  rotation of the same notes with the same weights (:func:`rotated_contexts`), so it knows no key and
+  favours no root: its log-posterior stands for the log-likelihood up to a constant (posterior / prior with
+  a flat prior), times ``emission_weight``.  It replaced a generative emission, each chord quality's counted
+  profile of the intervals above its root, which heard a segment alone: on POP909's 98 validation songs
+  the triad right went from 34.1% to 41.7% of the half bars and the tones shared from 62.3% to 66.1%
+  (``docs/results/chords.md``).
+* **Transitions, a prior and a final distribution** between states, half bar to half bar, counted apart for
+  major and minor keys.  Counted together from the key signature (C major and A minor one frame), the final
+  distribution could not tell a major song's ending on its tonic from a minor song's on its own: the model
+  before this one heard 52 of 98 test songs' last melody half bar as vi.
 
-All of it is counted from the POP909 training split's melodies, annotated chords and keys
-(``benchmarks/chord_fit.py``, results in ``docs/results/chords.md``); the shipped parameters are
-``symbolic/assets/chord-model/model.json``.
+All of it is learnt from the POP909 training split's melodies, annotated chords and keys
+(``benchmarks/chord_fit.py``, :func:`fit_chord_model`, results in ``docs/results/chords.md``); the shipped
+parameters are ``symbolic/assets/chord-model/model.json``.  Inference is numpy only.
 """
-
 from __future__ import annotations
 
 import json
@@ -112,7 +110,8 @@ class ChordModel:
         transition_log_probs: float ``(modes, 24, 24)``: log P(next state | state), half bar to half bar, in a
             major (``[0]``) and a minor key (``[1]``), states counted from the tonic; with one mode (``modes``
             1) for both, counted from the key signature's reference (the major key's tonic).
-        prior_log_probs: float ``(modes, 24)``: log P(state) of the first segment.
+        prior_log_probs: float ``(modes, 24)``: log P(state) of the first segment (counted over every
+            labelled segment).
         final_log_probs: float ``(modes, 24)``: log P(state) of the last segment.
         context_segments: segments read on each side of the one classified (>= 0).
         emission_weight: the classifier's log-probabilities are multiplied by this (> 0; larger trusts the
