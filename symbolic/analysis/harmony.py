@@ -122,9 +122,9 @@ class ChordModel:
     hidden_biases: tuple[float, ...]
     output_weights: tuple[tuple[float, ...], ...]
     output_biases: tuple[float, ...]
-    transition_log_probs: tuple[tuple[float, ...], ...]
-    prior_log_probs: tuple[float, ...]
-    final_log_probs: tuple[float, ...]
+    transition_log_probs: tuple[tuple[tuple[float, ...], ...], ...]
+    prior_log_probs: tuple[tuple[float, ...], ...]
+    final_log_probs: tuple[tuple[float, ...], ...]
     context_segments: int = 3
     emission_weight: float = 2.0
 
@@ -200,9 +200,14 @@ def rotated_contexts(histograms: np.ndarray, context_segments: int) -> np.ndarra
         if distance < n:
             previous[distance:], following[:n - distance] = histograms[:n - distance], histograms[distance:]
         channels += [previous, following]
-    stacked = np.stack(channels, axis=1)  # (n, channels, 12)
+    return _rotations(np.stack(channels, axis=1))
+
+
+def _rotations(stacked: np.ndarray) -> np.ndarray:
+    """Float ``(n, channels, 12)`` pitch-class rows -> ``(n, 12 roots, channels * 12)`` intervals above each root."""
     index = (np.arange(12)[:, None] + np.arange(12)[None, :]) % 12  # [root, interval] -> pitch class
-    return stacked[:, :, index].transpose(0, 2, 1, 3).reshape(n, 12, 12 * len(channels))
+    n, channels, _ = stacked.shape
+    return stacked[:, :, index].transpose(0, 2, 1, 3).reshape(n, 12, channels * 12)
 
 
 def _forward(inputs, hidden_weights, hidden_biases, output_weights, output_biases):
@@ -349,13 +354,10 @@ def _train_classifier(inputs: np.ndarray, targets: np.ndarray, config: ChordFitC
         return params
     moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
     beta1, beta2, epsilon = 0.9, 0.999, 1e-8
-    # (m, n_inputs) rotated to C -> (m, 12 roots, n_inputs): each 12-bin block turned to each root
     step = 0
     for _ in tqdm(range(config.epochs), desc="chord classifier", unit="epoch", disable=not progress):
         for batch in np.array_split(rng.permutation(len(inputs)), max(1, -(-len(inputs) // config.batch_size))):
-            x = inputs[batch].reshape(len(batch), -1, 12)
-            x = x[:, :, (np.arange(12)[:, None] + np.arange(12)[None, :]) % 12].transpose(0, 2, 1, 3)
-            x = x.reshape(len(batch), 12, n_inputs)
+            x = _rotations(inputs[batch].reshape(len(batch), -1, 12))
             scores, pre = _forward(x, params[0] if hidden else None, params[1] if hidden else None, params[2],
                                    params[3])
             grad_scores = np.exp(_log_softmax(scores))
