@@ -174,6 +174,19 @@ def test_the_final_distribution_is_counted_from_each_songs_last_chord_in_its_mod
     assert together.shape == (1, N_CHORDS) and together[0, 2 * 9 + 1] == pytest.approx(3 / 30)
 
 
+def test_the_final_distribution_decides_a_silent_last_segment():
+    # mid-song C goes to G three times for once to F; every song ends on F
+    progression = [C, G, C, G, C, G, C, F]
+    songs = [(arpeggio(progression), [(0, False)] * 8, [(r, False) for r in progression])] * 5
+    model = fit_chord_model(songs, SMALL)
+    h = arpeggio([C, G, C, C])
+    h[-1] = 0  # the last half bar silent: no emission, the transitions say G after C, the final distribution F
+    assert chords_of(model, h)[-1] == {5, 9, 0}
+    h = arpeggio([C, G, C, C, C])
+    h[-2] = 0  # a silent half bar inside: the transitions alone (C goes to G)
+    assert chords_of(model, h)[-2] == {7, 11, 2}
+
+
 def test_a_minor_melody_is_heard_in_its_own_key_and_ends_on_its_tonic():
     model = load_chord_model()
     # A minor: i iv V i, the last half bar a held A with its fifth (a tune's last note over the tonic)
