@@ -5,7 +5,9 @@ On the first ``--songs`` songs of the POP909 TEST split (``split_of`` with the b
 ``--bars`` bars (aligned to the annotated beats by ``load_pop909_song``), two settings:
 
 - ``melody``: the ``MELODY`` track alone is given; ``accompany --style pop`` writes the piano;
-- ``melody+bridge``: ``MELODY`` and ``BRIDGE`` are given; the piano is written under both.
+- ``melody+bridge``: ``MELODY`` and ``BRIDGE`` are given; the piano is written under both;
+- ``melody+chords``: ``MELODY`` and the annotated chords (``chord_midi.txt``), as a user gives a chord chart
+  (the job follows them instead of guessing chords from the melody: ``jobs.rules.ChordBias``).
 
 For the generated and the real ``PIANO`` track, side by side (``symbolic.evaluation`` and
 ``symbolic.analysis``):
@@ -55,7 +57,9 @@ from symbolic.resources import shared_data_dir  # noqa: E402
 from symbolic.score import Score, Track  # noqa: E402
 from symbolic.utils import atomic_write_json, atomic_write_text  # noqa: E402
 
-SETTINGS = {"melody": (0,), "melody+bridge": (0, 1)}  # the given POP909 tracks (MELODY, BRIDGE); PIANO is 2
+# the given POP909 tracks (MELODY, BRIDGE; PIANO is 2), and whether the annotated chords (chord_midi.txt) are
+# given with them, as a user gives a chord chart; without, the job guesses the chords from the given tracks
+SETTINGS = {"melody": ((0,), False), "melody+bridge": ((0, 1), False), "melody+chords": ((0,), True)}
 PIANO = 2
 SHAPE_METRICS = ("polyphony", "note_density", "pitch_range", "groove_consistency")
 GOALS = "P(pop) >= 0.9; chord-tone ratio and note density within 10% of the real piano's; overlap >= 0.8"
@@ -67,11 +71,12 @@ def test_songs(pop909: Path, n_songs: int) -> list:
     return [p for p in list_pop909_pieces(pop909) if split_of(p.id, config) == "test"][:n_songs]
 
 
-def view(score: Score, indices: tuple[int, ...]) -> Score:
-    """The tracks ``indices`` of ``score`` (in that order) with its maps and annotations."""
+def view(score: Score, indices: tuple[int, ...], annotated: bool = True) -> Score:
+    """The tracks ``indices`` of ``score`` (in that order) with its maps and (``annotated``) its annotations."""
     out = Score(ticks_per_beat=score.ticks_per_beat, tracks=[score.tracks[i] for i in indices],
                 tempos=list(score.tempos), time_signatures=list(score.time_signatures))
-    out.annotations = score.annotations
+    if annotated:
+        out.annotations = score.annotations
     return out
 
 
@@ -110,7 +115,7 @@ def measure_song(piece, args, model, tokenizer, classifier, job) -> dict:
     pop = classifier.config.styles.index("pop") if "pop" in classifier.config.styles else None
     out: dict = {"song": piece.id, "bars": args.bars, "melody_notes": len(song.tracks[0].notes)}
     for setting in args.settings:
-        given = SETTINGS[setting]
+        given, with_chords = SETTINGS[setting]
         real = view(song, given + (PIANO,))
         row: dict = {"nll_per_note": {}}
         scored, piano_slot = layout_view(song, given)
@@ -118,7 +123,8 @@ def measure_song(piece, args, model, tokenizer, classifier, job) -> dict:
             total, notes = accompaniment_nll(model, tokenizer, scored, style, melody_slots=piano_slot)
             row["nll_per_note"][name] = total / notes if notes else None
         start = time.process_time()
-        result = accompany(model, tokenizer, view(song, given), {"pop": 1.0}, job, melody_track=0)
+        result = accompany(model, tokenizer, view(song, given, annotated=with_chords), {"pop": 1.0}, job,
+                           melody_track=0)
         row["cpu_seconds"] = round(time.process_time() - start, 1)
         generated = result.score
         generated.annotations = song.annotations
@@ -206,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--songs", type=int, default=10, help="first N test songs (default 10)")
     parser.add_argument("--bars", type=int, default=16, help="bars of each song (default 16; 0: the whole song)")
     parser.add_argument("--settings", default=",".join(SETTINGS),
-                        help=f"given tracks, comma-separated among {', '.join(SETTINGS)} (default both)")
+                        help=f"what is given, comma-separated among {', '.join(SETTINGS)} (default all)")
     parser.add_argument("--density-floor", type=float, help="JobConfig.density_floor (default: the jobs' own)")
     parser.add_argument("--chord-penalty", type=float, help="JobConfig.chord_penalty (default: the style's own)")
     parser.add_argument("--wrong-style", default="chorale", help="the wrong style of the NLL (default chorale)")

@@ -23,7 +23,7 @@ from symbolic.errors import (
     TokenizationError,
 )
 from symbolic.inputs.midi import read_midi
-from symbolic.inputs.music21 import from_music21
+from symbolic.inputs.music21 import from_music21, read_score
 from symbolic.outputs.midi import write_midi
 from symbolic.outputs.pretty_midi import to_miditoolkit, to_pretty_midi
 from symbolic.score import ControlChange, KeySignature, Note, PitchBend, Score, TempoChange, TimeSignature, Track
@@ -76,6 +76,7 @@ __all__ = [
     "TimeSignature",
     "KeySignature",
     "read_midi",
+    "read_score",
     "write_midi",
     "from_music21",
     "to_pretty_midi",

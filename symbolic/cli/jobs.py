@@ -15,7 +15,8 @@ _MODEL_HELP = "a shipped model name or a checkpoint folder from 'symbolic train'
 
 
 def _common(parser: argparse.ArgumentParser, style_flag: str, defaults: JobConfig = JobConfig()) -> None:
-    parser.add_argument("input", type=Path, metavar="IN.mid", help="the MIDI file to work on")
+    parser.add_argument("input", type=Path, metavar="IN.mid",
+                        help="the MIDI file to work on (or MusicXML: a lead sheet's chord symbols are followed)")
     parser.add_argument(style_flag, dest="style", default=None,
                         help="style name, mix such as irish:0.7,chorale:0.3, or a description such as "
                              "'a lively irish jig'")
@@ -40,8 +41,9 @@ def _common(parser: argparse.ArgumentParser, style_flag: str, defaults: JobConfi
                              f"number (default {JobConfig.segment_bars}; 0: never cut; continue always decodes "
                              "in one piece)")
     parser.add_argument("--chord-penalty", type=float, default=JobConfig.chord_penalty, metavar="NATS",
-                        help="nats taken from new notes outside the chords guessed from the melody (default: the "
-                             "style's own, 2 for pop's piano and 0 for the others; 0: pick notes from the key alone)")
+                        help="nats taken from new notes outside the chords (given with --chords, else guessed "
+                             "from the melody; default: the style's own, 2 for pop's piano and 0 for the others, "
+                             "4 in every style with --chords; 0: pick notes from the key alone)")
     parser.add_argument("--out", type=Path, required=True, help="output MIDI file")
     parser.add_argument("--wav", type=Path, help="also render the output to this WAV file (needs FluidSynth)")
     add_threads_option(parser, "torch threads, and how many segments of a long song decode side by side")
@@ -61,6 +63,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                         "bass goes last, so at lower strengths the bass line and its harmony stay; any "
                         "strength above 0 writes new parts")
     _keep_argument(c, "")
+    _chords_argument(c)
     c.add_argument("--melody-track", type=int, help="index of the melody track (default: chosen automatically)")
     c.add_argument("--parts", type=int,
                    help="accompanying parts to write (default: the target style's texture: " +
@@ -84,6 +87,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="rewrite the file's accompaniment instead of adding parts on top of it: keep the "
                         "melody (and what --keep names), leave the other tracks out, write the new parts")
     _keep_argument(a, "with --replace-accompaniment: ")
+    _chords_argument(a)
     a.set_defaults(handler=run_accompany)
 
     n = commands.add_parser(
@@ -102,6 +106,14 @@ def _parse_keep(text: str) -> tuple[str, ...]:
     return parse_keep(text)
 
 
+def _chords_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--chords", metavar="CHART",
+                        help="chords for the new parts to follow instead of guessing them from the melody: a chord "
+                             "chart such as 'C | Am F | Dm7 G7 | C' (bars split by |, a bar's chords share it; % "
+                             "repeats a bar; N: no chord), or a file holding one or POP909 chord_midi.txt rows "
+                             "(start_s end_s Harte_label)")
+
+
 def _keep_argument(parser: argparse.ArgumentParser, when: str) -> None:
     parser.add_argument("--keep", default="", type=_parse_keep,
                         help=f"{when}roles kept as they are, comma-separated: bass, drums (default: none; drums "
@@ -110,7 +122,7 @@ def _keep_argument(parser: argparse.ArgumentParser, when: str) -> None:
 
 def load_job_inputs(args: argparse.Namespace):
     """``(model, tokenizer, score, style weights, job config)`` for a job's arguments."""
-    from symbolic.inputs.midi import read_midi
+    from symbolic.inputs.music21 import read_score
     from symbolic.jobs.arrange import check_playable
     from symbolic.jobs.style_input import describe_mix_instruments, describe_style_choice, resolve_job_style
     from symbolic.models.pretrained import load_decoder
@@ -125,15 +137,19 @@ def load_job_inputs(args: argparse.Namespace):
     config = JobConfig(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                        guidance_scale=args.guidance, seed=args.seed, weights_dtype=args.weights_dtype,
                        segment_bars=args.segment_bars, chord_penalty=args.chord_penalty)
-    score = read_midi(args.input)
+    score = read_score(args.input)  # MIDI, or MusicXML such as a lead sheet with its chord symbols
     check_playable(score, str(args.input))  # before the model loads, naming the file
+    if getattr(args, "chords", None) is not None:  # convert and accompany
+        from symbolic.analysis.chords import read_chords
+
+        score.annotations.chords = read_chords(args.chords, score)
     from symbolic.analysis.beats import performance_warning
 
     warning = performance_warning(score, str(args.input))
     if warning is not None:
         print(f"warning: {warning}")
     model, tokenizer, _ = load_decoder(args.model)
-    example = read_midi(args.style_from) if args.style_from is not None else None
+    example = read_score(args.style_from) if args.style_from is not None else None
     weights, found_from = resolve_job_style(tokenizer.vocab.styles, args.style, example)
     instruments = describe_mix_instruments(weights)
     if found_from is not None or instruments:

@@ -13,12 +13,14 @@ music21; :func:`is_musicxml_bytes` tells it from other bytes by the content, not
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from symbolic.errors import ScoreError
-from symbolic.score import KeySignature, Note, Score, TempoChange, TimeSignature, Track
+from symbolic.score import ChordSpan, KeySignature, Note, Score, TempoChange, TimeSignature, Track
 
-__all__ = ["from_music21", "parse_musicxml_bytes", "is_musicxml_bytes", "DEFAULT_VELOCITY", "MAX_MUSICXML_BYTES"]
+__all__ = ["read_score", "from_music21", "parse_musicxml_bytes", "is_musicxml_bytes", "DEFAULT_VELOCITY", "MAX_MUSICXML_BYTES"]
 
 DEFAULT_VELOCITY = 80  # used where the score gives no dynamics
 MAX_MUSICXML_BYTES = 64 * 1024 * 1024  # largest MusicXML text read (after unzipping an .mxl)
@@ -96,6 +98,32 @@ def parse_musicxml_bytes(data: bytes, source: str = "<bytes>", max_text_bytes: i
     return from_music21(parsed)
 
 
+def read_score(path: str | os.PathLike[str]) -> Score:
+    """Read a MIDI file or a MusicXML file (plain or ``.mxl``; a lead sheet's chord symbols become
+    ``score.annotations.chords``) into a score.  The content decides, never the file name.
+
+    Raises:
+        MidiError: neither MusicXML nor a readable MIDI file (the MIDI reader's message, naming the file).
+        ScoreError: MusicXML that music21 cannot read, or over :data:`MAX_MUSICXML_BYTES`.
+    """
+    from symbolic.inputs.midi import MAX_MIDI_BYTES, read_midi
+
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+        data = path.read_bytes() if head[:4] == _ZIP_MAGIC and size <= MAX_MIDI_BYTES else head
+    except OSError:
+        return read_midi(path)  # its message names the file and the reason
+    if not is_musicxml_bytes(data):
+        return read_midi(path)
+    if size > MAX_MUSICXML_BYTES and data is head:  # plain text over the bound: refused before it is read
+        raise ScoreError(f"{path}: MusicXML of {size} bytes, over the {MAX_MUSICXML_BYTES}-byte limit; send a "
+                         "shorter piece or a MIDI file")
+    return parse_musicxml_bytes(data if len(data) == size else path.read_bytes(), source=str(path))
+
+
 def from_music21(stream: Any, ticks_per_beat: int = 480) -> Score:
     """Convert a music21 ``Score``, ``Part`` or other ``Stream`` into a score.
 
@@ -107,7 +135,7 @@ def from_music21(stream: Any, ticks_per_beat: int = 480) -> Score:
     Returns:
         A sorted score with one track per part.
     """
-    from music21 import key, meter, stream as m21stream, tempo
+    from music21 import harmony, key, meter, stream as m21stream, tempo
 
     if not isinstance(stream, m21stream.Stream):
         raise ScoreError(f"from_music21 needs a music21 Stream, got {type(stream).__name__}")
@@ -124,6 +152,8 @@ def from_music21(stream: Any, ticks_per_beat: int = 480) -> Score:
         flat = part.flatten().stripTies()
         track = _track_for(part)
         for element in flat.notes:
+            if isinstance(element, harmony.ChordSymbol):
+                continue  # a lead sheet's chord symbol: an annotation (_chord_spans), not notes played
             duration = ticks(element.offset + element.duration.quarterLength) - ticks(element.offset)
             if duration <= 0:
                 continue  # grace note
@@ -156,7 +186,29 @@ def from_music21(stream: Any, ticks_per_beat: int = 480) -> Score:
             if entry not in seen:
                 seen.add(entry)
                 score.tempos.append(TempoChange(*entry))
+    score.annotations.chords = _chord_spans(flat_all, ticks, score.end_ticks)
     return score.sort()
+
+
+_ROOT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")  # Harte roots by pitch class
+_INTERVAL_DEGREES = ("1", "b2", "2", "b3", "3", "4", "b5", "5", "b6", "6", "b7", "7")  # Harte degree of a semitone
+
+
+def _chord_spans(flat: Any, ticks, end_ticks: int) -> list[ChordSpan]:
+    """A lead sheet's chord symbols as chord spans, each lasting to the next symbol (the last to the end);
+    ``N`` where the sheet says no chord (N.C.)."""
+    from music21 import harmony
+
+    starts: dict[int, str] = {}
+    for symbol in flat.getElementsByClass(harmony.ChordSymbol):
+        root = symbol.root() if not isinstance(symbol, harmony.NoChord) else None
+        intervals = sorted({(p.pitchClass - root.pitchClass) % 12 for p in symbol.pitches}) if root else []
+        # Harte's degree-list form, e.g. C7 -> "C:(1,3,5,b7)": the chord's tones above its root
+        starts[ticks(symbol.offset)] = (f"{_ROOT_NAMES[root.pitchClass]}:(" + ",".join(
+            _INTERVAL_DEGREES[i] for i in intervals) + ")") if intervals and intervals[0] == 0 else "N"
+    times = sorted(starts)
+    return [ChordSpan(start, end, starts[start]) for start, end in zip(times, times[1:] + [max(end_ticks, 0)])
+            if end > start]
 
 
 def _pickup_padding(part: Any) -> float:

@@ -263,7 +263,7 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     """
     from symbolic.analysis.parts import doubling_share, triplet_share, SWING_SHARE
     from symbolic.jobs.plan import BarPlan, Plan, generate_planned
-    from symbolic.jobs.rules import DoublingLimit, part_rules, playable_range, straight_grid
+    from symbolic.jobs.rules import ChordBias, DoublingLimit, part_rules, playable_range, straight_grid
     from symbolic.sampling.session import style_weights
 
     n_new = len(programs)
@@ -287,15 +287,17 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     # every new part has a hard range: its voice's, else its instrument's (or its GM family's)
     ranges = {slot: (texture.part_range(k, p) if config.style_rules else None) or playable_range(p)
               for k, (slot, p) in enumerate(zip(free, programs))}
+    chords = given_chord_steps(tokenizer, score)
     rules = part_rules(tokenizer.vocab, texture, ranges, bar_scales(tokenizer.vocab, bars),
                        style_rules=config.style_rules, off_scale_penalty=config.off_scale_penalty,
-                       density_floor=config.density_floor, chord_penalty=config.chord_penalty)
+                       density_floor=config.density_floor, chord_penalty=config.chord_penalty, chords=chords)
     kept = [score.tracks[i].notes for i in given]
     triplets = triplet_share(kept + [score.tracks[i].notes for i in drums], score.ticks_per_beat)
     grid = straight_grid(tokenizer.vocab) if triplets < SWING_SHARE else None
     if grid is not None:
         rules.append(grid)
-    decisions = [f"feel: {'straight' if triplets < SWING_SHARE else 'swung or triplet'} ({triplets:.0%} of the "
+    decisions = [_chords_line(tokenizer, view, chords)] if any(isinstance(rule, ChordBias) for rule in rules) else []
+    decisions += [f"feel: {'straight' if triplets < SWING_SHARE else 'swung or triplet'} ({triplets:.0%} of the "
                  f"kept parts' onsets on triplet positions): "
                  + ("no triplet positions in the new parts" if grid is not None else "triplets allowed")]
     steps_per_beat = tokenizer.config.steps_per_beat
@@ -316,6 +318,37 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
                      + f" of their time (limit {MAX_DOUBLING_SHARE:.0%} of the part and of any "
                        f"{DOUBLING_WINDOW_BEATS} beats)")
     return parts, decisions
+
+
+def given_chord_steps(tokenizer: EventTokenizer, score: Score) -> tuple[tuple[int, int, frozenset[int] | None], ...] | None:
+    """The chords given with ``score`` (``score.annotations.chords``: a chord chart, a lead sheet's symbols,
+    POP909's annotations) as ``(start_step, end_step, pitch classes)`` spans on the tokenizer's grid, which
+    :class:`~symbolic.jobs.rules.ChordBias` follows; ``None`` (no chords given) when it has none.  A span
+    labelled ``N`` has ``None`` for its pitch classes.
+
+    Raises:
+        DataError: a label that is not Harte notation.
+    """
+    from symbolic.analysis.chords import chord_pitch_classes
+
+    if not score.annotations.chords:
+        return None
+    tpb = score.ticks_per_beat
+    return tuple((tokenizer.grid_step(c.start_ticks, tpb), tokenizer.grid_step(c.end_ticks, tpb),
+                  chord_pitch_classes(c.label)) for c in score.annotations.chords)
+
+
+def _chords_line(tokenizer: EventTokenizer, view: Score, chords) -> str:
+    """The decision line on the chords the new parts follow: given (and how far they reach), or guessed."""
+    import bisect
+
+    if chords is None:
+        return "chords: guessed from the given parts' notes, a triad a half bar"
+    bar_starts = tokenizer.bar_starts_steps(view, cover_sounding=True)
+    n_bars = len(bar_starts) - 1
+    last = bisect.bisect_left(bar_starts, max((end for _, end, _ in chords), default=0))
+    line = f"chords: the {len(chords)} chords given with the input"
+    return line if last >= n_bars else line + f", to bar {last} of {n_bars} (no chord rule after it)"
 
 
 def style_programs(weights: dict[str, float], n_parts: int) -> list[int]:

@@ -39,9 +39,12 @@ class JobConfig:
         style_rules: apply the style's part rules (rhythm grid, single lines, legato, key penalty,
             voice ranges); ``False`` keeps only the register and the instruments' ranges.
         off_scale_penalty: nats taken from pitches outside the key; ``None``: the style's own.
-        chord_penalty: nats taken from pitches outside the chord the given parts imply (one triad a half
-            bar, :mod:`symbolic.analysis.harmony`); ``None``: the style's own
-            (``StyleTexture.chord_penalty``: pop's piano follows the chords, the other styles do not).
+        chord_penalty: nats taken from pitches outside the chord: the chords given with the score
+            (``score.annotations.chords``, e.g. a chord chart: :func:`symbolic.analysis.chords.read_chords`),
+            else the chord the given parts imply (one triad a half bar, :mod:`symbolic.analysis.harmony`);
+            ``None``: the style's own (``StyleTexture.chord_penalty``: pop's piano follows the guessed
+            chords, the other styles do not), and with given chords at least
+            :data:`~symbolic.jobs.rules.GIVEN_CHORD_PENALTY` in every style.
         max_part_tokens: a new part is closed after this many tokens in a bar (at a note boundary).
         density_floor: with ``style_rules``, every new part starts notes at no fewer than this share of
             its style's median onsets a beat (``StyleTexture.part_onsets_per_beat``) in every bar but a

@@ -450,7 +450,10 @@ class ChordBias(PartRuleBase):
     plan into harmony segments (half bars of 4/4, :func:`~symbolic.analysis.harmony.chord_segments`) and
     guesses one triad a segment with ``model`` (``None``: the shipped one,
     :func:`~symbolic.analysis.harmony.load_chord_model`), which also chooses the key.  In a half bar where
-    no given note sounds, and with no given notes at all, the rule does nothing.
+    no given note sounds, and with no given notes at all, the rule does nothing.  With ``given`` (chords the
+    user gave: ``(start_step, end_step, pitch classes or None)`` spans, steps from the plan's first bar line)
+    it follows those instead, every tone of each chord, wherever a span lies (an intro too); outside the spans
+    and under ``None`` (no chord) it does nothing.
     A pop piano written from the key alone put 0.47 of its note time on POP909's annotated chords (the real
     piano 0.985) and clashed with itself by semitones (``docs/results/pop-accompaniment.md``).
 
@@ -461,6 +464,7 @@ class ChordBias(PartRuleBase):
     vocab: object
     penalty: float
     model: object | None = None  # a symbolic.analysis.harmony.ChordModel
+    given: tuple[tuple[int, int, frozenset[int] | None], ...] | None = None
     _starts: list[int] = field(default_factory=list, init=False, repr=False)
     _chords: list[frozenset[int] | None] = field(default_factory=list, init=False, repr=False)
     _bar_starts: tuple[int, ...] = field(default=(), init=False, repr=False)
@@ -476,6 +480,20 @@ class ChordBias(PartRuleBase):
                                                segment_histograms, triad_pitch_classes)
 
         timeline = GivenTimeline.of_plan(self.vocab, plan)
+        self._bar_starts = timeline.bar_starts
+        if self.given is not None:
+            self._starts, self._chords, last_end = [], [], None
+            for start, end, tones in sorted(self.given, key=lambda span: span[0]):
+                if last_end is not None and start > last_end:
+                    self._starts.append(last_end)  # a gap between spans: no chord
+                    self._chords.append(None)
+                self._starts.append(start)
+                self._chords.append(tones)
+                last_end = end
+            if last_end is not None:
+                self._starts.append(last_end)
+                self._chords.append(None)
+            return
         steps_per_beat = self.vocab.config.steps_per_beat
         segments = chord_segments(timeline.bar_starts, timeline.end, steps_per_beat)
         histograms = segment_histograms((n for notes in timeline.notes.values() for n in notes), segments,
@@ -486,7 +504,6 @@ class ChordBias(PartRuleBase):
         # from notes: a tester found a 13-bar intro held on one chord; there the part plays as it will
         self._chords = [triad_pitch_classes(state, reference) if histogram.any() else None
                         for state, histogram in zip(states, histograms)]
-        self._bar_starts = timeline.bar_starts
 
     def start_bar(self, index: int, given: Mapping[int, list[NoteSpan]]) -> None:
         self._origin = self._bar_starts[index] if index < len(self._bar_starts) else 0
@@ -934,12 +951,19 @@ class KeepPlaying(PartRuleBase):
 # there the key is all the model has to follow.  2 nats make an out-of-key pitch about 7 times rarer; chosen, not
 # calibrated (the styles' own penalties, 0.5-1, were calibrated with the melody playing: benchmarks/key_fit.py).
 SILENT_BAR_PENALTY = 2.0
+# Nats taken from a new part's pitch outside the chord the user gave (a chord chart), in every style.  Chosen
+# on 12 POP909 test songs, 16 bars, the pop piano given the melody and the annotated chords (the six-style
+# model, benchmarks/pop_accompaniment.py --settings melody+chords): 2 / 3 / 4 / 6 nats put 0.82 / 0.90 / 0.96 /
+# 0.98 of its note time on the chords (the real piano 0.99), P(pop) 0.875 / 0.903 / 0.908 / 0.882.  A given
+# chord is sure where a guessed one is not: pop's penalty for guessed chords is 2 (StyleTexture.chord_penalty).
+GIVEN_CHORD_PENALTY = 4.0
 
 
 def part_rules(vocab, texture: StyleTexture, ranges: Mapping[int, PartRange],
                bar_scales: tuple[frozenset[int] | None, ...], style_rules: bool = True,
                off_scale_penalty: float | None = None, density_floor: float = 0.0,
-               chord_penalty: float | None = None) -> list[PartRule]:
+               chord_penalty: float | None = None,
+               chords: tuple[tuple[int, int, frozenset[int] | None], ...] | None = None) -> list[PartRule]:
     """The rules for new parts in a style, in the order they apply.
 
     Args:
@@ -950,7 +974,11 @@ def part_rules(vocab, texture: StyleTexture, ranges: Mapping[int, PartRange],
         style_rules: ``False`` leaves out the texture's rhythm, single lines and key penalty (the
             register and the ranges stay).
         off_scale_penalty: overrides the texture's key penalty (nats; ``None``: the texture's).
-        chord_penalty: overrides the texture's chord penalty (nats; ``None``: the texture's).
+        chord_penalty: overrides the texture's chord penalty (nats; ``None``: the texture's, or
+            :data:`GIVEN_CHORD_PENALTY` when ``chords`` are given and the texture's is lower).
+        chords: chords the user gave (:class:`ChordBias`'s ``given`` spans, in plan steps), followed in
+            every style instead of the chords guessed from the given parts; ``None``: guessed (where the
+            texture asks for it).
         density_floor: each free part plays at least this share of the texture's
             ``part_onsets_per_beat`` in every bar (:class:`KeepPlaying`); 0: no minimum.
     """
@@ -971,9 +999,10 @@ def part_rules(vocab, texture: StyleTexture, ranges: Mapping[int, PartRange],
     if style_rules and bar_scales and penalty:
         rules.append(ScaleBias(vocab.offsets[TokenType.PITCH], penalty, tuple(bar_scales),
                                silent_penalty=max(SILENT_BAR_PENALTY, penalty)))
-    chord = texture.chord_penalty if chord_penalty is None else chord_penalty
+    chord = chord_penalty if chord_penalty is not None else (
+        texture.chord_penalty if chords is None else max(texture.chord_penalty, GIVEN_CHORD_PENALTY))
     if style_rules and chord:
-        rules.append(ChordBias(vocab, chord))
+        rules.append(ChordBias(vocab, chord, given=chords))
     if style_rules and texture.part_lines:
         rules.append(SingleLine.for_vocab(vocab, texture.part_chords, texture.part_legato))
     if style_rules and density_floor > 0 and texture.part_onsets_per_beat:

@@ -195,6 +195,10 @@ def create_app(config: ServeConfig, queue: JobQueue | None = None) -> FastAPI:
         if parsed.melody_track is not None and not 0 <= parsed.melody_track < len(score.tracks):
             raise ConfigError(f"melody track {parsed.melody_track} does not exist; the file has tracks "
                               f"0..{len(score.tracks) - 1}")
+        if parsed.chords is not None:
+            from symbolic.analysis.chords import parse_chord_chart
+
+            parse_chord_chart(parsed.chords, score)  # a bad chart fails here, before any work
         ref_data = None
         if reference is not None:
             ref_data = await _read_limited(reference, config.max_upload_bytes, "the reference piece")
@@ -210,6 +214,10 @@ def create_app(config: ServeConfig, queue: JobQueue | None = None) -> FastAPI:
         from symbolic.utils import atomic_write_bytes
 
         atomic_write_bytes(folder / "input.mid", upload_midi_bytes(data, score))
+        if parsed.chords is None and score.annotations.chords:  # a MusicXML lead sheet's chord symbols
+            from symbolic.analysis.chords import chord_rows_text
+
+            atomic_write_bytes(folder / "chords.txt", chord_rows_text(score).encode("utf-8"))
         if ref_data is not None:
             atomic_write_bytes(folder / "reference.mid", ref_data)
         state["queue"].submit(job_id)

@@ -13,6 +13,7 @@ from symbolic.jobs.config import CONTINUE_BARS, JobConfig
 __all__ = ["ServeConfig", "JobSettings", "JOB_KINDS", "QUEUE_BACKENDS"]
 
 JOB_KINDS = ("convert", "accompany", "continue")
+MAX_CHART_CHARACTERS = 20_000  # a chord chart in the settings: a few thousand bars
 QUEUE_BACKENDS = ("pool", "rq")
 
 
@@ -94,6 +95,8 @@ class JobSettings:
         replace_accompaniment: accompany only: the new parts replace the input's accompaniment.
         keep: convert, or accompany with ``replace_accompaniment``: roles kept as they are (``"bass,drums"``).
         bars: continue only, bars to add.
+        chords: convert and accompany: a chord chart the new parts follow (``"C | Am F | Dm7 G7 | C"``,
+            :func:`symbolic.analysis.chords.parse_chord_chart`); ``None``: chords guessed from the melody.
     """
 
     job: str
@@ -111,6 +114,7 @@ class JobSettings:
     replace_accompaniment: bool = False
     keep: str | None = None
     bars: int = CONTINUE_BARS
+    chords: str | None = None
 
     def __post_init__(self) -> None:
         if self.job not in JOB_KINDS:
@@ -126,6 +130,11 @@ class JobSettings:
             raise ConfigError(f"parts={self.parts} must be between 0 and 8")
         if self.bars < 1:
             raise ConfigError(f"bars={self.bars} must be at least 1")
+        if self.chords is not None and self.job == "continue":
+            raise ConfigError("chords are followed by convert and accompany; continue takes none")
+        if self.chords is not None and len(self.chords) > MAX_CHART_CHARACTERS:
+            raise ConfigError(f"the chord chart has {len(self.chords)} characters; give at most "
+                              f"{MAX_CHART_CHARACTERS}")
         if self.job == "accompany":
             check_accompany_keep(self.kept_roles(), self.replace_accompaniment)
         else:

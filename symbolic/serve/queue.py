@@ -35,7 +35,7 @@ __all__ = ["JobQueue", "PoolQueue", "RqQueue", "make_queue", "run_rq_worker", "r
 
 log = logging.getLogger(__name__)
 
-INPUT_FILES = ("input.mid", "reference.mid")  # what a job folder holds before it runs
+INPUT_FILES = ("input.mid", "reference.mid", "chords.txt")  # what a job folder holds before it runs
 RQ_GRACE_SECONDS = 30  # RQ kills a worker's job this long after the job's own time limit (a backstop)
 RQ_RESULT_TTL_SECONDS = 3600  # Redis keeps a result this long if no app collects it
 POLL_SECONDS = 0.2  # how often the app reads the RQ jobs' state and progress

@@ -123,6 +123,14 @@ def _run(settings: JobSettings, folder: Path, model_name: str, on_bar: Callable[
     from symbolic.styles.words import describe_mix
 
     score = read_midi(folder / "input.mid")
+    if settings.chords is not None:  # a chord chart in the settings
+        from symbolic.analysis.chords import parse_chord_chart
+
+        score.annotations.chords = parse_chord_chart(settings.chords, score)
+    elif (folder / "chords.txt").is_file():  # an uploaded lead sheet's chord symbols
+        from symbolic.analysis.chords import read_chords
+
+        score.annotations.chords = read_chords(str(folder / "chords.txt"), score)
     reference = folder / "reference.mid"
     example = read_midi(reference) if reference.is_file() else None
     model, tokenizer, _ = _decoder(model_name)
@@ -156,6 +164,7 @@ def _run(settings: JobSettings, folder: Path, model_name: str, on_bar: Callable[
                    f"notes; style {style_words}")
     summary.update(message=message, melody_track=result.melody_track, kept_tracks=list(result.kept_tracks),
                    new_tracks=list(result.new_tracks), notes=result.score.n_notes, new_notes=new_notes,
+                   decisions=list(result.decisions),
                    seconds=round(result.score.duration_seconds, 2))
     return result, score, summary
 

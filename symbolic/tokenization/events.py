@@ -88,13 +88,14 @@ class EventTokenizer:
         return len(self.vocab)
 
     # ------------------------------------------------------------- quantizers
-    def _step(self, ticks: int, tpb: int) -> int:
-        """Ticks to grid steps, rounding half up."""
+    def grid_step(self, ticks: int, tpb: int) -> int:
+        """Grid step (``steps_per_beat`` to a quarter note) of a time in ticks at ``tpb`` ticks per beat, rounding
+        half up: where :meth:`encode` puts an event at that tick."""
         spb = self.config.steps_per_beat
         return (2 * ticks * spb + tpb) // (2 * tpb)
 
     def _duration_index(self, duration_ticks: int, tpb: int) -> int:
-        steps = max(1, self._step(duration_ticks, tpb))
+        steps = max(1, self.grid_step(duration_ticks, tpb))
         table = self._duration_bin
         return table[steps] if steps < len(table) else len(self.vocab.duration_steps) - 1
 
@@ -146,9 +147,9 @@ class EventTokenizer:
                 ids.append(v.drums_id)
             ids.append(v.id_of(_T.PROGRAM, track.program))
 
-        ts_changes = _last_per_step((self._step(ts.time_ticks, tpb), self._meter(ts.numerator, ts.denominator))
+        ts_changes = _last_per_step((self.grid_step(ts.time_ticks, tpb), self._meter(ts.numerator, ts.denominator))
                                     for ts in score.time_signatures)
-        tempo_changes = _last_per_step((self._step(t.time_ticks, tpb), self._tempo_index(t.microseconds_per_beat))
+        tempo_changes = _last_per_step((self.grid_step(t.time_ticks, tpb), self._tempo_index(t.microseconds_per_beat))
                                        for t in score.tempos)
         # Every note as one row of int64 arrays (onset step, slot, pitch, duration bin, velocity bin).
         counts = [len(score.tracks[index].notes) for index in order]
@@ -163,7 +164,7 @@ class EventTokenizer:
         pitch = flat[:, 2]
         slot = np.repeat(np.arange(len(order), dtype=np.int64), counts)
         change_steps = [s for s, _ in ts_changes] + [s for s, _ in tempo_changes]
-        last = max(change_steps + [self._step(score.end_of_track_ticks, tpb) - 1, int(onset.max()) if n_notes else -1])
+        last = max(change_steps + [self.grid_step(score.end_of_track_ticks, tpb) - 1, int(onset.max()) if n_notes else -1])
         if last < 0:  # nothing in time: no bars
             ids.append(v.eos_id)
             return ids
@@ -216,16 +217,16 @@ class EventTokenizer:
         (``encode`` stops at the bar of the last onset).
         """
         tpb = score.ticks_per_beat
-        ts_changes = _last_per_step((self._step(ts.time_ticks, tpb), self._meter(ts.numerator, ts.denominator))
+        ts_changes = _last_per_step((self.grid_step(ts.time_ticks, tpb), self._meter(ts.numerator, ts.denominator))
                                     for ts in score.time_signatures)
-        steps = [self._step(n.onset_ticks, tpb) for t in score.tracks for n in t.notes]
-        steps += [s for s, _ in ts_changes] + [self._step(t.time_ticks, tpb) for t in score.tempos]
-        steps.append(self._step(score.end_of_track_ticks, tpb) - 1)  # trailing empty bars are part of the piece
+        steps = [self.grid_step(n.onset_ticks, tpb) for t in score.tracks for n in t.notes]
+        steps += [s for s, _ in ts_changes] + [self.grid_step(t.time_ticks, tpb) for t in score.tempos]
+        steps.append(self.grid_step(score.end_of_track_ticks, tpb) - 1)  # trailing empty bars are part of the piece
         last = max(steps, default=-1)
         if last < 0:
             return [0]
         if cover_sounding:
-            last = max(last, self._step(score.end_ticks, tpb) - 1)
+            last = max(last, self.grid_step(score.end_ticks, tpb) - 1)
         bars = self._bars(ts_changes, last)
         return [b[0] for b in bars] + [bars[-1][0] + bars[-1][1]]
 
@@ -415,16 +416,16 @@ class EventTokenizer:
         for index in order:
             track = score.tracks[index]
             notes = [
-                Note(self._step(n.onset_ticks, tpb) * tps,
+                Note(self.grid_step(n.onset_ticks, tpb) * tps,
                      v.duration_steps[self._duration_index(n.duration_ticks, tpb)] * tps,
                      n.pitch, v.velocity_values[self._velocity_bin[n.velocity]])
                 for n in track.notes
             ]
             out.tracks.append(Track(program=track.program, is_drum=track.is_drum, notes=notes))
-        tempos = {self._step(t.time_ticks, tpb): self._tempo_microseconds(self._tempo_index(t.microseconds_per_beat))
+        tempos = {self.grid_step(t.time_ticks, tpb): self._tempo_microseconds(self._tempo_index(t.microseconds_per_beat))
                   for t in score.tempos}
         out.tempos = [TempoChange(s * tps, us) for s, us in sorted(tempos.items())]
-        meters = {self._step(ts.time_ticks, tpb): (ts.numerator, ts.denominator) for ts in score.time_signatures}
+        meters = {self.grid_step(ts.time_ticks, tpb): (ts.numerator, ts.denominator) for ts in score.time_signatures}
         out.time_signatures = [TimeSignature(s * tps, n, d) for s, (n, d) in sorted(meters.items())]
         out.sort()
         if len(score.tracks) > self.config.max_tracks:

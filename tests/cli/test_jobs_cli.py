@@ -268,3 +268,44 @@ def test_a_chord_penalty_that_is_not_finite_is_refused_in_one_line(tune, tmp_pat
                  "--out", str(tmp_path / "x.mid")]) == 2
     err = capsys.readouterr().err
     assert "chord_penalty=inf must be a finite number of nats" in err and "Traceback" not in err
+
+
+def test_accompany_follows_a_chord_chart(tune, tmp_path, capsys):
+    from symbolic.analysis.chords import chord_tone_ratio, parse_chord_chart
+
+    chart = "C | C | F | G | C | Am | Dm | G7 | C | C | F | G7 | C"  # the waltz's 13 bars (after its pickup)
+    out = tmp_path / "charted.mid"
+    assert main(["accompany", str(tune), "--style", "pop", "--chords", chart, "--out", str(out)]) == 0
+    assert "chords: the 13 chords given with the input" in capsys.readouterr().out
+    result = read_midi(out)
+    result.annotations.chords = parse_chord_chart(chart, result)
+    assert chord_tone_ratio(result, 1) > 0.85  # the piano on the chart's chords
+
+
+def test_a_bad_chord_chart_is_refused_in_one_line_before_the_model_loads(tune, tmp_path, capsys, monkeypatch):
+    import symbolic.models.pretrained as pretrained
+
+    monkeypatch.setattr(pretrained, "load_decoder", lambda *a, **k: pytest.fail("the model loaded"))
+    assert main(["accompany", str(tune), "--style", "pop", "--chords", "C | Gsus7x",
+                 "--out", str(tmp_path / "x.mid")]) == 2
+    err = capsys.readouterr().err
+    assert "chord chart, bar 2: 'Gsus7x' is not a chord symbol" in err and "Traceback" not in err
+
+
+def test_a_lead_sheet_in_musicxml_is_accompanied_on_its_own_chords(tmp_path, capsys):
+    import shutil
+
+    from music21 import corpus
+
+    from symbolic import read_score
+    from symbolic.analysis.chords import chord_tone_ratio
+
+    sheet = tmp_path / "ragtime.mxl"  # a real lead sheet of the music21 corpus: melody and chord symbols
+    shutil.copy(corpus.getWork("leadSheet/berlinAlexandersRagtime"), sheet)
+    out = tmp_path / "ragtime.mid"
+    assert main(["accompany", str(sheet), "--style", "pop", "--out", str(out)]) == 0
+    assert "chords: the 19 chords given with the input" in capsys.readouterr().out
+    result = read_midi(out)
+    result.annotations = read_score(sheet).annotations
+    assert result.tracks[0].notes == read_score(sheet).tracks[0].notes
+    assert chord_tone_ratio(result, 1) > 0.85

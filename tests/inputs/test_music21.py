@@ -37,6 +37,29 @@ def test_hand_built_stream_with_chord_tie_tempo_and_instrument():
     assert score.tempos[0].microseconds_per_beat == round(60_000_000 / 90)
 
 
+def test_a_lead_sheets_chord_symbols_become_chord_spans_not_notes():
+    score = from_music21(corpus.parse("leadSheet/berlinAlexandersRagtime"))  # a real lead sheet of the corpus
+    chords = score.annotations.chords
+    assert len(score.tracks) == 1 and len(chords) == 19
+    assert [c.label for c in chords[:4]] == ["F:(1,3,5)", "C:(1,3,5,b7)", "F:(1,3,5)", "Bb:(1,3,5)"]
+    assert chords[0].start_ticks == 4 * 480 and chords[-1].end_ticks == score.end_ticks
+    assert all(a.end_ticks == b.start_ticks for a, b in zip(chords, chords[1:]))
+    # a symbol with a length (as some MusicXML writers give it) is still not played
+    part = stream.Part()
+    part.append(meter.TimeSignature("4/4"))
+    symbol = __import__("music21").harmony.ChordSymbol("Am7")
+    symbol.quarterLength = 4.0
+    part.insert(0, symbol)
+    part.insert(0, note.Note("E4", quarterLength=4.0))
+    part.insert(4, __import__("music21").harmony.NoChord())
+    part.insert(4, note.Note("C4", quarterLength=4.0))
+    hand = from_music21(part)
+    assert [n.pitch for n in hand.tracks[0].notes] == [64, 60]
+    assert [(c.start_ticks, c.end_ticks, c.label) for c in hand.annotations.chords] == [
+        (0, 1920, "A:(1,b3,5,b7)"), (1920, 3840, "N")]
+    assert from_music21(corpus.parse("bach/bwv66.6")).annotations.chords == []
+
+
 def test_opus_and_non_stream_rejected():
     with pytest.raises(ScoreError, match="Opus"):
         from_music21(stream.Opus())

@@ -253,6 +253,29 @@ def test_new_parts_keep_to_the_melodys_key(model, tokenizer):
     assert outside(50.0) == 0
 
 
+def test_new_parts_follow_the_chords_given_with_the_score(model, tokenizer):
+    from symbolic.analysis.chords import chord_tone_ratio, parse_chord_chart
+
+    tpb = 384
+    score = Score(ticks_per_beat=tpb, tracks=[Track(program=0, notes=[  # a melody that names no chord: one E
+        Note(k * tpb, tpb, 64, 80) for k in range(16)])])
+    chart = parse_chord_chart("Am | F | C | G7", score)
+
+    def followed(penalty: float | None) -> float:
+        given = Score(ticks_per_beat=tpb, tracks=list(score.tracks))
+        given.annotations.chords = list(chart)
+        result = accompany(model, tokenizer, given, {"chorale": 1.0}, job(2, chord_penalty=penalty))
+        assert ("chords: the 4 chords given with the input" in result.decisions) == (penalty != 0.0)
+        out = Score(ticks_per_beat=tpb, tracks=list(result.score.tracks))
+        out.annotations.chords = list(chart)
+        return min(chord_tone_ratio(out, i) for i in result.new_tracks)
+
+    free = followed(0.0)
+    assert free < 0.3  # the untrained model, left free, plays outside the chords
+    assert followed(None) > free + 0.25  # chorale has no chord rule of its own: given chords count in any style
+    assert followed(50.0) > 0.9  # (a note held across a chord change counts outside the next chord)
+
+
 def test_unknown_or_empty_style_mixes_are_refused(model, tokenizer):
     score = melody_score(n_bars=2)
     config = job(4, guidance_scale=3.0)

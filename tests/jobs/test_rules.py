@@ -9,7 +9,7 @@ import torch
 
 from symbolic.errors import ConfigError
 from symbolic.jobs.plan import Plan
-from symbolic.jobs.rules import (ChordBias, DoublingLimit, KeepPlaying, LineState, NoRestrike, PitchRange, RhythmGrid, ScaleBias, SingleLine, part_rules,
+from symbolic.jobs.rules import (GIVEN_CHORD_PENALTY, ChordBias, DoublingLimit, KeepPlaying, LineState, NoRestrike, PitchRange, RhythmGrid, ScaleBias, SingleLine, part_rules,
                                   straight_grid)
 from symbolic.sampling.processors import StepContext
 from symbolic.score import Note, Score, TimeSignature, Track
@@ -607,3 +607,37 @@ def test_pop_follows_the_chords_and_a_job_can_turn_it_off(tokenizer):
                 if isinstance(r, ChordBias)]
     assert [r.penalty for r in part_rules(vocab, texture_of("chorale"), {1: PartRange(53, 74)}, (None,),
                                           chord_penalty=1.0) if isinstance(r, ChordBias)] == [1.0]
+
+
+def test_chord_bias_follows_given_chords_everywhere_and_nothing_outside_them(tokenizer):
+    vocab = tokenizer.vocab
+    offset = vocab.offsets[TokenType.PITCH]
+    # the melody plays only in bar 2; the chart gives Am7 for bar 1 (an intro), no chord for half of bar 2, G
+    # from step 72 to 84, then nothing
+    melody = [Note(48 + 12 * k, 12, p, 80) for k, p in enumerate([60, 64, 67, 72])]
+    am7, g = frozenset({9, 0, 4, 7}), frozenset({7, 11, 2})
+    rule = ChordBias(vocab, 3.0, given=((0, 48, am7), (48, 72, None), (72, 84, g)))
+    rule.start(step_plan(tokenizer, [melody, []], {1}))
+    rule.start_part(1, 48)
+    allowed = {}
+    for bar, pos in ((0, 0), (0, 40), (1, 0), (1, 30), (1, 47)):
+        rule.start_bar(bar, {})
+        out = rule(torch.zeros(1, len(vocab)), at(pos))[0, offset:offset + 128]
+        allowed[(bar, pos)] = {p % 12 for p in range(128) if out[p] == 0} if (out < 0).any() else None
+    # the intro follows the chart (a guessed chord would leave it alone); "N" and past the last span: no bias
+    assert allowed == {(0, 0): set(am7), (0, 40): set(am7), (1, 0): None, (1, 30): set(g), (1, 47): None}
+    gap = ChordBias(vocab, 3.0, given=((0, 12, g), (24, 36, am7)))  # a gap between two spans: no chord there
+    gap.start(step_plan(tokenizer, [melody, []], {1}))
+    assert [gap.chord_at(step) for step in (0, 12, 23, 24, 36)] == [g, None, None, am7, None]
+
+
+def test_given_chords_are_followed_in_every_style(tokenizer):
+    vocab = tokenizer.vocab
+    spans = ((0, 48, frozenset({0, 4, 7})),)
+    chorale = [r for r in part_rules(vocab, texture_of("chorale"), {1: PartRange(53, 74)}, (None,), chords=spans)
+               if isinstance(r, ChordBias)]
+    assert [(r.penalty, r.given) for r in chorale] == [(GIVEN_CHORD_PENALTY, spans)]
+    assert not [r for r in part_rules(vocab, texture_of("chorale"), {1: PartRange(53, 74)}, (None,), chords=spans,
+                                      chord_penalty=0.0) if isinstance(r, ChordBias)]  # 0 turns it off
+    assert not [r for r in part_rules(vocab, texture_of("chorale"), {1: PartRange(53, 74)}, (None,), chords=spans,
+                                      style_rules=False) if isinstance(r, ChordBias)]

@@ -100,7 +100,9 @@ def test_bad_input_gets_the_right_status(client, config, tune_bytes, data_dir):
                             ({"job": "accompany", "style": "chorale", "colour": 1}, "unknown setting"),
                             ({"job": "accompany", "style": "chorale", "tracks": "kazoo"}, "kazoo"),
                             ({"job": "accompany", "style": "chorale", "melody_track": 5}, "does not exist"),
-                            ({"job": "continue", "style": "chorale", "bars": 1000}, "at most")]:
+                            ({"job": "continue", "style": "chorale", "bars": 1000}, "at most"),
+                            ({"job": "accompany", "style": "chorale", "chords": "C | Hm7"}, "bar 2: 'Hm7'"),
+                            ({"job": "continue", "style": "chorale", "chords": "C"}, "continue takes none")]:
         response = submit(client, tune_bytes, settings)
         assert response.status_code == 422 and words in response.json()["error"], (settings, response.text)
     assert client.post("/api/jobs", files={"midi": ("t.mid", tune_bytes)},
@@ -244,3 +246,21 @@ def test_accompany_can_replace_a_bands_accompaniment(client):
     kept = [track.notes for track in result.tracks]
     assert tune.notes in kept and bass.notes in kept  # the melody and the bass as they were
     assert chords.notes not in kept  # the guitar chords were replaced, not kept under the new parts
+
+
+def test_a_lead_sheets_chord_symbols_reach_the_job(client):
+    from music21 import harmony, meter, musicxml, note, stream
+
+    sheet = stream.Part()
+    sheet.append(meter.TimeSignature("4/4"))
+    for bar, (symbol, pitch) in enumerate([("C", "E4"), ("Am", "C5"), ("F", "A4"), ("G7", "B4")]):
+        sheet.insert(4.0 * bar, harmony.ChordSymbol(symbol))
+        sheet.insert(4.0 * bar, note.Note(pitch, quarterLength=4.0))
+    data = musicxml.m21ToXml.GeneralObjectExporter(sheet).parse()
+    job = wait(client, submit(client, data, {"job": "accompany", "style": "chorale", "voices": 1}).json()["id"])
+    assert job["state"] == "done", job["message"]
+    assert "chords: the 4 chords given with the input" in job["summary"]["decisions"]
+    charted = wait(client, submit(client, data, {"job": "accompany", "style": "chorale", "voices": 1,
+                                                 "chords": "C | F"}).json()["id"])  # a chart wins over the sheet
+    assert "chords: the 2 chords given with the input, to bar 2 of 4 (no chord rule after it)" in \
+        charted["summary"]["decisions"]

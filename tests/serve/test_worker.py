@@ -72,6 +72,17 @@ def test_a_job_within_its_limits_is_done(job_folder, tiny_model):
     assert state == "done" and summary["audio"] and (folder / "result.ogg").is_file(), message
 
 
+def test_a_job_follows_the_chord_chart_in_its_settings(job_folder, tiny_model):
+    state, message, summary = execute(job_folder(), {"job": "accompany", "style": "chorale", "voices": 1,
+                                                     "chords": "C | G7 | C"}, tiny_model,
+                                      lambda done, total: None, 120, 2_000_000_000)
+    assert state == "done", message
+    assert [line for line in summary["decisions"] if line.startswith("chords: the 3 chords given with the input")]
+    _, _, guessed = execute(job_folder(), {"job": "accompany", "style": "chorale", "voices": 1}, tiny_model,
+                            lambda done, total: None, 120, 2_000_000_000)
+    assert not [line for line in guessed["decisions"] if line.startswith("chords")]  # chorale guesses none
+
+
 @pytest.mark.parametrize("memory_bytes", [1_000_000, 50_000_000])  # the sound font's ~150 MB of samples do not fit
 def test_a_job_over_its_memory_limit_fails_with_the_reason(job_folder, tiny_model, memory_bytes):
     folder = job_folder()

@@ -55,7 +55,7 @@ function styleText() {
 // hidden field with a bad value can never block the form (the browser cannot show it its message).
 function showOnly(key, value) {
   for (const element of document.querySelectorAll(`[data-${key}]`)) {
-    element.hidden = element.dataset[key] !== value;
+    element.hidden = !element.dataset[key].split(" ").includes(value);
     for (const field of element.querySelectorAll("input, select, textarea")) field.disabled = element.hidden;
   }
 }
@@ -171,6 +171,7 @@ function settings() {
   };
   if ($("melody").value !== "" && kind !== "continue") out.melody_track = parseInt($("melody").value, 10);
   if (kind === "accompany" && $("tracks-input").value.trim()) out.tracks = $("tracks-input").value.trim();
+  if (kind !== "continue" && $("chords").value.trim()) out.chords = $("chords").value.trim();
   if (kind === "continue") out.bars = parseInt($("bars").value, 10);
   if (kind === "convert") out.strength = Number($("strength").value);
   if (kind === "accompany" && $("replace").checked) out.replace_accompaniment = true;
