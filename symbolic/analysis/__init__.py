@@ -13,7 +13,8 @@ Verbs:
   ``quantize_score``).
 - :mod:`symbolic.analysis.chords` -- Harte chord and key labels; ``chord_tone_ratio`` against annotations.
 - :mod:`symbolic.analysis.harmony` -- the chords a melody implies (``estimate_chords``: a hidden Markov
-  model over 24 triads, one a half bar, that also chooses the key), counted from POP909.
+  model over 24 triads, one a half bar, whose emissions are a small classifier of the notes around it and
+  which also chooses the key), learnt from POP909.
 
 Importing this package loads neither torch nor the shipped weights; modules are imported on use.
 """

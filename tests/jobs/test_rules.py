@@ -554,8 +554,9 @@ def test_the_key_weighs_more_in_a_bar_where_no_given_part_plays(tokenizer):
 def test_chord_bias_lowers_pitches_outside_the_chord_the_melody_implies(tokenizer):
     vocab = tokenizer.vocab
     offset = vocab.offsets[TokenType.PITCH]
-    # bar 1: C E | F A (a C chord, then an F chord); bar 2: G B | G B (a G chord)
-    melody = [Note(12 * k, 12, p, 80) for k, p in enumerate([60, 64, 65, 69, 67, 71, 67, 71])]
+    # bar 1: C E G | F A C (a C chord, then an F chord); bar 2: G B D | G B D (a G chord).  Thirds alone (C E |
+    # F A) are as often vi and ii in POP909 as I and IV, and the chord model hears them so
+    melody = [Note(8 * k, 8, p, 80) for k, p in enumerate([60, 64, 67, 65, 69, 72, 67, 71, 74, 67, 71, 74])]
     plan = step_plan(tokenizer, [melody, []], {1})
     rule = ChordBias(vocab, 2.5)
     rule.start(plan)
