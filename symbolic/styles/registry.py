@@ -145,9 +145,9 @@ _SPECS = (
 # chords the melody implies (chord_penalty, symbolic.analysis.harmony; docs/results/chords.md): on 12 test songs,
 # 16 bars, penalty 0 / 2 / 4 nats: chord-tone ratio 0.48 / 0.58 / 0.59 (real 0.99), semitone clashes within the
 # piano 7.3% / 1.8% / 0.8% of its time (real 2.1%), polyphony 3.20 / 2.76 / 2.65 (real 3.15), P(pop) 0.90 /
-# 0.95 / 0.90: 2 (the chord model's first version).  On the 98 test songs with 2, as shipped: clashes 1.8% (real
-# 1.6%), chord-tone ratio 0.60 (0.47 without), density 1.05 of the real (1.20 without), P(pop) 0.922 (0.914
-# without; docs/results/pop-accompaniment.md).
+# 0.95 / 0.90: 2 (the chord model's first version).  On the 98 test songs with 2, as shipped (the second chord
+# model): clashes 1.9% (real 1.6%), chord-tone ratio 0.62 (0.47 without), density 1.03 of the real (1.20
+# without), P(pop) 0.900 (0.914 without; docs/results/pop-accompaniment.md).
     StyleSpec(
         "pop", (),
         ("pop", "ballad", "cover", "piano cover", "pop ballad", "pop song", "c-pop", "cpop", "mandopop",
