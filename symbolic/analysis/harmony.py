@@ -50,8 +50,16 @@ _SMOOTHING = 1.0  # add-one counts for every interval, transition, prior and fin
 
 
 def triad_pitch_classes(state: int, reference: int) -> frozenset[int]:
-    """Pitch classes (0 = C) of chord ``state`` (0..23) counted from ``reference``: root, third, fifth."""
-    root = (reference + state // 2) % 12
+    """Pitch classes (0 = C) of chord ``state`` (0..23) counted from ``reference``: root, third, fifth.
+
+    Raises:
+        DataError: ``state`` outside 0..23, or ``reference`` not an integer (a key of ``None``: no key found).
+    """
+    if not isinstance(state, (int, np.integer)) or not 0 <= state < N_CHORDS:
+        raise DataError(f"chord state {state!r} must be an integer 0..{N_CHORDS - 1} (12 roots x major, minor)")
+    if not isinstance(reference, (int, np.integer)):
+        raise DataError(f"reference {reference!r} must be a pitch class 0..11 (None: no key was found)")
+    root = (int(reference) + int(state) // 2) % 12
     return frozenset((root, (root + (3 if state % 2 else 4)) % 12, (root + 7) % 12))
 
 
@@ -62,9 +70,14 @@ def chord_segments(bar_starts: Sequence[int], end: int, units_per_beat: int) -> 
 
     Raises:
         ConfigError: ``units_per_beat`` below 1.
+        DataError: bar starts that do not increase, or an ``end`` before the last bar start.
     """
     if units_per_beat < 1:
         raise ConfigError(f"units_per_beat={units_per_beat} must be >= 1 (ticks or steps to a quarter note)")
+    if any(b <= a for a, b in zip(bar_starts, bar_starts[1:])):
+        raise DataError(f"bar starts {list(bar_starts)[:8]}... must increase")
+    if bar_starts and end < bar_starts[-1]:
+        raise DataError(f"end={end} comes before the last bar start {bar_starts[-1]}")
     segments = []
     for index, (start, stop) in enumerate(zip(bar_starts, list(bar_starts[1:]) + [end])):
         if stop <= start:
@@ -82,12 +95,19 @@ def segment_histograms(notes: Iterable[tuple[int, int, int]], segments: Sequence
                        units_per_beat: int, max_note_beats: float = 1.0) -> np.ndarray:
     """Float ``(n_segments, 12)``: beats each pitch class sounds in each segment, from ``(start, end,
     pitch)`` notes in the segments' unit; a note counts at most ``max_note_beats`` in a segment (a note
-    across a segment line counts in both, cut)."""
+    across a segment line counts in both, cut).
+
+    Raises:
+        DataError: a note that is not ``(start, end, pitch)`` with ``end >= start`` and pitch 0..127.
+    """
     histograms = np.zeros((len(segments), 12))
     if not segments:
         return histograms
     starts = np.array([s for s, _, _ in segments])
-    for start, end, pitch in notes:
+    for note in notes:
+        if len(note) != 3 or not 0 <= note[2] <= 127 or note[1] < note[0]:
+            raise DataError(f"note {tuple(note)!r} must be (start, end, pitch) with end >= start and pitch 0..127")
+        start, end, pitch = note
         k = max(0, int(np.searchsorted(starts, start, side="right")) - 1)
         while k < len(segments) and segments[k][0] < end:
             overlap = min(end, segments[k][1]) - max(start, segments[k][0])

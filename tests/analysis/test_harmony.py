@@ -215,3 +215,20 @@ def test_malformed_input_is_refused_in_the_librarys_words():
     with pytest.raises(ConfigError, match="units_per_beat"):
         chord_segments([0, 48], 96, 0)
     assert estimate_chords(model, []) == (None, [])
+
+
+def test_bad_states_notes_and_bars_get_one_clear_error():
+    from symbolic.analysis.harmony import chord_segments, segment_histograms, triad_pitch_classes
+    from symbolic.errors import DataError
+
+    for state, reference in [(99, 0), (-1, 0), (0, None), (1.5, 0)]:
+        with pytest.raises(DataError, match="state|reference"):
+            triad_pitch_classes(state, reference)
+    segments = chord_segments([0, 1920], 3840, 480)
+    for note in [(0, 480), (0, 480, 200), (480, 0, 60)]:
+        with pytest.raises(DataError, match="must be \\(start, end, pitch\\)"):
+            segment_histograms([note], segments, 480)
+    with pytest.raises(DataError, match="must increase"):
+        chord_segments([1920, 0], 3840, 480)
+    with pytest.raises(DataError, match="before the last bar start"):
+        chord_segments([0, 1920], 100, 480)
