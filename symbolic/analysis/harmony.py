@@ -43,6 +43,7 @@ import numpy as np
 from symbolic.errors import ConfigError, DataError
 
 __all__ = ["N_CHORDS", "ChordModel", "ChordFitConfig", "chord_segments", "segment_histograms", "rotated_contexts",
+           "chords_of_score",
            "triad_pitch_classes", "load_chord_model", "fit_chord_model", "estimate_chords", "estimate_key_and_chords"]
 
 N_CHORDS = 24  # 12 roots x (major, minor)
@@ -405,6 +406,37 @@ def _train_classifier(inputs: np.ndarray, targets: np.ndarray, config: ChordFitC
                 param -= config.learning_rate * (first / (1 - beta1 ** step)) / (
                     np.sqrt(second / (1 - beta2 ** step)) + epsilon)
     return params
+
+
+_ROOT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+
+def chords_of_score(score, tracks: Sequence[int] | None = None, model: ChordModel | None = None) -> list:
+    """The chords the notes of ``tracks`` (default: every pitched track) imply, as chord spans
+    (:class:`~symbolic.score.ChordSpan`, Harte labels ``"C:maj"``/``"A:min"``) in the score's ticks: one major
+    or minor triad a half bar (:func:`chord_segments` on the score's bar lines), by ``model`` (default: the
+    shipped one); a half bar where none of the notes sounds has no span.  ``[]`` when they hold no notes.
+
+    Heard from a whole arrangement this is far surer than from a melody: on 40 POP909 test songs, from
+    MELODY, BRIDGE and PIANO together, the triad right in 77.5% of the annotated half bars and 88.9% of its
+    tones shared (the melody alone: 39.2%, 65.0%; ``benchmarks/chord_fit.py``'s measures).
+    """
+    from symbolic.analysis.beats import bar_lines_ticks
+    from symbolic.score import ChordSpan
+
+    tpb = score.ticks_per_beat
+    chosen = range(len(score.tracks)) if tracks is None else tracks
+    notes = [(n.onset_ticks, n.onset_ticks + n.duration_ticks, n.pitch)
+             for i in chosen if not score.tracks[i].is_drum for n in score.tracks[i].notes]
+    if not notes:
+        return []
+    segments = chord_segments(bar_lines_ticks(score), score.end_ticks, tpb)
+    histograms = segment_histograms(notes, segments, tpb)
+    reference, states = estimate_chords(model or load_chord_model(), histograms)
+    if reference is None:
+        return []
+    return [ChordSpan(start, end, f"{_ROOT_NAMES[(reference + state // 2) % 12]}:{'min' if state % 2 else 'maj'}")
+            for (start, end, _), state, histogram in zip(segments, states, histograms) if histogram.any()]
 
 
 def estimate_chords(model: ChordModel, histograms: np.ndarray) -> tuple[int | None, list[int]]:

@@ -243,7 +243,7 @@ def _rescale(notes, from_tpb: int, to_tpb: int) -> list[Note]:
 def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int], programs: list[int],
                  weights: dict[str, float], config: JobConfig, progress: bool,
                  on_bar: Callable[[int, int], None] | None = None,
-                 drums: list[int] = ()) -> tuple[list[list[Note]], list[str]]:
+                 drums: list[int] = (), chords_from: str = "given with the input") -> tuple[list[list[Note]], list[str]]:
     """Notes of new parts on ``programs`` under the ``given`` tracks (melody first), at ``score.ticks_per_beat``,
     and the decisions about them (the feel, the doubling), a line each.  ``drums``: kept drum tracks, which
     the model does not hear but whose feel the new parts keep.
@@ -297,7 +297,7 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     if grid is not None:
         rules.append(grid)
     followed = any(isinstance(rule, ChordBias) for rule in rules)
-    decisions = [_chords_line(tokenizer, view, chords, followed)] if followed or chords is not None else []
+    decisions = [_chords_line(tokenizer, view, chords, followed, chords_from)] if followed or chords is not None else []
     decisions += [f"feel: {'straight' if triplets < SWING_SHARE else 'swung or triplet'} ({triplets:.0%} of the "
                  f"kept parts' onsets on triplet positions): "
                  + ("no triplet positions in the new parts" if grid is not None else "triplets allowed")]
@@ -339,14 +339,14 @@ def given_chord_steps(tokenizer: EventTokenizer, score: Score) -> tuple[tuple[in
                   chord_pitch_classes(c.label)) for c in score.annotations.chords)
 
 
-def _chords_line(tokenizer: EventTokenizer, view: Score, chords, followed: bool) -> str:
+def _chords_line(tokenizer: EventTokenizer, view: Score, chords, followed: bool, source: str) -> str:
     """The decision line on the chords the new parts follow: given (and which bars they cover), or guessed."""
     import bisect
 
     if chords is None:
         return "chords: guessed from the given parts' notes, a triad a half bar"
     n = len(chords)
-    given = f"the {n} chord{'s' if n != 1 else ''} given with the input"
+    given = f"the {n} chord{'s' if n != 1 else ''} {source}"
     if not followed:
         return f"chords: {given} are not followed (chord penalty 0)"
     bar_starts = tokenizer.bar_starts_steps(view, cover_sounding=True)
@@ -557,8 +557,22 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
     if kept_pitched or kept_drums:
         decisions.append(f"kept as they are: {_labels(choice, kept_pitched + kept_drums)}")
     new_programs = [texture.part_program(k) for k in range(n_new)]
+    chords_from = "given with the input"
+    if n_new and rewritten and not work.annotations.chords:
+        # the parts rewritten carry the song's harmony, which the new parts would not hear: follow the chords
+        # heard from every pitched part (77.5% of POP909's triads right, against 39% from the melody alone)
+        from dataclasses import replace
+
+        from symbolic.analysis.harmony import chords_of_score
+        from symbolic.score import Annotations
+
+        heard = chords_of_score(work, [melody] + rewritten + kept_pitched)
+        if heard:
+            work = replace(work, annotations=Annotations(heard, list(work.annotations.keys)))
+            chords_from = "heard from the input's own parts (a triad a half bar)"
     new_notes, notes_decisions = _write_parts(model, tokenizer, work, [melody] + kept_pitched, new_programs,
-                                              weights, config, progress, on_bar, kept_drums) if n_new else ([], [])
+                                              weights, config, progress, on_bar, kept_drums,
+                                              chords_from) if n_new else ([], [])
     if n_new:
         decisions.append(_new_parts_line(new_programs, new_notes))
         decisions += notes_decisions

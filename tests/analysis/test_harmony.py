@@ -232,3 +232,21 @@ def test_bad_states_notes_and_bars_get_one_clear_error():
         chord_segments([1920, 0], 3840, 480)
     with pytest.raises(DataError, match="before the last bar start"):
         chord_segments([0, 1920], 100, 480)
+
+
+def test_the_chords_of_a_whole_arrangement_are_heard_from_all_its_parts():
+    from symbolic.analysis.harmony import chords_of_score
+    from symbolic.score import Note, Score, Track
+
+    tpb, bar = 480, 1920
+    # a melody that names no chord (one E held) over block chords C | F | G | C, a chord a bar
+    melody = Track(program=73, notes=[Note(k * bar, bar, 76, 80) for k in range(4)])
+    chords = Track(program=0, notes=[Note(k * bar, bar, p, 70) for k, triad in
+                                     enumerate([(60, 64, 67), (65, 69, 72), (67, 71, 74), (60, 64, 67)]) for p in triad])
+    drums = Track(program=0, is_drum=True, notes=[Note(k * 480, 240, 36, 90) for k in range(16)])
+    score = Score(ticks_per_beat=tpb, tracks=[melody, chords, drums])
+    spans = chords_of_score(score)
+    assert [s.label for s in spans] == ["C:maj", "C:maj", "F:maj", "F:maj", "G:maj", "G:maj", "C:maj", "C:maj"]
+    assert [(s.start_ticks, s.end_ticks) for s in spans[:2]] == [(0, 960), (960, 1920)]
+    assert chords_of_score(score, [2]) == []  # drums name no chord
+    assert chords_of_score(Score()) == []

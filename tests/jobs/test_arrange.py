@@ -277,6 +277,33 @@ def test_new_parts_follow_the_chords_given_with_the_score(model, tokenizer):
     assert followed(50.0) > 0.9  # (a note held across a chord change counts outside the next chord)
 
 
+def test_convert_follows_the_chords_of_the_parts_it_rewrites(model, tokenizer):
+    from symbolic.analysis.chords import chord_tone_ratio
+    from symbolic.analysis.harmony import chords_of_score
+
+    tpb, bar = 384, 4 * 384
+    melody = Track(program=73, name="flute", notes=[Note(k * tpb, tpb, 76, 80) for k in range(16)])  # one E
+    block = Track(program=0, name="piano", notes=[Note(k * bar + b * tpb, tpb, p, 60) for k, triad in enumerate(
+        [(57, 60, 64), (53, 57, 60), (48, 52, 55), (55, 59, 62)]) for b in range(4) for p in triad])  # Am F C G
+    score = Score(ticks_per_beat=tpb, tracks=[melody, block])
+    heard = chords_of_score(score)
+
+    def followed(penalty: float | None) -> tuple[float, tuple[str, ...]]:
+        result = convert(model, tokenizer, score, {"chorale": 1.0}, job(3, chord_penalty=penalty), melody_track=0)
+        out = Score(ticks_per_beat=tpb, tracks=list(result.score.tracks))
+        out.annotations.chords = list(heard)
+        return min(chord_tone_ratio(out, i) for i in result.new_tracks), result.decisions
+
+    free, lines = followed(0.0)
+    assert [line for line in lines if line.startswith("chords: the 8 chords heard from the input's own parts")]
+    ratio, lines = followed(None)  # the rewritten piano's Am F C G, followed at 4 nats
+    assert ratio > free + 0.25 and [line for line in lines if "heard from the input's own parts" in line]
+    charted = Score(ticks_per_beat=tpb, tracks=[melody, block])
+    charted.annotations.chords = list(heard[:2])  # chords given with the input win over those heard
+    result = convert(model, tokenizer, charted, {"chorale": 1.0}, job(3), melody_track=0)
+    assert [line for line in result.decisions if line.startswith("chords: the 2 chords given with the input")]
+
+
 def test_unknown_or_empty_style_mixes_are_refused(model, tokenizer):
     score = melody_score(n_bars=2)
     config = job(4, guidance_scale=3.0)
