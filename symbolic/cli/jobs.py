@@ -108,10 +108,11 @@ def _parse_keep(text: str) -> tuple[str, ...]:
 
 def _chords_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chords", metavar="CHART",
-                        help="chords for the new parts to follow instead of guessing them from the melody: a chord "
-                             "chart such as 'C | Am F | Dm7 G7 | C' (bars split by |, a bar's chords share it; % "
-                             "repeats a bar; N: no chord), or a file holding one or POP909 chord_midi.txt rows "
-                             "(start_s end_s Harte_label)")
+                        help="chords for the new parts to follow (default: a MusicXML lead sheet's own; else, in "
+                             "convert, those heard from the parts it rewrites; else guessed from the melody): a chord "
+                             "chart such as 'C | Am F | Dm7 G7 | C' (a | or a line break ends a bar, a bar's chords "
+                             "share it; %% repeats a bar; N: no chord), or a file holding one or POP909 chord_midi.txt "
+                             "rows (start_s end_s Harte_label)")
     parser.add_argument("--chords-start-bar", type=int, metavar="N",
                         help="the bar of the file (numbered from 1) where the chart's first bar falls (default: where "
                              "the music starts, past a count-in or a pickup)")
