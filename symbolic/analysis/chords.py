@@ -15,7 +15,7 @@ from symbolic.score import Annotations, ChordSpan, Score
 
 __all__ = ["parse_root", "chord_pitch_classes", "parse_key", "chord_tone_ratio", "harte_label", "parse_chord_chart",
            "read_chords",
-           "chord_rows_text", "music_start_bar"]
+           "chord_rows_text", "music_start_bar", "chord_bass"]
 
 _NATURALS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 # Semitones above the root of each scale degree (Harte's degree names).
@@ -77,6 +77,21 @@ def chord_pitch_classes(label: str) -> frozenset[int] | None:
     if bass:
         intervals.add(_degree(bass))
     return frozenset((root + i) % 12 for i in intervals)
+
+
+def chord_bass(label: str) -> int | None:
+    """Pitch class of a Harte chord label's bass: a slash chord's bass (``"C:maj/3"`` -> 4), else its root
+    (``"A:min7"`` -> 9); ``None`` for ``N`` or ``X``.
+
+    Raises:
+        DataError: a label that is not Harte notation.
+    """
+    if chord_pitch_classes(label) is None:
+        return None
+    root_text, _, rest = label.strip().partition(":")
+    root = parse_root(root_text)
+    _, slash, bass = rest.rpartition("/") if "/" in rest else ("", "", "")
+    return (root + _degree(bass)) % 12 if slash else root
 
 
 def parse_key(label: str) -> tuple[int, bool]:

@@ -323,20 +323,20 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
 
 def given_chord_steps(tokenizer: EventTokenizer, score: Score) -> tuple[tuple[int, int, frozenset[int] | None], ...] | None:
     """The chords given with ``score`` (``score.annotations.chords``: a chord chart, a lead sheet's symbols,
-    POP909's annotations) as ``(start_step, end_step, pitch classes)`` spans on the tokenizer's grid, which
-    :class:`~symbolic.jobs.rules.ChordBias` follows; ``None`` (no chords given) when it has none.  A span
-    labelled ``N`` has ``None`` for its pitch classes.
+    POP909's annotations) as ``(start_step, end_step, pitch classes, bass pitch class)`` spans on the
+    tokenizer's grid, which :class:`~symbolic.jobs.rules.ChordBias` follows; ``None`` (no chords given) when
+    it has none.  A span labelled ``N`` has ``None`` for its pitch classes and bass.
 
     Raises:
         DataError: a label that is not Harte notation.
     """
-    from symbolic.analysis.chords import chord_pitch_classes
+    from symbolic.analysis.chords import chord_bass, chord_pitch_classes
 
     if not score.annotations.chords:
         return None
     tpb = score.ticks_per_beat
     return tuple((tokenizer.grid_step(c.start_ticks, tpb), tokenizer.grid_step(c.end_ticks, tpb),
-                  chord_pitch_classes(c.label)) for c in score.annotations.chords)
+                  chord_pitch_classes(c.label), chord_bass(c.label)) for c in score.annotations.chords)
 
 
 def _chords_line(tokenizer: EventTokenizer, view: Score, chords, followed: bool, source: str) -> str:
@@ -351,8 +351,8 @@ def _chords_line(tokenizer: EventTokenizer, view: Score, chords, followed: bool,
         return f"chords: {given} are not followed (chord penalty 0)"
     bar_starts = tokenizer.bar_starts_steps(view, cover_sounding=True)
     n_bars = len(bar_starts) - 1
-    first = bisect.bisect_right(bar_starts, min((start for start, _, _ in chords), default=0)) or 1
-    last = bisect.bisect_left(bar_starts, max((end for _, end, _ in chords), default=0))
+    first = bisect.bisect_right(bar_starts, min((span[0] for span in chords), default=0)) or 1
+    last = bisect.bisect_left(bar_starts, max((span[1] for span in chords), default=0))
     where = [f"from bar {first}"] if first > 1 else []
     if last < n_bars:
         where.append(f"to bar {last} of {n_bars} (no chord rule after it)")

@@ -9,7 +9,7 @@ import torch
 
 from symbolic.errors import ConfigError
 from symbolic.jobs.plan import Plan
-from symbolic.jobs.rules import (GIVEN_CHORD_PENALTY, ChordBias, DoublingLimit, KeepPlaying, LineState, NoRestrike, PitchRange, RhythmGrid, ScaleBias, SingleLine, part_rules,
+from symbolic.jobs.rules import (BASS_ROOT_PENALTY, GIVEN_CHORD_PENALTY, ChordBias, DoublingLimit, KeepPlaying, LineState, NoRestrike, PitchRange, RhythmGrid, ScaleBias, SingleLine, part_rules,
                                   straight_grid)
 from symbolic.sampling.processors import StepContext
 from symbolic.score import Note, Score, TimeSignature, Track
@@ -641,3 +641,32 @@ def test_given_chords_are_followed_in_every_style(tokenizer):
                                       chord_penalty=0.0) if isinstance(r, ChordBias)]  # 0 turns it off
     assert not [r for r in part_rules(vocab, texture_of("chorale"), {1: PartRange(53, 74)}, (None,), chords=spans,
                                       style_rules=False) if isinstance(r, ChordBias)]
+
+
+def test_the_bass_of_a_given_chord_goes_under_its_first_beat(tokenizer):
+    vocab = tokenizer.vocab
+    offset = vocab.offsets[TokenType.PITCH]
+    melody = [Note(12 * k, 12, 76, 80) for k in range(8)]
+    c_over_e = (0, 48, frozenset({0, 4, 7}), 4)  # C/E: the bass is E
+    rule = ChordBias(vocab, 2.0, given=(c_over_e,), bass_penalty=1.5)
+    rule.start(step_plan(tokenizer, [melody, []], {1}))
+    rule.start_part(1, 48)
+    rule.start_bar(0, {})
+
+    def penalties(pos: int, last_pitch: int) -> torch.Tensor:
+        context = StepContext([SimpleNamespace(note_pos=pos, chunk=48, phase=None, last_pitch=last_pitch)])
+        return rule(torch.zeros(1, len(vocab)), context)[0, offset:offset + 128]
+
+    first = penalties(0, -1)  # the lowest note of an onset in the chord's first beat
+    assert first[52].item() == 0 and first[48].item() == -1.5 and first[43].item() == -1.5  # E; C, G below 55
+    assert first[50].item() == -3.5 and first[60].item() == 0 and first[62].item() == -2.0  # above 55: chord only
+    assert torch.equal(penalties(0, 52), penalties(20, -1))  # an upper note, or after the first beat: chord only
+    assert penalties(20, -1)[48].item() == 0
+    with pytest.raises(ConfigError, match="bass_penalty"):
+        ChordBias(vocab, 2.0, bass_penalty=float("inf"))
+    spans = ((0, 48, frozenset({0, 4, 7}), 0),)
+    given = [r for r in part_rules(vocab, texture_of("pop"), {2: PartRange(36, 78)}, (None,), chords=spans)
+             if isinstance(r, ChordBias)]
+    guessed = [r for r in part_rules(vocab, texture_of("pop"), {2: PartRange(36, 78)}, (None,))
+               if isinstance(r, ChordBias)]
+    assert [r.bass_penalty for r in given] == [BASS_ROOT_PENALTY] and [r.bass_penalty for r in guessed] == [0.0]
