@@ -145,6 +145,12 @@ class Track:
 # the score's ticks.  They describe the music rather than play it: MIDI writers and tokenizers ignore them.
 # Chord labels are Harte strings ("F#:min7", "N"), read by symbolic.analysis.chords; a key span's
 # (tonic, minor) is what symbolic.analysis.keys.scale_pitch_classes takes.
+# Harte's spelling, for code that writes labels: the root of each pitch class (0 = C), and the degree name of
+# each interval above a root in semitones (a slash chord's bass is one: "C:maj/3").
+HARTE_ROOT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+HARTE_DEGREE_NAMES = ("1", "b2", "2", "b3", "3", "4", "b5", "5", "b6", "6", "b7", "7")
+
+
 class ChordSpan(NamedTuple):
     """A chord from ``start_ticks`` up to ``end_ticks``; ``label`` in Harte notation (``"N"``: no chord)."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from symbolic.errors import DataError
-from symbolic.score import Annotations, ChordSpan, Score
+from symbolic.score import HARTE_DEGREE_NAMES, Annotations, ChordSpan, Score
 
 __all__ = ["parse_root", "chord_pitch_classes", "parse_key", "chord_tone_ratio", "harte_label", "parse_chord_chart",
            "read_chords",
@@ -155,8 +155,6 @@ _CHART_SUFFIXES = {
 }
 _NO_CHORD = ("N", "X", "NC", "N.C.", "N.C", "n.c.", "n.c", "nc")
 _CHART_SYMBOL = re.compile(r"^([A-G][#b]?)(.*?)(?:/([A-G][#b]?))?$")
-# Harte's name of each interval above the root (a slash chord's bass as a degree)
-_INTERVAL_DEGREES = ("1", "b2", "2", "b3", "3", "4", "b5", "5", "b6", "6", "b7", "7")
 
 
 def harte_label(symbol: str) -> str:
@@ -185,7 +183,7 @@ def harte_label(symbol: str) -> str:
     root, suffix, bass = m.groups()
     label = f"{root}:{_CHART_SUFFIXES[suffix]}"
     if bass:
-        label += "/" + _INTERVAL_DEGREES[(parse_root(bass) - parse_root(root)) % 12]
+        label += "/" + HARTE_DEGREE_NAMES[(parse_root(bass) - parse_root(root)) % 12]
     chord_pitch_classes(label)
     return label
 

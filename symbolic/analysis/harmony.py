@@ -408,9 +408,6 @@ def _train_classifier(inputs: np.ndarray, targets: np.ndarray, config: ChordFitC
     return params
 
 
-_ROOT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-
-
 def chords_of_score(score, tracks: Sequence[int] | None = None, model: ChordModel | None = None) -> list:
     """The chords the notes of ``tracks`` (default: every pitched track) imply, as chord spans
     (:class:`~symbolic.score.ChordSpan`, Harte labels ``"C:maj"``/``"A:min"``) in the score's ticks: one major
@@ -422,7 +419,7 @@ def chords_of_score(score, tracks: Sequence[int] | None = None, model: ChordMode
     tones shared (the melody alone: 39.2%, 65.0%; ``benchmarks/chord_fit.py``'s measures).
     """
     from symbolic.analysis.beats import bar_lines_ticks
-    from symbolic.score import ChordSpan
+    from symbolic.score import HARTE_ROOT_NAMES, ChordSpan
 
     tpb = score.ticks_per_beat
     chosen = range(len(score.tracks)) if tracks is None else tracks
@@ -435,7 +432,7 @@ def chords_of_score(score, tracks: Sequence[int] | None = None, model: ChordMode
     reference, states = estimate_chords(model or load_chord_model(), histograms)
     if reference is None:
         return []
-    return [ChordSpan(start, end, f"{_ROOT_NAMES[(reference + state // 2) % 12]}:{'min' if state % 2 else 'maj'}")
+    return [ChordSpan(start, end, f"{HARTE_ROOT_NAMES[(reference + state // 2) % 12]}:{'min' if state % 2 else 'maj'}")
             for (start, end, _), state, histogram in zip(segments, states, histograms) if histogram.any()]
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from symbolic.errors import ScoreError
-from symbolic.score import ChordSpan, KeySignature, Note, Score, TempoChange, TimeSignature, Track
+from symbolic.score import (HARTE_DEGREE_NAMES, HARTE_ROOT_NAMES, ChordSpan, KeySignature, Note, Score, TempoChange,
+                            TimeSignature, Track)
 
 __all__ = ["read_score", "from_music21", "parse_musicxml_bytes", "is_musicxml_bytes", "DEFAULT_VELOCITY", "MAX_MUSICXML_BYTES"]
 
@@ -190,10 +191,6 @@ def from_music21(stream: Any, ticks_per_beat: int = 480) -> Score:
     return score.sort()
 
 
-_ROOT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")  # Harte roots by pitch class
-_INTERVAL_DEGREES = ("1", "b2", "2", "b3", "3", "4", "b5", "5", "b6", "6", "b7", "7")  # Harte degree of a semitone
-
-
 def _chord_spans(flat: Any, ticks, end_ticks: int) -> list[ChordSpan]:
     """A lead sheet's chord symbols as chord spans, each lasting to the next symbol (the last to the end);
     ``N`` where the sheet says no chord (N.C.)."""
@@ -204,8 +201,8 @@ def _chord_spans(flat: Any, ticks, end_ticks: int) -> list[ChordSpan]:
         root = symbol.root() if not isinstance(symbol, harmony.NoChord) else None
         intervals = sorted({(p.pitchClass - root.pitchClass) % 12 for p in symbol.pitches}) if root else []
         # Harte's degree-list form, e.g. C7 -> "C:(1,3,5,b7)": the chord's tones above its root
-        starts[ticks(symbol.offset)] = (f"{_ROOT_NAMES[root.pitchClass]}:(" + ",".join(
-            _INTERVAL_DEGREES[i] for i in intervals) + ")") if intervals and intervals[0] == 0 else "N"
+        starts[ticks(symbol.offset)] = (f"{HARTE_ROOT_NAMES[root.pitchClass]}:(" + ",".join(
+            HARTE_DEGREE_NAMES[i] for i in intervals) + ")") if intervals and intervals[0] == 0 else "N"
     times = sorted(starts)
     return [ChordSpan(start, end, starts[start]) for start, end in zip(times, times[1:] + [max(end_ticks, 0)])
             if end > start]
