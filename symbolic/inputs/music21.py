@@ -21,7 +21,7 @@ from symbolic.errors import ScoreError
 from symbolic.score import (HARTE_DEGREE_NAMES, HARTE_ROOT_NAMES, ChordSpan, KeySignature, Note, Score, TempoChange,
                             TimeSignature, Track)
 
-__all__ = ["read_score", "from_music21", "parse_musicxml_bytes", "is_musicxml_bytes", "DEFAULT_VELOCITY", "MAX_MUSICXML_BYTES"]
+__all__ = ["read_score", "parse_score_bytes", "from_music21", "parse_musicxml_bytes", "is_musicxml_bytes", "DEFAULT_VELOCITY", "MAX_MUSICXML_BYTES"]
 
 DEFAULT_VELOCITY = 80  # used where the score gives no dynamics
 MAX_MUSICXML_BYTES = 64 * 1024 * 1024  # largest MusicXML text read (after unzipping an .mxl)
@@ -112,17 +112,33 @@ def read_score(path: str | os.PathLike[str]) -> Score:
     path = Path(path)
     try:
         size = path.stat().st_size
-        with path.open("rb") as handle:
-            head = handle.read(4096)
-        data = path.read_bytes() if head[:4] == _ZIP_MAGIC and size <= MAX_MIDI_BYTES else head
+        if size > MAX_MIDI_BYTES:  # over both bounds: refused before it is read
+            with path.open("rb") as handle:
+                plain_musicxml = is_musicxml_bytes(handle.read(4096))
+            if not plain_musicxml:
+                return read_midi(path)  # its message: over the MIDI bound
+            raise ScoreError(f"{path}: MusicXML of {size} bytes, over the {MAX_MUSICXML_BYTES}-byte limit; send a "
+                             "shorter piece or a MIDI file")
+        data = path.read_bytes()
     except OSError:
         return read_midi(path)  # its message names the file and the reason
-    if not is_musicxml_bytes(data):
-        return read_midi(path)
-    if size > MAX_MUSICXML_BYTES and data is head:  # plain text over the bound: refused before it is read
-        raise ScoreError(f"{path}: MusicXML of {size} bytes, over the {MAX_MUSICXML_BYTES}-byte limit; send a "
-                         "shorter piece or a MIDI file")
-    return parse_musicxml_bytes(data if len(data) == size else path.read_bytes(), source=str(path))
+    return parse_score_bytes(data, str(path))
+
+
+def parse_score_bytes(data: bytes, source: str = "<bytes>", max_text_bytes: int = MAX_MUSICXML_BYTES) -> Score:
+    """The score of a file's bytes: MusicXML (plain or ``.mxl``, at most ``max_text_bytes`` of text,
+    :func:`parse_musicxml_bytes`) when the content is MusicXML, else MIDI
+    (:func:`~symbolic.inputs.midi.parse_midi_bytes`); ``source`` names it in messages.
+
+    Raises:
+        MidiError: neither MusicXML nor a readable MIDI file (the MIDI reader's message).
+        ScoreError: MusicXML that music21 cannot read, or over ``max_text_bytes``.
+    """
+    from symbolic.inputs.midi import parse_midi_bytes
+
+    if is_musicxml_bytes(data):
+        return parse_musicxml_bytes(data, source=source, max_text_bytes=max_text_bytes)
+    return parse_midi_bytes(data, source=source)
 
 
 def from_music21(stream: Any, ticks_per_beat: int = 480) -> Score:

@@ -23,12 +23,9 @@ def parse_upload(data: bytes, what: str, max_musicxml_bytes: int = MUSICXML_TEXT
         MidiError: neither MusicXML nor a readable MIDI file (the MIDI reader's message, naming ``what``).
         ScoreError: MusicXML that music21 cannot read (its message).
     """
-    from symbolic.inputs.midi import parse_midi_bytes
-    from symbolic.inputs.music21 import is_musicxml_bytes, parse_musicxml_bytes
+    from symbolic.inputs.music21 import parse_score_bytes
 
-    if is_musicxml_bytes(data):
-        return parse_musicxml_bytes(data, source=what, max_text_bytes=max_musicxml_bytes)
-    return parse_midi_bytes(data, source=what)
+    return parse_score_bytes(data, what, max_musicxml_bytes)
 
 
 def upload_midi_bytes(data: bytes, score: Score) -> bytes:
