@@ -239,7 +239,7 @@ def music_start_bar(score: Score) -> int:
     first = min(onsets)
     lines = _bar_lines(score, 3)
     index = max(i for i, tick in enumerate(lines) if tick <= first)
-    while len(lines) < index + 3:
+    if len(lines) < index + 3:
         lines = _bar_lines(score, index + 3)
     length = lines[index + 1] - lines[index]
     if 2 * (first - lines[index]) >= length or length < lines[index + 2] - lines[index + 1]:
@@ -299,7 +299,7 @@ def parse_chord_chart(text: str, score: Score, start_bar_number: int | None = No
 
 def read_chords(source: str, score: Score, start_bar_number: int | None = None) -> list[ChordSpan]:
     """Chord spans, in ``score``'s ticks, from ``source``: a chord chart (:func:`parse_chord_chart`, with
-    ``first_bar``), or the path of a file holding one or holding POP909-style rows
+    ``start_bar_number``), or the path of a file holding one or holding POP909-style rows
     ``start_seconds end_seconds Harte_label`` (its ``chord_midi.txt``), placed in time by ``score``'s tempo map
     (``start_bar_number`` then does not apply).
 

@@ -385,14 +385,16 @@ class PitchRange(PartRuleBase):
 
 
 def _outside_bias(cache: dict, pitch_classes: frozenset[int], penalty: float, pitch_offset: int,
-                  logits: torch.Tensor) -> torch.Tensor:
-    """A ``(vocab_size,)`` bias of ``-penalty`` on the Pitch ids outside ``pitch_classes`` (0 elsewhere), in
-    ``logits``' width, dtype and device; built once per set and penalty and kept in ``cache``."""
-    key = (pitch_classes, penalty, logits.size(-1), logits.dtype, logits.device)
+                  logits: torch.Tensor, below: int = 128) -> torch.Tensor:
+    """A ``(vocab_size,)`` bias of ``-penalty`` on the Pitch ids below MIDI ``below`` outside ``pitch_classes`` (0
+    elsewhere), in ``logits``' width, dtype and device; built once per set, penalty and bound and kept in
+    ``cache``."""
+    key = (pitch_classes, penalty, below, logits.size(-1), logits.dtype, logits.device)
     bias = cache.get(key)
     if bias is None:
-        classes = torch.arange(128, device=logits.device) % 12
-        outside = ~torch.isin(classes, torch.tensor(sorted(pitch_classes), dtype=torch.long, device=logits.device))
+        pitches = torch.arange(128, device=logits.device)
+        outside = ~torch.isin(pitches % 12, torch.tensor(sorted(pitch_classes), dtype=torch.long,
+                                                         device=logits.device)) & (pitches < below)
         bias = torch.zeros(logits.size(-1), dtype=logits.dtype, device=logits.device)
         bias[pitch_offset:pitch_offset + 128] = outside.to(logits.dtype) * -penalty
         cache[key] = bias
@@ -536,33 +538,30 @@ class ChordBias(PartRuleBase):
     def chord_at(self, step: int) -> frozenset[int] | None:
         """Pitch classes of the chord at ``step`` (from the plan's first bar line); ``None`` before the first
         segment and in a segment where no given note sounds."""
-        k = bisect.bisect_right(self._starts, step) - 1
+        k = self._segment_at(step)
         return self._chords[k] if k >= 0 else None
+
+    def _segment_at(self, step: int) -> int:
+        """Index of the segment (or given span) holding ``step``; -1 before the first."""
+        return bisect.bisect_right(self._starts, step) - 1
 
     def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
         states = context.grammar_states
         if self.slot is None or self.penalty == 0 or not self._chords or not states:
             return logits
         step = self._origin + states[0].note_pos
-        k = bisect.bisect_right(self._starts, step) - 1
+        k = self._segment_at(step)
         chord = self._chords[k] if k >= 0 else None
         if chord is None:
             return logits
         offset = self.vocab.offsets[TokenType.PITCH]
         out = logits + _outside_bias(self._biases, chord, self.penalty, offset, logits)
-        bass = self._basses[k] if k < len(self._basses) else None
+        bass = self._basses[k]
         if self.bass_penalty and bass is not None and states[0].last_pitch == -1 \
                 and step - self._starts[k] < self.vocab.config.steps_per_beat:
             # the lowest note of an onset in the chord's first beat: below bass_below, the root (or the given bass)
-            key = ("bass", bass, self.bass_penalty, self.bass_below, logits.size(-1), logits.dtype, logits.device)
-            bias = self._biases.get(key)
-            if bias is None:
-                pitches = torch.arange(128, device=logits.device)
-                wrong = (pitches < self.bass_below) & (pitches % 12 != bass)
-                bias = torch.zeros(logits.size(-1), dtype=logits.dtype, device=logits.device)
-                bias[offset:offset + 128] = wrong.to(logits.dtype) * -self.bass_penalty
-                self._biases[key] = bias
-            out = out + bias
+            out = out + _outside_bias(self._biases, frozenset({bass}), self.bass_penalty, offset, logits,
+                                      below=self.bass_below)
         return out
 
 
