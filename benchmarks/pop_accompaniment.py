@@ -154,7 +154,7 @@ def report(rows: list[dict], args, label: str, seconds: float) -> str:
     lines = ["# Pop accompaniment on POP909: generated piano beside the real one", "",
              f"Measured {datetime.date.today()} on the shared 2-core CPU (one thread), with", "", "```sh",
              f"OMP_NUM_THREADS=1 python benchmarks/pop_accompaniment.py --model {args.model} --songs {args.songs} "
-             f"--bars {args.bars} --seed {args.seed} --density-floor {args.density_floor:g}"
+             f"--bars {args.bars} --seed {args.seed} --guidance {args.guidance:g} --density-floor {args.density_floor:g}"
              + (f" --chord-penalty {args.chord_penalty:g}" if args.chord_penalty is not None else "")
              + f" --settings {','.join(args.settings)}" + (f" --classifier {args.classifier}" if args.classifier else "")
              + (" --note ..." if args.note else "")
@@ -215,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"what is given, comma-separated among {', '.join(SETTINGS)} (default all)")
     parser.add_argument("--density-floor", type=float, help="JobConfig.density_floor (default: the jobs' own)")
     parser.add_argument("--chord-penalty", type=float, help="JobConfig.chord_penalty (default: the style's own)")
+    parser.add_argument("--guidance", type=float, help="JobConfig.guidance_scale (default: the jobs' own)")
     parser.add_argument("--wrong-style", default="chorale", help="the wrong style of the NLL (default chorale)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, help="per-song results (default: <out>.work/)")
@@ -249,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     classifier, _ = load_classifier(args.classifier or asset_path("style-classifier"))
     job = JobConfig(seed=args.seed, chord_penalty=args.chord_penalty,
+                    **({} if args.guidance is None else {"guidance_scale": args.guidance}),
                     **({} if args.density_floor is None else {"density_floor": args.density_floor}))
     from symbolic.styles.registry import texture_of
 
