@@ -155,6 +155,7 @@ def report(rows: list[dict], args, label: str, seconds: float) -> str:
              f"Measured {datetime.date.today()} on the shared 2-core CPU (one thread), with", "", "```sh",
              f"OMP_NUM_THREADS=1 python benchmarks/pop_accompaniment.py --model {args.model} --songs {args.songs} "
              f"--bars {args.bars} --seed {args.seed} --guidance {args.guidance:g} --density-floor {args.density_floor:g}"
+             + (f" --segment-bars {args.segment_bars}" if args.segment_bars is not None else "")
              + (f" --chord-penalty {args.chord_penalty:g}" if args.chord_penalty is not None else "")
              + f" --settings {','.join(args.settings)}" + (f" --classifier {args.classifier}" if args.classifier else "")
              + (" --note ..." if args.note else "")
@@ -216,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--density-floor", type=float, help="JobConfig.density_floor (default: the jobs' own)")
     parser.add_argument("--chord-penalty", type=float, help="JobConfig.chord_penalty (default: the style's own)")
     parser.add_argument("--guidance", type=float, help="JobConfig.guidance_scale (default: the jobs' own)")
+    parser.add_argument("--segment-bars", type=int, help="JobConfig.segment_bars (default: the jobs' own)")
     parser.add_argument("--wrong-style", default="chorale", help="the wrong style of the NLL (default chorale)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, help="per-song results (default: <out>.work/)")
@@ -251,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     classifier, _ = load_classifier(args.classifier or asset_path("style-classifier"))
     job = JobConfig(seed=args.seed, chord_penalty=args.chord_penalty,
                     **({} if args.guidance is None else {"guidance_scale": args.guidance}),
+                    **({} if args.segment_bars is None else {"segment_bars": args.segment_bars}),
                     **({} if args.density_floor is None else {"density_floor": args.density_floor}))
     from symbolic.styles.registry import texture_of
 
@@ -260,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     label = f"`{args.model}`" + (f" at training step {step}" if step is not None else "")
     key = {"model": str(Path(args.model).resolve()) if Path(args.model).exists() else args.model, "step": step,
            "bars": args.bars, "seed": args.seed, "wrong_style": args.wrong_style,
-           "classifier": str(args.classifier), "guidance": job.guidance_scale, "density_floor": job.density_floor,
+           "classifier": str(args.classifier), "guidance": job.guidance_scale, "density_floor": job.density_floor, "segment_bars": job.segment_bars,
            "chord_penalty": job.chord_penalty, "settings": list(args.settings)}
     work = args.work or args.out.with_suffix(".work")
     work.mkdir(parents=True, exist_ok=True)

@@ -90,9 +90,6 @@ class JobConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"{name}={value!r} must be a number")
-        if not self.guidance_scale > 0:
-            raise ConfigError(f"guidance_scale={self.guidance_scale} must be above 0 (1: no guidance; the jobs' "
-                              "rules are applied to the guided logits)")
         check_weights_dtype(self.weights_dtype)
         check_segmenting(self.segment_bars, self.warmup_bars)
         if not 0 <= self.density_floor <= 1:

@@ -257,9 +257,7 @@ def _decode_segment(model, tokenizer, plan: Plan, config: GenerationConfig, rule
     sampling = GenerationConfig(temperature=config.temperature, top_k=config.top_k, top_p=config.top_p,
                                 guidance_scale=config.guidance_scale, constrain=True, seed=segment.seed)
     # the masks (grammar, rules) run once per step; a token they leave alone needs no forward pass
-    # a rule's pitch bias chooses the pitch, not whether a note sounds (the Pitch ids keep their mass)
-    pitches = vocab.offsets[TokenType.PITCH]
-    process = ProcessorChain(sampling, vocab.eos_id, rules, keep_mass=slice(pitches, pitches + 128))
+    process = ProcessorChain(sampling, vocab.eos_id, rules)
     # the model comes converted to config.weights_dtype (generate_planned: once for every segment)
     session = DecodingSession(model, 1, config.guidance_scale, style_weights=style_weights, seed=segment.seed)
     types = vocab.types

@@ -19,10 +19,6 @@ The rules, in the order they are applied (right after the grammar mask):
 * :class:`SingleLine`: a part is one line (no note starts while its last sounds),
   optionally with double stops and without rests (legato).
 
-The key's and the chord's biases choose which pitch sounds, not whether a note does: the plan loop keeps
-the Pitch ids' total probability through them (:class:`~symbolic.sampling.processors.ProcessorChain`'s
-``keep_mass``), so a penalty on the pitches a chord would add does not end the chord or the part instead.
-
 Two rules come from the input rather than the style (the jobs add them, :mod:`symbolic.jobs.arrange`):
 
 * :class:`DoublingLimit`: a new part doubles the kept parts (same pitch class at the same time) for

@@ -34,7 +34,6 @@ __all__ = [
     "build_processors",
     "masking_processors",
     "ProcessorChain",
-    "keep_block_mass",
 ]
 
 
@@ -243,24 +242,6 @@ def build_processors(config: GenerationConfig, eos_id: int, masks: Sequence[Logi
     return out + _cut_processors(config)
 
 
-def keep_block_mass(logits: torch.Tensor, masked: torch.Tensor, block: slice) -> torch.Tensor:
-    """``masked`` (``logits`` after processors that add -inf or finite biases) with the ids of ``block``
-    shifted by one amount per row, so that their total softmax probability is the one they have in ``logits``
-    with the -inf of ``masked`` alone: the finite biases reorder the block, they do not move mass in or out of
-    it.  A row whose block is all -inf (before or after) is left unshifted.  Float ``(B, vocab_size)`` in, the
-    same shape out (a new tensor).
-
-    The shift is ``logsumexp(block with the -inf) - logsumexp(block biased)``; with biases in ``[-p, 0]`` it
-    lies in ``[0, p]``: a pitch bias of ``p`` nats lifts the favoured pitches by at most ``p``."""
-    hard = torch.where(torch.isinf(masked), masked, logits)
-    before = torch.logsumexp(hard[:, block], dim=-1, keepdim=True)
-    after = torch.logsumexp(masked[:, block], dim=-1, keepdim=True)
-    shift = torch.where(torch.isfinite(before) & torch.isfinite(after), before - after, torch.zeros_like(before))
-    out = masked.clone()
-    out[:, block] = out[:, block] + shift
-    return out
-
-
 class ProcessorChain:
     """The chain of :func:`build_processors`, callable as ``(logits, context) -> logits``, that also knows its
     parts, so that a sampling step can run the masks once.
@@ -270,33 +251,18 @@ class ProcessorChain:
     are forbidden (:meth:`~symbolic.sampling.session.DecodingSession.sample` draws a token the masks fix
     without running the model).  Since the masks only set ids to -inf or add biases that do not depend on
     the logit values, the probe's output is the masks' whole effect: :meth:`finish` adds it to the guided
-    logits and applies the cuts, the numbers of the whole chain without running the masks a second time:
-    the same -inf (x + -inf and masked_fill(-inf) are both -inf) and the same finite values, bit for bit where
-    one rule biases an id (x + 0 is x) and to float rounding where two do (the key's and the chord's bias on
-    one pitch: ``(x + a) + b`` against ``x + (a + b)``).  This needs ``guidance_scale > 0`` (a -inf that a min-tokens rule
+    logits and applies the cuts, the numbers of the whole chain bit for bit (x + 0 is x, x + -inf and
+    masked_fill(-inf) are both -inf, and the one bias a chain adds is added once either way) without
+    running the masks a second time.  This needs ``guidance_scale > 0`` (a -inf that a min-tokens rule
     puts in the conditional logits stays -inf through guidance); :attr:`masks_once` says whether it holds.
-
-    With ``keep_mass``, the masks' finite biases move probability only inside that block of ids: after them
-    the block's ids are shifted together so that their total probability is what it was with the masks'
-    -inf alone (:func:`keep_block_mass`).  The jobs pass the Pitch ids: a part rule's pitch bias (the key,
-    the chord) then chooses which pitch sounds, not whether a note sounds; where a Pitch id competes with
-    Position and closing ids (after a note's Duration: another note of the chord, a new onset or the end
-    of the part), a bias on pitches would otherwise hand its mass to the rest and thin the part
-    (measured on 12 whole POP909 songs: ``docs/results/pop-accompaniment.md``).
 
     Args:
         config: sampling settings.
         eos_id: the EOS token id.
         masks: further processors that forbid or bias ids (a job's part rules), as in :func:`build_processors`.
-        keep_mass: a block of ids whose total probability the masks' finite biases keep (``None``: no block).
-
-    Raises:
-        ConfigError: ``keep_mass`` with ``guidance_scale <= 0`` (the block's mass is kept on the probe's
-            split of -inf and biases, which needs :attr:`masks_once`).
     """
 
-    def __init__(self, config: GenerationConfig, eos_id: int, masks: Sequence[LogitsProcessor] = (),
-                 keep_mass: slice | None = None) -> None:
+    def __init__(self, config: GenerationConfig, eos_id: int, masks: Sequence[LogitsProcessor] = ()) -> None:
         self.processors = tuple(build_processors(config, eos_id, masks))
         # without the grammar mask or rules, the masks (min tokens, min bars) forbid EOS alone: never worth a probe
         masking = masking_processors(config, eos_id, masks) if config.constrain or masks else []
@@ -305,15 +271,8 @@ class ProcessorChain:
         self.masks_once = config.guidance_scale > 0
         self._apply = compose(self.processors)
         self._cuts = compose(_cut_processors(config))
-        self.keep_mass = keep_mass
-        if keep_mass is not None and not self.masks_once:
-            raise ConfigError(f"guidance_scale={self.guidance_scale}: a kept block of ids needs guidance_scale > 0")
 
     def __call__(self, logits: torch.Tensor, context: StepContext) -> torch.Tensor:
-        if self.keep_mass is not None and self.mask is not None:  # the masks run on the guided logits
-            if self.guidance_scale != 1.0:
-                logits = Guidance(self.guidance_scale)(logits, context)
-            return self._cuts(keep_block_mass(logits, self.mask(logits, context), self.keep_mass), context)
         return self._apply(logits, context)
 
     def finish(self, logits: torch.Tensor, mask_bias: torch.Tensor, context: StepContext) -> torch.Tensor:
@@ -327,6 +286,4 @@ class ProcessorChain:
             raise ConfigError(f"guidance_scale={self.guidance_scale}: the masks must run on the guided logits")
         if self.guidance_scale != 1.0:
             logits = Guidance(self.guidance_scale)(logits, context)
-        if self.keep_mass is not None:
-            return self._cuts(keep_block_mass(logits, logits + mask_bias, self.keep_mass), context)
         return self._cuts(logits + mask_bias, context)

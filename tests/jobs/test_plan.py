@@ -155,8 +155,7 @@ def test_the_part_rules_forbid_ids_whatever_the_logit_values(tokenizer):
 
 def test_the_masks_run_once_a_step_with_the_numbers_of_the_whole_chain(tokenizer, monkeypatch):
     """ProcessorChain.finish (guidance + the masks' probe + the cuts) must give the logits of the whole chain
-    (which runs the masks on the guided logits), at every step of a plan with every rule: the same -inf, and
-    the finite values to float rounding (two rules bias one pitch: the sums run in another order)."""
+    (which runs the masks on the guided logits) bit for bit, at every step of a plan with every rule."""
     from symbolic.analysis.keys import bar_scales
     from symbolic.jobs.rules import part_rules
     from symbolic.sampling.processors import ProcessorChain
@@ -168,10 +167,7 @@ def test_the_masks_run_once_a_step_with_the_numbers_of_the_whole_chain(tokenizer
 
     def checking_finish(self, logits, mask_bias, context):
         out = finish(self, logits, mask_bias, context)
-        whole = self(logits, context)  # the whole chain, masks run again
-        assert torch.equal(torch.isinf(out), torch.isinf(whole))
-        assert torch.allclose(out.masked_fill(torch.isinf(out), 0), whole.masked_fill(torch.isinf(whole), 0),
-                              rtol=0, atol=1e-5)
+        assert torch.equal(out, self(logits, context))  # the whole chain, masks run again
         checked.append(int(torch.isinf(mask_bias).sum()))
         return out
 

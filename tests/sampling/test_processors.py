@@ -6,11 +6,9 @@ import pytest
 import torch
 
 from symbolic.errors import ConfigError
-from symbolic.sampling.config import GenerationConfig
-from symbolic.sampling.processors import (GrammarMask, Guidance, MinNewTokens, ProcessorChain, StepContext, Temperature,
-                                          TopK, TopP, compose, forbid_unless_empty, keep_block_mass)
+from symbolic.sampling.processors import (GrammarMask, Guidance, MinNewTokens, StepContext, Temperature, TopK, TopP,
+                                          compose, forbid_unless_empty)
 from symbolic.tokenization import EventTokenizer, GrammarState
-from symbolic.tokenization.vocab import TokenType
 
 TOK = EventTokenizer()
 
@@ -53,57 +51,3 @@ def test_forbid_unless_empty_leaves_a_row_it_would_empty():
         GrammarMask()(logits, StepContext())
     with pytest.raises(ConfigError, match="unconditional"):
         Guidance(2.0)(logits, StepContext())
-
-
-def test_keep_block_mass_reorders_a_block_without_moving_mass_in_or_out():
-    torch.manual_seed(0)
-    logits = torch.randn(2, 10)
-    block = slice(3, 8)
-    bias = torch.zeros(2, 10)
-    bias[:, 3:5] = -2.0  # a soft penalty on two ids of the block
-    bias[1, 9] = float("-inf")  # a hard mask outside it
-    out = keep_block_mass(logits, logits + bias, block)
-    hard = torch.where(torch.isinf(bias), bias, torch.zeros_like(bias))
-    before = torch.softmax(logits + hard, -1)[:, block].sum(-1)
-    assert torch.allclose(torch.softmax(out, -1)[:, block].sum(-1), before, atol=1e-6)
-    plain = torch.softmax(logits + bias, -1)[:, block].sum(-1)
-    assert (plain < before - 1e-3).all()  # the plain sum hands the penalty's mass to the other ids
-    probs = torch.softmax(out, -1)
-    assert (probs[:, 3:5] < torch.softmax(logits + hard, -1)[:, 3:5]).all()  # penalised ids still lose
-    assert torch.equal(out[:, :3], (logits + bias)[:, :3]) and torch.isinf(out[1, 9])  # outside: untouched
-    dead = torch.full((1, 10), float("-inf"))
-    dead[0, 0] = 1.0
-    assert torch.equal(keep_block_mass(dead, dead, block), dead)  # an all -inf block stays so
-
-
-def test_chain_keeps_the_pitch_mass_the_same_way_with_or_without_the_probe():
-    class PitchPenalty:  # a soft bias on a few Pitch ids, as a part rule gives
-        def __call__(self, logits, context):
-            bias = torch.zeros(logits.size(-1))
-            bias[TOK.vocab.offsets[TokenType.PITCH] + 60:TOK.vocab.offsets[TokenType.PITCH] + 66] = -3.0
-            return logits + bias
-
-    state = GrammarState(TOK.vocab)
-    state.advance_all(TOK.encode(_one_note_score())[:-1])  # just after a note's Duration: Pitch competes
-    pitches = slice(TOK.vocab.offsets[TokenType.PITCH], TOK.vocab.offsets[TokenType.PITCH] + 128)
-    config = GenerationConfig(guidance_scale=2.0, temperature=1.0, constrain=True)
-    torch.manual_seed(1)
-    cond, uncond = torch.randn(1, TOK.vocab_size), torch.randn(1, TOK.vocab_size)
-    context = StepContext(grammar_states=[state], uncond_logits=uncond)
-    kept = ProcessorChain(config, TOK.vocab.eos_id, [PitchPenalty()], keep_mass=pitches)
-    plain = ProcessorChain(config, TOK.vocab.eos_id, [PitchPenalty()])
-    via_probe = kept.finish(cond, kept.mask(torch.zeros_like(cond), context), context)
-    assert torch.equal(kept(cond, context), via_probe)
-    unbiased = ProcessorChain(config, TOK.vocab.eos_id)(cond, context)
-    mass = {name: torch.softmax(out, -1)[0, pitches].sum().item()
-            for name, out in (("kept", via_probe), ("plain", plain(cond, context)), ("none", unbiased))}
-    assert 0.01 < mass["none"] < 0.99
-    assert mass["kept"] == pytest.approx(mass["none"], abs=1e-5) and mass["plain"] < mass["none"] - 1e-4
-    with pytest.raises(ConfigError, match="guidance_scale"):
-        ProcessorChain(GenerationConfig(guidance_scale=0.0), TOK.vocab.eos_id, keep_mass=pitches)
-
-
-def _one_note_score():
-    from symbolic.score import Note, Score, Track
-
-    return Score(ticks_per_beat=480, tracks=[Track(program=0, notes=[Note(0, 480, 60, 80), Note(480, 480, 64, 80)])])
