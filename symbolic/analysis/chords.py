@@ -15,7 +15,7 @@ from symbolic.score import HARTE_DEGREE_NAMES, Annotations, ChordSpan, Score
 
 __all__ = ["parse_root", "chord_pitch_classes", "parse_key", "chord_tone_ratio", "harte_label", "parse_chord_chart",
            "read_chords",
-           "chord_rows_text", "music_start_bar", "chord_bass"]
+           "chord_rows_text", "parse_chord_rows", "music_start_bar", "chord_bass"]
 
 _NATURALS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 # Semitones above the root of each scale degree (Harte's degree names).
@@ -333,30 +333,42 @@ def read_chords(source: str, score: Score, start_bar_number: int | None = None) 
         raise DataError(f"{path}: {exc}") from None
 
 
-def _chord_rows(path, lines, score: Score) -> list[ChordSpan]:
-    """POP909-style rows (seconds) as chord spans; each row checked, its line named."""
-    import math
+def parse_chord_rows(where: str, lines: list[tuple[int, list[str]]]) -> list[tuple[float, float, str]]:
+    """``(start_s, end_s, label)`` of POP909-style rows (``start_seconds end_seconds label``, its
+    ``chord_midi.txt``), each row checked; ``lines`` are ``(line number, fields)``, ``where`` names the file
+    in errors.  A zero-length row (POP909 has some) holds no chord and is dropped.
 
-    from symbolic.score import ticks_of_seconds
+    Raises:
+        DataError: a malformed row, times that are not finite, start before 0 s, end before they start or
+            overlap the row before, or a label that is not a chord, naming ``where`` and the line."""
+    import math
 
     rows, last_end = [], 0.0
     for number, fields in lines:
-        where = f"{path}, line {number}"
+        at = f"{where}, line {number}"
         if len(fields) != 3 or not (_is_number(fields[0]) and _is_number(fields[1])):
-            raise DataError(f"{where}: {' '.join(fields)!r} is not a row 'start_seconds end_seconds label'")
+            raise DataError(f"{at}: {' '.join(fields)!r} is not a row 'start_seconds end_seconds label'")
         start, end = float(fields[0]), float(fields[1])
         if not (math.isfinite(start) and math.isfinite(end)) or start < 0 or end < start:
-            raise DataError(f"{where}: times {fields[0]} to {fields[1]} s must be finite, from 0 s, and not end "
+            raise DataError(f"{at}: times {fields[0]} to {fields[1]} s must be finite, from 0 s, and not end "
                             "before they start")
         if start < last_end - 1e-6:
-            raise DataError(f"{where}: the chord starts at {start} s, before the last one ended ({last_end} s)")
+            raise DataError(f"{at}: the chord starts at {start} s, before the last one ended ({last_end} s)")
         try:
             chord_pitch_classes(fields[2])
         except DataError as exc:
-            raise DataError(f"{where}: {exc}") from None
-        if end > start:  # a zero-length row (POP909 has some) holds no chord
+            raise DataError(f"{at}: {exc}") from None
+        if end > start:
             rows.append((start, end, fields[2]))
             last_end = end
+    return rows
+
+
+def _chord_rows(path, lines, score: Score) -> list[ChordSpan]:
+    """POP909-style rows (seconds) as chord spans; each row checked, its line named."""
+    from symbolic.score import ticks_of_seconds
+
+    rows = parse_chord_rows(str(path), lines)
     if not rows:
         return []
     ticks = ticks_of_seconds(score, [x for r in rows for x in r[:2]]).reshape(-1, 2)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from symbolic.analysis.beats import BeatGrid, grid_fit, retime
-from symbolic.analysis.chords import chord_pitch_classes, parse_key
+from symbolic.analysis.chords import parse_chord_rows, parse_key
 from symbolic.data.piece import CorpusPiece
 from symbolic.errors import ConfigError, DataError
 from symbolic.inputs.midi import read_midi
@@ -149,19 +149,19 @@ def read_beat_grid(path: str | os.PathLike[str]) -> BeatGrid:
 
 
 def read_chord_labels(path: str | os.PathLike[str]) -> list[tuple[float, float, str]]:
-    """``(start_s, end_s, Harte label)`` rows of a ``chord_midi.txt`` file.
+    """``(start_s, end_s, Harte label)`` rows of a ``chord_midi.txt`` file, each row checked as
+    :func:`~symbolic.analysis.chords.parse_chord_rows` checks a user's chord file (zero-length rows dropped).
 
     Raises:
-        DataError: a missing or malformed file or a label that is not Harte notation.
+        DataError: a missing file, or a malformed or overlapping row or a label that is not Harte notation,
+            naming its line.
     """
     path = Path(path)
-    try:
-        rows = [(float(r[0]), float(r[1]), r[2]) for r in _rows(path, 3)]
-    except ValueError as exc:
-        raise DataError(f"{path}: {exc}") from None
-    for _, _, label in rows:
-        chord_pitch_classes(label)
-    return rows
+    if not path.is_file():
+        raise DataError(f"{path}: annotation file not found")
+    lines = [(number, line.split()) for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if line.strip()]
+    return parse_chord_rows(str(path), lines)
 
 
 def read_key_labels(path: str | os.PathLike[str]) -> list[tuple[float, float, int, bool]]:

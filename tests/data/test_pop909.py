@@ -124,3 +124,15 @@ def test_build_labels_pop_caches_and_resumes(tmp_path):
     (out / "manifest.json").unlink()  # an interrupted build: the cache stays, nothing is converted again
     again = build_dataset(pieces, out, tokenizer, config, progress=False)
     assert again.converted == 0 and again.cached == 3 and again.n_tokens == first.n_tokens
+
+
+def test_chord_labels_are_checked_row_by_row_as_a_users_chord_file_is(tmp_path):
+    path = tmp_path / "chord_midi.txt"
+    path.write_text("0.0 1.5 C:maj\n1.5 1.5 N\n1.5 3.0 A:min\n", encoding="utf-8")
+    assert read_chord_labels(path) == [(0.0, 1.5, "C:maj"), (1.5, 3.0, "A:min")]  # the empty row holds no chord
+    path.write_text("0.0 2.0 C:maj\n1.5 3.0 A:min\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"chord_midi.txt, line 2: the chord starts at 1.5 s"):
+        read_chord_labels(path)
+    path.write_text("0.0 2.0 C:maj\n2.0 3.0 H:maj\n", encoding="utf-8")
+    with pytest.raises(DataError, match="line 2"):
+        read_chord_labels(path)
