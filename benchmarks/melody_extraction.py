@@ -72,18 +72,19 @@ def constant_velocity(notes: list) -> list:
 
 
 def training_examples(data: Path, split: str, cache: Path) -> list[dict]:
-    """Notes (int ``(n, 4)``, canonical order), features (with real and with constant velocities) and labels of
-    every song of a split, cached."""
+    """Notes (int ``(n, 4)``, canonical order), features (with real and with constant velocities), labels and
+    source tracks (index into :data:`TRACKS`) of every song of a split, cached."""
     from tqdm import tqdm
 
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
     examples = []
     for song_id in tqdm(song_ids(data, split), desc=f"features {split}"):
-        notes, labels, tpb = load_song(data, song_id)
+        notes, labels, tpb, sources = load_song(data, song_id, with_sources=True)
         examples.append({"id": song_id, "notes": np.asarray(notes, dtype=np.int64).reshape(-1, 4),
                          "x": note_features(notes, tpb),
-                         "x_flat": note_features(constant_velocity(notes), tpb), "y": labels.astype(np.float32)})
+                         "x_flat": note_features(constant_velocity(notes), tpb), "y": labels.astype(np.float32),
+                         "source": np.array([TRACKS.index(name) for name in sources], dtype=np.int64)})
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp")
     tmp.write_bytes(pickle.dumps(examples))
@@ -103,27 +104,19 @@ def fit_network(config: MelodyExtractorConfig, train_set: list[dict], valid_set:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
 
-    class Net(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            k = config.kernel_size
-            self.inp = nn.Conv1d(config.n_features, config.channels, k, padding=k // 2)
-            self.blocks = nn.ModuleList(nn.Conv1d(config.channels, config.channels, k, padding=(k // 2) * d,
-                                                  dilation=d) for d in config.dilations)
-            self.out = nn.Conv1d(config.channels, 1, 1)
+    net = torch_network(config)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    three_way = len(config.classes) > 1
+    bce, cross_entropy = nn.BCEWithLogitsLoss(), nn.CrossEntropyLoss()
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:  # (batch, notes, features) -> (batch, notes)
-            h = torch.relu(self.inp(x.transpose(1, 2)))
-            for block in self.blocks:
-                h = h + torch.relu(block(h))
-            return self.out(h)[:, 0]
+    def loss_fn(logits: torch.Tensor, y: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+        return cross_entropy(logits.transpose(1, 2), source) if three_way else bce(logits[..., 0], y)
 
-    net = Net()
-    optimizer = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
-    loss_fn = nn.BCEWithLogitsLoss()
+    def melody_probability(logits: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(logits, -1)[..., 0] if three_way else torch.sigmoid(logits[..., 0])
 
-    def batch() -> tuple[torch.Tensor, torch.Tensor]:
-        xs, ys = [], []
+    def batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        xs, ys, sources = [], [], []
         for _ in range(args.batch):
             song = train_set[rng.integers(len(train_set))]
             x = song["x_flat"] if rng.random() < args.flat_velocity_share else song["x"]
@@ -132,15 +125,17 @@ def fit_network(config: MelodyExtractorConfig, train_set: list[dict], valid_set:
             x[:, 0] += rng.integers(-6, 7) / 12.0  # transposition: only the absolute pitch feature moves
             xs.append(x)
             ys.append(song["y"][start:start + args.window])
+            sources.append(song["source"][start:start + args.window] if three_way else ys[-1])
         n = min(len(x) for x in xs)
-        return torch.from_numpy(np.stack([x[:n] for x in xs])), torch.from_numpy(np.stack([y[:n] for y in ys]))
+        return (torch.from_numpy(np.stack([x[:n] for x in xs])), torch.from_numpy(np.stack([y[:n] for y in ys])),
+                torch.from_numpy(np.stack([s[:n] for s in sources])))
 
     def valid_accuracy() -> float:
         net.eval()
         right = total = 0
         with torch.no_grad():
             for song in valid_set[::args.valid_every]:
-                p = torch.sigmoid(net(torch.from_numpy(song["x"])[None]))[0].numpy()
+                p = melody_probability(net(torch.from_numpy(song["x"])[None]))[0].numpy()
                 right += int(((p > 0.5) == (song["y"] > 0.5)).sum())
                 total += len(p)
         net.train()
@@ -149,9 +144,13 @@ def fit_network(config: MelodyExtractorConfig, train_set: list[dict], valid_set:
     start, best, best_state, step = time.time(), -1.0, None, 0
     print(f"training on {len(train_set)} songs, validating on {len(valid_set)}; {args.minutes} min budget")
     while time.time() - start < args.minutes * 60:
+        if args.cosine:  # learning rate from lr down to lr / 10 along a half cosine over the budget
+            done = min(1.0, (time.time() - start) / (args.minutes * 60))
+            for group in optimizer.param_groups:
+                group["lr"] = args.lr * (0.1 + 0.45 * (1 + np.cos(np.pi * done)))
         for _ in range(100):
-            x, y = batch()
-            loss = loss_fn(net(x), y)
+            x, y, source = batch()
+            loss = loss_fn(net(x), y, source)
             optimizer.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -165,21 +164,55 @@ def fit_network(config: MelodyExtractorConfig, train_set: list[dict], valid_set:
     return {k: v.numpy() for k, v in best_state.items()}, best, step, time.time() - start
 
 
+def torch_network(config: MelodyExtractorConfig):
+    """The torch twin of :class:`MelodyExtractor` (same weight names): ``(batch, notes, features)`` in,
+    ``(batch, notes, len(config.classes))`` logits out."""
+    import torch
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            k = config.kernel_size
+            self.inp = nn.Conv1d(config.n_features, config.channels, k, padding=k // 2)
+            self.blocks = nn.ModuleList(nn.Conv1d(config.channels, config.channels, k, padding=(k // 2) * d,
+                                                  dilation=d) for d in config.dilations)
+            width = config.channels
+            if config.gru_layers:
+                self.gru = nn.GRU(config.channels, config.gru_units, num_layers=config.gru_layers,
+                                  bidirectional=True, batch_first=True)
+                width = 2 * config.gru_units
+            self.out = nn.Conv1d(width, len(config.classes), 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = torch.relu(self.inp(x.transpose(1, 2)))
+            for block in self.blocks:
+                h = h + torch.relu(block(h))
+            if config.gru_layers:
+                h = self.gru(h.transpose(1, 2))[0].transpose(1, 2)
+            return self.out(h).transpose(1, 2)
+
+    return Net()
+
+
 def training_meta(args: argparse.Namespace, train_set: list, valid_set: list, best: float, steps: int,
                   seconds: float) -> dict:
     return {"data": "POP909 (Wang et al. 2020, MIT licence), songs with id % 5 >= 2 (train); id % 5 == 1 validation",
             "train_songs": len(train_set), "valid_songs": len(valid_set), "steps": steps, "seconds": round(seconds),
             "best_valid_note_accuracy": best, "seed": args.seed, "window_notes": args.window, "batch": args.batch,
-            "valid_every": args.valid_every, "flat_velocity_share": args.flat_velocity_share}
+            "valid_every": args.valid_every, "flat_velocity_share": args.flat_velocity_share, "lr": args.lr,
+            "cosine": args.cosine}
 
 
 def train(args: argparse.Namespace) -> int:
     """Train the first pass (no refiner) and write it to ``args.out``."""
     cache = ROOT / "benchmarks" / "out" / "melody-extraction"
-    version = f"{len(FEATURE_NAMES)}-features-notes"
+    version = f"{len(FEATURE_NAMES)}-features-sources"
     train_set = training_examples(args.data, "train", cache / f"train-{version}.pkl")
     valid_set = training_examples(args.data, "valid", cache / f"valid-{version}.pkl")
-    config = MelodyExtractorConfig(channels=args.channels)
+    config = MelodyExtractorConfig(channels=args.channels, dilations=tuple(args.dilations),
+                                   gru_layers=args.gru_layers, gru_units=args.gru_units,
+                                   classes=TRACKS if args.three_way else ("MELODY",))
     weights, best, steps, seconds = fit_network(config, train_set, valid_set, args)
     save_melody_extractor(args.out, config, weights, {"first_pass": training_meta(args, train_set, valid_set, best,
                                                                                   steps, seconds)})
@@ -213,7 +246,7 @@ def train_refiner(args: argparse.Namespace) -> int:
     """Train the refiner over the first pass stored in ``args.out`` (its own refiner, if any, is replaced) and
     write both into ``args.out``."""
     cache = ROOT / "benchmarks" / "out" / "melody-extraction"
-    version = f"{len(FEATURE_NAMES)}-features-notes"
+    version = f"{len(FEATURE_NAMES)}-features-sources"
     first = load_melody_extractor(args.out)
     meta = json.loads((args.out / "meta.json").read_text())
     train_set = refiner_examples(training_examples(args.data, "train", cache / f"train-{version}.pkl"), first)
@@ -345,6 +378,16 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=28.0,
                         help="training budget in wall-clock minutes (default 28, as for the shipped weights)")
     parser.add_argument("--channels", type=int, default=64, help="convolution channels (default 64)")
+    parser.add_argument("--dilations", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32, 64],
+                        help="dilations of the residual convolutions (default 1 2 4 ... 64)")
+    parser.add_argument("--gru-layers", type=int, default=0,
+                        help="bidirectional GRU layers over the whole song after the convolutions (default 0)")
+    parser.add_argument("--gru-units", type=int, default=64, help="GRU units each way (default 64)")
+    parser.add_argument("--three-way", action="store_true",
+                        help="train on three classes (MELODY, BRIDGE, PIANO) and read P(melody) from the softmax")
+    parser.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate (default 2e-3)")
+    parser.add_argument("--cosine", action="store_true",
+                        help="decay the learning rate to a tenth along a half cosine over the budget")
     parser.add_argument("--train-refiner", action="store_true",
                         help="train the refiner over the first pass in --out and write both there")
     parser.add_argument("--refiner-channels", type=int, default=32, help="the refiner's channels (default 32)")

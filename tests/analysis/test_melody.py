@@ -215,6 +215,60 @@ def test_numpy_convolutions_match_torch() -> None:
         m.MelodyExtractor(config, weights).probabilities(x[:, :3])
 
 
+@pytest.mark.parametrize("classes", [("MELODY",), ("MELODY", "BRIDGE", "PIANO")])
+def test_numpy_gru_pass_matches_torch(classes) -> None:
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(1)
+    config = m.MelodyExtractorConfig(channels=6, kernel_size=3, dilations=(1, 2), gru_layers=2, gru_units=5,
+                                     classes=classes)
+    inp = torch.nn.Conv1d(config.n_features, 6, 3, padding=1)
+    blocks = [torch.nn.Conv1d(6, 6, 3, padding=d, dilation=d) for d in config.dilations]
+    gru = torch.nn.GRU(6, 5, num_layers=2, bidirectional=True, batch_first=True)
+    out = torch.nn.Conv1d(10, len(classes), 1)
+    weights = {f"inp.{k}": v.detach().numpy() for k, v in inp.state_dict().items()}
+    for i, block in enumerate(blocks):
+        weights.update({f"blocks.{i}.{k}": v.detach().numpy() for k, v in block.state_dict().items()})
+    weights.update({f"gru.{k}": v.detach().numpy() for k, v in gru.state_dict().items()})
+    weights.update({f"out.{k}": v.detach().numpy() for k, v in out.state_dict().items()})
+    x = np.random.default_rng(1).normal(size=(23, config.n_features)).astype(np.float32)
+    with torch.no_grad():
+        h = torch.relu(inp(torch.from_numpy(x).T[None]))
+        for block in blocks:
+            h = h + torch.relu(block(h))
+        logits = out(gru(h.transpose(1, 2))[0].transpose(1, 2))[0].T
+        expected = (torch.softmax(logits, -1)[:, 0] if len(classes) > 1 else torch.sigmoid(logits[:, 0])).numpy()
+    extractor = m.MelodyExtractor(config, weights)
+    got = extractor.probabilities(x)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    # the whole song is context: a change at the last note moves the first note's probability
+    late = x.copy()
+    late[-1] += 3.0
+    assert abs(extractor.probabilities(late)[0] - got[0]) > 1e-6
+    assert config.receptive_notes is None
+    with pytest.raises(DataError, match="gru.weight_hh_l1_reverse"):
+        m.MelodyExtractor(config, {k: v for k, v in weights.items() if k != "gru.weight_hh_l1_reverse"})
+
+
+def test_a_gru_extractor_is_saved_and_loaded(tmp_path) -> None:
+    config = m.MelodyExtractorConfig(channels=4, kernel_size=3, dilations=(1,), gru_layers=1, gru_units=3,
+                                     classes=("MELODY", "BRIDGE", "PIANO"), threshold=0.4)
+    rng = np.random.default_rng(4)
+    weights = tiny_weights(config, 4)
+    weights["out.weight"] = rng.normal(0, 0.3, (3, 6, 1))
+    weights["out.bias"] = np.zeros(3)
+    for way in ("", "_reverse"):
+        weights.update({f"gru.weight_ih_l0{way}": rng.normal(0, 0.3, (9, 4)),
+                        f"gru.weight_hh_l0{way}": rng.normal(0, 0.3, (9, 3)),
+                        f"gru.bias_ih_l0{way}": rng.normal(0, 0.1, 9), f"gru.bias_hh_l0{way}": rng.normal(0, 0.1, 9)})
+    m.save_melody_extractor(tmp_path, config, weights, {"note": "test"})
+    loaded = m.load_melody_extractor(tmp_path)
+    assert loaded.config == config and loaded.threshold == 0.4
+    x = m.note_features(NOTES, TPB)
+    p = loaded.probabilities(x)
+    np.testing.assert_allclose(p, m.MelodyExtractor(config, weights).probabilities(x), atol=1e-6)
+    assert np.all((p > 0) & (p < 1))
+
+
 def test_config_is_validated() -> None:
     with pytest.raises(ConfigError, match="threshold"):
         m.MelodyExtractorConfig(threshold=1.0)
@@ -224,6 +278,14 @@ def test_config_is_validated() -> None:
         m.MelodyExtractorConfig(kernel_size=4)
     with pytest.raises(ConfigError, match="dilations"):
         m.MelodyExtractorConfig(dilations=(1, 0))
+    with pytest.raises(ConfigError, match="gru_layers"):
+        m.MelodyExtractorConfig(gru_layers=-1)
+    with pytest.raises(ConfigError, match="gru_units"):
+        m.MelodyExtractorConfig(gru_layers=1, gru_units=0)
+    with pytest.raises(ConfigError, match="classes"):
+        m.MelodyExtractorConfig(classes=("BRIDGE", "MELODY"))
+    with pytest.raises(ConfigError, match="classes"):
+        m.MelodyExtractorConfig(classes=("MELODY", "PIANO", "PIANO"))
 
 
 def test_loading_a_folder_without_weights_says_how_to_train(tmp_path) -> None:
