@@ -35,11 +35,13 @@ from symbolic.analysis.melody import (  # noqa: E402
     save_melody_extractor, skyline_mask,
 )
 from symbolic.inputs.midi import read_midi  # noqa: E402
+from symbolic.score import Note  # noqa: E402
 from symbolic.resources import shared_data_dir  # noqa: E402
 
 POP909 = shared_data_dir() / "pop909"
 TRACKS = ("MELODY", "BRIDGE", "PIANO")
 DEFAULT_OUT = ROOT / "symbolic" / "assets" / "melody-extractor"
+POP909_TICKS_PER_BEAT = 480  # every song of the shared copy
 
 
 def split_of(song_id: int) -> str:
@@ -105,6 +107,11 @@ def fit_network(config: MelodyExtractorConfig, train_set: list[dict], valid_set:
     rng = np.random.default_rng(args.seed)
 
     net = torch_network(config)
+    if args.init is not None:  # go on from stored weights of the same shape
+        from safetensors.numpy import load_file
+
+        stored = load_file(str(args.init / "model.safetensors"))
+        net.load_state_dict({k: torch.from_numpy(v) for k, v in stored.items()})
     optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     three_way = len(config.classes) > 1
     bce, cross_entropy = nn.BCEWithLogitsLoss(), nn.CrossEntropyLoss()
@@ -117,15 +124,24 @@ def fit_network(config: MelodyExtractorConfig, train_set: list[dict], valid_set:
 
     def batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         xs, ys, sources = [], [], []
+        excerpts = rng.random() < args.excerpt_share  # all windows of a batch alike: they are cut to one length
         for _ in range(args.batch):
             song = train_set[rng.integers(len(train_set))]
-            x = song["x_flat"] if rng.random() < args.flat_velocity_share else song["x"]
+            flat = rng.random() < args.flat_velocity_share
+            x = song["x_flat"] if flat else song["x"]
             start = rng.integers(max(1, len(x) - args.window))
             x = x[start:start + args.window].copy()
+            if excerpts:  # a short piece: features measured on an excerpt of 8-48 bars
+                notes = constant_velocity_array(song["notes"]) if flat else song["notes"]
+                begin = notes[rng.integers(len(notes)), 0]
+                end = begin + rng.integers(8, 49) * 4 * POP909_TICKS_PER_BEAT
+                start = int(np.searchsorted(notes[:, 0], begin))
+                stop = min(int(np.searchsorted(notes[:, 0], end)), start + args.window)
+                x = note_features([Note(*map(int, row)) for row in notes[start:stop]], POP909_TICKS_PER_BEAT)
             x[:, 0] += rng.integers(-6, 7) / 12.0  # transposition: only the absolute pitch feature moves
             xs.append(x)
-            ys.append(song["y"][start:start + args.window])
-            sources.append(song["source"][start:start + args.window] if three_way else ys[-1])
+            ys.append(song["y"][start:start + len(x)])
+            sources.append(song["source"][start:start + len(x)] if three_way else ys[-1])
         n = min(len(x) for x in xs)
         return (torch.from_numpy(np.stack([x[:n] for x in xs])), torch.from_numpy(np.stack([y[:n] for y in ys])),
                 torch.from_numpy(np.stack([s[:n] for s in sources])))
@@ -201,7 +217,8 @@ def training_meta(args: argparse.Namespace, train_set: list, valid_set: list, be
             "train_songs": len(train_set), "valid_songs": len(valid_set), "steps": steps, "seconds": round(seconds),
             "best_valid_note_accuracy": best, "seed": args.seed, "window_notes": args.window, "batch": args.batch,
             "valid_every": args.valid_every, "flat_velocity_share": args.flat_velocity_share, "lr": args.lr,
-            "cosine": args.cosine}
+            "cosine": args.cosine, "excerpt_share": args.excerpt_share,
+            "init": str(args.init.relative_to(ROOT)) if args.init else None}
 
 
 def train(args: argparse.Namespace) -> int:
@@ -294,18 +311,20 @@ def tune_threshold(data: Path, folder: Path) -> float:
 
 
 def evaluate(data: Path, split: str = "test", limit: int | None = None, extractor_dir: Path | None = None,
-             progress: bool = True) -> dict:
+             progress: bool = True, baseline_dir: Path | None = None) -> dict:
     """Note accuracy of the extractor and of the skyline on a split, with real and with constant velocities.
 
     Returns a dict of summary figures (accuracies pooled over all notes, melody precision and recall, seconds
-    per song) and per-song rows.
+    per song) and per-song rows.  With ``baseline_dir``, the extractor stored there is scored on the same songs
+    (``baseline_accuracy``), e.g. the previously shipped one.
     """
     from tqdm import tqdm
 
     extractor = load_melody_extractor(extractor_dir) if extractor_dir else load_melody_extractor()
     rows = []
     first_pass = MelodyExtractor(extractor.config, extractor.weights) if extractor.refiner is not None else None
-    totals = {k: [0, 0] for k in ("model", "skyline", "skyline_plain", "model_flat", "first_pass")}
+    baseline = load_melody_extractor(baseline_dir) if baseline_dir else None
+    totals = {k: [0, 0] for k in ("model", "skyline", "skyline_plain", "model_flat", "first_pass", "baseline")}
     pr = {k: [0, 0, 0] for k in ("model", "skyline", "skyline_plain")}  # true positives, predicted, actual
     errors: dict[str, list[int]] = {}
     for song_id in tqdm(song_ids(data, split, limit), desc=f"melody extraction ({split})", disable=not progress):
@@ -319,9 +338,10 @@ def evaluate(data: Path, split: str = "test", limit: int | None = None, extracto
         plain = skyline_mask(notes, respect_held=False)
         flat = melody_mask(constant_velocity(notes), tpb, extractor)
         first = melody_mask(notes, tpb, first_pass) if first_pass is not None else predicted
+        other = melody_mask(notes, tpb, baseline) if baseline is not None else predicted
         row = {"id": song_id, "notes": len(notes), "seconds": seconds, "skyline_seconds": sky_seconds}
         for key, mask in (("model", predicted), ("skyline", sky), ("skyline_plain", plain), ("model_flat", flat),
-                          ("first_pass", first)):
+                          ("first_pass", first), ("baseline", other)):
             accuracy = melody_note_accuracy(notes, mask, truth)
             row[key] = accuracy
             totals[key][0] += accuracy * len(notes)
@@ -338,6 +358,7 @@ def evaluate(data: Path, split: str = "test", limit: int | None = None, extracto
             pr[key][2] += int(truth.sum())
         rows.append(row)
     summary = {"split": split, "songs": len(rows), "notes": totals["model"][1],
+               "has_refiner": first_pass is not None, "baseline": str(baseline_dir) if baseline_dir else None,
                "model_errors": {k: {"wrong": w, "notes": n} for k, (w, n) in errors.items()}}
     for key, (right, n) in totals.items():
         summary[f"{key}_accuracy"] = right / n
@@ -362,7 +383,10 @@ def print_summary(s: dict) -> None:
           f"of notes right (melody precision {s['skyline_plain_precision']:.3f}, "
           f"recall {s['skyline_plain_recall']:.3f})")
     print(f"  extractor with every velocity set to 100: {s['model_flat_accuracy']:.4f} of notes right")
-    print(f"  its first pass alone (no refiner): {s['first_pass_accuracy']:.4f} of notes right")
+    if s.get("has_refiner"):
+        print(f"  its first pass alone (no refiner): {s['first_pass_accuracy']:.4f} of notes right")
+    if s.get("baseline"):
+        print(f"  baseline extractor {s['baseline']}: {s['baseline_accuracy']:.4f} of notes right")
     print("  extractor errors by source track (top: the skyline takes the note; under: it does not):")
     for key, cell in s["model_errors"].items():
         print(f"    {key:12s} {cell['wrong']:6d} wrong of {cell['notes']:6d} "
@@ -386,6 +410,9 @@ def main() -> int:
     parser.add_argument("--three-way", action="store_true",
                         help="train on three classes (MELODY, BRIDGE, PIANO) and read P(melody) from the softmax")
     parser.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate (default 2e-3)")
+    parser.add_argument("--init", type=Path, help="start training from the weights stored in this folder")
+    parser.add_argument("--excerpt-share", type=float, default=0.0,
+                        help="share of training batches whose features are measured on excerpts of 8-48 bars")
     parser.add_argument("--cosine", action="store_true",
                         help="decay the learning rate to a tenth along a half cosine over the budget")
     parser.add_argument("--train-refiner", action="store_true",
@@ -403,6 +430,7 @@ def main() -> int:
     parser.add_argument("--split", default="test", choices=("test", "valid", "train"), help="evaluation split")
     parser.add_argument("--limit", type=int, help="evaluate the first N songs of the split only")
     parser.add_argument("--json", type=Path, help="write the evaluation as JSON here")
+    parser.add_argument("--baseline", type=Path, help="also score the extractor stored in this folder, same songs")
     args = parser.parse_args()
     if not args.data.is_dir():
         print(f"melody_extraction: {args.data} is not a folder; point --data at POP909", file=sys.stderr)
@@ -414,7 +442,8 @@ def main() -> int:
     if args.tune_threshold:
         tune_threshold(args.data, args.out)
         return 0
-    result = evaluate(args.data, args.split, args.limit, args.out if args.out != DEFAULT_OUT else None)
+    result = evaluate(args.data, args.split, args.limit, args.out if args.out != DEFAULT_OUT else None,
+                      baseline_dir=args.baseline)
     print_summary(result["summary"])
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
