@@ -5,8 +5,8 @@ Two extractors share one interface, a boolean melody mask over the notes:
 - :func:`skyline_mask`, the classic baseline (Uitdenbogerd and Zobel 1998): at each onset the highest
   note is melody, unless a higher note is still sounding.
 - :func:`melody_mask`, the shipped extractor: per-note features of the note and its neighbourhood
-  (:func:`note_features`) read by a small dilated 1-D convolution network over the note sequence, trained on the
-  POP909 train split (``benchmarks/melody_extraction.py --train``; weights in
+  (:func:`note_features`) read by dilated 1-D convolutions over the note sequence and bidirectional GRU layers
+  over the whole song, with a MELODY / BRIDGE / PIANO output, trained on the POP909 train split (``benchmarks/melody_extraction.py --train``; weights in
   ``symbolic/assets/melody-extractor``, see MODEL_CARD.md).  Inference runs in numpy, without torch.
 
 :func:`extract_melody` is the verb the jobs call: ``extract_melody(track) -> (melody_notes, rest_notes)``.
@@ -501,8 +501,9 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 class MelodyExtractor:
     """The trained extractor: numpy weights of a stack of 1-D convolutions over the note sequence (an input
-    convolution, residual dilated convolutions with ReLU, as in WaveNet / TCN, Bai et al. 2018, and a
-    per-note logistic output).  Build it with :func:`load_melody_extractor`; call :meth:`probabilities`.
+    convolution, residual dilated convolutions with ReLU, as in WaveNet / TCN, Bai et al. 2018), optional
+    bidirectional GRU layers (``config.gru_layers``, torch's ``nn.GRU`` equations) and a per-note output over
+    ``config.classes``.  Build it with :func:`load_melody_extractor`; call :meth:`probabilities`.
 
     ``refiner``, when given, is a second network of the same kind that reads each note's features, the first
     pass's logit and the note's fit to the line the first pass found (:func:`refiner_inputs`), and gives the
