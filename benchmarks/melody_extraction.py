@@ -35,11 +35,13 @@ from symbolic.analysis.melody import (  # noqa: E402
     save_melody_extractor, skyline_mask,
 )
 from symbolic.inputs.midi import read_midi  # noqa: E402
+from symbolic.score import Note  # noqa: E402
 from symbolic.resources import shared_data_dir  # noqa: E402
 
 POP909 = shared_data_dir() / "pop909"
 TRACKS = ("MELODY", "BRIDGE", "PIANO")
 DEFAULT_OUT = ROOT / "symbolic" / "assets" / "melody-extractor"
+POP909_TICKS_PER_BEAT = 480  # every song of the shared copy
 
 
 def split_of(song_id: int) -> str:
@@ -72,18 +74,19 @@ def constant_velocity(notes: list) -> list:
 
 
 def training_examples(data: Path, split: str, cache: Path) -> list[dict]:
-    """Notes (int ``(n, 4)``, canonical order), features (with real and with constant velocities) and labels of
-    every song of a split, cached."""
+    """Notes (int ``(n, 4)``, canonical order), features (with real and with constant velocities), labels and
+    source tracks (index into :data:`TRACKS`) of every song of a split, cached."""
     from tqdm import tqdm
 
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
     examples = []
     for song_id in tqdm(song_ids(data, split), desc=f"features {split}"):
-        notes, labels, tpb = load_song(data, song_id)
+        notes, labels, tpb, sources = load_song(data, song_id, with_sources=True)
         examples.append({"id": song_id, "notes": np.asarray(notes, dtype=np.int64).reshape(-1, 4),
                          "x": note_features(notes, tpb),
-                         "x_flat": note_features(constant_velocity(notes), tpb), "y": labels.astype(np.float32)})
+                         "x_flat": note_features(constant_velocity(notes), tpb), "y": labels.astype(np.float32),
+                         "source": np.array([TRACKS.index(name) for name in sources], dtype=np.int64)})
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp")
     tmp.write_bytes(pickle.dumps(examples))
@@ -103,44 +106,52 @@ def fit_network(config: MelodyExtractorConfig, train_set: list[dict], valid_set:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
 
-    class Net(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            k = config.kernel_size
-            self.inp = nn.Conv1d(config.n_features, config.channels, k, padding=k // 2)
-            self.blocks = nn.ModuleList(nn.Conv1d(config.channels, config.channels, k, padding=(k // 2) * d,
-                                                  dilation=d) for d in config.dilations)
-            self.out = nn.Conv1d(config.channels, 1, 1)
+    net = torch_network(config)
+    if args.init is not None:  # go on from stored weights of the same shape
+        from safetensors.numpy import load_file
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:  # (batch, notes, features) -> (batch, notes)
-            h = torch.relu(self.inp(x.transpose(1, 2)))
-            for block in self.blocks:
-                h = h + torch.relu(block(h))
-            return self.out(h)[:, 0]
+        stored = load_file(str(args.init / "model.safetensors"))
+        net.load_state_dict({k: torch.from_numpy(v) for k, v in stored.items()})
+    optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    three_way = len(config.classes) > 1
+    bce, cross_entropy = nn.BCEWithLogitsLoss(), nn.CrossEntropyLoss()
 
-    net = Net()
-    optimizer = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
-    loss_fn = nn.BCEWithLogitsLoss()
+    def loss_fn(logits: torch.Tensor, y: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+        return cross_entropy(logits.transpose(1, 2), source) if three_way else bce(logits[..., 0], y)
 
-    def batch() -> tuple[torch.Tensor, torch.Tensor]:
-        xs, ys = [], []
+    def melody_probability(logits: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(logits, -1)[..., 0] if three_way else torch.sigmoid(logits[..., 0])
+
+    def batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        xs, ys, sources = [], [], []
+        excerpts = rng.random() < args.excerpt_share  # all windows of a batch alike: they are cut to one length
         for _ in range(args.batch):
             song = train_set[rng.integers(len(train_set))]
-            x = song["x_flat"] if rng.random() < args.flat_velocity_share else song["x"]
+            flat = rng.random() < args.flat_velocity_share
+            x = song["x_flat"] if flat else song["x"]
             start = rng.integers(max(1, len(x) - args.window))
             x = x[start:start + args.window].copy()
+            if excerpts:  # a short piece: features measured on an excerpt of 8-48 bars
+                notes = constant_velocity_array(song["notes"]) if flat else song["notes"]
+                begin = notes[rng.integers(len(notes)), 0]
+                end = begin + rng.integers(8, 49) * 4 * POP909_TICKS_PER_BEAT
+                start = int(np.searchsorted(notes[:, 0], begin))
+                stop = min(int(np.searchsorted(notes[:, 0], end)), start + args.window)
+                x = note_features([Note(*map(int, row)) for row in notes[start:stop]], POP909_TICKS_PER_BEAT)
             x[:, 0] += rng.integers(-6, 7) / 12.0  # transposition: only the absolute pitch feature moves
             xs.append(x)
-            ys.append(song["y"][start:start + args.window])
+            ys.append(song["y"][start:start + len(x)])
+            sources.append(song["source"][start:start + len(x)] if three_way else ys[-1])
         n = min(len(x) for x in xs)
-        return torch.from_numpy(np.stack([x[:n] for x in xs])), torch.from_numpy(np.stack([y[:n] for y in ys]))
+        return (torch.from_numpy(np.stack([x[:n] for x in xs])), torch.from_numpy(np.stack([y[:n] for y in ys])),
+                torch.from_numpy(np.stack([s[:n] for s in sources])))
 
     def valid_accuracy() -> float:
         net.eval()
         right = total = 0
         with torch.no_grad():
             for song in valid_set[::args.valid_every]:
-                p = torch.sigmoid(net(torch.from_numpy(song["x"])[None]))[0].numpy()
+                p = melody_probability(net(torch.from_numpy(song["x"])[None]))[0].numpy()
                 right += int(((p > 0.5) == (song["y"] > 0.5)).sum())
                 total += len(p)
         net.train()
@@ -149,9 +160,13 @@ def fit_network(config: MelodyExtractorConfig, train_set: list[dict], valid_set:
     start, best, best_state, step = time.time(), -1.0, None, 0
     print(f"training on {len(train_set)} songs, validating on {len(valid_set)}; {args.minutes} min budget")
     while time.time() - start < args.minutes * 60:
+        if args.cosine:  # learning rate from lr down to lr / 10 along a half cosine over the budget
+            done = min(1.0, (time.time() - start) / (args.minutes * 60))
+            for group in optimizer.param_groups:
+                group["lr"] = args.lr * (0.1 + 0.45 * (1 + np.cos(np.pi * done)))
         for _ in range(100):
-            x, y = batch()
-            loss = loss_fn(net(x), y)
+            x, y, source = batch()
+            loss = loss_fn(net(x), y, source)
             optimizer.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -165,21 +180,56 @@ def fit_network(config: MelodyExtractorConfig, train_set: list[dict], valid_set:
     return {k: v.numpy() for k, v in best_state.items()}, best, step, time.time() - start
 
 
+def torch_network(config: MelodyExtractorConfig):
+    """The torch twin of :class:`MelodyExtractor` (same weight names): ``(batch, notes, features)`` in,
+    ``(batch, notes, len(config.classes))`` logits out."""
+    import torch
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            k = config.kernel_size
+            self.inp = nn.Conv1d(config.n_features, config.channels, k, padding=k // 2)
+            self.blocks = nn.ModuleList(nn.Conv1d(config.channels, config.channels, k, padding=(k // 2) * d,
+                                                  dilation=d) for d in config.dilations)
+            width = config.channels
+            if config.gru_layers:
+                self.gru = nn.GRU(config.channels, config.gru_units, num_layers=config.gru_layers,
+                                  bidirectional=True, batch_first=True)
+                width = 2 * config.gru_units
+            self.out = nn.Conv1d(width, len(config.classes), 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = torch.relu(self.inp(x.transpose(1, 2)))
+            for block in self.blocks:
+                h = h + torch.relu(block(h))
+            if config.gru_layers:
+                h = self.gru(h.transpose(1, 2))[0].transpose(1, 2)
+            return self.out(h).transpose(1, 2)
+
+    return Net()
+
+
 def training_meta(args: argparse.Namespace, train_set: list, valid_set: list, best: float, steps: int,
                   seconds: float) -> dict:
     return {"data": "POP909 (Wang et al. 2020, MIT licence), songs with id % 5 >= 2 (train); id % 5 == 1 validation",
             "train_songs": len(train_set), "valid_songs": len(valid_set), "steps": steps, "seconds": round(seconds),
             "best_valid_note_accuracy": best, "seed": args.seed, "window_notes": args.window, "batch": args.batch,
-            "valid_every": args.valid_every, "flat_velocity_share": args.flat_velocity_share}
+            "valid_every": args.valid_every, "flat_velocity_share": args.flat_velocity_share, "lr": args.lr,
+            "cosine": args.cosine, "excerpt_share": args.excerpt_share,
+            "init": str(args.init) if args.init else None}
 
 
 def train(args: argparse.Namespace) -> int:
     """Train the first pass (no refiner) and write it to ``args.out``."""
     cache = ROOT / "benchmarks" / "out" / "melody-extraction"
-    version = f"{len(FEATURE_NAMES)}-features-notes"
+    version = f"{len(FEATURE_NAMES)}-features-sources"
     train_set = training_examples(args.data, "train", cache / f"train-{version}.pkl")
     valid_set = training_examples(args.data, "valid", cache / f"valid-{version}.pkl")
-    config = MelodyExtractorConfig(channels=args.channels)
+    config = MelodyExtractorConfig(channels=args.channels, dilations=tuple(args.dilations),
+                                   gru_layers=args.gru_layers, gru_units=args.gru_units,
+                                   classes=TRACKS if args.three_way else ("MELODY",))
     weights, best, steps, seconds = fit_network(config, train_set, valid_set, args)
     save_melody_extractor(args.out, config, weights, {"first_pass": training_meta(args, train_set, valid_set, best,
                                                                                   steps, seconds)})
@@ -213,7 +263,7 @@ def train_refiner(args: argparse.Namespace) -> int:
     """Train the refiner over the first pass stored in ``args.out`` (its own refiner, if any, is replaced) and
     write both into ``args.out``."""
     cache = ROOT / "benchmarks" / "out" / "melody-extraction"
-    version = f"{len(FEATURE_NAMES)}-features-notes"
+    version = f"{len(FEATURE_NAMES)}-features-sources"
     first = load_melody_extractor(args.out)
     meta = json.loads((args.out / "meta.json").read_text())
     train_set = refiner_examples(training_examples(args.data, "train", cache / f"train-{version}.pkl"), first)
@@ -261,22 +311,29 @@ def tune_threshold(data: Path, folder: Path) -> float:
 
 
 def evaluate(data: Path, split: str = "test", limit: int | None = None, extractor_dir: Path | None = None,
-             progress: bool = True) -> dict:
+             progress: bool = True, baseline_dir: Path | None = None, excerpt_bars: int | None = None) -> dict:
     """Note accuracy of the extractor and of the skyline on a split, with real and with constant velocities.
 
     Returns a dict of summary figures (accuracies pooled over all notes, melody precision and recall, seconds
-    per song) and per-song rows.
+    per song) and per-song rows.  With ``baseline_dir``, the extractor stored there is scored on the same songs
+    (``baseline_accuracy``), e.g. the previously shipped one.  With ``excerpt_bars``, each song is cut to that many
+    4-beat bars from its first melody note (a short piece: every feature is measured on the excerpt alone).
     """
     from tqdm import tqdm
 
     extractor = load_melody_extractor(extractor_dir) if extractor_dir else load_melody_extractor()
     rows = []
     first_pass = MelodyExtractor(extractor.config, extractor.weights) if extractor.refiner is not None else None
-    totals = {k: [0, 0] for k in ("model", "skyline", "skyline_plain", "model_flat", "first_pass")}
+    baseline = load_melody_extractor(baseline_dir) if baseline_dir else None
+    totals = {k: [0, 0] for k in ("model", "skyline", "skyline_plain", "model_flat", "first_pass", "baseline")}
     pr = {k: [0, 0, 0] for k in ("model", "skyline", "skyline_plain")}  # true positives, predicted, actual
     errors: dict[str, list[int]] = {}
     for song_id in tqdm(song_ids(data, split, limit), desc=f"melody extraction ({split})", disable=not progress):
         notes, truth, tpb, sources = load_song(data, song_id, with_sources=True)
+        if excerpt_bars:
+            begin = min(n.onset_ticks for n, melody in zip(notes, truth) if melody)
+            keep = [i for i, n in enumerate(notes) if begin <= n.onset_ticks < begin + excerpt_bars * 4 * tpb]
+            notes, truth, sources = [notes[i] for i in keep], truth[keep], sources[keep]
         t0 = time.process_time()
         predicted = melody_mask(notes, tpb, extractor)
         seconds = time.process_time() - t0
@@ -286,9 +343,10 @@ def evaluate(data: Path, split: str = "test", limit: int | None = None, extracto
         plain = skyline_mask(notes, respect_held=False)
         flat = melody_mask(constant_velocity(notes), tpb, extractor)
         first = melody_mask(notes, tpb, first_pass) if first_pass is not None else predicted
+        other = melody_mask(notes, tpb, baseline) if baseline is not None else predicted
         row = {"id": song_id, "notes": len(notes), "seconds": seconds, "skyline_seconds": sky_seconds}
         for key, mask in (("model", predicted), ("skyline", sky), ("skyline_plain", plain), ("model_flat", flat),
-                          ("first_pass", first)):
+                          ("first_pass", first), ("baseline", other)):
             accuracy = melody_note_accuracy(notes, mask, truth)
             row[key] = accuracy
             totals[key][0] += accuracy * len(notes)
@@ -304,7 +362,8 @@ def evaluate(data: Path, split: str = "test", limit: int | None = None, extracto
             pr[key][1] += int(mask.sum())
             pr[key][2] += int(truth.sum())
         rows.append(row)
-    summary = {"split": split, "songs": len(rows), "notes": totals["model"][1],
+    summary = {"split": split, "songs": len(rows), "notes": totals["model"][1], "excerpt_bars": excerpt_bars,
+               "has_refiner": first_pass is not None, "baseline": str(baseline_dir) if baseline_dir else None,
                "model_errors": {k: {"wrong": w, "notes": n} for k, (w, n) in errors.items()}}
     for key, (right, n) in totals.items():
         summary[f"{key}_accuracy"] = right / n
@@ -319,7 +378,8 @@ def evaluate(data: Path, split: str = "test", limit: int | None = None, extracto
 
 
 def print_summary(s: dict) -> None:
-    print(f"POP909 {s['split']} split: {s['songs']} songs, {s['notes']} notes")
+    cut = f", each cut to {s['excerpt_bars']} bars from its first melody note" if s.get("excerpt_bars") else ""
+    print(f"POP909 {s['split']} split: {s['songs']} songs{cut}, {s['notes']} notes")
     print(f"  extractor : {s['model_accuracy']:.4f} of notes right (melody precision {s['model_precision']:.3f}, "
           f"recall {s['model_recall']:.3f}); {s['seconds_per_song_mean']:.3f} CPU s per song (max "
           f"{s['seconds_per_song_max']:.3f})")
@@ -329,7 +389,10 @@ def print_summary(s: dict) -> None:
           f"of notes right (melody precision {s['skyline_plain_precision']:.3f}, "
           f"recall {s['skyline_plain_recall']:.3f})")
     print(f"  extractor with every velocity set to 100: {s['model_flat_accuracy']:.4f} of notes right")
-    print(f"  its first pass alone (no refiner): {s['first_pass_accuracy']:.4f} of notes right")
+    if s.get("has_refiner"):
+        print(f"  its first pass alone (no refiner): {s['first_pass_accuracy']:.4f} of notes right")
+    if s.get("baseline"):
+        print(f"  baseline extractor {s['baseline']}: {s['baseline_accuracy']:.4f} of notes right")
     print("  extractor errors by source track (top: the skyline takes the note; under: it does not):")
     for key, cell in s["model_errors"].items():
         print(f"    {key:12s} {cell['wrong']:6d} wrong of {cell['notes']:6d} "
@@ -345,6 +408,19 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=28.0,
                         help="training budget in wall-clock minutes (default 28, as for the shipped weights)")
     parser.add_argument("--channels", type=int, default=64, help="convolution channels (default 64)")
+    parser.add_argument("--dilations", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32, 64],
+                        help="dilations of the residual convolutions (default 1 2 4 ... 64)")
+    parser.add_argument("--gru-layers", type=int, default=0,
+                        help="bidirectional GRU layers over the whole song after the convolutions (default 0)")
+    parser.add_argument("--gru-units", type=int, default=64, help="GRU units each way (default 64)")
+    parser.add_argument("--three-way", action="store_true",
+                        help="train on three classes (MELODY, BRIDGE, PIANO) and read P(melody) from the softmax")
+    parser.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate (default 2e-3)")
+    parser.add_argument("--init", type=Path, help="start training from the weights stored in this folder")
+    parser.add_argument("--excerpt-share", type=float, default=0.0,
+                        help="share of training batches whose features are measured on excerpts of 8-48 bars")
+    parser.add_argument("--cosine", action="store_true",
+                        help="decay the learning rate to a tenth along a half cosine over the budget")
     parser.add_argument("--train-refiner", action="store_true",
                         help="train the refiner over the first pass in --out and write both there")
     parser.add_argument("--refiner-channels", type=int, default=32, help="the refiner's channels (default 32)")
@@ -360,6 +436,9 @@ def main() -> int:
     parser.add_argument("--split", default="test", choices=("test", "valid", "train"), help="evaluation split")
     parser.add_argument("--limit", type=int, help="evaluate the first N songs of the split only")
     parser.add_argument("--json", type=Path, help="write the evaluation as JSON here")
+    parser.add_argument("--excerpt-bars", type=int,
+                        help="cut each song to this many bars from its first melody note (short pieces)")
+    parser.add_argument("--baseline", type=Path, help="also score the extractor stored in this folder, same songs")
     args = parser.parse_args()
     if not args.data.is_dir():
         print(f"melody_extraction: {args.data} is not a folder; point --data at POP909", file=sys.stderr)
@@ -371,7 +450,8 @@ def main() -> int:
     if args.tune_threshold:
         tune_threshold(args.data, args.out)
         return 0
-    result = evaluate(args.data, args.split, args.limit, args.out if args.out != DEFAULT_OUT else None)
+    result = evaluate(args.data, args.split, args.limit, args.out if args.out != DEFAULT_OUT else None,
+                      baseline_dir=args.baseline, excerpt_bars=args.excerpt_bars)
     print_summary(result["summary"])
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -421,7 +421,8 @@ def extraction_section(s: dict) -> str:
         f"| skyline, plain (top note of every onset) | {s['skyline_plain_accuracy']:.2%} | "
         f"{s['skyline_plain_precision']:.3f} | {s['skyline_plain_recall']:.3f} | |",
         f"| extractor, every velocity set to 100 | {s['model_flat_accuracy']:.2%} | | | |",
-        f"| its first pass alone (no refiner) | {s['first_pass_accuracy']:.2%} | | | |",
+        *([f"| its first pass alone (no refiner) | {s['first_pass_accuracy']:.2%} | | | |"]
+          if s.get("has_refiner") else []),
         "",
         "Where the extractor's errors are, by the note's source track and whether the skyline takes it "
         "(top) or not (under):",

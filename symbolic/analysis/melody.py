@@ -5,8 +5,8 @@ Two extractors share one interface, a boolean melody mask over the notes:
 - :func:`skyline_mask`, the classic baseline (Uitdenbogerd and Zobel 1998): at each onset the highest
   note is melody, unless a higher note is still sounding.
 - :func:`melody_mask`, the shipped extractor: per-note features of the note and its neighbourhood
-  (:func:`note_features`) read by a small dilated 1-D convolution network over the note sequence, trained on the
-  POP909 train split (``benchmarks/melody_extraction.py --train``; weights in
+  (:func:`note_features`) read by dilated 1-D convolutions over the note sequence and bidirectional GRU layers
+  over the whole song, with a MELODY / BRIDGE / PIANO output, trained on the POP909 train split (``benchmarks/melody_extraction.py --train``; weights in
   ``symbolic/assets/melody-extractor``, see MODEL_CARD.md).  Inference runs in numpy, without torch.
 
 :func:`extract_melody` is the verb the jobs call: ``extract_melody(track) -> (melody_notes, rest_notes)``.
@@ -69,7 +69,13 @@ class MelodyExtractorConfig:
     ``window_beats`` is the half-width of the neighbourhood the features look at.  When the extractor calls fewer
     notes melody than ``min_skyline_share`` times the skyline's count, the track is unlike its training data (on
     POP909 validation songs the true melody holds 36-100% as many notes as the skyline) and :func:`melody_mask`
-    gives the skyline instead: the top voice, as a musician would read a piano piece with no sung line."""
+    gives the skyline instead: the top voice, as a musician would read a piano piece with no sung line.
+
+    With ``gru_layers`` > 0, that many bidirectional GRU layers (Cho et al. 2014; ``gru_units`` each way) read the
+    convolutions' output over the whole song before the per-note output, so a call can depend on where the note
+    lies in the song's structure (the voice rests in intros and interludes).  ``classes`` names the outputs:
+    ``("MELODY",)`` is one logistic output; ``("MELODY", "BRIDGE", "PIANO")`` (POP909's track names) a softmax
+    whose first column is P(melody), trained to tell the sung line from the secondary melody."""
 
     n_features: int = 33
     channels: int = 48
@@ -78,6 +84,9 @@ class MelodyExtractorConfig:
     threshold: float = 0.5
     window_beats: float = 2.0
     min_skyline_share: float = 0.25
+    gru_layers: int = 0
+    gru_units: int = 64
+    classes: tuple[str, ...] = ("MELODY",)
 
     def __post_init__(self) -> None:
         for name in ("n_features", "channels"):
@@ -93,11 +102,17 @@ class MelodyExtractorConfig:
             raise ConfigError(f"melody extractor min_skyline_share must lie in [0, 1), got {self.min_skyline_share}")
         if self.window_beats <= 0:
             raise ConfigError(f"melody extractor window_beats must be positive, got {self.window_beats}")
+        if self.gru_layers < 0 or self.gru_units < 1:
+            raise ConfigError(f"melody extractor needs gru_layers >= 0 and gru_units >= 1, got {self.gru_layers} "
+                              f"and {self.gru_units}")
+        if not self.classes or self.classes[0] != "MELODY" or len(set(self.classes)) != len(self.classes):
+            raise ConfigError(f"melody extractor classes must be distinct names starting with MELODY, "
+                              f"got {self.classes}")
 
     @property
-    def receptive_notes(self) -> int:
-        """How many notes on each side of a note the output can see."""
-        return (self.kernel_size // 2) * (1 + sum(self.dilations))
+    def receptive_notes(self) -> int | None:
+        """How many notes on each side of a note the output can see (None: the whole song, through the GRU)."""
+        return None if self.gru_layers else (self.kernel_size // 2) * (1 + sum(self.dilations))
 
 
 # ---------------------------------------------------------------------------------------------- features
@@ -486,8 +501,9 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 class MelodyExtractor:
     """The trained extractor: numpy weights of a stack of 1-D convolutions over the note sequence (an input
-    convolution, residual dilated convolutions with ReLU, as in WaveNet / TCN, Bai et al. 2018, and a
-    per-note logistic output).  Build it with :func:`load_melody_extractor`; call :meth:`probabilities`.
+    convolution, residual dilated convolutions with ReLU, as in WaveNet / TCN, Bai et al. 2018), optional
+    bidirectional GRU layers (``config.gru_layers``, torch's ``nn.GRU`` equations) and a per-note output over
+    ``config.classes``.  Build it with :func:`load_melody_extractor`; call :meth:`probabilities`.
 
     ``refiner``, when given, is a second network of the same kind that reads each note's features, the first
     pass's logit and the note's fit to the line the first pass found (:func:`refiner_inputs`), and gives the
@@ -521,6 +537,26 @@ class MelodyExtractor:
             out += padded[j * dilation: j * dilation + len(x)] @ weight[:, :, j].T
         return out
 
+    def _gru(self, x: np.ndarray, layer: str) -> np.ndarray:
+        """One direction of torch's ``nn.GRU`` layer (gates r, z, n) over ``x`` ``(n, c_in)``; float32 ``(n, units)``.
+
+        ``layer`` is the weight-name suffix, e.g. ``l0`` or ``l0_reverse`` (run over the reversed sequence)."""
+        w = self.weights
+        units = self.config.gru_units
+        reverse = layer.endswith("_reverse")
+        seq = x[::-1] if reverse else x
+        gates_in = seq @ w[f"gru.weight_ih_{layer}"].T + w[f"gru.bias_ih_{layer}"]  # (n, 3 units), all steps at once
+        w_hh, b_hh = w[f"gru.weight_hh_{layer}"].T, w[f"gru.bias_hh_{layer}"]
+        h = np.zeros(units, dtype=np.float32)
+        out = np.empty((len(seq), units), dtype=np.float32)
+        for t, g in enumerate(gates_in):
+            gh = h @ w_hh + b_hh
+            rz = 1.0 / (1.0 + np.exp(-(g[:2 * units] + gh[:2 * units])))
+            n = np.tanh(g[2 * units:] + rz[:units] * gh[2 * units:])
+            h = n + rz[units:] * (h - n)  # (1 - z) n + z h
+            out[t] = h
+        return out[::-1] if reverse else out
+
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """P(melody) per row of ``features`` (float ``(n, n_features)``, canonical order); float ``(n,)``."""
         if features.ndim != 2 or features.shape[1] != self.config.n_features:
@@ -532,13 +568,21 @@ class MelodyExtractor:
         h = np.maximum(self._conv(features.astype(np.float32), w["inp.weight"], w["inp.bias"], 1), 0.0)
         for i, d in enumerate(self.config.dilations):
             h = h + np.maximum(self._conv(h, w[f"blocks.{i}.weight"], w[f"blocks.{i}.bias"], d), 0.0)
-        logits = self._conv(h, w["out.weight"], w["out.bias"], 1)[:, 0]
-        return _sigmoid(logits.astype(np.float64))
+        for layer in range(self.config.gru_layers):
+            h = np.concatenate([self._gru(h, f"l{layer}"), self._gru(h, f"l{layer}_reverse")], axis=1)
+        logits = self._conv(h, w["out.weight"], w["out.bias"], 1).astype(np.float64)
+        if len(self.config.classes) == 1:
+            return _sigmoid(logits[:, 0])
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp[:, 0] / exp.sum(axis=1)
 
 
 def _weight_names(config: MelodyExtractorConfig) -> tuple[str, ...]:
     layers = ["inp"] + [f"blocks.{i}" for i in range(len(config.dilations))] + ["out"]
-    return tuple(f"{layer}.{kind}" for layer in layers for kind in ("weight", "bias"))
+    gru = [f"gru.{kind}_{part}_l{i}{way}" for i in range(config.gru_layers) for way in ("", "_reverse")
+           for kind in ("weight", "bias") for part in ("ih", "hh")]
+    return tuple(f"{layer}.{kind}" for layer in layers for kind in ("weight", "bias")) + tuple(gru)
 
 
 def save_melody_extractor(folder: str | Path, config: MelodyExtractorConfig, weights: dict[str, np.ndarray],
@@ -593,7 +637,8 @@ def load_melody_extractor(folder: str | Path | None = None) -> MelodyExtractor:
 
 
 def _config_of(stored: dict) -> MelodyExtractorConfig:
-    return MelodyExtractorConfig(**dict(stored, dilations=tuple(stored["dilations"])))
+    return MelodyExtractorConfig(**dict(stored, dilations=tuple(stored["dilations"]),
+                                        classes=tuple(stored.get("classes", ("MELODY",)))))
 
 
 def refiner_inputs(features: np.ndarray, notes: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
