@@ -12,7 +12,7 @@ model choice), id % 5 == 1 validation (early stopping), the rest train.
 
 The shipped weights (convolutions + 2 bidirectional GRU layers, three classes) are trained from scratch for 55
 minutes and fine-tuned for 12 with excerpts: the two ``--train`` commands with their flags are in MODEL_CARD.md
-("Melody extractor", Reproduce).  ``--train`` with the defaults trains the older convolution-only first pass
+(the melody extractor's "Reproduce").  ``--train`` with the defaults trains the older convolution-only first pass
 (and ``--train-refiner`` its refiner), which older weight folders hold.
 
 Training needs torch (one thread); evaluation needs only numpy.
