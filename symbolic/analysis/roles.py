@@ -218,6 +218,9 @@ class TrackAnalysis:
         elif self.extraction_track is not None:
             lines.append(f"melody: no track is a melody line; extract it from track {self.extraction_track} "
                          "(its top voice)")
+        elif any(t.role not in ("drums", "empty") for t in self.tracks):
+            lines.append("melody: none found (no pitched track reads as a melody line, and none plays chords to "
+                         "extract one from)")
         else:
             lines.append("melody: none (no pitched notes)")
         return "\n".join(lines)

@@ -99,7 +99,14 @@ def test_empty_and_drum_only_scores() -> None:
     analysis = analyze_tracks(drums)
     assert [t.role for t in analysis.tracks] == ["drums", "empty"]
     assert analysis.melody_track is None and analysis.extraction_track is None
-    assert "none" in analysis.describe()
+    assert "none (no pitched notes)" in analysis.describe()
+
+
+def test_pitched_notes_with_no_melody_are_not_called_no_pitched_notes() -> None:
+    # one note in a long song (a tester's file): no melody line, no chords, but pitched notes
+    analysis = analyze_tracks(Score(tracks=[Track(notes=[Note(0, 400, 60, 80)])], end_of_track_ticks=400 * 480))
+    assert analysis.melody_track is None and analysis.extraction_track is None
+    assert "no pitched notes" not in analysis.describe() and "melody: none found" in analysis.describe()
 
 
 def test_config_is_validated() -> None:
