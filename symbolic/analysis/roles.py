@@ -118,15 +118,39 @@ class TrackStats(NamedTuple):
     rests_per_bar: float
 
 
-def track_stats(track: Track, ticks_per_beat: int, song_end_ticks: int) -> TrackStats:
-    """Measure one track (see :class:`TrackStats`); ``song_end_ticks`` is the score's end, for coverage."""
+# A note overlapping the next one by less than this is legato playing, not two voices: a 32nd note at 120 qpm.
+LEGATO_SECONDS = 0.0625
+
+
+def legato_ticks(score: Score) -> int:
+    """The legato tolerance of :func:`track_stats` in ``score``'s ticks: a 32nd note, but no longer than
+    :data:`LEGATO_SECONDS` at the score's median tempo (tick-weighted), so a slow tempo map (a quantized
+    performance's beats) does not turn a piano's overlaps into legato."""
+    tpb = score.ticks_per_beat
+    tempos = sorted(score.tempos, key=lambda t: t.time_ticks)
+    if not tempos:
+        return max(1, tpb // 8)
+    starts = [max(0, t.time_ticks) for t in tempos]
+    ends = starts[1:] + [max(score.end_ticks, starts[-1] + 1)]
+    lengths = np.maximum(np.asarray(ends) - np.asarray(starts), 0)
+    us = np.asarray([t.microseconds_per_beat for t in tempos], dtype=np.float64)
+    order = np.argsort(us)
+    cumulative = np.cumsum(lengths[order])
+    median_us = us[order][int(np.searchsorted(cumulative, cumulative[-1] / 2))] if cumulative[-1] > 0 else us[0]
+    return max(1, min(tpb // 8, int(round(LEGATO_SECONDS * 1e6 / median_us * tpb))))
+
+
+def track_stats(track: Track, ticks_per_beat: int, song_end_ticks: int, legato: int | None = None) -> TrackStats:
+    """Measure one track (see :class:`TrackStats`); ``song_end_ticks`` is the score's end, for coverage;
+    ``legato``: overlaps shorter than this many ticks are legato, not two voices (``None``: a 32nd note;
+    :func:`analyze_tracks` passes :func:`legato_ticks`)."""
     if not track.notes:
         return TrackStats(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     arr = np.asarray(sorted(track.notes), dtype=np.int64)
     onsets, offsets, pitches = arr[:, 0], arr[:, 0] + np.maximum(arr[:, 1], 1), arr[:, 2]
     reach = np.maximum.accumulate(offsets)
-    # a note overlapping the next one by less than a 32nd note is legato playing, not two voices
-    legato = ticks_per_beat // 8
+    if legato is None:
+        legato = ticks_per_beat // 8
     polyphony = float(np.mean(onsets[1:] + legato < reach[:-1])) if len(arr) > 1 else 0.0
     n_beats = max(1, -(-song_end_ticks // ticks_per_beat))
     sounding = np.zeros(n_beats + 1, dtype=np.int64)
@@ -296,7 +320,8 @@ def analyze_tracks(score: Score, config: RoleConfig | None = None) -> TrackAnaly
     end = score.end_ticks
     tpb = score.ticks_per_beat
     hints = [name_hints(t.name) for t in score.tracks]
-    stats = [track_stats(t, tpb, end) for t in score.tracks]
+    legato = legato_ticks(score)
+    stats = [track_stats(t, tpb, end, legato) for t in score.tracks]
     pitched = [i for i, t in enumerate(score.tracks) if t.notes and not _is_drum(t, hints[i])]
     by_register = sorted(pitched, key=lambda i: stats[i].median_pitch)
     rank = {i: (by_register.index(i) / (len(pitched) - 1) if len(pitched) > 1 else 1.0) for i in pitched}

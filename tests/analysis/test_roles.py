@@ -156,3 +156,21 @@ def test_the_soprano_of_a_corpus_chorale_is_its_melody():
     score = crop_bars(load_piece(piece), 8, EventTokenizer())
     assert [t.name for t in score.tracks][:2] == ["Soprano", "Alto"]
     assert analyze_tracks(score).melody_track == 0
+
+
+def test_a_slow_tempo_map_does_not_turn_a_pianos_overlaps_into_legato() -> None:
+    """A piano performance given a slow tempo map (quantized: 40 qpm, a beat of 1.5 s): two hands whose notes
+    overlap by about 100 ms.  A 32nd note of that beat is 188 ms, which would call every overlap legato and the
+    piano one melody line; the tolerance is at most LEGATO_SECONDS (62.5 ms)."""
+    from symbolic.analysis.roles import LEGATO_SECONDS, legato_ticks
+    from symbolic.score import TempoChange
+
+    tpb = 480
+    slow = [TempoChange(0, 1_500_000)]
+    step, overlap = tpb // 2, tpb // 15  # eighth notes, each held 100 ms (1/15 beat) into the next
+    notes = [Note(k * step, step + overlap, (48 if k % 2 else 72) + k % 5, 80) for k in range(64)]
+    piano = Score(ticks_per_beat=tpb, tracks=[Track(program=0, notes=notes)], tempos=slow)
+    assert legato_ticks(piano) == round(LEGATO_SECONDS / 1.5 * tpb) == 20
+    assert legato_ticks(Score(ticks_per_beat=tpb, tempos=[TempoChange(0, 500_000)])) == tpb // 8  # 120 qpm
+    analysis = analyze_tracks(piano)
+    assert analysis.melody_track is None and analysis.extraction_track == 0, analysis.describe()
