@@ -23,6 +23,7 @@ from symbolic.errors import ScoreError
 
 __all__ = [
     "seconds_of_ticks",
+    "tempo_segments",
     "ticks_of_seconds",
     "Note",
     "ControlChange",
@@ -327,8 +328,9 @@ def fold_sustain(score: Score) -> Score:
 
 
 # Ticks and seconds for many times at once (numpy), following the tempo map as Score.seconds_at does.
-def _tempo_segments(score: Score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Start tick, start second and seconds per tick of each constant-tempo segment of ``score``."""
+def tempo_segments(score: Score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start tick, start second and seconds per tick (float64 arrays) of each constant-tempo segment of
+    ``score``: 120 qpm before the first tempo change, the later of two changes at one tick."""
     ticks, tempos = [0], [DEFAULT_MICROSECONDS_PER_BEAT]
     for change in sorted(score.tempos, key=lambda c: c.time_ticks):
         if change.time_ticks <= ticks[-1]:  # at the same tick the later change wins
@@ -348,7 +350,7 @@ def seconds_of_ticks(score: Score, ticks) -> np.ndarray:
     The vectorised form of :meth:`Score.seconds_at` (120 qpm before the first tempo change).
     """
     ticks = np.asarray(ticks, dtype=np.float64)
-    start_ticks, start_seconds, per_tick = _tempo_segments(score)
+    start_ticks, start_seconds, per_tick = tempo_segments(score)
     k = np.clip(np.searchsorted(start_ticks, ticks, side="right") - 1, 0, None)
     return start_seconds[k] + (ticks - start_ticks[k]) * per_tick[k]
 
@@ -357,6 +359,6 @@ def ticks_of_seconds(score: Score, seconds) -> np.ndarray:
     """Nearest integer ticks (int64 array, same shape as ``seconds``) of times in seconds; the inverse of
     :func:`seconds_of_ticks` to within half a tick."""
     seconds = np.asarray(seconds, dtype=np.float64)
-    start_ticks, start_seconds, per_tick = _tempo_segments(score)
+    start_ticks, start_seconds, per_tick = tempo_segments(score)
     k = np.clip(np.searchsorted(start_seconds, seconds, side="right") - 1, 0, None)
     return np.rint(start_ticks[k] + (seconds - start_seconds[k]) / per_tick[k]).astype(np.int64)

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from symbolic.errors import ConfigError
-from symbolic.score import Score, Track
+from symbolic.score import Score, Track, tempo_segments
 
 __all__ = [
     "ROLES",
@@ -127,17 +127,12 @@ def legato_ticks(score: Score) -> int:
     :data:`LEGATO_SECONDS` at the score's median tempo (tick-weighted), so a slow tempo map (a quantized
     performance's beats) does not turn a piano's overlaps into legato."""
     tpb = score.ticks_per_beat
-    tempos = sorted(score.tempos, key=lambda t: t.time_ticks)
-    if not tempos:
-        return max(1, tpb // 8)
-    starts = [max(0, t.time_ticks) for t in tempos]
-    ends = starts[1:] + [max(score.end_ticks, starts[-1] + 1)]
-    lengths = np.maximum(np.asarray(ends) - np.asarray(starts), 0)
-    us = np.asarray([t.microseconds_per_beat for t in tempos], dtype=np.float64)
-    order = np.argsort(us)
+    start_ticks, _, per_tick = tempo_segments(score)
+    lengths = np.diff(np.append(start_ticks, max(float(score.end_ticks), start_ticks[-1] + 1)))
+    order = np.argsort(per_tick)
     cumulative = np.cumsum(lengths[order])
-    median_us = us[order][int(np.searchsorted(cumulative, cumulative[-1] / 2))] if cumulative[-1] > 0 else us[0]
-    return max(1, min(tpb // 8, int(round(LEGATO_SECONDS * 1e6 / median_us * tpb))))
+    median_seconds_per_beat = per_tick[order][int(np.searchsorted(cumulative, cumulative[-1] / 2))] * tpb
+    return max(1, min(tpb // 8, int(round(LEGATO_SECONDS / median_seconds_per_beat * tpb))))
 
 
 def track_stats(track: Track, ticks_per_beat: int, song_end_ticks: int, legato: int | None = None) -> TrackStats:
