@@ -114,7 +114,17 @@ def fit_network(config: MelodyExtractorConfig, train_set: list[dict], valid_set:
         from safetensors.numpy import load_file
 
         stored = load_file(str(args.init / "model.safetensors"))
-        net.load_state_dict({k: torch.from_numpy(v) for k, v in stored.items()})
+        missing, unexpected = net.load_state_dict({k: torch.from_numpy(v) for k, v in stored.items()}, strict=False)
+        if unexpected or any(not k.startswith("attn.") for k in missing):
+            raise SystemExit(f"melody_extraction: {args.init} does not fit this shape (missing {missing}, "
+                             f"unexpected {unexpected}); give the stored weights' --channels, --dilations and GRU")
+        if missing:  # new attention blocks start as the identity: the stored network's calls, unchanged
+            with torch.no_grad():
+                for block in net.attn:
+                    for layer in (block.mha.out_proj, block.ff2):
+                        layer.weight.zero_()
+                        layer.bias.zero_()
+        print(f"started from {args.init}; new: {sorted(missing) or 'nothing'}")
     optimizer = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     three_way = len(config.classes) > 1
     bce, cross_entropy = nn.BCEWithLogitsLoss(), nn.CrossEntropyLoss()
@@ -160,8 +170,11 @@ def fit_network(config: MelodyExtractorConfig, train_set: list[dict], valid_set:
         net.train()
         return right / total
 
-    start, best, best_state, step = time.time(), -1.0, None, 0
-    print(f"training on {len(train_set)} songs, validating on {len(valid_set)}; {args.minutes} min budget")
+    start, step = time.time(), 0
+    best = valid_accuracy() if args.init is not None else -1.0  # the starting point is a candidate too
+    best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    print(f"training on {len(train_set)} songs, validating on {len(valid_set)}; {args.minutes} min budget; "
+          f"valid note accuracy at the start {best:.4f}", flush=True)
     while time.time() - start < args.minutes * 60:
         if args.cosine:  # learning rate from lr down to lr / 10 along a half cosine over the budget
             done = min(1.0, (time.time() - start) / (args.minutes * 60))
@@ -196,12 +209,11 @@ def torch_network(config: MelodyExtractorConfig):
             self.inp = nn.Conv1d(config.n_features, config.channels, k, padding=k // 2)
             self.blocks = nn.ModuleList(nn.Conv1d(config.channels, config.channels, k, padding=(k // 2) * d,
                                                   dilation=d) for d in config.dilations)
-            width = config.channels
             if config.gru_layers:
                 self.gru = nn.GRU(config.channels, config.gru_units, num_layers=config.gru_layers,
                                   bidirectional=True, batch_first=True)
-                width = 2 * config.gru_units
-            self.out = nn.Conv1d(width, len(config.classes), 1)
+            self.attn = nn.ModuleList(AttentionBlock() for _ in range(config.attention_layers))
+            self.out = nn.Conv1d(config.width, len(config.classes), 1)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             h = torch.relu(self.inp(x.transpose(1, 2)))
@@ -209,7 +221,27 @@ def torch_network(config: MelodyExtractorConfig):
                 h = h + torch.relu(block(h))
             if config.gru_layers:
                 h = self.gru(h.transpose(1, 2))[0].transpose(1, 2)
+            if config.attention_layers:
+                h = h.transpose(1, 2)
+                for block in self.attn:
+                    h = block(h)
+                h = h.transpose(1, 2)
             return self.out(h).transpose(1, 2)
+
+    class AttentionBlock(nn.Module):
+        """Pre-norm transformer block, as :meth:`MelodyExtractor._attention_block` computes it."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.norm1, self.norm2 = nn.LayerNorm(config.width), nn.LayerNorm(config.width)
+            self.mha = nn.MultiheadAttention(config.width, config.attention_heads, batch_first=True)
+            self.ff1 = nn.Linear(config.width, config.attention_ffn)
+            self.ff2 = nn.Linear(config.attention_ffn, config.width)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.norm1(x)
+            x = x + self.mha(y, y, y, need_weights=False)[0]
+            return x + self.ff2(torch.relu(self.ff1(self.norm2(x))))
 
     return Net()
 
@@ -232,7 +264,9 @@ def train(args: argparse.Namespace) -> int:
     valid_set = training_examples(args.data, "valid", cache / f"valid-{version}.pkl")
     config = MelodyExtractorConfig(channels=args.channels, dilations=tuple(args.dilations),
                                    gru_layers=args.gru_layers, gru_units=args.gru_units,
-                                   classes=TRACKS if args.three_way else ("MELODY",))
+                                   classes=TRACKS if args.three_way else ("MELODY",),
+                                   attention_layers=args.attention_layers, attention_heads=args.attention_heads,
+                                   attention_ffn=args.attention_ffn)
     weights, best, steps, seconds = fit_network(config, train_set, valid_set, args)
     save_melody_extractor(args.out, config, weights, {"first_pass": training_meta(args, train_set, valid_set, best,
                                                                                   steps, seconds)})
@@ -326,7 +360,8 @@ def evaluate(data: Path, split: str = "test", limit: int | None = None, extracto
 
     extractor = load_melody_extractor(extractor_dir) if extractor_dir else load_melody_extractor()
     rows = []
-    first_pass = MelodyExtractor(extractor.config, extractor.weights) if extractor.refiner is not None else None
+    first_pass = (MelodyExtractor(extractor.config, extractor.weights)
+                  if getattr(extractor, "refiner", None) is not None else None)
     baseline = load_melody_extractor(baseline_dir) if baseline_dir else None
     totals = {k: [0, 0] for k in ("model", "skyline", "skyline_plain", "model_flat", "first_pass", "baseline")}
     pr = {k: [0, 0, 0] for k in ("model", "skyline", "skyline_plain")}  # true positives, predicted, actual
@@ -416,6 +451,11 @@ def main() -> int:
     parser.add_argument("--gru-layers", type=int, default=0,
                         help="bidirectional GRU layers over the whole song after the convolutions (default 0)")
     parser.add_argument("--gru-units", type=int, default=64, help="GRU units each way (default 64)")
+    parser.add_argument("--attention-layers", type=int, default=0,
+                        help="self-attention blocks over the whole song after the GRU (default 0)")
+    parser.add_argument("--attention-heads", type=int, default=4, help="attention heads (default 4)")
+    parser.add_argument("--attention-ffn", type=int, default=256,
+                        help="feed-forward units of each attention block (default 256)")
     parser.add_argument("--three-way", action="store_true",
                         help="train on three classes (MELODY, BRIDGE, PIANO) and read P(melody) from the softmax")
     parser.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate (default 2e-3)")

@@ -31,6 +31,8 @@ from symbolic.score import Note, Score, Track
 __all__ = [
     "MelodyExtractorConfig",
     "MelodyExtractor",
+    "MelodyEnsembleConfig",
+    "MelodyEnsemble",
     "FEATURE_NAMES",
     "note_order",
     "onset_groups",
@@ -53,6 +55,7 @@ __all__ = [
     "extract_melody",
     "load_melody_extractor",
     "save_melody_extractor",
+    "save_melody_ensemble",
     "split_melody_track",
     "merge_tracks",
     "melody_note_accuracy",
@@ -75,7 +78,13 @@ class MelodyExtractorConfig:
     convolutions' output over the whole song before the per-note output, so a call can depend on where the note
     lies in the song's structure (the voice rests in intros and interludes).  ``classes`` names the outputs:
     ``("MELODY",)`` is one logistic output; ``("MELODY", "BRIDGE", "PIANO")`` (POP909's track names) a softmax
-    whose first column is P(melody), trained to tell the sung line from the secondary melody."""
+    whose first column is P(melody), trained to tell the sung line from the secondary melody.
+
+    With ``attention_layers`` > 0, that many pre-norm transformer blocks (Vaswani et al. 2017; Xiong et al. 2020)
+    follow the GRU (or the convolutions): multi-head self-attention over every note of the song
+    (``attention_heads`` heads, as torch's ``nn.MultiheadAttention``), then a ReLU feed-forward layer of
+    ``attention_ffn`` units, each added to its input.  Pop songs repeat: a chorus's sung line comes back, and
+    attention lets a note's call depend on its repeats however far apart they lie."""
 
     n_features: int = 33
     channels: int = 48
@@ -87,6 +96,9 @@ class MelodyExtractorConfig:
     gru_layers: int = 0
     gru_units: int = 64
     classes: tuple[str, ...] = ("MELODY",)
+    attention_layers: int = 0
+    attention_heads: int = 4
+    attention_ffn: int = 256
 
     def __post_init__(self) -> None:
         for name in ("n_features", "channels"):
@@ -108,11 +120,25 @@ class MelodyExtractorConfig:
         if not self.classes or self.classes[0] != "MELODY" or len(set(self.classes)) != len(self.classes):
             raise ConfigError(f"melody extractor classes must be distinct names starting with MELODY, "
                               f"got {self.classes}")
+        if self.attention_layers < 0 or self.attention_heads < 1 or self.attention_ffn < 1:
+            raise ConfigError(f"melody extractor needs attention_layers >= 0, attention_heads >= 1 and "
+                              f"attention_ffn >= 1, got {self.attention_layers}, {self.attention_heads} "
+                              f"and {self.attention_ffn}")
+        if self.attention_layers and self.width % self.attention_heads:
+            raise ConfigError(f"melody extractor attention_heads ({self.attention_heads}) must divide the width "
+                              f"the attention reads ({self.width})")
+
+    @property
+    def width(self) -> int:
+        """Channels per note after the GRU layers (``2 * gru_units``) or, with none, after the convolutions."""
+        return 2 * self.gru_units if self.gru_layers else self.channels
 
     @property
     def receptive_notes(self) -> int | None:
         """How many notes on each side of a note the output can see (None: the whole song, through the GRU)."""
-        return None if self.gru_layers else (self.kernel_size // 2) * (1 + sum(self.dilations))
+        if self.gru_layers or self.attention_layers:
+            return None
+        return (self.kernel_size // 2) * (1 + sum(self.dilations))
 
 
 # ---------------------------------------------------------------------------------------------- features
@@ -557,6 +583,27 @@ class MelodyExtractor:
             out[t] = h
         return out[::-1] if reverse else out
 
+    def _attention_block(self, x: np.ndarray, name: str) -> np.ndarray:
+        """One pre-norm transformer block over ``x`` ``(n, width)``: ``x + attention(norm1(x))``, then
+        ``+ ff2(relu(ff1(norm2(.))))``; torch's ``nn.MultiheadAttention`` equations (softmax of q k^T / sqrt(d_head)
+        per head); float32 ``(n, width)``."""
+        w = self.weights
+        heads = self.config.attention_heads
+        n, width = x.shape
+        d_head = width // heads
+        qkv = _layer_norm(x, w[f"{name}.norm1.weight"], w[f"{name}.norm1.bias"]) @ w[f"{name}.mha.in_proj_weight"].T
+        qkv = (qkv + w[f"{name}.mha.in_proj_bias"]).reshape(n, 3, heads, d_head).transpose(1, 2, 0, 3)
+        q, k, v = qkv[0] / np.float32(np.sqrt(d_head)), qkv[1], qkv[2]  # (heads, n, d_head) each
+        scores = q @ k.transpose(0, 2, 1)  # (heads, n, n)
+        scores -= scores.max(axis=2, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=2, keepdims=True)
+        mixed = (scores @ v).transpose(1, 0, 2).reshape(n, width)
+        x = x + mixed @ w[f"{name}.mha.out_proj.weight"].T + w[f"{name}.mha.out_proj.bias"]
+        hidden = _layer_norm(x, w[f"{name}.norm2.weight"], w[f"{name}.norm2.bias"]) @ w[f"{name}.ff1.weight"].T
+        hidden = np.maximum(hidden + w[f"{name}.ff1.bias"], 0.0)
+        return x + hidden @ w[f"{name}.ff2.weight"].T + w[f"{name}.ff2.bias"]
+
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """P(melody) per row of ``features`` (float ``(n, n_features)``, canonical order); float ``(n,)``."""
         if features.ndim != 2 or features.shape[1] != self.config.n_features:
@@ -570,6 +617,8 @@ class MelodyExtractor:
             h = h + np.maximum(self._conv(h, w[f"blocks.{i}.weight"], w[f"blocks.{i}.bias"], d), 0.0)
         for layer in range(self.config.gru_layers):
             h = np.concatenate([self._gru(h, f"l{layer}"), self._gru(h, f"l{layer}_reverse")], axis=1)
+        for block in range(self.config.attention_layers):
+            h = self._attention_block(h, f"attn.{block}")
         logits = self._conv(h, w["out.weight"], w["out.bias"], 1).astype(np.float64)
         if len(self.config.classes) == 1:
             return _sigmoid(logits[:, 0])
@@ -578,11 +627,62 @@ class MelodyExtractor:
         return exp[:, 0] / exp.sum(axis=1)
 
 
+@dataclass(frozen=True)
+class MelodyEnsembleConfig:
+    """An ensemble of extractors stored in one folder: ``members`` names the sub-folders, each an extractor of
+    its own (:func:`save_melody_extractor`); their P(melody) is averaged and a note is melody when the average
+    exceeds ``threshold`` (at most one per onset); ``min_skyline_share`` as in :class:`MelodyExtractorConfig`."""
+
+    members: tuple[str, ...]
+    threshold: float = 0.5
+    min_skyline_share: float = 0.25
+
+    def __post_init__(self) -> None:
+        if len(self.members) < 2 or len(set(self.members)) != len(self.members):
+            raise ConfigError(f"a melody ensemble needs two or more distinct members, got {self.members}")
+        if any(not name or "/" in name or "\\" in name or name.startswith(".") for name in self.members):
+            raise ConfigError(f"melody ensemble members must be plain sub-folder names, got {self.members}")
+        if not 0.0 < self.threshold < 1.0:
+            raise ConfigError(f"melody ensemble threshold must lie in (0, 1), got {self.threshold}")
+        if not 0.0 <= self.min_skyline_share < 1.0:
+            raise ConfigError(f"melody ensemble min_skyline_share must lie in [0, 1), got {self.min_skyline_share}")
+
+
+class MelodyEnsemble:
+    """Extractors whose P(melody) is averaged per note (model averaging; Dietterich 2000, "Ensemble methods in
+    machine learning").  Build it with :func:`load_melody_extractor` on a folder whose ``meta.json`` holds an
+    ``ensemble`` entry (:class:`MelodyEnsembleConfig`); :func:`melody_probabilities` and :func:`melody_mask`
+    take it wherever they take a :class:`MelodyExtractor`."""
+
+    def __init__(self, config: MelodyEnsembleConfig, members: Sequence[MelodyExtractor]):
+        if len(members) != len(config.members):
+            raise DataError(f"melody ensemble names {len(config.members)} members but got {len(members)}")
+        self.config = config
+        self.members = tuple(members)
+
+    @property
+    def threshold(self) -> float:
+        """The averaged probability above which a note is melody."""
+        return self.config.threshold
+
+
 def _weight_names(config: MelodyExtractorConfig) -> tuple[str, ...]:
     layers = ["inp"] + [f"blocks.{i}" for i in range(len(config.dilations))] + ["out"]
     gru = [f"gru.{kind}_{part}_l{i}{way}" for i in range(config.gru_layers) for way in ("", "_reverse")
            for kind in ("weight", "bias") for part in ("ih", "hh")]
-    return tuple(f"{layer}.{kind}" for layer in layers for kind in ("weight", "bias")) + tuple(gru)
+    attention = [f"attn.{i}.{part}" for i in range(config.attention_layers)
+                 for part in ("norm1.weight", "norm1.bias", "mha.in_proj_weight", "mha.in_proj_bias",
+                              "mha.out_proj.weight", "mha.out_proj.bias", "norm2.weight", "norm2.bias",
+                              "ff1.weight", "ff1.bias", "ff2.weight", "ff2.bias")]
+    return tuple(f"{layer}.{kind}" for layer in layers for kind in ("weight", "bias")) + tuple(gru) + tuple(attention)
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    """torch's ``nn.LayerNorm`` over the last axis of ``x`` (biased variance, ``eps`` 1e-5)."""
+    mean = x.mean(axis=-1, keepdims=True)
+    centred = x - mean
+    variance = (centred * centred).mean(axis=-1, keepdims=True)
+    return centred / np.sqrt(variance + np.float32(eps)) * weight + bias
 
 
 def save_melody_extractor(folder: str | Path, config: MelodyExtractorConfig, weights: dict[str, np.ndarray],
@@ -607,8 +707,9 @@ def save_melody_extractor(folder: str | Path, config: MelodyExtractorConfig, wei
 
 
 @lru_cache(maxsize=4)
-def load_melody_extractor(folder: str | Path | None = None) -> MelodyExtractor:
-    """The extractor stored in ``folder`` (default: the one shipped in ``symbolic/assets/melody-extractor``).
+def load_melody_extractor(folder: str | Path | None = None) -> MelodyExtractor | MelodyEnsemble:
+    """The extractor stored in ``folder`` (default: the one shipped in ``symbolic/assets/melody-extractor``), or
+    the :class:`MelodyEnsemble` when its ``meta.json`` holds an ``ensemble`` entry (see :func:`save_melody_ensemble`).
 
     Raises :class:`~symbolic.errors.DataError` when the folder lacks ``model.safetensors`` or ``meta.json``
     or its features differ from :data:`FEATURE_NAMES`.
@@ -618,6 +719,11 @@ def load_melody_extractor(folder: str | Path | None = None) -> MelodyExtractor:
     from symbolic.resources import asset_path
 
     folder = Path(folder) if folder is not None else asset_path("melody-extractor")
+    if (folder / "meta.json").is_file() and "ensemble" in (head := json.loads((folder / "meta.json").read_text(
+            encoding="utf-8"))):
+        stored = head["ensemble"]
+        config = MelodyEnsembleConfig(**dict(stored, members=tuple(stored["members"])))
+        return MelodyEnsemble(config, [load_melody_extractor(folder / name) for name in config.members])
     if not (folder / "model.safetensors").is_file() or not (folder / "meta.json").is_file():
         raise DataError(f"{folder}: not a melody extractor (needs model.safetensors and meta.json); train one "
                         "with the script benchmarks/melody_extraction.py")
@@ -636,6 +742,17 @@ def load_melody_extractor(folder: str | Path | None = None) -> MelodyExtractor:
     return MelodyExtractor(_config_of(meta["config"]), weights, refiner)
 
 
+def save_melody_ensemble(folder: str | Path, config: MelodyEnsembleConfig, meta: dict) -> None:
+    """Write ``folder/meta.json`` naming the ensemble's members (``{"ensemble": config, **meta}``); each member
+    must already be an extractor folder inside ``folder`` (:func:`save_melody_extractor`)."""
+    folder = Path(folder)
+    missing = [name for name in config.members if not (folder / name / "meta.json").is_file()]
+    if missing:
+        raise DataError(f"{folder}: the ensemble's members {', '.join(missing)} are not extractor folders in it")
+    text = json.dumps({"ensemble": asdict(config), **meta}, indent=2)
+    (folder / "meta.json").write_text(text + "\n", encoding="utf-8")
+
+
 def _config_of(stored: dict) -> MelodyExtractorConfig:
     return MelodyExtractorConfig(**dict(stored, dilations=tuple(stored["dilations"]),
                                         classes=tuple(stored.get("classes", ("MELODY",)))))
@@ -651,13 +768,15 @@ def refiner_inputs(features: np.ndarray, notes: np.ndarray, probabilities: np.nd
 
 
 def melody_probabilities(notes: Sequence[Note], ticks_per_beat: int,
-                         extractor: MelodyExtractor | None = None) -> np.ndarray:
+                         extractor: MelodyExtractor | MelodyEnsemble | None = None) -> np.ndarray:
     """P(melody) of each note, float ``(n,)`` in the order of ``notes`` (``extractor`` defaults to the shipped one;
-    with a refiner, the refiner's probabilities)."""
+    with a refiner, the refiner's probabilities; of an ensemble, the mean of its members')."""
     out = np.zeros(len(notes))
     if not notes:
         return out
     extractor = extractor or load_melody_extractor()
+    if isinstance(extractor, MelodyEnsemble):
+        return np.mean([melody_probabilities(notes, ticks_per_beat, member) for member in extractor.members], axis=0)
     order = note_order(notes)
     features = note_features(notes, ticks_per_beat, extractor.config.window_beats)
     probabilities = extractor.probabilities(features)
@@ -685,7 +804,8 @@ def mask_from_probabilities(notes: Sequence[Note], probabilities: np.ndarray, th
     return out
 
 
-def melody_mask(notes: Sequence[Note], ticks_per_beat: int, extractor: MelodyExtractor | None = None) -> np.ndarray:
+def melody_mask(notes: Sequence[Note], ticks_per_beat: int,
+                extractor: MelodyExtractor | MelodyEnsemble | None = None) -> np.ndarray:
     """Which notes are the melody: bool ``(n,)`` in the order of ``notes``.
 
     ``extractor`` defaults to the shipped one.  At each onset at most one note is melody (the most probable);
@@ -702,7 +822,7 @@ def melody_mask(notes: Sequence[Note], ticks_per_beat: int, extractor: MelodyExt
 
 
 def extract_melody(notes: Track | Sequence[Note], ticks_per_beat: int = 480,
-                   extractor: MelodyExtractor | None = None) -> tuple[list[Note], list[Note]]:
+                   extractor: MelodyExtractor | MelodyEnsemble | None = None) -> tuple[list[Note], list[Note]]:
     """Split a polyphonic track (or its notes) into ``(melody_notes, rest_notes)``, each sorted by onset.
 
     Every input note lands in exactly one of the two lists, unchanged.  ``ticks_per_beat`` is the score's
@@ -715,7 +835,8 @@ def extract_melody(notes: Track | Sequence[Note], ticks_per_beat: int = 480,
     return melody, rest
 
 
-def split_melody_track(score: Score, track_index: int, extractor: MelodyExtractor | None = None) -> Score:
+def split_melody_track(score: Score, track_index: int,
+                       extractor: MelodyExtractor | MelodyEnsemble | None = None) -> Score:
     """A copy of ``score`` whose track ``track_index`` is split in two, in its place: the extracted melody
     (named ``"Melody (extracted)"``) and the rest (the track's own name), both on the track's program.
 

@@ -459,3 +459,76 @@ def test_a_track_unlike_the_training_data_gets_its_top_voice() -> None:
     assert m.melody_mask(notes, TPB, strict).tolist() == called.tolist()
     with pytest.raises(ConfigError, match="min_skyline_share"):
         m.MelodyExtractorConfig(min_skyline_share=1.0)
+
+
+def test_numpy_attention_blocks_match_torch() -> None:
+    """The self-attention blocks after the GRU: the numpy pass against torch's own nn.MultiheadAttention,
+    nn.LayerNorm and nn.Linear, random weights (non-zero biases) and a random song."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(2)
+    config = m.MelodyExtractorConfig(channels=6, kernel_size=3, dilations=(1,), gru_layers=1, gru_units=4,
+                                     classes=("MELODY", "BRIDGE", "PIANO"), attention_layers=2, attention_heads=2,
+                                     attention_ffn=10)
+    layers, weights = torch_layers(torch, config)
+    blocks = []
+    for i in range(config.attention_layers):
+        block = {"norm1": torch.nn.LayerNorm(8), "mha": torch.nn.MultiheadAttention(8, 2, batch_first=True),
+                 "norm2": torch.nn.LayerNorm(8), "ff1": torch.nn.Linear(8, 10), "ff2": torch.nn.Linear(10, 8)}
+        for layer in block.values():
+            for value in layer.parameters():
+                torch.nn.init.normal_(value, 0.0, 0.5)
+        weights.update({f"attn.{i}.{name}.{key}": value.detach().numpy()
+                        for name, layer in block.items() for key, value in layer.state_dict().items()})
+        blocks.append(block)
+    x = np.random.default_rng(2).normal(size=(37, config.n_features)).astype(np.float32)
+    with torch.no_grad():
+        h = torch.relu(layers["inp"](torch.from_numpy(x).T[None]))
+        h = h + torch.relu(layers["blocks.0"](h))
+        h = layers["gru"](h.transpose(1, 2))[0]
+        for block in blocks:
+            y = block["norm1"](h)
+            h = h + block["mha"](y, y, y, need_weights=False)[0]
+            h = h + block["ff2"](torch.relu(block["ff1"](block["norm2"](h))))
+        expected = torch.softmax(layers["out"](h.transpose(1, 2))[0].T, -1)[:, 0].numpy()
+    extractor = m.MelodyExtractor(config, weights)
+    got = extractor.probabilities(x)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert np.ptp(got) > 0.01  # the check has something to compare
+    # without the attention blocks the answer differs: they are not skipped
+    plain = m.MelodyExtractor(replace(config, attention_layers=0), weights).probabilities(x)
+    assert np.abs(plain - expected).max() > 1e-3
+    with pytest.raises(DataError, match="attn.1.ff2.bias"):
+        m.MelodyExtractor(config, {k: v for k, v in weights.items() if k != "attn.1.ff2.bias"})
+    with pytest.raises(ConfigError, match="attention_heads"):
+        replace(config, attention_heads=3)
+
+
+def test_an_ensemble_folder_averages_its_members(tmp_path) -> None:
+    """An ensemble folder: members in sub-folders, P(melody) averaged note by note, its own threshold."""
+    one = m.MelodyExtractorConfig(channels=4, kernel_size=3, dilations=(1,))
+    two = m.MelodyExtractorConfig(channels=5, kernel_size=3, dilations=(1, 2), threshold=0.3)
+    members = {"a": (one, tiny_weights(one, 7)), "b": (two, tiny_weights(two, 8))}
+    for name, (config, weights) in members.items():
+        m.save_melody_extractor(tmp_path / name, config, weights, {"note": name})
+    with pytest.raises(DataError, match="c"):
+        m.save_melody_ensemble(tmp_path, m.MelodyEnsembleConfig(members=("a", "c")), {})
+    m.save_melody_ensemble(tmp_path, m.MelodyEnsembleConfig(members=("a", "b"), threshold=0.45), {"note": "both"})
+    m.load_melody_extractor.cache_clear()
+    ensemble = m.load_melody_extractor(tmp_path)
+    assert isinstance(ensemble, m.MelodyEnsemble) and ensemble.threshold == 0.45
+    notes = NOTES + [Note(960 + 240 * i, 240, 70 + (i * 5) % 9, 90) for i in range(12)]
+    p_a, p_b = (m.melody_probabilities(notes, TPB, m.MelodyExtractor(c, w)) for c, w in members.values())
+    assert np.abs(p_a - p_b).max() > 0.05  # the members disagree: the mean is not either of them
+    got = m.melody_probabilities(notes, TPB, ensemble)
+    np.testing.assert_allclose(got, (p_a + p_b) / 2, atol=1e-6)
+    expected_mask = m.mask_from_probabilities(notes, got, 0.45)
+    skyline = m.skyline_mask(notes)
+    if expected_mask.sum() < 0.25 * skyline.sum():
+        expected_mask = skyline
+    assert m.melody_mask(notes, TPB, ensemble).tolist() == expected_mask.tolist()
+    melody, rest = m.extract_melody(notes, TPB, ensemble)
+    assert len(melody) == expected_mask.sum() and len(melody) + len(rest) == len(notes)
+    for bad in ({"members": ("a",)}, {"members": ("a", "a")}, {"members": ("a", "../b")},
+                {"members": ("a", "b"), "threshold": 0.0}, {"members": ("a", "b"), "min_skyline_share": 1.0}):
+        with pytest.raises(ConfigError, match="ensemble"):
+            m.MelodyEnsembleConfig(**bad)
