@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from symbolic.analysis.melody import (  # noqa: E402
-    FEATURE_NAMES, MelodyExtractor, MelodyExtractorConfig, load_melody_extractor, mask_from_probabilities, melody_mask,
-    melody_note_accuracy, melody_probabilities, merge_tracks, note_features, note_order, refiner_inputs,
-    save_melody_extractor, skyline_mask,
+    FEATURE_NAMES, MelodyEnsembleConfig, MelodyExtractor, MelodyExtractorConfig, load_melody_extractor,
+    mask_from_probabilities, melody_mask, melody_note_accuracy, melody_probabilities, merge_tracks, note_features,
+    note_order, refiner_inputs, save_melody_ensemble, save_melody_extractor, skyline_mask,
 )
 from symbolic.inputs.midi import read_midi  # noqa: E402
 from symbolic.score import Note  # noqa: E402
@@ -173,8 +173,8 @@ def fit_network(config: MelodyExtractorConfig, train_set: list[dict], valid_set:
     start, step = time.time(), 0
     best = valid_accuracy() if args.init is not None else -1.0  # the starting point is a candidate too
     best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-    print(f"training on {len(train_set)} songs, validating on {len(valid_set)}; {args.minutes} min budget; "
-          f"valid note accuracy at the start {best:.4f}", flush=True)
+    print(f"training on {len(train_set)} songs, validating on {len(valid_set)}; {args.minutes} min budget"
+          + (f"; valid note accuracy at the start {best:.4f}" if args.init is not None else ""), flush=True)
     while time.time() - start < args.minutes * 60:
         if args.cosine:  # learning rate from lr down to lr / 10 along a half cosine over the budget
             done = min(1.0, (time.time() - start) / (args.minutes * 60))
@@ -339,12 +339,33 @@ def tune_threshold(data: Path, folder: Path) -> float:
     best = float(thresholds[int(np.argmax(scores))])
     meta_path = folder / "meta.json"
     meta = json.loads(meta_path.read_text())
-    meta["refiner_config" if "refiner_config" in meta else "config"]["threshold"] = best  # the last pass's
+    key = "ensemble" if "ensemble" in meta else "refiner_config" if "refiner_config" in meta else "config"
+    meta[key]["threshold"] = best  # the last pass's, or the ensemble's
     meta["threshold_valid_note_accuracy"] = float(max(scores))
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     load_melody_extractor.cache_clear()
     print(f"threshold {best} written to {meta_path}")
     return best
+
+
+def build_ensemble(members: list[Path], out: Path, data: Path) -> int:
+    """Copy the extractor folders ``members`` into ``out`` (as ``member-1``, ``member-2``, ...), write the ensemble's
+    ``meta.json`` and choose its threshold on the validation split."""
+    import shutil
+
+    names = tuple(f"member-{i + 1}" for i in range(len(members)))
+    for name, folder in zip(names, members):
+        if (out / name).resolve() != folder.resolve():
+            shutil.rmtree(out / name, ignore_errors=True)
+            shutil.copytree(folder, out / name)
+    sources = {name: json.loads((out / name / "meta.json").read_text()) for name in names}
+    save_melody_ensemble(out, MelodyEnsembleConfig(members=names),
+                         {"members_from": {name: str(folder) for name, folder in zip(names, members)},
+                          "members_valid_note_accuracy": {name: meta.get("threshold_valid_note_accuracy")
+                                                          for name, meta in sources.items()}})
+    load_melody_extractor.cache_clear()
+    tune_threshold(data, out)
+    return 0
 
 
 def evaluate(data: Path, split: str = "test", limit: int | None = None, extractor_dir: Path | None = None,
@@ -482,10 +503,15 @@ def main() -> int:
     parser.add_argument("--excerpt-bars", type=int,
                         help="cut each song to this many bars from its first melody note (short pieces)")
     parser.add_argument("--baseline", type=Path, help="also score the extractor stored in this folder, same songs")
+    parser.add_argument("--ensemble", type=Path, nargs="+", metavar="FOLDER",
+                        help="copy these extractor folders into --out as one ensemble (P(melody) averaged) and "
+                             "choose its threshold on the validation split")
     args = parser.parse_args()
     if not args.data.is_dir():
         print(f"melody_extraction: {args.data} is not a folder; point --data at POP909", file=sys.stderr)
         return 2
+    if args.ensemble:
+        return build_ensemble(args.ensemble, args.out, args.data)
     if args.train:
         return train(args)
     if args.train_refiner:

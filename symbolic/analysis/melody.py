@@ -61,6 +61,7 @@ __all__ = [
     "melody_note_accuracy",
 ]
 
+_ATTENTION_ROWS = 512  # queries scored at once by the numpy attention: at most 512 x n float32 scores in memory
 _LOG2_CLIP = 4.0  # log2 of beat lengths is clipped to +-4 (1/16 beat .. 16 beats)
 
 
@@ -594,11 +595,15 @@ class MelodyExtractor:
         qkv = _layer_norm(x, w[f"{name}.norm1.weight"], w[f"{name}.norm1.bias"]) @ w[f"{name}.mha.in_proj_weight"].T
         qkv = (qkv + w[f"{name}.mha.in_proj_bias"]).reshape(n, 3, heads, d_head).transpose(1, 2, 0, 3)
         q, k, v = qkv[0] / np.float32(np.sqrt(d_head)), qkv[1], qkv[2]  # (heads, n, d_head) each
-        scores = q @ k.transpose(0, 2, 1)  # (heads, n, n)
-        scores -= scores.max(axis=2, keepdims=True)
-        np.exp(scores, out=scores)
-        scores /= scores.sum(axis=2, keepdims=True)
-        mixed = (scores @ v).transpose(1, 0, 2).reshape(n, width)
+        mixed = np.empty((n, heads, d_head), dtype=np.float32)
+        for head in range(heads):  # scores a block of queries at a time: memory stays O(n), not O(n^2)
+            for start in range(0, n, _ATTENTION_ROWS):
+                scores = q[head, start:start + _ATTENTION_ROWS] @ k[head].T
+                scores -= scores.max(axis=1, keepdims=True)
+                np.exp(scores, out=scores)
+                scores /= scores.sum(axis=1, keepdims=True)
+                mixed[start:start + _ATTENTION_ROWS, head] = scores @ v[head]
+        mixed = mixed.reshape(n, width)
         x = x + mixed @ w[f"{name}.mha.out_proj.weight"].T + w[f"{name}.mha.out_proj.bias"]
         hidden = _layer_norm(x, w[f"{name}.norm2.weight"], w[f"{name}.norm2.bias"]) @ w[f"{name}.ff1.weight"].T
         hidden = np.maximum(hidden + w[f"{name}.ff1.bias"], 0.0)
@@ -775,15 +780,20 @@ def melody_probabilities(notes: Sequence[Note], ticks_per_beat: int,
     if not notes:
         return out
     extractor = extractor or load_melody_extractor()
-    if isinstance(extractor, MelodyEnsemble):
-        return np.mean([melody_probabilities(notes, ticks_per_beat, member) for member in extractor.members], axis=0)
+    members = extractor.members if isinstance(extractor, MelodyEnsemble) else (extractor,)
     order = note_order(notes)
-    features = note_features(notes, ticks_per_beat, extractor.config.window_beats)
-    probabilities = extractor.probabilities(features)
-    if extractor.refiner is not None:
-        arr = np.asarray(notes, dtype=np.int64).reshape(-1, 4)[order]
-        probabilities = extractor.refiner.probabilities(refiner_inputs(features, arr, probabilities))
-    out[order] = probabilities
+    features: dict[float, np.ndarray] = {}  # members measuring the same neighbourhood share their features
+    total = np.zeros(len(notes))
+    for member in members:
+        window = member.config.window_beats
+        if window not in features:
+            features[window] = note_features(notes, ticks_per_beat, window)
+        probabilities = member.probabilities(features[window])
+        if member.refiner is not None:
+            arr = np.asarray(notes, dtype=np.int64).reshape(-1, 4)[order]
+            probabilities = member.refiner.probabilities(refiner_inputs(features[window], arr, probabilities))
+        total += probabilities
+    out[order] = total / len(members)
     return out
 
 

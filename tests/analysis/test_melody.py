@@ -461,10 +461,11 @@ def test_a_track_unlike_the_training_data_gets_its_top_voice() -> None:
         m.MelodyExtractorConfig(min_skyline_share=1.0)
 
 
-def test_numpy_attention_blocks_match_torch() -> None:
+def test_numpy_attention_blocks_match_torch(monkeypatch) -> None:
     """The self-attention blocks after the GRU: the numpy pass against torch's own nn.MultiheadAttention,
     nn.LayerNorm and nn.Linear, random weights (non-zero biases) and a random song."""
     torch = pytest.importorskip("torch")
+    monkeypatch.setattr(m, "_ATTENTION_ROWS", 16)  # the 37 notes' queries are scored in three blocks
     torch.manual_seed(2)
     config = m.MelodyExtractorConfig(channels=6, kernel_size=3, dilations=(1,), gru_layers=1, gru_units=4,
                                      classes=("MELODY", "BRIDGE", "PIANO"), attention_layers=2, attention_heads=2,
