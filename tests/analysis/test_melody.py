@@ -409,15 +409,18 @@ def test_a_refiner_is_saved_loaded_and_reads_the_first_pass(tmp_path) -> None:
 
 
 def test_shipped_extractor_beats_the_skyline_on_held_out_songs() -> None:
-    """Whole held-out POP909 songs (id % 5 == 0): the shipped extractor (convolutions, then bidirectional GRU
-    layers over the whole song, three-way output) against the skyline."""
+    """Whole held-out POP909 songs (id % 5 == 0): the shipped extractor (an ensemble of two networks, each
+    convolutions then bidirectional GRU layers over the whole song, the second with a self-attention block,
+    three-way output) against the skyline."""
     import time
 
     from symbolic.inputs.midi import read_midi
 
     shipped = m.load_melody_extractor()
-    assert shipped.refiner is None and shipped.config.gru_layers == 2
-    assert shipped.config.classes == ("MELODY", "BRIDGE", "PIANO")
+    assert isinstance(shipped, m.MelodyEnsemble) and len(shipped.members) == 2
+    assert [member.config.attention_layers for member in shipped.members] == [0, 1]
+    assert all(member.refiner is None and member.config.gru_layers == 2 and
+               member.config.classes == ("MELODY", "BRIDGE", "PIANO") for member in shipped.members)
     right = {"shipped": 0.0, "skyline": 0.0}
     total, seconds = 0, 0.0
     for song_id in (10, 35, 60, 85):
@@ -432,9 +435,9 @@ def test_shipped_extractor_beats_the_skyline_on_held_out_songs() -> None:
             right[key] += m.melody_note_accuracy(notes, mask, truth) * len(notes)
         total += len(notes)
     accuracy = {k: v / total for k, v in right.items()}
-    # measured 0.916 on these four songs (the extractor shipped before it: 0.928 on them; on all 172 held-out
-    # songs 93.17% against 91.84%, docs/results/real-world.md); skyline 0.850
-    assert accuracy["shipped"] >= 0.905, accuracy
+    # measured 0.922 on these four songs (its first member alone, shipped before it: 0.916; on all 172 held-out
+    # songs 93.49% against 93.17%, docs/results/real-world.md); skyline 0.850
+    assert accuracy["shipped"] >= 0.912, accuracy
     assert accuracy["shipped"] >= accuracy["skyline"] + 0.05, accuracy
     assert seconds < 1.0, seconds  # CPU seconds for a whole song
 
