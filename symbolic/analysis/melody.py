@@ -5,9 +5,11 @@ Two extractors share one interface, a boolean melody mask over the notes:
 - :func:`skyline_mask`, the classic baseline (Uitdenbogerd and Zobel 1998): at each onset the highest
   note is melody, unless a higher note is still sounding.
 - :func:`melody_mask`, the shipped extractor: per-note features of the note and its neighbourhood
-  (:func:`note_features`) read by dilated 1-D convolutions over the note sequence and bidirectional GRU layers
-  over the whole song, with a MELODY / BRIDGE / PIANO output, trained on the POP909 train split (``benchmarks/melody_extraction.py --train``; weights in
-  ``symbolic/assets/melody-extractor``, see MODEL_CARD.md).  Inference runs in numpy, without torch.
+  (:func:`note_features`) read by dilated 1-D convolutions over the note sequence, bidirectional GRU layers
+  and optionally self-attention over the whole song, with a MELODY / BRIDGE / PIANO output, trained on the POP909
+  train split (``benchmarks/melody_extraction.py --train``); the shipped one is an ensemble of two such networks
+  (:class:`MelodyEnsemble`; weights in ``symbolic/assets/melody-extractor``, see MODEL_CARD.md).  Inference runs
+  in numpy, without torch.
 
 :func:`extract_melody` is the verb the jobs call: ``extract_melody(track) -> (melody_notes, rest_notes)``.
 
