@@ -8,7 +8,8 @@ percent split) is read aligned to its annotated beats (``load_pop909_song``), an
 - pitch range (percentiles of notes; per-song lowest and highest);
 - polyphony: notes sounding together while the part sounds (time-weighted, on the 12-step grid),
   and notes starting together (chord size at an onset);
-- density: notes and onsets per beat over the song's span;
+- density: notes and onsets per beat over the song's span, and the piano's notes a beat per 8 bars from the
+  melody's first bar (songs build up);
 - onset grid: onsets at the nearest of 12 steps a beat, share on the beat, on eighths, on sixteenths,
   on eighth-note triplets (steps 4 and 8), elsewhere;
 - durations in beats (after the grid projection): quartiles, share at least a sixteenth/eighth/quarter,
@@ -37,10 +38,12 @@ from symbolic.utils import atomic_write_text
 from symbolic.analysis.chords import chord_tone_ratio
 from symbolic.data.build import BuildConfig, split_of
 from symbolic.data.pop909 import POP909_ROLES, list_pop909_pieces, load_pop909_song
+from symbolic.analysis.beats import bar_lines_ticks
 from symbolic.analysis.keys import scale_pitch_classes
 from symbolic.resources import shared_data_dir
 
 STEPS = 12
+NOTES_GROUP_BARS = 8  # bars a group of the piano's notes-a-beat curve, from the melody's first bar
 GRID_NAMES = {0: "beat", 6: "eighth", 3: "sixteenth", 9: "sixteenth", 4: "triplet", 8: "triplet"}
 
 
@@ -91,6 +94,21 @@ def measure(score, track, stats: dict) -> None:
     stats["lines"]["notes"] += len(notes)
 
 
+def notes_per_beat_by_group(score, melody, track, group_bars: int = NOTES_GROUP_BARS) -> list[float]:
+    """``track``'s notes a beat in each whole group of ``group_bars`` bars from the bar where ``melody``
+    starts (the song's last bar, often a held chord, left out); empty when either track has no notes."""
+    if not melody.notes or not track.notes:
+        return []
+    lines = np.asarray(bar_lines_ticks(score))
+    first = int(np.searchsorted(lines, min(n.onset_ticks for n in melody.notes), side="right")) - 1
+    bars = np.searchsorted(lines, [n.onset_ticks for n in track.notes], side="right") - 1 - first
+    rates = []
+    for start in range(0, len(lines) - 1 - first - group_bars + 1, group_bars):
+        beats = (lines[first + start + group_bars] - lines[first + start]) / score.ticks_per_beat
+        rates.append(float(((bars >= start) & (bars < start + group_bars)).sum() / beats))
+    return rates
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pop909", type=Path, default=shared_data_dir() / "pop909")
@@ -102,8 +120,10 @@ def main() -> int:
     stats = {role: defaultdict(list, grid=Counter(), lines=Counter(), legato=Counter()) for role in POP909_ROLES}
     ctr = {role: [0.0, 0.0] for role in POP909_ROLES}
     keyfit = {role: [0.0, 0.0] for role in POP909_ROLES}
+    by_group: list[list[float]] = []  # the piano's notes a beat per 8 bars from the melody's first, per song
     for piece in tqdm(train, unit="song"):
         score, _ = load_pop909_song(piece.path)
+        by_group.append(notes_per_beat_by_group(score, score.tracks[0], score.tracks[2]))
         for index, track in enumerate(score.tracks[:3]):
             measure(score, track, stats[track.name])
             ratio = chord_tone_ratio(score, index)
@@ -185,6 +205,22 @@ def main() -> int:
               f"- `part_legato` {legato >= 0.95}: {legato:.1%} of piano notes start with no rest after the part's sound.",
               f"- key: {keyfit[piano][0] / keyfit[piano][1]:.1%} of piano note time lies inside the annotated key's scale "
               "(calibrate `off_scale_penalty` with `benchmarks/key_fit.py` so new parts leave it as rarely)."]
+    lines += ["", f"## The piano's notes a beat by {NOTES_GROUP_BARS} bars from the melody's first bar", "",
+              "Songs build up (a verse, then a fuller chorus): the PIANO's notes a beat in each whole group of "
+              f"{NOTES_GROUP_BARS} bars from the bar where the MELODY starts (the last bar left out), over the songs "
+              "long enough for the group (groups that under 5% of the songs reach left out).  The medians of the groups that at "
+              "least 60% of the songs reach are the floor tried for new pop pianos (`pop-accompaniment.md`, "
+              "not shipped).", "", "| bars | songs | median | 25th pct |", "| --- | ---: | ---: | ---: |"]
+    medians = []
+    for k in range(max(map(len, by_group), default=0)):
+        rates = [song[k] for song in by_group if len(song) > k]
+        if len(rates) >= 0.6 * len(by_group):
+            medians.append(float(np.median(rates)))
+        if len(rates) < 0.05 * len(by_group):
+            break  # the few longest songs
+        lines.append(f"| {k * NOTES_GROUP_BARS + 1}-{(k + 1) * NOTES_GROUP_BARS} | {len(rates)} | "
+                     f"{np.median(rates):.2f} | {np.percentile(rates, 25):.2f} |")
+    lines += ["", "Medians of the groups 60% of the songs reach: (" + ", ".join(f"{m:.2f}" for m in medians) + ")."]
     lines += ["", "The chord annotations were read from the MIDI itself (`chord_midi.txt`), largely from the "
               "PIANO part, so its chord-tone ratio is close to 1 by construction; the key annotations come from "
               "the audio (`key_audio.txt`).", ""]
