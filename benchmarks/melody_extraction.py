@@ -10,9 +10,10 @@ model choice), id % 5 == 1 validation (early stopping), the rest train.
 
     python benchmarks/melody_extraction.py                                     # evaluates on TEST
 
-The shipped weights (convolutions + 2 bidirectional GRU layers, three classes) are trained from scratch for 55
-minutes and fine-tuned for 12 with excerpts: the two ``--train`` commands with their flags are in MODEL_CARD.md
-(the melody extractor's "Reproduce").  ``--train`` with the defaults trains the older convolution-only first pass
+The shipped weights are an ensemble folder (``--ensemble``) of two networks: convolutions + 2 bidirectional GRU
+layers, three classes, trained from scratch for 55 minutes and fine-tuned for 12 with excerpts; and the same
+with a self-attention block after the GRU, trained for 62 minutes.  The ``--train`` and ``--ensemble`` commands
+with their flags are in MODEL_CARD.md (the melody extractor's "Reproduce").  ``--train`` with the defaults trains the older convolution-only first pass
 (and ``--train-refiner`` its refiner), which older weight folders hold.
 
 Training needs torch (one thread); evaluation needs only numpy.

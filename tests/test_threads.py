@@ -187,3 +187,37 @@ def test_segments_of_one_job_run_side_by_side_on_the_free_cores(monkeypatch):
     assert threads.side_by_side(8) == 1
     with pytest.raises(ConfigError, match="tasks"):
         threads.side_by_side(0)
+
+
+def test_numpy_threads_keeps_blas_on_one_thread_and_restores_it():
+    # the melody extractor's small products ran 4x slower with BLAS free to use both cores of a busy CPU
+    import numpy as np
+    from threadpoolctl import threadpool_info
+
+    np.ones((4, 4)) @ np.ones((4, 4))  # BLAS loaded
+
+    def blas_threads() -> list[int]:
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    before = blas_threads()
+    assert before
+    with threads.numpy_threads(1) as n:
+        assert n == 1 and blas_threads() == [1] * len(before)
+    assert blas_threads() == before
+
+
+def test_the_melody_extractor_runs_numpy_on_one_blas_thread(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    from symbolic.analysis import melody
+    from symbolic.score import Note
+
+    seen = []
+    real = melody.MelodyExtractor.probabilities
+
+    def spy(self, features):
+        seen.append([pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"])
+        return real(self, features)
+    monkeypatch.setattr(melody.MelodyExtractor, "probabilities", spy)
+    notes = [Note(k * 240, 240, 60 + k % 12, 80) for k in range(24)]
+    melody.melody_probabilities(notes, 480)
+    assert seen and all(counts and set(counts) == {1} for counts in seen)

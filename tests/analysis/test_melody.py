@@ -501,6 +501,22 @@ def test_numpy_attention_blocks_match_torch(monkeypatch) -> None:
     # without the attention blocks the answer differs: they are not skipped
     plain = m.MelodyExtractor(replace(config, attention_layers=0), weights).probabilities(x)
     assert np.abs(plain - expected).max() > 1e-3
+    # on a long song each block of queries reads the keys within _ATTENTION_REACH notes of it (linear time)
+    monkeypatch.setattr(m, "_ATTENTION_REACH", 8)
+    block = np.arange(37) // 16
+    keys = np.arange(37)
+    masked = torch.from_numpy((keys[None] < 16 * block[:, None] - 8) | (keys[None] >= 16 * block[:, None] + 24))
+    with torch.no_grad():
+        h = torch.relu(layers["inp"](torch.from_numpy(x).T[None]))
+        h = h + torch.relu(layers["blocks.0"](h))
+        h = layers["gru"](h.transpose(1, 2))[0]
+        for block_layers in blocks:
+            y = block_layers["norm1"](h)
+            h = h + block_layers["mha"](y, y, y, need_weights=False, attn_mask=masked)[0]
+            h = h + block_layers["ff2"](torch.relu(block_layers["ff1"](block_layers["norm2"](h))))
+        banded = torch.softmax(layers["out"](h.transpose(1, 2))[0].T, -1)[:, 0].numpy()
+    np.testing.assert_allclose(extractor.probabilities(x), banded, atol=1e-5)
+    assert np.abs(banded - expected).max() > 1e-4  # the band changes the answer: the check can fail
     with pytest.raises(DataError, match="attn.1.ff2.bias"):
         m.MelodyExtractor(config, {k: v for k, v in weights.items() if k != "attn.1.ff2.bias"})
     with pytest.raises(ConfigError, match="attention_heads"):
