@@ -277,7 +277,8 @@ def _melody_evidence(track: Track, stats: TrackStats, register_rank: float, rela
         out.append((-1.0, f"very high (median MIDI {stats.median_pitch:.0f})"))
     out.append((register_rank - 0.5, f"register rank {register_rank:.2f} among the pitched tracks"))
     out.append((2.0 * relative_notes - 1.0, f"plays {relative_notes:.0%} as much as the fullest single line "
-                                            "(notes and time)"))
+                                            "(notes and time)" if relative_notes
+                else "no single line above the bass to compare its notes with"))
     # a sung line moves mostly by step or repeats a pitch (syllables); bass and chord tops leap
     conjunct = stats.step_share + stats.repeat_share
     motion = 3.0 * (min(conjunct, 0.8) - 0.5) - 2.0 * max(0.0, stats.repeat_share - 0.45) \

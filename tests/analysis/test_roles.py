@@ -71,6 +71,15 @@ def test_one_track_piano_has_no_melody_track_and_names_the_track_to_extract() ->
     assert analysis.melody_track is None
     assert analysis.extraction_track == 0
     assert "extract it from track 0" in analysis.describe()
+    # with no single line to compare it with, the reason says so (a tester read "plays 0% as much as the fullest
+    # single line" on a piano piece)
+    from symbolic.analysis.roles import _melody_evidence
+
+    track = Track(program=0, name="Piano", notes=notes)
+    reasons = [why for _, why in _melody_evidence(track, track_stats(track, TPB, 64 * TPB), 1.0, 0.0,
+                                                  name_hints("Piano"), RoleConfig())]
+    assert "no single line above the bass to compare its notes with" in reasons
+    assert not any("0% as much" in why for why in reasons)
 
 
 def test_name_hints_in_several_languages() -> None:
