@@ -485,15 +485,18 @@ def test_numpy_attention_blocks_match_torch(monkeypatch) -> None:
                         for name, layer in block.items() for key, value in layer.state_dict().items()})
         blocks.append(block)
     x = np.random.default_rng(2).normal(size=(37, config.n_features)).astype(np.float32)
-    with torch.no_grad():
-        h = torch.relu(layers["inp"](torch.from_numpy(x).T[None]))
-        h = h + torch.relu(layers["blocks.0"](h))
-        h = layers["gru"](h.transpose(1, 2))[0]
-        for block in blocks:
-            y = block["norm1"](h)
-            h = h + block["mha"](y, y, y, need_weights=False)[0]
-            h = h + block["ff2"](torch.relu(block["ff1"](block["norm2"](h))))
-        expected = torch.softmax(layers["out"](h.transpose(1, 2))[0].T, -1)[:, 0].numpy()
+
+    def torch_probabilities(attn_mask=None) -> np.ndarray:
+        with torch.no_grad():
+            h = torch.relu(layers["inp"](torch.from_numpy(x).T[None]))
+            h = h + torch.relu(layers["blocks.0"](h))
+            h = layers["gru"](h.transpose(1, 2))[0]
+            for block in blocks:
+                y = block["norm1"](h)
+                h = h + block["mha"](y, y, y, need_weights=False, attn_mask=attn_mask)[0]
+                h = h + block["ff2"](torch.relu(block["ff1"](block["norm2"](h))))
+            return torch.softmax(layers["out"](h.transpose(1, 2))[0].T, -1)[:, 0].numpy()
+    expected = torch_probabilities()
     extractor = m.MelodyExtractor(config, weights)
     got = extractor.probabilities(x)
     np.testing.assert_allclose(got, expected, atol=1e-5)
@@ -506,15 +509,7 @@ def test_numpy_attention_blocks_match_torch(monkeypatch) -> None:
     block = np.arange(37) // 16
     keys = np.arange(37)
     masked = torch.from_numpy((keys[None] < 16 * block[:, None] - 8) | (keys[None] >= 16 * block[:, None] + 24))
-    with torch.no_grad():
-        h = torch.relu(layers["inp"](torch.from_numpy(x).T[None]))
-        h = h + torch.relu(layers["blocks.0"](h))
-        h = layers["gru"](h.transpose(1, 2))[0]
-        for block_layers in blocks:
-            y = block_layers["norm1"](h)
-            h = h + block_layers["mha"](y, y, y, need_weights=False, attn_mask=masked)[0]
-            h = h + block_layers["ff2"](torch.relu(block_layers["ff1"](block_layers["norm2"](h))))
-        banded = torch.softmax(layers["out"](h.transpose(1, 2))[0].T, -1)[:, 0].numpy()
+    banded = torch_probabilities(masked)
     np.testing.assert_allclose(extractor.probabilities(x), banded, atol=1e-5)
     assert np.abs(banded - expected).max() > 1e-4  # the band changes the answer: the check can fail
     with pytest.raises(DataError, match="attn.1.ff2.bias"):
