@@ -402,11 +402,13 @@ def evaluate(data: Path, split: str = "test", limit: int | None = None, extracto
         sky_seconds = time.process_time() - t0
         plain = skyline_mask(notes, respect_held=False)
         flat = melody_mask(constant_velocity(notes), tpb, extractor)
-        first = melody_mask(notes, tpb, first_pass) if first_pass is not None else predicted
-        other = melody_mask(notes, tpb, baseline) if baseline is not None else predicted
+        masks = [("model", predicted), ("skyline", sky), ("skyline_plain", plain), ("model_flat", flat)]
+        if first_pass is not None:
+            masks.append(("first_pass", melody_mask(notes, tpb, first_pass)))
+        if baseline is not None:
+            masks.append(("baseline", melody_mask(notes, tpb, baseline)))
         row = {"id": song_id, "notes": len(notes), "seconds": seconds, "skyline_seconds": sky_seconds}
-        for key, mask in (("model", predicted), ("skyline", sky), ("skyline_plain", plain), ("model_flat", flat),
-                          ("first_pass", first), ("baseline", other)):
+        for key, mask in masks:
             accuracy = melody_note_accuracy(notes, mask, truth)
             row[key] = accuracy
             totals[key][0] += accuracy * len(notes)
@@ -425,8 +427,8 @@ def evaluate(data: Path, split: str = "test", limit: int | None = None, extracto
     summary = {"split": split, "songs": len(rows), "notes": totals["model"][1], "excerpt_bars": excerpt_bars,
                "has_refiner": first_pass is not None, "baseline": str(baseline_dir) if baseline_dir else None,
                "model_errors": {k: {"wrong": w, "notes": n} for k, (w, n) in errors.items()}}
-    for key, (right, n) in totals.items():
-        summary[f"{key}_accuracy"] = right / n
+    for key, (right, n) in totals.items():  # None: not measured (no refiner, no --baseline)
+        summary[f"{key}_accuracy"] = right / n if n else None
     for key, (tp, predicted, actual) in pr.items():
         summary[f"{key}_precision"] = tp / max(predicted, 1)
         summary[f"{key}_recall"] = tp / max(actual, 1)
