@@ -387,12 +387,14 @@ def analyze_tracks(score: Score, config: RoleConfig | None = None) -> TrackAnaly
             roles.append(TrackRole(i, track.name, "harmony", 1.0 - probs.get(i, 0.0),
                                    ("plays chords; its top voice carries the melody",) + reasons[:3],
                                    melody_scores[i]))
-        elif line(i) and (melody_scores[i] >= config.counter_min_score or "counter-melody" in hints[i]) \
-                and ("harmony" not in hints[i] or "melody" in hints[i]):
+        elif line(i) and ((melody is not None and melody_scores[i] >= config.counter_min_score)
+                          or "counter-melody" in hints[i]) and ("harmony" not in hints[i] or "melody" in hints[i]):
             confidence = float(1.0 / (1.0 + np.exp(-(melody_scores[i] - config.counter_min_score))))
             roles.append(TrackRole(i, track.name, "counter-melody", confidence,
                                    ("a single line beside the melody",) + reasons[:4], melody_scores[i]))
         else:
             confidence = float(1.0 / (1.0 + np.exp(melody_scores[i] - config.counter_min_score)))
+            if melody is None and line(i):  # no melody for it to counter: a single line too slight to lead
+                reasons = ("a single line, too slight to be the melody (none found)",) + reasons[:4]
             roles.append(TrackRole(i, track.name, "harmony", confidence, reasons, melody_scores[i]))
     return TrackAnalysis(tuple(roles), melody, extraction)

@@ -24,6 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_analyze(args: argparse.Namespace) -> int:
+    from symbolic.analysis.beats import performance_warning
     from symbolic.analysis.melody import extract_melody, split_melody_track
     from symbolic.analysis.roles import analyze_tracks
     from symbolic.cli.common import expand_midi_paths, read_scores
@@ -39,6 +40,9 @@ def run_analyze(args: argparse.Namespace) -> int:
     for path, score in read_scores(files, skipped):
         analysis = analyze_tracks(score)
         print(f"{path}: {len(score.tracks)} tracks")
+        warning = performance_warning(score, str(path))  # the jobs print it too, before they run
+        if warning is not None:
+            print(f"warning: {warning}")
         print(analysis.describe())
         index = analysis.extraction_track
         if index is not None:
