@@ -52,6 +52,7 @@ __all__ = [
     "song_position",
     "note_features",
     "skyline_mask",
+    "top_line_mask",
     "melody_probabilities",
     "mask_from_probabilities",
     "melody_mask",
@@ -82,7 +83,8 @@ class MelodyExtractorConfig:
     ``window_beats`` is the half-width of the neighbourhood the features look at.  When the extractor calls fewer
     notes melody than ``min_skyline_share`` times the skyline's count, the track is unlike its training data (on
     POP909 validation songs the true melody holds 36-100% as many notes as the skyline) and :func:`melody_mask`
-    gives the skyline instead: the top voice, as a musician would read a piano piece with no sung line.
+    gives the skyline instead: the top voice followed as one line (:func:`top_line_mask`), as a musician would
+    read a piano piece with no sung line.
 
     With ``gru_layers`` > 0, that many bidirectional GRU layers (Cho et al. 2014; ``gru_units`` each way) read the
     convolutions' output over the whole song before the per-note output, so a call can depend on where the note
@@ -528,6 +530,29 @@ def skyline_mask(notes: Sequence[Note], respect_held: bool = True) -> np.ndarray
     return out
 
 
+def top_line_mask(notes: Sequence[Note], ticks_per_beat: int, max_leap_down: int = 9,
+                  rest_beats: float = 2.0) -> np.ndarray:
+    """The skyline followed as one line: bool ``(n,)`` in the order of ``notes``.  A skyline note more than
+    ``max_leap_down`` semitones under the line's last note is left out while it comes within ``rest_beats``
+    beats of that note's end: where the right hand rests, the plain skyline jumps to the left hand's bass,
+    which no one calls the melody, while a run or a phrase after a rest keeps its notes.  On every third
+    validation song of POP909: 80.8% of notes right against the skyline's 79.9% (a leap of 7: 80.95%, 12:
+    80.6%; the default, a sixth, lets a melody leap a seventh or an octave down and stay).  Empty input
+    gives an empty mask."""
+    mask = skyline_mask(notes)
+    last_pitch, last_end = None, 0
+    for i in note_order(notes):
+        if not mask[i]:
+            continue
+        note = notes[i]
+        if last_pitch is not None and note.pitch < last_pitch - max_leap_down \
+                and note.onset_ticks - last_end < rest_beats * ticks_per_beat:
+            mask[i] = False
+            continue
+        last_pitch, last_end = note.pitch, note.onset_ticks + note.duration_ticks
+    return mask
+
+
 _SIGMOID_CLIP = 30.0
 
 
@@ -831,7 +856,8 @@ def melody_mask(notes: Sequence[Note], ticks_per_beat: int,
 
     ``extractor`` defaults to the shipped one.  At each onset at most one note is melody (the most probable);
     a note is melody when its probability exceeds the extractor's threshold.  When that calls fewer notes melody
-    than ``config.min_skyline_share`` times the skyline's count, the skyline is returned instead (see
+    than ``config.min_skyline_share`` times the skyline's count, the top voice followed as one line
+    (:func:`top_line_mask`) is returned instead (see
     :class:`MelodyExtractorConfig`).  Empty input gives an empty mask.
     """
     if not notes:
@@ -839,7 +865,9 @@ def melody_mask(notes: Sequence[Note], ticks_per_beat: int,
     extractor = extractor or load_melody_extractor()
     mask = mask_from_probabilities(notes, melody_probabilities(notes, ticks_per_beat, extractor), extractor.threshold)
     skyline = skyline_mask(notes)
-    return skyline if mask.sum() < extractor.config.min_skyline_share * skyline.sum() else mask
+    if mask.sum() < extractor.config.min_skyline_share * skyline.sum():
+        return top_line_mask(notes, ticks_per_beat)  # the top voice as one line, not the bass
+    return mask
 
 
 def extract_melody(notes: Track | Sequence[Note], ticks_per_beat: int = 480,

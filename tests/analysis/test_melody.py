@@ -172,6 +172,24 @@ def test_skyline_mask() -> None:
     assert m.skyline_mask([]).tolist() == []
 
 
+def test_the_top_line_leaves_the_bass_where_the_right_hand_rests() -> None:
+    # each bar: a tune on beats 1-2 over a chord, then the left hand alone on beats 3-4 (freedink_lively)
+    notes = []
+    for bar in range(8):
+        t = bar * 4 * TPB
+        notes += [Note(t, TPB, 72 + bar % 3, 90), Note(t + TPB, TPB, 74, 90)]
+        notes += [Note(t, 2 * TPB, p, 60) for p in (55, 60, 64)]
+        notes += [Note(t + 2 * TPB, TPB, 40, 70), Note(t + 3 * TPB, TPB, 43, 70)]
+    notes += [Note(32 * TPB + k * TPB // 2, TPB // 2, 79 - 2 * k, 80) for k in range(12)]  # a run alone, falling
+    notes += [Note(40 * TPB, TPB, 50, 80)]  # a phrase after a rest of two beats may start anywhere
+    plain, line = m.skyline_mask(notes), m.top_line_mask(notes, TPB)
+    pitch = np.array([n.pitch for n in notes])
+    assert set(pitch[plain]) >= {40, 43}  # the plain skyline takes the bass notes
+    assert not set(pitch[line]) & {40, 43, 55, 60, 64}  # the line does not
+    assert (line[:-13] == (plain[:-13] & (pitch[:-13] >= 72))).all() and line[-13:].all()  # the run, the new phrase
+    assert m.top_line_mask([], TPB).tolist() == []
+
+
 def test_mask_from_probabilities_keeps_one_note_per_onset() -> None:
     notes = [Note(0, 480, 72, 90), Note(0, 480, 60, 90), Note(0, 480, 60, 90), Note(480, 480, 74, 90),
              Note(960, 480, 76, 90)]
@@ -457,9 +475,14 @@ def test_a_track_unlike_the_training_data_gets_its_top_voice() -> None:
     called = m.mask_from_probabilities(notes, m.melody_probabilities(notes, TPB, shy), shy.threshold)
     skyline = m.skyline_mask(notes)
     assert called.sum() < config.min_skyline_share * skyline.sum()
-    assert m.melody_mask(notes, TPB, shy).tolist() == skyline.tolist()
+    assert m.melody_mask(notes, TPB, shy).tolist() == \
+        m.top_line_mask(notes, TPB).tolist()
     strict = m.MelodyExtractor(replace(config, min_skyline_share=0.0), weights)
     assert m.melody_mask(notes, TPB, strict).tolist() == called.tolist()
+    # where the right hand rests, the fallback leaves the left hand's bass (a tester: freedink_lively)
+    resting = [n for n in notes if n.pitch < 72 or n.onset_ticks % (4 * TPB) < 2 * TPB]
+    fallback = m.melody_mask(resting, TPB, shy)
+    assert fallback.sum() < m.skyline_mask(resting).sum() and all(n.pitch >= 72 for n, f in zip(resting, fallback) if f)
     with pytest.raises(ConfigError, match="min_skyline_share"):
         m.MelodyExtractorConfig(min_skyline_share=1.0)
 
