@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from symbolic.analysis.chords import chord_tone_ratio  # noqa: E402
 from symbolic.data.build import BuildConfig, split_of  # noqa: E402
+from pop_texture import notes_per_beat_by_group  # noqa: E402
 from symbolic.data.pop909 import list_pop909_pieces, load_pop909_song  # noqa: E402
 from symbolic.evaluation.accompaniment import (kept_note_share, key_consistency, semitone_clash_share,  # noqa: E402
                                                track_metrics)
@@ -131,6 +132,10 @@ def measure_song(piece, args, model, tokenizer, classifier, job) -> dict:
         piano = result.new_tracks[0]
         row["generated"] = piano_measures(generated, piano)
         row["real"] = piano_measures(real, len(given))
+        # songs build up and a sampled piano thins: its notes a beat per 8 bars from the melody's first bar
+        row["generated"]["notes_per_beat_by_8_bars"] = notes_per_beat_by_group(
+            generated, generated.tracks[result.melody_track], generated.tracks[piano])
+        row["real"]["notes_per_beat_by_8_bars"] = notes_per_beat_by_group(real, real.tracks[0], real.tracks[len(given)])
         row["melody_kept"] = kept_note_share(song.tracks[0], generated.tracks[result.melody_track],
                                              song.ticks_per_beat, generated.ticks_per_beat)
         if pop is not None:
@@ -156,6 +161,7 @@ def report(rows: list[dict], args, label: str, seconds: float) -> str:
              f"OMP_NUM_THREADS=1 python benchmarks/pop_accompaniment.py --model {args.model} --songs {args.songs} "
              f"--bars {args.bars} --seed {args.seed} --guidance {args.guidance:g} --density-floor {args.density_floor:g}"
              + (f" --segment-bars {args.segment_bars}" if args.segment_bars is not None else "")
+             + (" --no-repeat-parts" if args.no_repeat_parts else "")
              + (f" --chord-penalty {args.chord_penalty:g}" if args.chord_penalty is not None else "")
              + f" --settings {','.join(args.settings)}" + (f" --classifier {args.classifier}" if args.classifier else "")
              + (" --note ..." if args.note else "")
@@ -181,6 +187,18 @@ def report(rows: list[dict], args, label: str, seconds: float) -> str:
                 if name in SHAPE_METRICS else math.nan
             lines.append(f"| {name.replace('_', ' ')} | {_fmt(g)} | {_fmt(r)} | "
                          f"{_fmt(g / r if r else math.nan, 2)} | {_fmt(overlap, 2)} |")
+        groups = [(g, r) for m in measured for g, r in zip(m["generated"].get("notes_per_beat_by_8_bars", ()),
+                                                           m["real"].get("notes_per_beat_by_8_bars", ()))]
+        by_group = [[m[k] for k in ("generated", "real")] for m in measured]
+        if not args.bars and groups:
+            width = max(len(g.get("notes_per_beat_by_8_bars", ())) for g, _ in by_group)
+            ratios = []
+            for k in range(min(width, 12)):
+                pairs = [(g["notes_per_beat_by_8_bars"][k], r["notes_per_beat_by_8_bars"][k]) for g, r in by_group
+                         if len(g.get("notes_per_beat_by_8_bars", ())) > k and len(r.get("notes_per_beat_by_8_bars", ())) > k]
+                ratios.append(f"{_fmt(_mean([p[0] for p in pairs]), 2)} / {_fmt(_mean([p[1] for p in pairs]), 2)} ({len(pairs)})")
+            lines += ["", "Piano notes a beat per 8 bars from the melody's first bar, generated / real (songs): "
+                      + "; ".join(ratios) + "."]
         kept = [m["melody_kept"] for m in measured]
         lines += ["", f"Melody kept note for note: {sum(k == 1.0 for k in kept)} of {len(kept)} songs "
                       f"(mean share {_fmt(_mean(kept), 4)}).  Generation took {_fmt(_mean([m['cpu_seconds'] for m in measured]), 1)} "
@@ -218,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chord-penalty", type=float, help="JobConfig.chord_penalty (default: the style's own)")
     parser.add_argument("--guidance", type=float, help="JobConfig.guidance_scale (default: the jobs' own)")
     parser.add_argument("--segment-bars", type=int, help="JobConfig.segment_bars (default: the jobs' own)")
+    parser.add_argument("--no-repeat-parts", action="store_true",
+                        help="JobConfig.repeat_parts=False: sample every bar, also where the melody repeats")
     parser.add_argument("--wrong-style", default="chorale", help="the wrong style of the NLL (default chorale)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, help="per-song results (default: <out>.work/)")
@@ -254,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     job = JobConfig(seed=args.seed, chord_penalty=args.chord_penalty,
                     **({} if args.guidance is None else {"guidance_scale": args.guidance}),
                     **({} if args.segment_bars is None else {"segment_bars": args.segment_bars}),
+                    repeat_parts=not args.no_repeat_parts,
                     **({} if args.density_floor is None else {"density_floor": args.density_floor}))
     from symbolic.styles.registry import texture_of
 
@@ -264,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     key = {"model": str(Path(args.model).resolve()) if Path(args.model).exists() else args.model, "step": step,
            "bars": args.bars, "seed": args.seed, "wrong_style": args.wrong_style,
            "classifier": str(args.classifier), "guidance": job.guidance_scale, "density_floor": job.density_floor, "segment_bars": job.segment_bars,
+           "repeat_parts": job.repeat_parts,
            "chord_penalty": job.chord_penalty, "settings": list(args.settings)}
     work = args.work or args.out.with_suffix(".work")
     work.mkdir(parents=True, exist_ok=True)

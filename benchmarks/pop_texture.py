@@ -40,6 +40,7 @@ from symbolic.data.build import BuildConfig, split_of
 from symbolic.data.pop909 import POP909_ROLES, list_pop909_pieces, load_pop909_song
 from symbolic.analysis.beats import bar_lines_ticks
 from symbolic.analysis.keys import scale_pitch_classes
+from symbolic.jobs.repeats import REPEAT_OVERLAP, bar_overlap, repeat_sources
 from symbolic.resources import shared_data_dir
 
 STEPS = 12
@@ -109,6 +110,35 @@ def notes_per_beat_by_group(score, melody, track, group_bars: int = NOTES_GROUP_
     return rates
 
 
+def bar_note_sets(score, track, lines: np.ndarray) -> list[frozenset]:
+    """Per bar between ``lines``, the ``(onset step in the bar, MIDI pitch)`` pairs of ``track``'s notes (12 steps a beat)."""
+    tpb = score.ticks_per_beat
+    bars: list[set] = [set() for _ in range(len(lines) - 1)]
+    for n in track.notes:
+        b = int(np.searchsorted(lines, n.onset_ticks, side="right")) - 1
+        if 0 <= b < len(bars):
+            bars[b].add(((2 * (n.onset_ticks - lines[b]) * STEPS + tpb) // (2 * tpb), n.pitch))
+    return [frozenset(b) for b in bars]
+
+
+def repeat_agreement(score, melody, piano, rng) -> tuple[int, int, list[float], list[float]]:
+    """Where the melody repeats (the jobs' rule, :func:`symbolic.jobs.repeats.repeat_sources`, bars of equal
+    length), how much the piano repeats: ``(bars with melody, bars repeating an earlier one, the piano's
+    Jaccard index between each repeating bar and its source, the same for as many random pairs of bars with
+    melody that do not repeat each other)``."""
+    lines = np.asarray(bar_lines_ticks(score))
+    tunes, chords = bar_note_sets(score, melody, lines), bar_note_sets(score, piano, lines)
+    sources = repeat_sources(tunes, [int(hi - lo) for lo, hi in zip(lines, lines[1:])])
+    sung = [b for b, t in enumerate(tunes) if t]
+    same = [bar_overlap(chords[a], chords[b]) for b, a in sources.items()]
+    other = []
+    for _ in range(len(sources)):
+        a, b = sorted(rng.choice(sung, 2, replace=False)) if len(sung) > 1 else (0, 0)
+        if a != b and sources.get(b) != a:
+            other.append(bar_overlap(chords[a], chords[b]))
+    return len(sung), len(sources), same, other
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pop909", type=Path, default=shared_data_dir() / "pop909")
@@ -121,9 +151,13 @@ def main() -> int:
     ctr = {role: [0.0, 0.0] for role in POP909_ROLES}
     keyfit = {role: [0.0, 0.0] for role in POP909_ROLES}
     by_group: list[list[float]] = []  # the piano's notes a beat per 8 bars from the melody's first, per song
+    repeats = [0, 0, [], []]  # bars with melody, repeating bars, the piano's Jaccard on repeats, on random pairs
+    rng = np.random.default_rng(0)
     for piece in tqdm(train, unit="song"):
         score, _ = load_pop909_song(piece.path)
         by_group.append(notes_per_beat_by_group(score, score.tracks[0], score.tracks[2]))
+        for k, value in enumerate(repeat_agreement(score, score.tracks[0], score.tracks[2], rng)):
+            repeats[k] += value
         for index, track in enumerate(score.tracks[:3]):
             measure(score, track, stats[track.name])
             ratio = chord_tone_ratio(score, index)
@@ -221,6 +255,17 @@ def main() -> int:
         lines.append(f"| {k * NOTES_GROUP_BARS + 1}-{(k + 1) * NOTES_GROUP_BARS} | {len(rates)} | "
                      f"{np.median(rates):.2f} | {np.percentile(rates, 25):.2f} |")
     lines += ["", "Medians of the groups 60% of the songs reach: (" + ", ".join(f"{m:.2f}" for m in medians) + ")."]
+    sung, repeating, same, other = repeats
+    lines += ["", "## Where the melody repeats, the piano repeats", "",
+              f"A bar repeats an earlier one by the jobs' rule (`symbolic.jobs.repeats.repeat_sources`: bars of the "
+              f"same length whose MELODY `(onset step, pitch)` sets share at least {REPEAT_OVERLAP:.0%} of their union, "
+              "next to another such pair): "
+              f"{repeating} of the {sung} bars with melody ({repeating / max(sung, 1):.1%}).  The PIANO of a repeating bar "
+              f"shares a mean {np.mean(same):.2f} (median {np.median(same):.2f}; {np.mean(np.asarray(same) >= 0.8):.1%} "
+              f"at least 0.8) of its `(onset step, pitch)` pairs with the piano of the bar it repeats, against a mean "
+              f"{np.mean(other):.2f} (median {np.median(other):.2f}) for {len(other)} random pairs of bars with melody "
+              "that do not repeat each other: arrangers play a passage's accompaniment again when its melody comes back "
+              "(`StyleTexture.repeat_parts`)."]
     lines += ["", "The chord annotations were read from the MIDI itself (`chord_midi.txt`), largely from the "
               "PIANO part, so its chord-tone ratio is close to 1 by construction; the key annotations come from "
               "the audio (`key_audio.txt`).", ""]

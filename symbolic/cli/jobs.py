@@ -44,6 +44,9 @@ def _common(parser: argparse.ArgumentParser, style_flag: str, defaults: JobConfi
                         help="nats taken from new notes outside the chords (given with --chords, else guessed "
                              "from the melody; default: the style's own, 2 for pop's piano and 0 for the others, "
                              "4 in every style with --chords; 0: pick notes from the key alone)")
+    parser.add_argument("--no-repeat-parts", action="store_true",
+                        help="sample every bar afresh; by default, in a style that repeats its parts (pop), a bar "
+                             "whose melody repeats an earlier passage gets the new parts written there")
     parser.add_argument("--out", type=Path, required=True, help="output MIDI file")
     parser.add_argument("--wav", type=Path, help="also render the output to this WAV file (needs FluidSynth)")
     add_threads_option(parser, "torch threads, and how many segments of a long song decode side by side")
@@ -140,7 +143,8 @@ def load_job_inputs(args: argparse.Namespace):
     use_threads(args.threads)  # torch's count outside the decoding loop too (reading, the melody model)
     config = JobConfig(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                        guidance_scale=args.guidance, seed=args.seed, weights_dtype=args.weights_dtype,
-                       segment_bars=args.segment_bars, chord_penalty=args.chord_penalty)
+                       segment_bars=args.segment_bars, chord_penalty=args.chord_penalty,
+                       repeat_parts=not args.no_repeat_parts)
     score = read_score(args.input)  # MIDI, or MusicXML such as a lead sheet with its chord symbols
     check_playable(score, str(args.input))  # before the model loads, naming the file
     if getattr(args, "chords", None) is not None:  # convert and accompany

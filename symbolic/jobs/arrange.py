@@ -263,6 +263,7 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     """
     from symbolic.analysis.parts import doubling_share, triplet_share, SWING_SHARE
     from symbolic.jobs.plan import BarPlan, Plan, generate_planned
+    from symbolic.jobs.repeats import copy_repeats, cut_restrikes, describe_repeats, plan_repeat_sources
     from symbolic.jobs.rules import ChordBias, DoublingLimit, part_rules, playable_range, straight_grid
     from symbolic.sampling.session import style_weights
 
@@ -304,15 +305,24 @@ def _write_parts(model, tokenizer: EventTokenizer, score: Score, given: list[int
     steps_per_beat = tokenizer.config.steps_per_beat
     rules.append(DoublingLimit(tokenizer.vocab, MAX_DOUBLING_SHARE, DOUBLING_WINDOW_BEATS * steps_per_beat,
                                horizon_steps=steps_per_beat))
+    repeating = config.repeat_parts and texture.repeat_parts
+    repeats = plan_repeat_sources(tokenizer.vocab, plan, chords) if repeating else {}
     ids = generate_planned(model, tokenizer, plan, config.generation(), rules,
                            style_weights=style_weights(tokenizer.vocab.styles, weights),
                            max_part_tokens=config.max_part_tokens, progress=progress, on_bar=on_bar,
-                           segment_bars=config.segment_bars, warmup_bars=config.warmup_bars)
+                           segment_bars=config.segment_bars, warmup_bars=config.warmup_bars, repeats=repeats)
+    if repeating:
+        ids = copy_repeats(tokenizer.vocab, ids, repeats, free)  # the repeats of bars another segment kept
+        decisions.append(f"repeats: {len(repeats)} of {len(plan.bars)} bars repeat an earlier passage of the melody "
+                         "and play the new parts written there"
+                         + (f" (bars {describe_repeats(repeats)})" if repeats else ""))
     decoded = tokenizer.decode(ids)
     end = score.end_ticks  # the song's length: new notes stop where it ends
     parts = [[n._replace(duration_ticks=min(n.duration_ticks, end - n.onset_ticks))
               for n in _rescale(decoded.tracks[slot].notes, decoded.ticks_per_beat, score.ticks_per_beat)
               if n.onset_ticks < end] for slot in free]
+    if repeating:
+        parts = [cut_restrikes(notes) for notes in parts]  # a copied bar against the bars around it
     pitched = [notes for i, notes in zip(given, kept) if not score.tracks[i].is_drum]
     decisions.append("doubling: the new parts sound a kept part's pitch class for "
                      + ", ".join(f"{doubling_share(notes, pitched):.0%}" for notes in parts)

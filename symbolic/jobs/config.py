@@ -63,6 +63,9 @@ class JobConfig:
             written notes thrown away), so its new parts enter in the song's key and groove; below
             ``segment_bars``.  8: with 4, new pop pianos played 38% more notes a bar over the 4 bars after a
             cut than one-piece outputs over the same bars, with 8 17% (12 songs, docs/results/job-speed.md).
+        repeat_parts: for a style that repeats its parts (``StyleTexture.repeat_parts``: pop), a bar whose melody
+            repeats an earlier passage gets the new parts written there (:mod:`symbolic.jobs.repeats`);
+            False: every bar is sampled afresh.
     """
 
     WEIGHTS_DTYPES: ClassVar[tuple[str, ...]] = WEIGHTS_DTYPES
@@ -80,6 +83,7 @@ class JobConfig:
     density_floor: float = 0.75
     segment_bars: int = 32
     warmup_bars: int = 8
+    repeat_parts: bool = True
 
     def __post_init__(self) -> None:
         for name in ("seed", "max_part_tokens", "segment_bars", "warmup_bars"):
@@ -90,6 +94,8 @@ class JobConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"{name}={value!r} must be a number")
+        if not isinstance(self.repeat_parts, bool):
+            raise ConfigError(f"repeat_parts={self.repeat_parts!r} must be True or False")
         check_weights_dtype(self.weights_dtype)
         check_segmenting(self.segment_bars, self.warmup_bars)
         if not 0 <= self.density_floor <= 1:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import torch
 from tqdm import tqdm
@@ -244,12 +244,14 @@ def _state_opening(vocab, plan: Plan, bar: int) -> list[int]:
 @torch.inference_mode()
 def _decode_segment(model, tokenizer, plan: Plan, config: GenerationConfig, rules: Sequence[PartRule],
                     style_weights: torch.Tensor, max_part_tokens: int, segment: Segment,
-                    state: GrammarState | None, before_bar: Callable[[int], None]) -> list[int]:
+                    state: GrammarState | None, before_bar: Callable[[int], None],
+                    repeats: Mapping[int, int] | None = None) -> list[int]:
     """The ids of ``segment``'s kept bars (the header too for the first segment), decoded by one session.
 
     ``model``: already in the number format of ``config.weights_dtype``.  ``state``: the grammar state before
     the segment's first bar (``None``: start from the header);
-    ``before_bar(index)`` is called before each kept bar."""
+    ``before_bar(index)`` is called before each kept bar.  ``repeats``: ``{bar: earlier bar}`` whose free parts
+    are fed again instead of sampled where this segment kept the earlier bar."""
     vocab = tokenizer.vocab
     for rule in rules:
         rule.start(plan)
@@ -277,6 +279,7 @@ def _decode_segment(model, tokenizer, plan: Plan, config: GenerationConfig, rule
         if state is None:
             state = GrammarState(vocab).advance_all(plan.header)
         kept_from = 0 if segment.start_bar == 0 else None
+        written_parts: dict[int, dict[int, list[int]]] = {}  # kept bar -> free slot -> its tokens, Track first
         for index in range(segment.warmup_bar, segment.stop_bar):
             bar = plan.bars[index]
             if index == segment.start_bar and kept_from is None:
@@ -289,12 +292,20 @@ def _decode_segment(model, tokenizer, plan: Plan, config: GenerationConfig, rule
             given_notes = {slot: part_notes(vocab, tokens) for slot, tokens in bar.parts if tokens is not None}
             for rule in rules:
                 rule.start_bar(index, given_notes)
+            source = (repeats or {}).get(index)
+            copied = written_parts.get(source) if source is not None and not plan.optional_free else None
+            written_parts[index] = {}
             for slot, tokens in bar.parts:
                 if tokens is not None:
                     given(tokens)
                     pending = None
                     continue
                 if any([rule.skip_part(slot, state.chunk) for rule in rules]):
+                    continue
+                if copied is not None:  # the earlier bar's part again, heard by the bars after it
+                    if slot in copied:
+                        _feed_part(vocab, copied[slot], state, session, rules)
+                        written_parts[index][slot] = copied[slot]
                     continue
                 track_id = vocab.id_of(TokenType.TRACK, slot)
                 if plan.optional_free and slot not in plan.required_slots:
@@ -324,16 +335,40 @@ def _decode_segment(model, tokenizer, plan: Plan, config: GenerationConfig, rule
                         break
                 for rule in rules:
                     rule.end_part()
+                written_parts[index][slot] = [track_id] + written
+            if index < segment.start_bar:
+                del written_parts[index]  # a warm-up bar: the segment before keeps its own
     kept = session.sequences[0][kept_from:]
     if segment.warmup_bar == segment.start_bar > 0:  # no warm-up: the bar's own opening, as planned
         kept = list(plan.bars[segment.start_bar].opening) + kept[len(_state_opening(vocab, plan, segment.start_bar)):]
     return kept
 
 
+def _feed_part(vocab, tokens: Sequence[int], state: GrammarState, session, rules: Sequence[PartRule]) -> None:
+    """Feed a free part's ``tokens`` (its ``Track`` token first) as if sampled: the grammar walks them and
+    the rules see the part start, each note written and the part end."""
+    state.advance(tokens[0])
+    session.feed([[tokens[0]]])
+    for rule in rules:
+        rule.start_part(vocab.values[tokens[0]], state.chunk)
+    written: list[int] = []
+    for token in tokens[1:]:
+        state.advance(token)
+        session.feed([[token]])
+        written.append(token)
+        if vocab.types[token] == TokenType.DURATION:
+            note = part_notes(vocab, written)[-1]
+            for rule in rules:
+                rule.wrote(note)
+    for rule in rules:
+        rule.end_part()
+
+
 def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig, rules: Sequence[PartRule] = (),
                      style_weights: torch.Tensor | None = None, max_part_tokens: int = 256,
                      progress: bool = False, on_bar: Callable[[int, int], None] | None = None,
-                     segment_bars: int = 0, warmup_bars: int = 8) -> list[int]:
+                     segment_bars: int = 0, warmup_bars: int = 8,
+                     repeats: Mapping[int, int] | None = None) -> list[int]:
     """Ids of the whole planned sequence, the free parts sampled, ending with EOS.
 
     A long plan is cut into segments (:func:`plan_segments`, with ``segment_bars`` and ``warmup_bars``;
@@ -361,6 +396,10 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig, rul
             always called in this process, also for the bars of segments decoded by worker processes.
         segment_bars: bars of the shortest segment a plan is cut into; 0: never cut.
         warmup_bars: bars a segment after the first decodes before its own, whose notes are thrown away.
+        repeats: ``{bar: earlier bar}`` (:func:`symbolic.jobs.repeats.plan_repeat_sources`): where the
+            segment decoding a bar kept the earlier bar too, the bar's free parts are the earlier bar's
+            tokens, fed instead of sampled, so the bars after hear them (a repeat of a bar another segment
+            kept is left to :func:`symbolic.jobs.repeats.copy_repeats`, after decoding); ``None``: none.
 
     Raises:
         TokenizationError: the plan breaks the token grammar.
@@ -396,7 +435,7 @@ def generate_planned(model, tokenizer, plan: Plan, config: GenerationConfig, rul
     def run(k: int, before_bar: Callable[[int], None]) -> list[int]:
         return _decode_segment(decoder, tokenizer, plan, config, rules if k == 0 else copy.deepcopy(fresh),
                                style_weights, max_part_tokens, segments[k],
-                               states[segments[k].warmup_bar].copy() if k else None, before_bar)
+                               states[segments[k].warmup_bar].copy() if k else None, before_bar, repeats)
 
     workers = side_by_side(len(segments)) if _can_fork() else 1
     try:

@@ -63,6 +63,8 @@ class StyleTexture:
         chord_penalty: nats taken from the logit of a new part's pitch outside the chord the given
             parts imply at its position (:mod:`symbolic.analysis.harmony`, one triad a half bar;
             :class:`~symbolic.jobs.rules.ChordBias`); 0: the parts pick their notes from the key alone.
+        repeat_parts: where the melody repeats an earlier passage, the new parts play what they played
+            there (:mod:`symbolic.jobs.repeats`; ``JobConfig.repeat_parts`` turns it off for a job).
     """
 
     lead_program: int
@@ -80,6 +82,7 @@ class StyleTexture:
     part_onsets_per_beat: float | None = None
     part_longest_beats: float | None = None
     chord_penalty: float = 0.0
+    repeat_parts: bool = False
 
     def __post_init__(self) -> None:
         for program in (self.lead_program, *self.part_programs, *self.corpus_programs):

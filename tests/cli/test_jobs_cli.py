@@ -321,3 +321,29 @@ def test_the_chart_start_bar_reaches_the_job_and_is_checked(tune, tmp_path, caps
                  "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "start bar 0: bars are numbered from 1" in err and "Traceback" not in err
+
+
+def test_a_pop_piano_plays_a_repeated_tune_again_unless_told_not_to(tmp_path, capsys):
+    # the waltz twice, each time through 14 bars (40 beats and two of rest): bar k + 14 repeats bar k
+    tpb, bar = 240, 3 * 240
+    notes, tick = [], tpb
+    for _ in range(2):
+        for pitch, beats in WALTZ:
+            notes.append(Note(tick, beats * tpb - tpb // 8, pitch, 76))
+            tick += beats * tpb
+        tick += 2 * tpb
+    song = Score(ticks_per_beat=tpb, tracks=[Track(program=73, notes=notes)], tempos=[TempoChange(0, 500_000)],
+                 time_signatures=[TimeSignature(0, 3, 4)])
+    path, out = write_midi(song, tmp_path / "twice.mid"), tmp_path / "pop.mid"
+    assert main(["accompany", str(path), "--style", "pop", "--out", str(out)]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("repeats: "))
+    assert int(line.split()[1]) >= 12 and "from 1-" in line, line  # the second time takes the first's piano
+    piano = read_midi(out).tracks[-1]
+
+    def played(first_bar: int) -> set:
+        return {(n.onset_ticks - first_bar * bar, n.pitch) for n in piano.notes
+                if first_bar * bar <= n.onset_ticks < (first_bar + 4) * bar}
+
+    assert played(1) and played(15) == played(1)  # bars 2-5 again as bars 16-19
+    assert main(["accompany", str(path), "--style", "pop", "--no-repeat-parts", "--out", str(out)]) == 0
+    assert not any(line.startswith("repeats: ") for line in capsys.readouterr().out.splitlines())

@@ -89,6 +89,23 @@ def test_free_parts_are_written_and_rules_follow_the_loop(tokenizer):
     assert recorder.events.count(("end", 1)) == 4
 
 
+def test_a_repeated_bar_is_fed_the_earlier_bar_s_free_part_and_the_rules_hear_it(tokenizer):
+    vocab = tokenizer.vocab
+    plan = plan_of(tokenizer, quartet(), free={1})
+    model = tiny_gpt(tokenizer)
+    recorder = Recorder()
+    ids = generate_planned(model, tokenizer, plan, CONFIG, rules=[recorder], max_part_tokens=8, repeats={2: 0, 3: 1})
+    _, bars = split_bars(vocab, ids)
+    assert bars[2][1][1] == bars[0][1][1] and bars[3][1][1] == bars[1][1][1]  # fed, not sampled
+    assert bars[0][1][1] != bars[1][1][1]  # the bars sampled differ (else the test shows nothing)
+    for k, (_, parts) in enumerate(bars):
+        assert parts[0] == list(plan.bars[k].parts[0][1])  # the given parts as planned
+    notes = sum(vocab.types[t] == TokenType.DURATION for _, parts in bars for t in parts[1])
+    assert recorder.events.count(("note", 1)) == notes and recorder.events.count(("end", 1)) == 4
+    free = generate_planned(model, tokenizer, plan, CONFIG, max_part_tokens=8)
+    assert split_bars(vocab, free)[1][2][1][1] != bars[0][1][1]  # without repeats bar 2 is sampled
+
+
 def test_plan_settings_are_checked(tokenizer):
     model = tiny_gpt(tokenizer)
     with pytest.raises(ConfigError, match="max_part_tokens"):
