@@ -52,6 +52,8 @@ __all__ = [
     "song_position",
     "note_features",
     "skyline_mask",
+    "repeat_matches",
+    "repeat_consistent_probabilities",
     "melody_probabilities",
     "mask_from_probabilities",
     "melody_mask",
@@ -646,11 +648,20 @@ class MelodyExtractor:
 class MelodyEnsembleConfig:
     """An ensemble of extractors stored in one folder: ``members`` names the sub-folders, each an extractor of
     its own (:func:`save_melody_extractor`); their P(melody) is averaged and a note is melody when the average
-    exceeds ``threshold`` (at most one per onset); ``min_skyline_share`` as in :class:`MelodyExtractorConfig`."""
+    exceeds ``threshold`` (at most one per onset); ``min_skyline_share`` as in :class:`MelodyExtractorConfig`.
+
+    With ``repeat_window_beats`` > 0, the averaged P(melody) is then made consistent across the song's repeats
+    (:func:`repeat_consistent_probabilities`): the notes are cut into windows of that many beats, windows whose
+    (onset in window, pitch) sets have a Jaccard similarity of at least ``repeat_min_similarity`` are paired, and
+    each note's probability becomes the mean over itself and the notes it matches exactly in paired windows,
+    each weighted by its windows' similarity.  0 (the default, and what folders written before it hold) turns it
+    off."""
 
     members: tuple[str, ...]
     threshold: float = 0.5
     min_skyline_share: float = 0.25
+    repeat_window_beats: float = 0.0
+    repeat_min_similarity: float = 0.4
 
     def __post_init__(self) -> None:
         if len(self.members) < 2 or len(set(self.members)) != len(self.members):
@@ -661,6 +672,12 @@ class MelodyEnsembleConfig:
             raise ConfigError(f"melody ensemble threshold must lie in (0, 1), got {self.threshold}")
         if not 0.0 <= self.min_skyline_share < 1.0:
             raise ConfigError(f"melody ensemble min_skyline_share must lie in [0, 1), got {self.min_skyline_share}")
+        if not 0.0 <= self.repeat_window_beats <= 64.0:
+            raise ConfigError(f"melody ensemble repeat_window_beats must lie in [0, 64] (0: off), "
+                              f"got {self.repeat_window_beats}")
+        if not 0.0 < self.repeat_min_similarity <= 1.0:
+            raise ConfigError(f"melody ensemble repeat_min_similarity must lie in (0, 1], "
+                              f"got {self.repeat_min_similarity}")
 
 
 class MelodyEnsemble:
@@ -782,10 +799,85 @@ def refiner_inputs(features: np.ndarray, notes: np.ndarray, probabilities: np.nd
     return np.concatenate([features, logit, line_statistics(notes, p)], axis=1).astype(np.float32)
 
 
+def repeat_matches(notes: np.ndarray, ticks_per_beat: int, window_beats: float, min_similarity: float,
+                   min_notes: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Notes that recur in another repeat of the same passage: pairs ``(i, j, similarity)``.
+
+    ``notes`` int ``(n, 4)`` rows ``(onset, duration, pitch, velocity)`` in canonical order (:func:`note_order`).
+    The song is cut into windows of ``window_beats`` beats from tick 0; a window's fingerprint is the set of its
+    notes' (onset within the window in ticks, pitch).  Two windows that do not overlap are paired when both hold at
+    least ``min_notes`` such keys and their Jaccard similarity (shared keys over all keys) is at least
+    ``min_similarity``; in a pair, the notes with the same key are matched (of notes sharing a key in one window,
+    the first).  Returns int64 ``(m,)``, int64 ``(m,)`` (note indices, ``i`` in the earlier window) and float
+    ``(m,)`` (the windows' similarity, in (0, 1]); three empty arrays when nothing matches.
+    """
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+    if len(notes) == 0 or window_beats <= 0:
+        return empty
+    width = max(1, int(round(window_beats * ticks_per_beat)))
+    onsets, pitches = notes[:, 0].astype(np.int64), notes[:, 2].astype(np.int64)
+    window = onsets // width
+    key = (onsets - window * width) * 128 + pitches
+    # one note per (window, key): the first in canonical order
+    _, first = np.unique(np.stack([window, key], axis=1), axis=0, return_index=True)
+    window, key, note = window[first], key[first], first.astype(np.int64)
+    windows, window_index = np.unique(window, return_inverse=True)
+    sizes = np.bincount(window_index, minlength=len(windows))
+    keys, key_index, key_count = np.unique(key, return_inverse=True, return_counts=True)
+    shared = key_count[key_index] >= 2  # only keys met in two windows or more can be matched
+    window_index, key_index, note = window_index[shared], key_index[shared], note[shared]
+    if len(note) == 0:
+        return empty
+    _, key_index = np.unique(key_index, return_inverse=True)
+    present = np.zeros((len(windows), int(key_index.max()) + 1), dtype=np.float32)
+    present[window_index, key_index] = 1.0
+    note_at = np.full(present.shape, -1, dtype=np.int32)
+    note_at[window_index, key_index] = note
+    common = present @ present.T  # shared keys of every two windows
+    union = sizes[:, None] + sizes[None, :] - common
+    similarity = np.where(union > 0, common / np.maximum(union, 1), 0.0)
+    big = sizes >= min_notes
+    a, b = np.nonzero(np.triu((similarity >= min_similarity) & big[:, None] & big[None, :], k=1))
+    if len(a) == 0:
+        return empty
+    i_out, j_out, s_out = [], [], []
+    for start in range(0, len(a), 256):  # pairs of windows in blocks: memory stays (256, keys)
+        pa, pb = a[start:start + 256], b[start:start + 256]
+        both = (note_at[pa] >= 0) & (note_at[pb] >= 0)
+        rows, cols = np.nonzero(both)
+        i_out.append(note_at[pa[rows], cols])
+        j_out.append(note_at[pb[rows], cols])
+        s_out.append(similarity[pa[rows], pb[rows]])
+    return (np.concatenate(i_out).astype(np.int64), np.concatenate(j_out).astype(np.int64),
+            np.concatenate(s_out).astype(np.float64))
+
+
+def repeat_consistent_probabilities(notes: np.ndarray, probabilities: np.ndarray, ticks_per_beat: int,
+                                    window_beats: float = 4.0, min_similarity: float = 0.4) -> np.ndarray:
+    """P(melody) made consistent across the song's repeats: each note's probability becomes the weighted mean
+    of its own (weight 1) and those of the notes it matches in repeated windows (:func:`repeat_matches`, each
+    weighted by its windows' similarity).
+
+    Pop songs repeat (verse, chorus), and a note sung in one chorus is sung in the next: averaging over the
+    repeats evens out calls the network makes inconsistently.  ``notes`` int ``(n, 4)`` in canonical order,
+    ``probabilities`` float ``(n,)`` in the same order; returns float ``(n,)``, the input unchanged where a note
+    matches nothing.
+    """
+    p = np.asarray(probabilities, dtype=np.float64)
+    i, j, similarity = repeat_matches(notes, ticks_per_beat, window_beats, min_similarity)
+    total, weight = p.copy(), np.ones(len(p))
+    np.add.at(total, i, similarity * p[j])
+    np.add.at(weight, i, similarity)
+    np.add.at(total, j, similarity * p[i])
+    np.add.at(weight, j, similarity)
+    return total / weight
+
+
 def melody_probabilities(notes: Sequence[Note], ticks_per_beat: int,
                          extractor: MelodyExtractor | MelodyEnsemble | None = None) -> np.ndarray:
     """P(melody) of each note, float ``(n,)`` in the order of ``notes`` (``extractor`` defaults to the shipped one;
-    with a refiner, the refiner's probabilities; of an ensemble, the mean of its members')."""
+    with a refiner, the refiner's probabilities; of an ensemble, the mean of its members', made consistent across
+    the song's repeats when its ``repeat_window_beats`` is set: :func:`repeat_consistent_probabilities`)."""
     out = np.zeros(len(notes))
     if not notes:
         return out
@@ -804,7 +896,12 @@ def melody_probabilities(notes: Sequence[Note], ticks_per_beat: int,
                 arr = np.asarray(notes, dtype=np.int64).reshape(-1, 4)[order]
                 probabilities = member.refiner.probabilities(refiner_inputs(features[window], arr, probabilities))
             total += probabilities
-    out[order] = total / len(members)
+    mean = total / len(members)
+    if isinstance(extractor, MelodyEnsemble) and extractor.config.repeat_window_beats > 0:
+        arr = np.asarray(notes, dtype=np.int64).reshape(-1, 4)[order]
+        mean = repeat_consistent_probabilities(arr, mean, ticks_per_beat, extractor.config.repeat_window_beats,
+                                               extractor.config.repeat_min_similarity)
+    out[order] = mean
     return out
 
 

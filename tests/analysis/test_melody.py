@@ -547,3 +547,87 @@ def test_an_ensemble_folder_averages_its_members(tmp_path) -> None:
                 {"members": ("a", "b"), "threshold": 0.0}, {"members": ("a", "b"), "min_skyline_share": 1.0}):
         with pytest.raises(ConfigError, match="ensemble"):
             m.MelodyEnsembleConfig(**bad)
+
+
+# two identical 4-beat bars (0 and 2), a different bar between them (1), and bar 3 like bar 0 but with one note
+# changed: melody notes on the beats over a held chord
+BAR = [(0, 72), (480, 74), (960, 76), (1440, 74), (0, 48), (0, 55)]
+REPEATS = ([Note(o, 480, p, 90) for o, p in BAR]
+           + [Note(1920 + o, 480, p + 1, 90) for o, p in BAR]
+           + [Note(3840 + o, 480, p, 90) for o, p in BAR]
+           + [Note(5760 + o, 480, p if o != 960 else 79, 90) for o, p in BAR])
+
+
+def test_repeat_matches_pair_similar_windows_and_their_shared_notes() -> None:
+    arr = np.asarray(REPEATS, dtype=np.int64)[m.note_order(REPEATS)]
+    i, j, similarity = m.repeat_matches(arr, TPB, window_beats=4.0, min_similarity=0.6)
+    pairs = {(int(a), int(b)): float(s) for a, b, s in zip(i, j, similarity)}
+    bar = arr[:, 0] // 1920
+    key = lambda k: (int(arr[k, 0] % 1920), int(arr[k, 2]))  # noqa: E731
+    # bars 0 and 2 share all 6 notes (similarity 1); bar 3 shares 5 of 7 keys with each of them; bar 1 nothing
+    assert {(int(bar[a]), int(bar[b])) for a, b in pairs} == {(0, 2), (0, 3), (2, 3)}
+    assert all(key(a) == key(b) and bar[a] < bar[b] for a, b in pairs)
+    assert sum(1 for a, b in pairs if (bar[a], bar[b]) == (0, 2)) == 6
+    assert sum(1 for a, b in pairs if (bar[a], bar[b]) == (0, 3)) == 5
+    for (a, b), s in pairs.items():
+        assert s == pytest.approx(1.0 if (bar[a], bar[b]) == (0, 2) else 5 / 7)
+    # a stricter similarity keeps bars 0 and 2 only; windows of 2 beats are matched on their own grid
+    i, j, _ = m.repeat_matches(arr, TPB, window_beats=4.0, min_similarity=0.8)
+    assert {(int(bar[a]), int(bar[b])) for a, b in zip(i, j)} == {(0, 2)}
+    i, j, _ = m.repeat_matches(arr, TPB, window_beats=2.0, min_similarity=0.6)
+    assert all(arr[a, 0] % 960 == arr[b, 0] % 960 and arr[a, 2] == arr[b, 2] for a, b in zip(i, j))
+    assert len(i) > 0
+    # windows of fewer than min_notes keys are not paired; nothing in, nothing out
+    assert len(m.repeat_matches(arr, TPB, 4.0, 0.6, min_notes=7)[0]) == 0
+    assert all(len(x) == 0 for x in m.repeat_matches(np.zeros((0, 4), dtype=np.int64), TPB, 4.0, 0.4))
+
+
+def test_repeat_consistent_probabilities_average_a_note_over_its_repeats() -> None:
+    arr = np.asarray(REPEATS, dtype=np.int64)[m.note_order(REPEATS)]
+    rng = np.random.default_rng(3)
+    p = rng.random(len(arr))
+    got = m.repeat_consistent_probabilities(arr, p, TPB, window_beats=4.0, min_similarity=0.6)
+    bar = arr[:, 0] // 1920
+    where = {(int(bar[k]), int(arr[k, 0] % 1920), int(arr[k, 2])): k for k in range(len(arr))}
+    for k in range(len(arr)):
+        b, key = int(bar[k]), (int(arr[k, 0] % 1920), int(arr[k, 2]))
+        mates = [(where[(other, *key)], 1.0 if {b, other} == {0, 2} else 5 / 7)
+                 for other in (0, 2, 3) if b in (0, 2, 3) and other != b and (other, *key) in where]
+        expected = (p[k] + sum(s * p[q] for q, s in mates)) / (1 + sum(s for _, s in mates))
+        assert got[k] == pytest.approx(expected), (k, mates)
+    assert np.array_equal(got[bar == 1], p[bar == 1])  # bar 1 repeats nothing: unchanged
+    # the 79 of bar 3 has no repeat; the bar's 76 slot of bars 0 and 2 sees only bar 0 and 2
+    assert got[where[(3, 960, 79)]] == p[where[(3, 960, 79)]]
+
+
+def test_an_ensemble_with_repeat_consistency_saves_loads_and_applies_it(tmp_path) -> None:
+    one = m.MelodyExtractorConfig(channels=4, kernel_size=3, dilations=(1,))
+    two = m.MelodyExtractorConfig(channels=5, kernel_size=3, dilations=(1, 2))
+    for name, (config, seed) in {"a": (one, 7), "b": (two, 8)}.items():
+        m.save_melody_extractor(tmp_path / name, config, tiny_weights(config, seed), {})
+    config = m.MelodyEnsembleConfig(members=("a", "b"), threshold=0.45, repeat_window_beats=4.0,
+                                    repeat_min_similarity=0.6)
+    m.save_melody_ensemble(tmp_path, config, {})
+    m.load_melody_extractor.cache_clear()
+    ensemble = m.load_melody_extractor(tmp_path)
+    assert ensemble.config == config
+    plain = m.MelodyEnsemble(replace(config, repeat_window_beats=0.0), ensemble.members)
+    order = m.note_order(REPEATS)
+    arr = np.asarray(REPEATS, dtype=np.int64)[order]
+    before = m.melody_probabilities(REPEATS, TPB, plain)
+    after = m.melody_probabilities(REPEATS, TPB, ensemble)
+    expected = np.zeros(len(REPEATS))
+    expected[order] = m.repeat_consistent_probabilities(arr, before[order], TPB, 4.0, 0.6)
+    np.testing.assert_allclose(after, expected, atol=1e-9)
+    assert np.abs(after - before).max() > 0.01  # it changed something
+    # an ensemble folder written before the setting existed: off
+    meta = (tmp_path / "meta.json").read_text()
+    (tmp_path / "meta.json").write_text(meta.replace('"repeat_window_beats": 4.0,', '').replace(
+        '"repeat_min_similarity": 0.6', '"repeat_min_similarity": 0.4'))
+    m.load_melody_extractor.cache_clear()
+    assert m.load_melody_extractor(tmp_path).config.repeat_window_beats == 0.0
+    m.load_melody_extractor.cache_clear()
+    for bad in ({"repeat_window_beats": -1.0}, {"repeat_window_beats": 100.0}, {"repeat_min_similarity": 0.0},
+                {"repeat_min_similarity": 1.5}):
+        with pytest.raises(ConfigError, match="repeat"):
+            m.MelodyEnsembleConfig(members=("a", "b"), **bad)
