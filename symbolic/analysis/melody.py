@@ -651,17 +651,18 @@ class MelodyEnsembleConfig:
     exceeds ``threshold`` (at most one per onset); ``min_skyline_share`` as in :class:`MelodyExtractorConfig`.
 
     With ``repeat_window_beats`` > 0, the averaged P(melody) is then made consistent across the song's repeats
-    (:func:`repeat_consistent_probabilities`): the notes are cut into windows of that many beats, windows whose
-    (onset in window, pitch) sets have a Jaccard similarity of at least ``repeat_min_similarity`` are paired, and
-    each note's probability becomes the mean over itself and the notes it matches exactly in paired windows,
-    each weighted by its windows' similarity.  0 (the default, and what folders written before it hold) turns it
-    off."""
+    (:func:`repeat_consistent_probabilities`): the candidate notes (P(melody) at least ``repeat_min_probability``)
+    are cut into windows of that many beats, windows whose (onset in window, pitch) sets have a Jaccard similarity
+    of at least ``repeat_min_similarity`` are paired, and each candidate's probability becomes the mean over
+    itself and the notes it matches exactly in paired windows, each weighted by its windows' similarity.  0 (the
+    default, and what folders written before it hold) turns it off."""
 
     members: tuple[str, ...]
     threshold: float = 0.5
     min_skyline_share: float = 0.25
     repeat_window_beats: float = 0.0
-    repeat_min_similarity: float = 0.4
+    repeat_min_similarity: float = 0.3
+    repeat_min_probability: float = 0.05
 
     def __post_init__(self) -> None:
         if len(self.members) < 2 or len(set(self.members)) != len(self.members):
@@ -678,6 +679,9 @@ class MelodyEnsembleConfig:
         if not 0.0 < self.repeat_min_similarity <= 1.0:
             raise ConfigError(f"melody ensemble repeat_min_similarity must lie in (0, 1], "
                               f"got {self.repeat_min_similarity}")
+        if not 0.0 <= self.repeat_min_probability < 1.0:
+            raise ConfigError(f"melody ensemble repeat_min_probability must lie in [0, 1), "
+                              f"got {self.repeat_min_probability}")
 
 
 class MelodyEnsemble:
@@ -800,7 +804,7 @@ def refiner_inputs(features: np.ndarray, notes: np.ndarray, probabilities: np.nd
 
 
 def repeat_matches(notes: np.ndarray, ticks_per_beat: int, window_beats: float, min_similarity: float,
-                   min_notes: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   min_notes: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Notes that recur in another repeat of the same passage: pairs ``(i, j, similarity)``.
 
     ``notes`` int ``(n, 4)`` rows ``(onset, duration, pitch, velocity)`` in canonical order (:func:`note_order`).
@@ -853,18 +857,24 @@ def repeat_matches(notes: np.ndarray, ticks_per_beat: int, window_beats: float, 
 
 
 def repeat_consistent_probabilities(notes: np.ndarray, probabilities: np.ndarray, ticks_per_beat: int,
-                                    window_beats: float = 4.0, min_similarity: float = 0.4) -> np.ndarray:
-    """P(melody) made consistent across the song's repeats: each note's probability becomes the weighted mean
-    of its own (weight 1) and those of the notes it matches in repeated windows (:func:`repeat_matches`, each
-    weighted by its windows' similarity).
+                                    window_beats: float = 4.0, min_similarity: float = 0.3,
+                                    min_probability: float = 0.05) -> np.ndarray:
+    """P(melody) made consistent across the song's repeats.
 
-    Pop songs repeat (verse, chorus), and a note sung in one chorus is sung in the next: averaging over the
-    repeats evens out calls the network makes inconsistently.  ``notes`` int ``(n, 4)`` in canonical order,
-    ``probabilities`` float ``(n,)`` in the same order; returns float ``(n,)``, the input unchanged where a note
-    matches nothing.
+    The candidates, notes whose probability is at least ``min_probability``, are matched with their repeats
+    (:func:`repeat_matches` over the candidates alone, so that windows are paired by the line they carry, not by
+    an accompaniment pattern that recurs under different tunes); each candidate's probability becomes the
+    weighted mean of its own (weight 1) and those of the candidates it matches (each weighted by its windows'
+    similarity).  Pop songs repeat (verse, chorus), and a note sung in one chorus is sung in the next: averaging
+    over the repeats evens out calls the network makes inconsistently.
+
+    ``notes`` int ``(n, 4)`` in canonical order, ``probabilities`` float ``(n,)`` in the same order; returns float
+    ``(n,)``, the input unchanged where a note matches nothing.
     """
     p = np.asarray(probabilities, dtype=np.float64)
-    i, j, similarity = repeat_matches(notes, ticks_per_beat, window_beats, min_similarity)
+    candidates = np.flatnonzero(p >= min_probability)
+    i, j, similarity = repeat_matches(np.asarray(notes)[candidates], ticks_per_beat, window_beats, min_similarity)
+    i, j = candidates[i], candidates[j]
     total, weight = p.copy(), np.ones(len(p))
     np.add.at(total, i, similarity * p[j])
     np.add.at(weight, i, similarity)
@@ -899,8 +909,9 @@ def melody_probabilities(notes: Sequence[Note], ticks_per_beat: int,
     mean = total / len(members)
     if isinstance(extractor, MelodyEnsemble) and extractor.config.repeat_window_beats > 0:
         arr = np.asarray(notes, dtype=np.int64).reshape(-1, 4)[order]
-        mean = repeat_consistent_probabilities(arr, mean, ticks_per_beat, extractor.config.repeat_window_beats,
-                                               extractor.config.repeat_min_similarity)
+        config = extractor.config
+        mean = repeat_consistent_probabilities(arr, mean, ticks_per_beat, config.repeat_window_beats,
+                                               config.repeat_min_similarity, config.repeat_min_probability)
     out[order] = mean
     return out
 

@@ -585,8 +585,8 @@ def test_repeat_matches_pair_similar_windows_and_their_shared_notes() -> None:
 def test_repeat_consistent_probabilities_average_a_note_over_its_repeats() -> None:
     arr = np.asarray(REPEATS, dtype=np.int64)[m.note_order(REPEATS)]
     rng = np.random.default_rng(3)
-    p = rng.random(len(arr))
-    got = m.repeat_consistent_probabilities(arr, p, TPB, window_beats=4.0, min_similarity=0.6)
+    p = 0.1 + 0.9 * rng.random(len(arr))
+    got = m.repeat_consistent_probabilities(arr, p, TPB, window_beats=4.0, min_similarity=0.6, min_probability=0.05)
     bar = arr[:, 0] // 1920
     where = {(int(bar[k]), int(arr[k, 0] % 1920), int(arr[k, 2])): k for k in range(len(arr))}
     for k in range(len(arr)):
@@ -598,6 +598,16 @@ def test_repeat_consistent_probabilities_average_a_note_over_its_repeats() -> No
     assert np.array_equal(got[bar == 1], p[bar == 1])  # bar 1 repeats nothing: unchanged
     # the 79 of bar 3 has no repeat; the bar's 76 slot of bars 0 and 2 sees only bar 0 and 2
     assert got[where[(3, 960, 79)]] == p[where[(3, 960, 79)]]
+    # notes below the candidate floor are left out: with bar 2's chord under it, that chord is unchanged and
+    # bar 0's chord is matched with bar 3's alone (bars 0 and 2 share 4 of 6 candidate keys, still paired;
+    # bars 0 and 3, 5 of 7)
+    low = p.copy()
+    chord_2 = (bar == 2) & (arr[:, 2] < 60)
+    low[chord_2] = 0.01
+    got = m.repeat_consistent_probabilities(arr, low, TPB, window_beats=4.0, min_similarity=0.6, min_probability=0.05)
+    assert np.array_equal(got[chord_2], low[chord_2])
+    chord_0 = where[(0, 0, 48)]
+    assert got[chord_0] == pytest.approx((low[chord_0] + 5 / 7 * low[where[(3, 0, 48)]]) / (1 + 5 / 7))
 
 
 def test_an_ensemble_with_repeat_consistency_saves_loads_and_applies_it(tmp_path) -> None:
@@ -606,7 +616,7 @@ def test_an_ensemble_with_repeat_consistency_saves_loads_and_applies_it(tmp_path
     for name, (config, seed) in {"a": (one, 7), "b": (two, 8)}.items():
         m.save_melody_extractor(tmp_path / name, config, tiny_weights(config, seed), {})
     config = m.MelodyEnsembleConfig(members=("a", "b"), threshold=0.45, repeat_window_beats=4.0,
-                                    repeat_min_similarity=0.6)
+                                    repeat_min_similarity=0.6, repeat_min_probability=0.42)
     m.save_melody_ensemble(tmp_path, config, {})
     m.load_melody_extractor.cache_clear()
     ensemble = m.load_melody_extractor(tmp_path)
@@ -617,9 +627,12 @@ def test_an_ensemble_with_repeat_consistency_saves_loads_and_applies_it(tmp_path
     before = m.melody_probabilities(REPEATS, TPB, plain)
     after = m.melody_probabilities(REPEATS, TPB, ensemble)
     expected = np.zeros(len(REPEATS))
-    expected[order] = m.repeat_consistent_probabilities(arr, before[order], TPB, 4.0, 0.6)
+    assert (before < 0.42).sum() >= 4 and (before >= 0.42).sum() >= 4  # the candidate floor matters
+    expected[order] = m.repeat_consistent_probabilities(arr, before[order], TPB, 4.0, 0.6, 0.42)
     np.testing.assert_allclose(after, expected, atol=1e-9)
     assert np.abs(after - before).max() > 0.01  # it changed something
+    everything = m.repeat_consistent_probabilities(arr, before[order], TPB, 4.0, 0.6, 0.0)
+    assert np.abs(everything - after[order]).max() > 0.01  # and the floor changed what
     # an ensemble folder written before the setting existed: off
     meta = (tmp_path / "meta.json").read_text()
     (tmp_path / "meta.json").write_text(meta.replace('"repeat_window_beats": 4.0,', '').replace(
@@ -628,6 +641,6 @@ def test_an_ensemble_with_repeat_consistency_saves_loads_and_applies_it(tmp_path
     assert m.load_melody_extractor(tmp_path).config.repeat_window_beats == 0.0
     m.load_melody_extractor.cache_clear()
     for bad in ({"repeat_window_beats": -1.0}, {"repeat_window_beats": 100.0}, {"repeat_min_similarity": 0.0},
-                {"repeat_min_similarity": 1.5}):
+                {"repeat_min_similarity": 1.5}, {"repeat_min_probability": -0.1}, {"repeat_min_probability": 1.0}):
         with pytest.raises(ConfigError, match="repeat"):
             m.MelodyEnsembleConfig(members=("a", "b"), **bad)
