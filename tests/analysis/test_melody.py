@@ -644,3 +644,112 @@ def test_an_ensemble_with_repeat_consistency_saves_loads_and_applies_it(tmp_path
                 {"repeat_min_similarity": 1.5}, {"repeat_min_probability": -0.1}, {"repeat_min_probability": 1.0}):
         with pytest.raises(ConfigError, match="repeat"):
             m.MelodyEnsembleConfig(members=("a", "b"), **bad)
+
+
+def two_stumps() -> m.BoostedTrees:
+    """Tree 0 splits on column 0 at 0.5 (left leaf -1, right +1); tree 1 on column 2 at 0 (left 0.25, right -0.5)
+    and, on its right, on column 1 at 3 (left -0.5, right 2); baseline 0.1."""
+    return m.BoostedTrees({
+        "feature": np.array([0, 0, 0, 2, 0, 1, 0, 0]), "threshold": np.array([0.5, 0, 0, 0.0, 0, 3.0, 0, 0]),
+        "left": np.array([1, 0, 0, 4, 0, 6, 0, 0]), "right": np.array([2, 0, 0, 5, 0, 7, 0, 0]),
+        "value": np.array([0, -1.0, 1.0, 0, 0.25, 0, -0.5, 2.0]),
+        "is_leaf": np.array([0, 1, 1, 0, 1, 0, 1, 1], dtype=np.uint8), "roots": np.array([0, 3]),
+        "baseline": np.array([0.1])})
+
+
+def test_boosted_trees_sum_the_leaves_each_row_reaches(tmp_path) -> None:
+    trees = two_stumps()
+    x = np.array([[0.5, 9, 0.0], [0.6, 3, 1.0], [0.0, 4, 1.0], [1.0, 0, -1.0], [np.nan, 4, 2.0]])
+    leaves = np.array([-1 + 0.25, 1 - 0.5, -1 + 2, 1 + 0.25, -1 + 2])  # at most the threshold goes left; NaN as 0
+    np.testing.assert_allclose(trees.probabilities(x), 1 / (1 + np.exp(-(0.1 + leaves))), atol=1e-12)
+    assert trees.probabilities(np.zeros((0, 3))).shape == (0,)
+    m.save_boosted_trees(tmp_path / "t.safetensors", trees)
+    np.testing.assert_allclose(m.load_boosted_trees(tmp_path / "t.safetensors").probabilities(x),
+                               trees.probabilities(x))
+    with pytest.raises(DataError, match="stacker"):
+        m.load_boosted_trees(tmp_path / "none.safetensors")
+    broken = two_stumps().arrays()
+    broken["left"] = np.array([0, 0, 0, 4, 0, 6, 0, 0])  # the root is its own child: no way down
+    with pytest.raises(DataError, match="child"):
+        m.BoostedTrees(broken)
+
+
+def test_stack_features_read_the_members_the_repeats_the_onset_and_the_line() -> None:
+    arr = np.asarray(REPEATS, dtype=np.int64)[m.note_order(REPEATS)]
+    features = m.note_features(REPEATS, TPB)
+    rng = np.random.default_rng(5)
+    each = 0.1 + 0.9 * rng.random((2, len(arr)))
+    x = m.stack_features(arr, each, features, TPB, 4.0, 0.6, 0.05)
+    assert x.shape == (len(arr), len(m.STACK_FEATURE_NAMES)) == (len(arr), 11 + 33) and x.dtype == np.float32
+    col = {name: x[:, k].astype(float) for k, name in enumerate(m.STACK_FEATURE_NAMES)}
+    p = each.mean(axis=0)
+    np.testing.assert_allclose(col["p_mean"], p, atol=1e-6)
+    np.testing.assert_allclose(col["p_min"], each.min(axis=0), atol=1e-6)
+    np.testing.assert_allclose(col["p_max"], each.max(axis=0), atol=1e-6)
+    consistent = m.repeat_consistent_probabilities(arr, p, TPB, 4.0, 0.6, 0.05)
+    np.testing.assert_allclose(col["p_repeat_consistent"], consistent, atol=1e-6)
+    bar = arr[:, 0] // 1920
+    alone = (bar == 1) | (arr[:, 2] == 79)  # bar 1 and bar 3's 79 repeat nothing: no weight, own mean
+    assert np.all(col["repeat_weight"][alone] == 0) and np.all(col["repeat_weight"][~alone] > 0)
+    np.testing.assert_allclose(col["p_repeats"][alone], p[alone], atol=1e-6)
+    first = np.flatnonzero(arr[:, 0] == 0)  # the first onset: 72 over 55 and 48
+    best = consistent[first].max()
+    np.testing.assert_allclose(col["p_best_at_onset"][first], best, atol=1e-6)
+    for k in first:
+        others = [consistent[q] for q in first if q != k]
+        assert col["p_best_other_at_onset"][k] == pytest.approx(max(others), abs=1e-6)
+    onsets = np.unique(arr[:, 0])
+    tops = np.array([consistent[arr[:, 0] == t].max() for t in onsets])
+    k = int(np.flatnonzero(arr[:, 0] == 1920 + 960)[0])  # beat 7: onsets within 4 beats are beats 3 .. 11
+    near = np.abs(onsets - arr[k, 0]) <= 4 * TPB
+    assert col["line_within_4_beats"][k] == pytest.approx(tops[near].mean(), abs=1e-6)
+    np.testing.assert_allclose(x[:, 11:], features, atol=1e-6)
+    assert m.stack_features(arr[:0], each[:, :0], features[:0], TPB).shape == (0, 44)
+
+
+def test_an_ensemble_with_a_stacker_saves_loads_and_reads_it(tmp_path) -> None:
+    one = m.MelodyExtractorConfig(channels=4, kernel_size=3, dilations=(1,))
+    two = m.MelodyExtractorConfig(channels=5, kernel_size=3, dilations=(1, 2))
+    members = []
+    for name, (config, seed) in {"a": (one, 7), "b": (two, 8)}.items():
+        m.save_melody_extractor(tmp_path / name, config, tiny_weights(config, seed), {})
+        members.append(m.MelodyExtractor(config, tiny_weights(config, seed)))
+    config = m.MelodyEnsembleConfig(members=("a", "b"), threshold=0.5, repeat_window_beats=4.0, stacker=True)
+    with pytest.raises(DataError, match="stacker"):
+        m.save_melody_ensemble(tmp_path, config, {})
+    # a stacker that reads p_repeat_consistent (column 3) and the note's pitch feature (column 11)
+    trees = m.BoostedTrees({"feature": np.array([3, 0, 11, 0, 0]), "threshold": np.array([0.45, 0, 0.9, 0, 0]),
+                            "left": np.array([1, 0, 3, 0, 0]), "right": np.array([2, 0, 4, 0, 0]),
+                            "value": np.array([0, -3.0, 0, 1.0, 3.0]), "is_leaf": np.array([0, 1, 0, 1, 1]),
+                            "roots": np.array([0]), "baseline": np.array([0.0])})
+    m.save_boosted_trees(tmp_path / "stacker.safetensors", trees)
+    m.save_melody_ensemble(tmp_path, config, {"note": "stacked"})
+    m.load_melody_extractor.cache_clear()
+    ensemble = m.load_melody_extractor(tmp_path)
+    assert ensemble.config == config and ensemble.stacker is not None
+    order = m.note_order(REPEATS)
+    arr = np.asarray(REPEATS, dtype=np.int64)[order]
+    features = m.note_features(REPEATS, TPB)
+    each = np.array([member.probabilities(features) for member in members])
+    expected = np.zeros(len(REPEATS))
+    expected[order] = trees.probabilities(m.stack_features(arr, each, features, TPB, 4.0, 0.3, 0.05))
+    got = m.melody_probabilities(REPEATS, TPB, ensemble)
+    np.testing.assert_allclose(got, expected, atol=1e-9)
+    assert len(np.unique(np.round(got, 6))) >= 2  # the trees' leaves tell notes apart
+    expected_mask = m.mask_from_probabilities(REPEATS, got, 0.5)
+    if expected_mask.sum() < 0.25 * m.skyline_mask(REPEATS).sum():
+        expected_mask = m.skyline_mask(REPEATS)
+    assert m.melody_mask(REPEATS, TPB, ensemble).tolist() == expected_mask.tolist()
+    # its features must be this version's; a config and a stacker go together
+    meta = (tmp_path / "meta.json").read_text()
+    (tmp_path / "meta.json").write_text(meta.replace('"p_mean"', '"p_average"'))
+    m.load_melody_extractor.cache_clear()
+    with pytest.raises(DataError, match="stacker"):
+        m.load_melody_extractor(tmp_path)
+    m.load_melody_extractor.cache_clear()
+    with pytest.raises(DataError, match="stacker"):
+        m.MelodyEnsemble(config, members)
+    with pytest.raises(DataError, match="stacker"):
+        m.MelodyEnsemble(replace(config, stacker=False), members, trees)
+    with pytest.raises(ConfigError, match="repeat"):
+        m.MelodyEnsembleConfig(members=("a", "b"), stacker=True)
