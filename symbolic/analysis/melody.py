@@ -8,8 +8,10 @@ Two extractors share one interface, a boolean melody mask over the notes:
   (:func:`note_features`) read by dilated 1-D convolutions over the note sequence, bidirectional GRU layers
   and optionally self-attention over the whole song, with a MELODY / BRIDGE / PIANO output, trained on the POP909
   train split (``benchmarks/melody_extraction.py --train``); the shipped one is an ensemble of two such networks
-  (:class:`MelodyEnsemble`; weights in ``symbolic/assets/melody-extractor``, see MODEL_CARD.md).  Inference runs
-  in numpy, without torch.
+  (:class:`MelodyEnsemble`; weights in ``symbolic/assets/melody-extractor``, see MODEL_CARD.md) whose calls, with
+  those of each note's repeats in the song (:func:`repeat_matches`), are read by a stacker of gradient-boosted
+  trees (:func:`stack_features`, :class:`BoostedTrees`) fit on the validation split.  Inference runs in numpy,
+  without torch or scikit-learn.
 
 :func:`extract_melody` is the verb the jobs call: ``extract_melody(track) -> (melody_notes, rest_notes)``.
 
@@ -76,7 +78,7 @@ _ATTENTION_ROWS = 512  # queries scored at once by the numpy attention
 # 2,048-note windows the networks were trained on, so time and memory grow linearly on long performances
 # (a 12,418-note piano performance: 2.4 CPU s in the attention member over every note).  A song of up to 1,536
 # notes is read whole; 116 of the 172 held-out POP909 songs are longer (up to 3,162 notes), and their accuracy
-# is the same as with attention over every note (93.49%, docs/results/real-world.md).
+# is the same as with attention over every note (93.49% for the ensemble's mean, docs/results/real-world.md).
 _ATTENTION_REACH = 1024
 _LOG2_CLIP = 4.0  # log2 of beat lengths is clipped to +-4 (1/16 beat .. 16 beats)
 

@@ -754,3 +754,22 @@ def test_an_ensemble_with_a_stacker_saves_loads_and_reads_it(tmp_path) -> None:
         m.MelodyEnsemble(replace(config, stacker=False), members, trees)
     with pytest.raises(ConfigError, match="repeat"):
         m.MelodyEnsembleConfig(members=("a", "b"), stacker=True)
+
+
+def test_trees_fit_by_scikit_learn_are_read_the_same_in_numpy() -> None:
+    """The benchmark's export (``boosted_trees_of``) of a fitted HistGradientBoostingClassifier: BoostedTrees gives
+    its predict_proba, tree offsets and all."""
+    pytest.importorskip("sklearn")
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from benchmarks.melody_extraction import boosted_trees_of
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 5))
+    y = ((x[:, 0] + 0.5 * x[:, 1] * x[:, 2] + 0.3 * rng.normal(size=600)) > 0).astype(int)
+    classifier = HistGradientBoostingClassifier(max_iter=12, max_leaf_nodes=7, early_stopping=False,
+                                                random_state=0).fit(x, y)
+    trees = boosted_trees_of(classifier)
+    assert len(trees.roots) == 12 and trees.roots[0] == 0 and np.all(np.diff(trees.roots) > 0)
+    test = rng.normal(size=(200, 5))
+    np.testing.assert_allclose(trees.probabilities(test), classifier.predict_proba(test)[:, 1], atol=1e-12)
