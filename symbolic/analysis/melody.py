@@ -8,8 +8,10 @@ Two extractors share one interface, a boolean melody mask over the notes:
   (:func:`note_features`) read by dilated 1-D convolutions over the note sequence, bidirectional GRU layers
   and optionally self-attention over the whole song, with a MELODY / BRIDGE / PIANO output, trained on the POP909
   train split (``benchmarks/melody_extraction.py --train``); the shipped one is an ensemble of two such networks
-  (:class:`MelodyEnsemble`; weights in ``symbolic/assets/melody-extractor``, see MODEL_CARD.md).  Inference runs
-  in numpy, without torch.
+  (:class:`MelodyEnsemble`; weights in ``symbolic/assets/melody-extractor``, see MODEL_CARD.md) whose calls, with
+  those of each note's repeats in the song (:func:`repeat_matches`), are read by a stacker of gradient-boosted
+  trees (:func:`stack_features`, :class:`BoostedTrees`) fit on the validation split.  Inference runs in numpy,
+  without torch or scikit-learn.
 
 :func:`extract_melody` is the verb the jobs call: ``extract_melody(track) -> (melody_notes, rest_notes)``.
 
@@ -53,6 +55,13 @@ __all__ = [
     "note_features",
     "skyline_mask",
     "top_line_mask",
+    "repeat_matches",
+    "repeat_consistent_probabilities",
+    "STACK_FEATURE_NAMES",
+    "stack_features",
+    "BoostedTrees",
+    "save_boosted_trees",
+    "load_boosted_trees",
     "melody_probabilities",
     "mask_from_probabilities",
     "melody_mask",
@@ -70,7 +79,7 @@ _ATTENTION_ROWS = 512  # queries scored at once by the numpy attention
 # 2,048-note windows the networks were trained on, so time and memory grow linearly on long performances
 # (a 12,418-note piano performance: 2.4 CPU s in the attention member over every note).  A song of up to 1,536
 # notes is read whole; 116 of the 172 held-out POP909 songs are longer (up to 3,162 notes), and their accuracy
-# is the same as with attention over every note (93.49%, docs/results/real-world.md).
+# is the same as with attention over every note (93.49% for the ensemble's mean, docs/results/real-world.md).
 _ATTENTION_REACH = 1024
 _LOG2_CLIP = 4.0  # log2 of beat lengths is clipped to +-4 (1/16 beat .. 16 beats)
 
@@ -671,11 +680,27 @@ class MelodyExtractor:
 class MelodyEnsembleConfig:
     """An ensemble of extractors stored in one folder: ``members`` names the sub-folders, each an extractor of
     its own (:func:`save_melody_extractor`); their P(melody) is averaged and a note is melody when the average
-    exceeds ``threshold`` (at most one per onset); ``min_skyline_share`` as in :class:`MelodyExtractorConfig`."""
+    exceeds ``threshold`` (at most one per onset); ``min_skyline_share`` as in :class:`MelodyExtractorConfig`.
+
+    With ``repeat_window_beats`` > 0, the averaged P(melody) is then made consistent across the song's repeats
+    (:func:`repeat_consistent_probabilities`): the candidate notes (P(melody) at least ``repeat_min_probability``)
+    are cut into windows of that many beats, windows whose (onset in window, pitch) sets have a Jaccard similarity
+    of at least ``repeat_min_similarity`` are paired, and each candidate's probability becomes the mean over
+    itself and the notes it matches exactly in paired windows, each weighted by its windows' similarity.  0 (the
+    default, and what folders written before it hold) turns it off.
+
+    With ``stacker``, the folder also holds ``stacker.safetensors``: gradient-boosted trees (:class:`BoostedTrees`)
+    that read each note's :func:`stack_features` (the members' probabilities, the repeat statistics above, the
+    best calls at its onset and along the line around it, and its :func:`note_features`) and give the final
+    P(melody) in place of the repeat-consistent mean; it needs ``repeat_window_beats`` > 0."""
 
     members: tuple[str, ...]
     threshold: float = 0.5
     min_skyline_share: float = 0.25
+    repeat_window_beats: float = 0.0
+    repeat_min_similarity: float = 0.3
+    repeat_min_probability: float = 0.05
+    stacker: bool = False
 
     def __post_init__(self) -> None:
         if len(self.members) < 2 or len(set(self.members)) != len(self.members):
@@ -686,6 +711,18 @@ class MelodyEnsembleConfig:
             raise ConfigError(f"melody ensemble threshold must lie in (0, 1), got {self.threshold}")
         if not 0.0 <= self.min_skyline_share < 1.0:
             raise ConfigError(f"melody ensemble min_skyline_share must lie in [0, 1), got {self.min_skyline_share}")
+        if not 0.0 <= self.repeat_window_beats <= 64.0:
+            raise ConfigError(f"melody ensemble repeat_window_beats must lie in [0, 64] (0: off), "
+                              f"got {self.repeat_window_beats}")
+        if not 0.0 < self.repeat_min_similarity <= 1.0:
+            raise ConfigError(f"melody ensemble repeat_min_similarity must lie in (0, 1], "
+                              f"got {self.repeat_min_similarity}")
+        if not 0.0 <= self.repeat_min_probability < 1.0:
+            raise ConfigError(f"melody ensemble repeat_min_probability must lie in [0, 1), "
+                              f"got {self.repeat_min_probability}")
+        if self.stacker and self.repeat_window_beats <= 0:
+            raise ConfigError("a melody ensemble's stacker reads the repeat statistics: it needs "
+                              "repeat_window_beats > 0")
 
 
 class MelodyEnsemble:
@@ -694,11 +731,16 @@ class MelodyEnsemble:
     ``ensemble`` entry (:class:`MelodyEnsembleConfig`); :func:`melody_probabilities` and :func:`melody_mask`
     take it wherever they take a :class:`MelodyExtractor`."""
 
-    def __init__(self, config: MelodyEnsembleConfig, members: Sequence[MelodyExtractor]):
+    def __init__(self, config: MelodyEnsembleConfig, members: Sequence[MelodyExtractor],
+                 stacker: BoostedTrees | None = None):
         if len(members) != len(config.members):
             raise DataError(f"melody ensemble names {len(config.members)} members but got {len(members)}")
+        if config.stacker != (stacker is not None):
+            raise DataError("melody ensemble: its config " + ("names a stacker but none was given" if config.stacker
+                                                              else "names no stacker but one was given"))
         self.config = config
         self.members = tuple(members)
+        self.stacker = stacker
 
     @property
     def threshold(self) -> float:
@@ -763,7 +805,13 @@ def load_melody_extractor(folder: str | Path | None = None) -> MelodyExtractor |
             encoding="utf-8"))):
         stored = head["ensemble"]
         config = MelodyEnsembleConfig(**dict(stored, members=tuple(stored["members"])))
-        return MelodyEnsemble(config, [load_melody_extractor(folder / name) for name in config.members])
+        stacker = None
+        if config.stacker:
+            if tuple(head.get("stacker_features", ())) != STACK_FEATURE_NAMES:
+                raise DataError(f"{folder}: its stacker's features differ from this version's; retrain it with "
+                                "the script benchmarks/melody_extraction.py --train-stacker")
+            stacker = load_boosted_trees(folder / "stacker.safetensors")
+        return MelodyEnsemble(config, [load_melody_extractor(folder / name) for name in config.members], stacker)
     if not (folder / "model.safetensors").is_file() or not (folder / "meta.json").is_file():
         raise DataError(f"{folder}: not a melody extractor (needs model.safetensors and meta.json); train one "
                         "with the script benchmarks/melody_extraction.py")
@@ -789,7 +837,11 @@ def save_melody_ensemble(folder: str | Path, config: MelodyEnsembleConfig, meta:
     missing = [name for name in config.members if not (folder / name / "meta.json").is_file()]
     if missing:
         raise DataError(f"{folder}: the ensemble's members {', '.join(missing)} are not extractor folders in it")
-    text = json.dumps({"ensemble": asdict(config), **meta}, indent=2)
+    if config.stacker and not (folder / "stacker.safetensors").is_file():
+        raise DataError(f"{folder}: the ensemble names a stacker but the folder holds no stacker.safetensors "
+                        "(save_boosted_trees)")
+    head = {"ensemble": asdict(config), **({"stacker_features": list(STACK_FEATURE_NAMES)} if config.stacker else {})}
+    text = json.dumps({**head, **meta}, indent=2)
     (folder / "meta.json").write_text(text + "\n", encoding="utf-8")
 
 
@@ -807,10 +859,217 @@ def refiner_inputs(features: np.ndarray, notes: np.ndarray, probabilities: np.nd
     return np.concatenate([features, logit, line_statistics(notes, p)], axis=1).astype(np.float32)
 
 
+def repeat_matches(notes: np.ndarray, ticks_per_beat: int, window_beats: float, min_similarity: float,
+                   min_notes: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Notes that recur in another repeat of the same passage: pairs ``(i, j, similarity)``.
+
+    ``notes`` int ``(n, 4)`` rows ``(onset, duration, pitch, velocity)`` in canonical order (:func:`note_order`).
+    The song is cut into windows of ``window_beats`` beats from tick 0; a window's fingerprint is the set of its
+    notes' (onset within the window in ticks, pitch).  Two windows that do not overlap are paired when both hold at
+    least ``min_notes`` such keys and their Jaccard similarity (shared keys over all keys) is at least
+    ``min_similarity``; in a pair, the notes with the same key are matched (of notes sharing a key in one window,
+    the first).  Returns int64 ``(m,)``, int64 ``(m,)`` (note indices, ``i`` in the earlier window) and float
+    ``(m,)`` (the windows' similarity, in (0, 1]); three empty arrays when nothing matches.
+    """
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+    if len(notes) == 0 or window_beats <= 0:
+        return empty
+    width = max(1, int(round(window_beats * ticks_per_beat)))
+    onsets, pitches = notes[:, 0].astype(np.int64), notes[:, 2].astype(np.int64)
+    window = onsets // width
+    key = (onsets - window * width) * 128 + pitches
+    # one note per (window, key): the first in canonical order
+    _, first = np.unique(np.stack([window, key], axis=1), axis=0, return_index=True)
+    window, key, note = window[first], key[first], first.astype(np.int64)
+    windows, window_index = np.unique(window, return_inverse=True)
+    sizes = np.bincount(window_index, minlength=len(windows))
+    keys, key_index, key_count = np.unique(key, return_inverse=True, return_counts=True)
+    shared = key_count[key_index] >= 2  # only keys met in two windows or more can be matched
+    window_index, key_index, note = window_index[shared], key_index[shared], note[shared]
+    if len(note) == 0:
+        return empty
+    _, key_index = np.unique(key_index, return_inverse=True)
+    present = np.zeros((len(windows), int(key_index.max()) + 1), dtype=np.float32)
+    present[window_index, key_index] = 1.0
+    note_at = np.full(present.shape, -1, dtype=np.int32)
+    note_at[window_index, key_index] = note
+    common = present @ present.T  # shared keys of every two windows
+    union = sizes[:, None] + sizes[None, :] - common
+    similarity = np.where(union > 0, common / np.maximum(union, 1), 0.0)
+    big = sizes >= min_notes
+    a, b = np.nonzero(np.triu((similarity >= min_similarity) & big[:, None] & big[None, :], k=1))
+    if len(a) == 0:
+        return empty
+    i_out, j_out, s_out = [], [], []
+    for start in range(0, len(a), 256):  # pairs of windows in blocks: memory stays (256, keys)
+        pa, pb = a[start:start + 256], b[start:start + 256]
+        both = (note_at[pa] >= 0) & (note_at[pb] >= 0)
+        rows, cols = np.nonzero(both)
+        i_out.append(note_at[pa[rows], cols])
+        j_out.append(note_at[pb[rows], cols])
+        s_out.append(similarity[pa[rows], pb[rows]])
+    return (np.concatenate(i_out).astype(np.int64), np.concatenate(j_out).astype(np.int64),
+            np.concatenate(s_out).astype(np.float64))
+
+
+def _repeat_sums(notes: np.ndarray, p: np.ndarray, ticks_per_beat: int, window_beats: float,
+                 min_similarity: float, min_probability: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each note, the similarity-weighted sum of its repeats' probabilities and the sum of the weights
+    (:func:`repeat_consistent_probabilities`); float ``(n,)`` each, 0 where a note matches nothing."""
+    candidates = np.flatnonzero(p >= min_probability)
+    i, j, similarity = repeat_matches(np.asarray(notes)[candidates], ticks_per_beat, window_beats, min_similarity)
+    i, j = candidates[i], candidates[j]
+    total, weight = np.zeros(len(p)), np.zeros(len(p))
+    np.add.at(total, i, similarity * p[j])
+    np.add.at(weight, i, similarity)
+    np.add.at(total, j, similarity * p[i])
+    np.add.at(weight, j, similarity)
+    return total, weight
+
+
+def repeat_consistent_probabilities(notes: np.ndarray, probabilities: np.ndarray, ticks_per_beat: int,
+                                    window_beats: float = 4.0, min_similarity: float = 0.3,
+                                    min_probability: float = 0.05) -> np.ndarray:
+    """P(melody) made consistent across the song's repeats.
+
+    The candidates, notes whose probability is at least ``min_probability``, are matched with their repeats
+    (:func:`repeat_matches` over the candidates alone, so that windows are paired by the line they carry, not by
+    an accompaniment pattern that recurs under different tunes); each candidate's probability becomes the
+    weighted mean of its own (weight 1) and those of the candidates it matches (each weighted by its windows'
+    similarity).  Pop songs repeat (verse, chorus), and a note sung in one chorus is sung in the next: averaging
+    over the repeats evens out calls the network makes inconsistently.
+
+    ``notes`` int ``(n, 4)`` in canonical order, ``probabilities`` float ``(n,)`` in the same order; returns float
+    ``(n,)``, the input unchanged where a note matches nothing.
+    """
+    p = np.asarray(probabilities, dtype=np.float64)
+    total, weight = _repeat_sums(notes, p, ticks_per_beat, window_beats, min_similarity, min_probability)
+    return (p + total) / (1.0 + weight)
+
+
+STACK_FEATURE_NAMES = (
+    "p_mean", "p_min", "p_max", "p_repeat_consistent", "p_repeats", "repeat_weight", "p_best_other_at_onset",
+    "p_best_at_onset", "line_within_1_beat", "line_within_4_beats", "line_within_16_beats",
+) + tuple(f"note_{name}" for name in FEATURE_NAMES)
+_LINE_REACH_BEATS = (1, 4, 16)
+
+
+def stack_features(notes: np.ndarray, member_probabilities: np.ndarray, features: np.ndarray, ticks_per_beat: int,
+                   window_beats: float = 4.0, min_similarity: float = 0.3,
+                   min_probability: float = 0.05) -> np.ndarray:
+    """The stacker's input (:data:`STACK_FEATURE_NAMES`): one row per note, notes in canonical order.
+
+    ``notes`` int ``(n, 4)``, ``member_probabilities`` float ``(k, n)`` (each member's P(melody)), ``features``
+    float ``(n, 33)`` (:func:`note_features`), all in canonical order; the repeat settings as in
+    :func:`repeat_consistent_probabilities`.  Columns: the members' mean, lowest and highest P(melody); the
+    repeat-consistent mean, the weighted mean over the note's repeats alone (its own mean where it has none) and
+    the repeats' total weight; the highest repeat-consistent probability among the other notes of its onset and
+    at its onset; the mean of the highest repeat-consistent probability of each onset within 1, 4 and 16 beats
+    (how much melody the line around the note carries); then the 33 note features.  Float32 ``(n, 44)``.
+    """
+    members = np.atleast_2d(np.asarray(member_probabilities, dtype=np.float64))
+    n = members.shape[1]
+    if n == 0:
+        return np.zeros((0, len(STACK_FEATURE_NAMES)), dtype=np.float32)
+    p = members.mean(axis=0)
+    total, weight = _repeat_sums(notes, p, ticks_per_beat, window_beats, min_similarity, min_probability)
+    consistent = (p + total) / (1.0 + weight)
+    repeats = np.where(weight > 0, total / np.maximum(weight, 1e-12), p)
+    group, _, times = onset_groups(np.asarray(notes)[:, 0])
+    best = np.full(len(times), -np.inf)
+    np.maximum.at(best, group, consistent)
+    is_best = consistent >= best[group]
+    runner_up = np.full(len(times), 0.0)  # the best of the others: the runner-up for the best note
+    np.maximum.at(runner_up, group[~is_best], consistent[~is_best])
+    ties = np.bincount(group[is_best], minlength=len(times)) > 1  # two notes share the best probability
+    best_other = np.where(is_best & ~ties[group], runner_up[group], best[group])
+    cumulative = np.concatenate([[0.0], np.cumsum(best)])
+    line = []
+    for reach in _LINE_REACH_BEATS:
+        lo = np.searchsorted(times, times - reach * ticks_per_beat, side="left")
+        hi = np.searchsorted(times, times + reach * ticks_per_beat, side="right")
+        line.append(((cumulative[hi] - cumulative[lo]) / (hi - lo))[group])
+    columns = [p, members.min(axis=0), members.max(axis=0), consistent, repeats, weight, best_other, best[group],
+               *line]
+    return np.concatenate([np.stack(columns, axis=1), np.asarray(features, dtype=np.float64)],
+                          axis=1).astype(np.float32)
+
+
+class BoostedTrees:
+    """Binary gradient-boosted regression trees (Friedman 2001), as scikit-learn's
+    ``HistGradientBoostingClassifier`` grows them, evaluated in numpy: P = sigmoid(``baseline`` + the sum over
+    trees of the leaf each row reaches).  A row goes to a node's ``left`` child when its value of ``feature`` is at
+    most ``threshold``.  Arrays over all nodes of all trees (child indices are global): ``feature`` int,
+    ``threshold`` float64, ``left``, ``right`` int, ``value`` float64 (a leaf's output), ``is_leaf`` bool; ``roots``
+    int ``(trees,)``.  Build it with :func:`load_boosted_trees`."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]):
+        names = ("feature", "threshold", "left", "right", "value", "is_leaf", "roots", "baseline")
+        missing = [k for k in names if k not in arrays]
+        if missing:
+            raise DataError(f"boosted trees lack {', '.join(missing)}")
+        self.feature = np.asarray(arrays["feature"], dtype=np.int64)
+        self.threshold = np.asarray(arrays["threshold"], dtype=np.float64)
+        self.left = np.asarray(arrays["left"], dtype=np.int64)
+        self.right = np.asarray(arrays["right"], dtype=np.int64)
+        self.value = np.asarray(arrays["value"], dtype=np.float64)
+        self.is_leaf = np.asarray(arrays["is_leaf"]).astype(bool)
+        self.roots = np.asarray(arrays["roots"], dtype=np.int64)
+        self.baseline = float(np.asarray(arrays["baseline"]).reshape(-1)[0])
+        inner = ~self.is_leaf
+        if len(self.roots) == 0 or not (len(self.feature) == len(self.threshold) == len(self.left) ==
+                                        len(self.right) == len(self.value) == len(self.is_leaf)) or \
+                np.any((self.left[inner] <= np.flatnonzero(inner)) | (self.right[inner] <= np.flatnonzero(inner))) \
+                or np.any(self.right[inner] >= len(self.value)):
+            raise DataError("boosted trees: the node arrays disagree in length or a child does not follow its parent")
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The node arrays, as :func:`save_boosted_trees` writes them."""
+        return {"feature": self.feature, "threshold": self.threshold, "left": self.left, "right": self.right,
+                "value": self.value, "is_leaf": self.is_leaf.astype(np.uint8), "roots": self.roots,
+                "baseline": np.array([self.baseline])}
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """P(class 1) per row of ``x`` (float ``(n, features)``; NaN read as 0); float ``(n,)``."""
+        x = np.nan_to_num(np.asarray(x, dtype=np.float64))
+        n = len(x)
+        if n == 0:
+            return np.zeros(0)
+        rows = np.arange(n)[:, None]
+        node = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
+        while True:  # every row of every tree one level down, until all stand on leaves
+            inner = ~self.is_leaf[node]
+            if not inner.any():
+                break
+            go_left = x[rows, np.where(inner, self.feature[node], 0)] <= self.threshold[node]
+            node = np.where(inner, np.where(go_left, self.left[node], self.right[node]), node)
+        return _sigmoid(self.baseline + self.value[node].sum(axis=1))
+
+
+def save_boosted_trees(path: str | Path, trees: BoostedTrees) -> None:
+    """Write ``trees``' node arrays to the safetensors file ``path``."""
+    from safetensors.numpy import save_file
+
+    save_file({k: np.ascontiguousarray(v) for k, v in trees.arrays().items()}, str(path))
+
+
+def load_boosted_trees(path: str | Path) -> BoostedTrees:
+    """The :class:`BoostedTrees` stored at ``path`` (:func:`save_boosted_trees`); raises
+    :class:`~symbolic.errors.DataError` when the file is missing or malformed."""
+    from safetensors.numpy import load_file
+
+    if not Path(path).is_file():
+        raise DataError(f"{path}: no such stacker file; train one with the script benchmarks/melody_extraction.py "
+                        "--train-stacker")
+    return BoostedTrees(load_file(str(path)))
+
+
 def melody_probabilities(notes: Sequence[Note], ticks_per_beat: int,
                          extractor: MelodyExtractor | MelodyEnsemble | None = None) -> np.ndarray:
     """P(melody) of each note, float ``(n,)`` in the order of ``notes`` (``extractor`` defaults to the shipped one;
-    with a refiner, the refiner's probabilities; of an ensemble, the mean of its members')."""
+    with a refiner, the refiner's probabilities; of an ensemble, the mean of its members', made consistent across
+    the song's repeats when its ``repeat_window_beats`` is set (:func:`repeat_consistent_probabilities`), or its
+    stacker's reading of :func:`stack_features` when it has one)."""
     out = np.zeros(len(notes))
     if not notes:
         return out
@@ -818,7 +1077,8 @@ def melody_probabilities(notes: Sequence[Note], ticks_per_beat: int,
     members = extractor.members if isinstance(extractor, MelodyEnsemble) else (extractor,)
     order = note_order(notes)
     features: dict[float, np.ndarray] = {}  # members measuring the same neighbourhood share their features
-    total = np.zeros(len(notes))
+    each = []
+    arr = np.asarray(notes, dtype=np.int64).reshape(-1, 4)[order]
     with numpy_threads(1):  # many small products: BLAS threads only wait for each other (symbolic.threads)
         for member in members:
             window = member.config.window_beats
@@ -826,10 +1086,19 @@ def melody_probabilities(notes: Sequence[Note], ticks_per_beat: int,
                 features[window] = note_features(notes, ticks_per_beat, window)
             probabilities = member.probabilities(features[window])
             if member.refiner is not None:
-                arr = np.asarray(notes, dtype=np.int64).reshape(-1, 4)[order]
                 probabilities = member.refiner.probabilities(refiner_inputs(features[window], arr, probabilities))
-            total += probabilities
-    out[order] = total / len(members)
+            each.append(probabilities)
+    mean = np.mean(each, axis=0)
+    if isinstance(extractor, MelodyEnsemble) and extractor.config.repeat_window_beats > 0:
+        config = extractor.config
+        repeat = (ticks_per_beat, config.repeat_window_beats, config.repeat_min_similarity,
+                  config.repeat_min_probability)
+        if extractor.stacker is not None:
+            window = members[0].config.window_beats
+            mean = extractor.stacker.probabilities(stack_features(arr, np.array(each), features[window], *repeat))
+        else:
+            mean = repeat_consistent_probabilities(arr, mean, *repeat)
+    out[order] = mean
     return out
 
 
