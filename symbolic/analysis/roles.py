@@ -394,7 +394,7 @@ def analyze_tracks(score: Score, config: RoleConfig | None = None) -> TrackAnaly
                                    ("a single line beside the melody",) + reasons[:4], melody_scores[i]))
         else:
             confidence = float(1.0 / (1.0 + np.exp(melody_scores[i] - config.counter_min_score)))
-            if melody is None and line(i):  # no melody for it to counter: a single line too slight to lead
-                reasons = ("a single line, too slight to be the melody (none found)",) + reasons[:4]
+            if melody is None and line(i):  # no melody for it to counter: a single line that does not score as one
+                reasons = ("a single line that does not score as the melody (none found)",) + reasons[:4]
             roles.append(TrackRole(i, track.name, "harmony", confidence, reasons, melody_scores[i]))
     return TrackAnalysis(tuple(roles), melody, extraction)

@@ -191,8 +191,8 @@ def check_accompany_keep(keep: tuple[str, ...], replace_accompaniment: bool) -> 
 def find_melody(score: Score, melody_track: int | None = None) -> MelodyChoice:
     """The melody of ``score``: ``melody_track`` when given, else the track roles' melody
     (:func:`symbolic.analysis.roles.analyze_tracks`); when no track is a melody line and a polyphonic
-    track carries it, its melody is extracted onto its own track (the top voice, followed as one line,
-    :func:`symbolic.analysis.melody.split_melody_track`).  With neither, the highest pitched track.
+    track carries it, its melody is extracted onto its own track (the melody extractor's line, at most one note
+    at a time, :func:`symbolic.analysis.melody.split_melody_track`).  With neither, the highest pitched track.
 
     Raises:
         ScoreError: no pitched notes.  ConfigError: ``melody_track`` names no pitched track with notes.
@@ -222,8 +222,8 @@ def find_melody(score: Score, melody_track: int | None = None) -> MelodyChoice:
             return MelodyChoice(
                 split, index, index + 1, source[:index + 1] + source[index:],
                 roles[:index] + ("melody", "harmony") + roles[index + 1:],
-                f"melody: no track is a melody line; extracted {len(melody.notes)} notes (its top voice, as one "
-                f"line) from {_label(score.tracks[index], index)} onto their own track; its other "
+                f"melody: no track is a melody line; extracted {len(melody.notes)} notes (the melody extractor's "
+                f"line, one note at a time) from {_label(score.tracks[index], index)} onto their own track; its other "
                 f"{len(rest.notes)} notes are accompaniment")
     pitched = [i for i, t in enumerate(score.tracks) if not t.is_drum and t.notes]
     index = max(pitched, key=lambda i: _mean_pitch(score.tracks[i]))

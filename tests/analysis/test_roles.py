@@ -117,7 +117,7 @@ def test_pitched_notes_with_no_melody_are_not_called_no_pitched_notes() -> None:
     assert analysis.melody_track is None and analysis.extraction_track is None
     assert "no pitched notes" not in analysis.describe() and "melody: none found" in analysis.describe()
     # and no counter-melody either: there is no melody for it to counter (a tester read both verdicts at once)
-    assert analysis.tracks[0].role == "harmony" and "too slight to be the melody" in analysis.tracks[0].reasons[0]
+    assert analysis.tracks[0].role == "harmony" and "does not score as the melody" in analysis.tracks[0].reasons[0]
 
 
 def test_config_is_validated() -> None:
