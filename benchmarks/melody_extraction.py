@@ -508,7 +508,7 @@ def train_stacker(args: argparse.Namespace) -> int:
             for p in song["train"][2:]:  # the whole songs' are set above; the training excerpts' here
                 p["p1"] = classifier.predict_proba(p["x"])[:, 1]
 
-    def report(stage: str, key: str, against: str, best_against: int | None) -> int:
+    def report(stage: str, key: str, against: str, best_against: int | None, before_name: str) -> int:
         right = {kind: np.sum([song[kind][key] for song in songs], axis=0) for kind in kinds}
         score = {kind: right[kind] / total[kind] for kind in kinds}
         for k, threshold in enumerate(thresholds):
@@ -521,13 +521,13 @@ def train_stacker(args: argparse.Namespace) -> int:
             before = np.array([song[kind][against] if best_against is None else song[kind][against][best_against]
                                for song in songs])
             low, high = bootstrap_gain(after, before, sizes[kind])
-            print(f"{stage} {kind}: {against} {before.sum() / sizes[kind].sum():.4f}, now "
+            print(f"{stage} {kind}: {before_name} {before.sum() / sizes[kind].sum():.4f}, now "
                   f"{after.sum() / sizes[kind].sum():.4f} (threshold {thresholds[best]:.2f}); gain 95% interval "
                   f"{100 * low:+.2f} to {100 * high:+.2f} points (2,000 resamples of the songs); "
                   f"{int((after > before).sum())} songs better, {int((after < before).sum())} worse")
         return best
 
-    best = report("stage 1", "right", "before", None)
+    best = report("stage 1", "right", "before", None, "members' mean")
     figures = {kind: float(sum(song[kind]["right"][best] for song in songs) / total[kind]) for kind in kinds}
     call = float(thresholds[best])
     second = None
@@ -541,7 +541,7 @@ def train_stacker(args: argparse.Namespace) -> int:
                     p = song[kind]
                     p["right2"] = scores(p["notes"], p["truth"],
                                          classifier.predict_proba(second_inputs(p, "p1", call))[:, 1])
-        best2 = report("stage 2", "right2", "right", best)
+        best2 = report("stage 2", "right2", "right", best, "first stage alone")
         figures = {kind: float(sum(song[kind]["right2"][best2] for song in songs) / total[kind]) for kind in kinds}
         second = fit(songs, lambda p: second_inputs(p, "p1", call))  # on the 3-fold out-of-fold P of every song
         best = best2
