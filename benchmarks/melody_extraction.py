@@ -40,7 +40,7 @@ from symbolic.analysis.melody import (  # noqa: E402
     FEATURE_NAMES, BoostedTrees, MelodyEnsemble, MelodyEnsembleConfig, MelodyExtractor, MelodyExtractorConfig,
     load_melody_extractor, mask_from_probabilities, melody_mask, melody_note_accuracy, melody_probabilities,
     merge_tracks, note_features, note_order, refiner_inputs, save_boosted_trees, save_melody_ensemble,
-    save_melody_extractor, skyline_mask, stack_features,
+    save_melody_extractor, skyline_mask, stack_features, stage_two_features,
 )
 from symbolic.inputs.midi import read_midi  # noqa: E402
 from symbolic.score import Note  # noqa: E402
@@ -408,6 +408,15 @@ def excerpt_of(notes: list, truth: np.ndarray, begin: int, bars: int, ticks_per_
     return [notes[i] for i in keep], truth[keep]
 
 
+def bootstrap_gain(after: np.ndarray, before: np.ndarray, sizes: np.ndarray, draws: int = 2000) -> tuple[float, float]:
+    """95% interval of the note-accuracy gain ``after`` over ``before`` (notes right per song, paired) from
+    ``draws`` resamples of the songs (seed 0); in accuracy units."""
+    pick = np.random.default_rng(0).integers(len(sizes), size=(draws, len(sizes)))
+    gains = (after[pick].sum(1) - before[pick].sum(1)) / sizes[pick].sum(1)
+    low, high = np.percentile(gains, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def train_stacker(args: argparse.Namespace) -> int:
     """Fit the stacker of the ensemble in ``args.out`` on the validation split (songs its members never saw in
     training): every song whole with real and with constant velocities, and two excerpts of 8-48 bars (short
@@ -415,7 +424,14 @@ def train_stacker(args: argparse.Namespace) -> int:
     cross-validation over the validation songs (fit on two thirds, scored on the third left out: whole songs,
     whole songs at velocity 100, and 16-bar excerpts from the first melody note as ``--excerpt-bars 16`` cuts
     them; the threshold is the one with most notes right over whole songs and excerpts together); then it is fit
-    on every validation song and written to ``stacker.safetensors`` and the ensemble's ``meta.json``."""
+    on every validation song and written to ``stacker.safetensors`` and the ensemble's ``meta.json``.
+
+    With ``--stacker-stages 2`` a second stage of trees reads the first stage's P(melody) and the line it calls
+    (:func:`stage_two_features`).  It is fit on out-of-fold first-stage P (each third's from trees fit on the
+    other two), so it learns from calls as wrong as those it will see; its figures come from the same 3 folds,
+    nested: for the third left out, the first stage is fit on the other two thirds, and the second stage on
+    those two thirds' out-of-fold P (each half's from a first stage fit on the other half).  It is written to
+    ``stacker-2.safetensors``; the first stage's chosen threshold calls its line (``stage_one_threshold``)."""
     from dataclasses import replace
 
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -426,7 +442,7 @@ def train_stacker(args: argparse.Namespace) -> int:
         print(f"melody_extraction: {args.out} holds no ensemble; --train-stacker stacks an ensemble's members",
               file=sys.stderr)
         return 2
-    config = replace(ensemble.config, stacker=True,
+    config = replace(ensemble.config, stacker=True, stacker_stages=1,
                      repeat_window_beats=ensemble.config.repeat_window_beats or 4.0)
     repeat = (config.repeat_window_beats, config.repeat_min_similarity, config.repeat_min_probability)
     rng = np.random.default_rng(args.seed)
@@ -435,7 +451,8 @@ def train_stacker(args: argparse.Namespace) -> int:
         features = note_features(notes, tpb)
         each = np.array([member.probabilities(features) for member in ensemble.members])
         arr = np.asarray(notes, dtype=np.int64).reshape(-1, 4)
-        return {"notes": notes, "truth": truth, "x": stack_features(arr, each, features, tpb, *repeat)}
+        return {"notes": notes, "truth": truth, "tpb": tpb, "arr": arr,
+                "x": stack_features(arr, each, features, tpb, *repeat)}
 
     songs = []
     for song_id in tqdm(song_ids(args.data, "valid"), desc="stacker inputs (valid)"):
@@ -451,62 +468,111 @@ def train_stacker(args: argparse.Namespace) -> int:
                 song["train"].append(piece(*cut, tpb))
         songs.append(song)
 
-    def fit(rows: list[dict]):
+    def fit(rows: list[dict], inputs=lambda p: p["x"]):
         pieces = [p for song in rows for p in song["train"]]
-        return HistGradientBoostingClassifier(**STACKER_SETTINGS).fit(np.concatenate([p["x"] for p in pieces]),
+        return HistGradientBoostingClassifier(**STACKER_SETTINGS).fit(np.concatenate([inputs(p) for p in pieces]),
                                                                       np.concatenate([p["truth"] for p in pieces]))
+
+    def second_inputs(p: dict, key: str, call: float) -> np.ndarray:
+        return stage_two_features(p["arr"], p[key], p["x"], p["tpb"], call, *repeat)
+
+    def out_of_fold(rows: list[dict], k: int, key: str) -> None:
+        """Write to each training piece of ``rows`` (key ``key``) the first stage's P from trees fit without it."""
+        split = np.arange(len(rows)) % k
+        for part in range(k):
+            classifier = fit([song for song, f in zip(rows, split) if f != part])
+            for song in (song for song, f in zip(rows, split) if f == part):
+                for p in song["train"]:
+                    p[key] = classifier.predict_proba(p["x"])[:, 1]
+
+    def scores(notes: list, truth: np.ndarray, p: np.ndarray) -> np.ndarray:
+        return np.array([melody_note_accuracy(notes, mask_from_probabilities(notes, p, threshold), truth) * len(notes)
+                         for threshold in thresholds])
 
     folds = np.arange(len(songs)) % 3
     thresholds = np.round(np.arange(0.3, 0.71, 0.05), 2)
     kinds = ("whole", "flat", "excerpt 16")
-    right = {kind: np.zeros(len(thresholds)) for kind in kinds}
     total = {kind: sum(len(song[kind]["notes"]) for song in songs) for kind in kinds}
+    sizes = {kind: np.array([len(song[kind]["notes"]) for song in songs], dtype=float) for kind in kinds}
     for fold in range(3):
-        classifier = fit([song for song, f in zip(songs, folds) if f != fold])
+        rest = [song for song, f in zip(songs, folds) if f != fold]
+        classifier = fit(rest)
         for song in (song for song, f in zip(songs, folds) if f == fold):
             for kind in kinds:
                 notes, truth = song[kind]["notes"], song[kind]["truth"]
-                p = classifier.predict_proba(song[kind]["x"])[:, 1]
-                song[kind]["right"] = np.array([melody_note_accuracy(notes, mask_from_probabilities(
-                    notes, p, threshold), truth) * len(notes) for threshold in thresholds])
-                right[kind] += song[kind]["right"]
+                song[kind]["p1"] = classifier.predict_proba(song[kind]["x"])[:, 1]
+                song[kind]["right"] = scores(notes, truth, song[kind]["p1"])
                 # the ensemble without the stacker: its members' mean (stack_features' first column), its threshold
                 song[kind]["before"] = melody_note_accuracy(notes, mask_from_probabilities(
                     notes, song[kind]["x"][:, 0], ensemble.config.threshold), truth) * len(notes)
-    score = {kind: right[kind] / total[kind] for kind in kinds}
-    for k, threshold in enumerate(thresholds):
-        print(f"threshold {threshold:.2f}: 3-fold cross-validated note accuracy {score['whole'][k]:.4f} "
-              f"(every velocity 100: {score['flat'][k]:.4f}; 16-bar excerpts: {score['excerpt 16'][k]:.4f})")
-    pooled = (right["whole"] + right["excerpt 16"]) / (total["whole"] + total["excerpt 16"])
-    best = int(np.argmax(pooled))  # whole songs and short pieces: both are what people bring
-    for kind in kinds:  # paired bootstrap over songs of the cross-validated gain over the members' mean
-        after = np.array([song[kind]["right"][best] for song in songs])
-        before = np.array([song[kind]["before"] for song in songs])
-        sizes = np.array([len(song[kind]["notes"]) for song in songs], dtype=float)
-        draws = np.random.default_rng(0).integers(len(songs), size=(2000, len(songs)))
-        gains = (after[draws].sum(1) - before[draws].sum(1)) / sizes[draws].sum(1)
-        low, high = np.percentile(gains, [2.5, 97.5])
-        print(f"{kind}: members' mean {before.sum() / sizes.sum():.4f}, stacked {after.sum() / sizes.sum():.4f} "
-              f"(threshold {thresholds[best]:.2f}); gain 95% interval {100 * low:+.2f} to {100 * high:+.2f} points "
-              f"(2,000 resamples of the songs); {int((after / sizes > before / sizes).sum())} songs better, "
-              f"{int((after / sizes < before / sizes).sum())} worse")
+            for p in song["train"][2:]:  # the whole songs' are set above; the training excerpts' here
+                p["p1"] = classifier.predict_proba(p["x"])[:, 1]
+
+    def report(stage: str, key: str, against: str, best_against: int | None, before_name: str) -> int:
+        right = {kind: np.sum([song[kind][key] for song in songs], axis=0) for kind in kinds}
+        score = {kind: right[kind] / total[kind] for kind in kinds}
+        for k, threshold in enumerate(thresholds):
+            print(f"{stage} threshold {threshold:.2f}: 3-fold cross-validated note accuracy {score['whole'][k]:.4f} "
+                  f"(every velocity 100: {score['flat'][k]:.4f}; 16-bar excerpts: {score['excerpt 16'][k]:.4f})")
+        pooled = (right["whole"] + right["excerpt 16"]) / (total["whole"] + total["excerpt 16"])
+        best = int(np.argmax(pooled))  # whole songs and short pieces: both are what people bring
+        for kind in kinds:  # paired bootstrap over songs of the cross-validated gain
+            after = np.array([song[kind][key][best] for song in songs])
+            before = np.array([song[kind][against] if best_against is None else song[kind][against][best_against]
+                               for song in songs])
+            low, high = bootstrap_gain(after, before, sizes[kind])
+            print(f"{stage} {kind}: {before_name} {before.sum() / sizes[kind].sum():.4f}, now "
+                  f"{after.sum() / sizes[kind].sum():.4f} (threshold {thresholds[best]:.2f}); gain 95% interval "
+                  f"{100 * low:+.2f} to {100 * high:+.2f} points (2,000 resamples of the songs); "
+                  f"{int((after > before).sum())} songs better, {int((after < before).sum())} worse")
+        return best
+
+    best = report("stage 1", "right", "before", None, "members' mean")
+    figures = {kind: float(sum(song[kind]["right"][best] for song in songs) / total[kind]) for kind in kinds}
+    call = float(thresholds[best])
+    second = None
+    if args.stacker_stages == 2:
+        for fold in range(3):  # nested: the second stage for the third left out never saw it
+            rest = [song for song, f in zip(songs, folds) if f != fold]
+            out_of_fold(rest, 2, "p1_inner")
+            classifier = fit(rest, lambda p: second_inputs(p, "p1_inner", call))
+            for song in (song for song, f in zip(songs, folds) if f == fold):
+                for kind in kinds:
+                    p = song[kind]
+                    p["right2"] = scores(p["notes"], p["truth"],
+                                         classifier.predict_proba(second_inputs(p, "p1", call))[:, 1])
+        best2 = report("stage 2", "right2", "right", best, "first stage alone")
+        figures = {kind: float(sum(song[kind]["right2"][best2] for song in songs) / total[kind]) for kind in kinds}
+        second = fit(songs, lambda p: second_inputs(p, "p1", call))  # on the 3-fold out-of-fold P of every song
+        best = best2
     classifier = fit(songs)
     trees = boosted_trees_of(classifier)
     check = songs[0]["whole"]["x"]
     assert np.allclose(trees.probabilities(check), classifier.predict_proba(check)[:, 1], atol=1e-9)
     save_boosted_trees(args.out / "stacker.safetensors", trees)
+    if second is not None:
+        second_trees = boosted_trees_of(second)
+        check = second_inputs(songs[0]["whole"], "p1", call)
+        assert np.allclose(second_trees.probabilities(check), second.predict_proba(check)[:, 1], atol=1e-9)
+        save_boosted_trees(args.out / "stacker-2.safetensors", second_trees)
     meta = json.loads((args.out / "meta.json").read_text())
-    keep = {k: v for k, v in meta.items() if k not in ("ensemble", "stacker_features")}
+    keep = {k: v for k, v in meta.items() if k not in ("ensemble", "stacker_features", "second_stage_features")}
     keep["stacker_training"] = {
         "data": "POP909 validation split (id % 5 == 1): every song whole with real and with constant velocities, "
                 "and two excerpts of 8-48 bars", "songs": len(songs), "seed": args.seed,
         "settings": STACKER_SETTINGS, "trees": len(trees.roots), "nodes": len(trees.value),
-        "threshold_cross_validated_note_accuracy": {kind: float(score[kind][best]) for kind in kinds}}
-    save_melody_ensemble(args.out, replace(config, threshold=float(thresholds[best])), keep)
+        "stages": args.stacker_stages,
+        "threshold_cross_validated_note_accuracy": figures}
+    if second is not None:
+        keep["stacker_training"]["second_stage"] = (
+            "fit on 3-fold out-of-fold first-stage P of the same pieces; figures from nested 3-fold cross-validation")
+    save_melody_ensemble(args.out, replace(config, threshold=float(thresholds[best]),
+                                           stacker_stages=args.stacker_stages, stage_one_threshold=call), keep)
     load_melody_extractor.cache_clear()
-    print(f"wrote {args.out / 'stacker.safetensors'} ({len(trees.roots)} trees, {len(trees.value)} nodes); "
-          f"threshold {thresholds[best]:.2f}, 3-fold cross-validated note accuracy {score['whole'][best]:.4f} "
-          f"(16-bar excerpts {score['excerpt 16'][best]:.4f})")
+    print(f"wrote {args.out / 'stacker.safetensors'} ({len(trees.roots)} trees, {len(trees.value)} nodes)"
+          + (f" and stacker-2.safetensors (first stage's line called above {call:.2f})" if second is not None else "")
+          + f"; threshold {thresholds[best]:.2f}, 3-fold cross-validated note accuracy {figures['whole']:.4f} "
+          f"(16-bar excerpts {figures['excerpt 16']:.4f})")
     return 0
 
 
@@ -649,6 +715,8 @@ def main() -> int:
     parser.add_argument("--baseline", type=Path, help="also score the extractor stored in this folder, same songs")
     parser.add_argument("--train-stacker", action="store_true",
                         help="fit the stacker of the ensemble in --out on the validation split (needs scikit-learn)")
+    parser.add_argument("--stacker-stages", type=int, default=1, choices=(1, 2),
+                        help="--train-stacker: 2 adds a second stage of trees over the first's calls (default 1)")
     parser.add_argument("--ensemble", type=Path, nargs="+", metavar="FOLDER",
                         help="copy these extractor folders into --out as one ensemble (P(melody) averaged) and "
                              "choose its threshold on the validation split")

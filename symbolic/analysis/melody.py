@@ -59,6 +59,9 @@ __all__ = [
     "repeat_consistent_probabilities",
     "STACK_FEATURE_NAMES",
     "stack_features",
+    "STAGE_TWO_FEATURE_NAMES",
+    "called_line",
+    "stage_two_features",
     "BoostedTrees",
     "save_boosted_trees",
     "load_boosted_trees",
@@ -692,7 +695,12 @@ class MelodyEnsembleConfig:
     With ``stacker``, the folder also holds ``stacker.safetensors``: gradient-boosted trees (:class:`BoostedTrees`)
     that read each note's :func:`stack_features` (the members' probabilities, the repeat statistics above, the
     best calls at its onset and along the line around it, and its :func:`note_features`) and give the final
-    P(melody) in place of the repeat-consistent mean; it needs ``repeat_window_beats`` > 0."""
+    P(melody) in place of the repeat-consistent mean; it needs ``repeat_window_beats`` > 0.
+
+    With ``stacker_stages`` 2 (it needs ``stacker``), the folder also holds ``stacker-2.safetensors``: trees that
+    read the first stacker's P(melody) and the line it calls (:func:`stage_two_features`: notes whose first-stage P
+    exceeds ``stage_one_threshold``, at most one per onset) with the first stage's inputs, and give the final
+    P(melody), thresholded at ``threshold``.  1 (the default, and what folders written before it hold): one stage."""
 
     members: tuple[str, ...]
     threshold: float = 0.5
@@ -701,6 +709,8 @@ class MelodyEnsembleConfig:
     repeat_min_similarity: float = 0.3
     repeat_min_probability: float = 0.05
     stacker: bool = False
+    stacker_stages: int = 1
+    stage_one_threshold: float = 0.45
 
     def __post_init__(self) -> None:
         if len(self.members) < 2 or len(set(self.members)) != len(self.members):
@@ -720,6 +730,13 @@ class MelodyEnsembleConfig:
         if not 0.0 <= self.repeat_min_probability < 1.0:
             raise ConfigError(f"melody ensemble repeat_min_probability must lie in [0, 1), "
                               f"got {self.repeat_min_probability}")
+        if self.stacker_stages not in (1, 2):
+            raise ConfigError(f"melody ensemble stacker_stages must be 1 or 2, got {self.stacker_stages}")
+        if self.stacker_stages == 2 and not self.stacker:
+            raise ConfigError("a melody ensemble's second stacking stage reads the first: stacker_stages 2 needs "
+                              "stacker")
+        if not 0.0 < self.stage_one_threshold < 1.0:
+            raise ConfigError(f"melody ensemble stage_one_threshold must lie in (0, 1), got {self.stage_one_threshold}")
         if self.stacker and self.repeat_window_beats <= 0:
             raise ConfigError("a melody ensemble's stacker reads the repeat statistics: it needs "
                               "repeat_window_beats > 0")
@@ -732,15 +749,20 @@ class MelodyEnsemble:
     take it wherever they take a :class:`MelodyExtractor`."""
 
     def __init__(self, config: MelodyEnsembleConfig, members: Sequence[MelodyExtractor],
-                 stacker: BoostedTrees | None = None):
+                 stacker: BoostedTrees | None = None, second_stage: BoostedTrees | None = None):
         if len(members) != len(config.members):
             raise DataError(f"melody ensemble names {len(config.members)} members but got {len(members)}")
         if config.stacker != (stacker is not None):
             raise DataError("melody ensemble: its config " + ("names a stacker but none was given" if config.stacker
                                                               else "names no stacker but one was given"))
+        if (config.stacker_stages == 2) != (second_stage is not None):
+            raise DataError("melody ensemble: its config " + ("names a second stacking stage but none was given"
+                                                              if config.stacker_stages == 2 else
+                                                              "names one stacking stage but a second was given"))
         self.config = config
         self.members = tuple(members)
         self.stacker = stacker
+        self.second_stage = second_stage
 
     @property
     def threshold(self) -> float:
@@ -811,7 +833,14 @@ def load_melody_extractor(folder: str | Path | None = None) -> MelodyExtractor |
                 raise DataError(f"{folder}: its stacker's features differ from this version's; retrain it with "
                                 "the script benchmarks/melody_extraction.py --train-stacker")
             stacker = load_boosted_trees(folder / "stacker.safetensors")
-        return MelodyEnsemble(config, [load_melody_extractor(folder / name) for name in config.members], stacker)
+        second_stage = None
+        if config.stacker_stages == 2:
+            if tuple(head.get("second_stage_features", ())) != STAGE_TWO_FEATURE_NAMES:
+                raise DataError(f"{folder}: its second stacking stage's features differ from this version's; "
+                                "retrain it with the script benchmarks/melody_extraction.py --train-stacker")
+            second_stage = load_boosted_trees(folder / "stacker-2.safetensors")
+        return MelodyEnsemble(config, [load_melody_extractor(folder / name) for name in config.members], stacker,
+                              second_stage)
     if not (folder / "model.safetensors").is_file() or not (folder / "meta.json").is_file():
         raise DataError(f"{folder}: not a melody extractor (needs model.safetensors and meta.json); train one "
                         "with the script benchmarks/melody_extraction.py")
@@ -840,7 +869,11 @@ def save_melody_ensemble(folder: str | Path, config: MelodyEnsembleConfig, meta:
     if config.stacker and not (folder / "stacker.safetensors").is_file():
         raise DataError(f"{folder}: the ensemble names a stacker but the folder holds no stacker.safetensors "
                         "(save_boosted_trees)")
-    head = {"ensemble": asdict(config), **({"stacker_features": list(STACK_FEATURE_NAMES)} if config.stacker else {})}
+    if config.stacker_stages == 2 and not (folder / "stacker-2.safetensors").is_file():
+        raise DataError(f"{folder}: the ensemble names a second stacking stage but the folder holds no "
+                        "stacker-2.safetensors (save_boosted_trees)")
+    head = {"ensemble": asdict(config), **({"stacker_features": list(STACK_FEATURE_NAMES)} if config.stacker else {}),
+            **({"second_stage_features": list(STAGE_TWO_FEATURE_NAMES)} if config.stacker_stages == 2 else {})}
     text = json.dumps({**head, **meta}, indent=2)
     (folder / "meta.json").write_text(text + "\n", encoding="utf-8")
 
@@ -995,6 +1028,117 @@ def stack_features(notes: np.ndarray, member_probabilities: np.ndarray, features
                           axis=1).astype(np.float32)
 
 
+STAGE_TWO_CONTEXT_NAMES = (
+    "p1", "p1_repeat_consistent", "p1_repeats", "p1_repeat_weight", "p1_best_at_onset", "p1_best_other_at_onset",
+    "p1_over_best_other", "p1_line_within_1_beat", "p1_line_within_4_beats", "p1_line_within_16_beats",
+    *(f"{name}_within_{reach}_beats" for reach in (2, 4) for name in (
+        "called_share", "pitch_over_called_mean", "pitch_rank_among_called", "pitch_over_called_top",
+        "pitch_over_called_bottom")),
+    "interval_from_previous_called", "log_beats_since_previous_called", "interval_to_next_called",
+    "log_beats_to_next_called", "called",
+)
+STAGE_TWO_FEATURE_NAMES = STAGE_TWO_CONTEXT_NAMES + STACK_FEATURE_NAMES
+_CALLED_REACH_BEATS = (2, 4)
+_NO_CALLED_BEATS = 5.0  # log1p(beats) written where no called note lies before (after) a note: ~147 beats
+
+
+def called_line(notes: np.ndarray, probabilities: np.ndarray, threshold: float) -> np.ndarray:
+    """The notes a first pass calls melody: at each onset the most probable note when its probability exceeds
+    ``threshold`` (of ties the first in canonical order), as :func:`mask_from_probabilities` decides, on arrays
+    already in canonical order: ``notes`` int ``(n, 4)``, ``probabilities`` float ``(n,)``; bool ``(n,)``."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    out = np.zeros(len(p), dtype=bool)
+    if len(p) == 0:
+        return out
+    group, _, times = onset_groups(np.asarray(notes)[:, 0])
+    best = np.full(len(times), -1.0)
+    np.maximum.at(best, group, p)
+    chosen = np.flatnonzero((p >= best[group]) & (p > threshold))
+    _, first = np.unique(group[chosen], return_index=True)
+    out[chosen[first]] = True
+    return out
+
+
+def stage_two_features(notes: np.ndarray, probabilities: np.ndarray, stack_inputs: np.ndarray, ticks_per_beat: int,
+                       threshold: float, window_beats: float = 4.0, min_similarity: float = 0.3,
+                       min_probability: float = 0.05) -> np.ndarray:
+    """The second stacking stage's input (:data:`STAGE_TWO_FEATURE_NAMES`): one row per note, canonical order.
+
+    ``notes`` int ``(n, 4)``, ``probabilities`` float ``(n,)`` (the first stage's P(melody)), ``stack_inputs``
+    float ``(n, 44)`` (the first stage's input, :func:`stack_features`); ``threshold`` is the P above which the
+    first stage calls a note (:func:`called_line`); the repeat settings as in
+    :func:`repeat_consistent_probabilities`.  Columns, all read from the first stage's P: P itself, its
+    repeat-consistent mean, its mean over the note's repeats and their weight; the best P at the note's onset and
+    among the other notes there, and the note's margin over the latter; the mean best P of the onsets within 1, 4
+    and 16 beats; then, for the called notes within 2 and within 4 beats (a 4- and an 8-beat phrase window): their
+    share of the window's onsets, the note's pitch (semitones) over their mean, the share of them below it, its
+    pitch over their highest and their lowest (0 where none); the interval (semitones) from the nearest called
+    note before the note's onset and to the nearest after, with log1p of the beats between (0 and 5.0 where there
+    is none); whether the note is called; then the 44 ``stack_inputs``.  Float32 ``(n, 69)``.
+    """
+    notes = np.asarray(notes)
+    p = np.asarray(probabilities, dtype=np.float64)
+    n = len(p)
+    if n == 0:
+        return np.zeros((0, len(STAGE_TWO_FEATURE_NAMES)), dtype=np.float32)
+    onsets, pitch = notes[:, 0].astype(np.int64), notes[:, 2].astype(np.float64)
+    total, weight = _repeat_sums(notes, p, ticks_per_beat, window_beats, min_similarity, min_probability)
+    columns = [p, (p + total) / (1.0 + weight), np.where(weight > 0, total / np.maximum(weight, 1e-12), p), weight]
+    group, _, times = onset_groups(onsets)
+    best = np.full(len(times), -np.inf)
+    np.maximum.at(best, group, p)
+    is_best = p >= best[group]
+    runner_up = np.zeros(len(times))
+    np.maximum.at(runner_up, group[~is_best], p[~is_best])
+    ties = np.bincount(group[is_best], minlength=len(times)) > 1
+    best_other = np.where(is_best & ~ties[group], runner_up[group], best[group])
+    columns += [best[group], best_other, p - best_other]
+    cumulative = np.concatenate([[0.0], np.cumsum(best)])
+    for reach in _LINE_REACH_BEATS:
+        lo = np.searchsorted(times, times - reach * ticks_per_beat, side="left")
+        hi = np.searchsorted(times, times + reach * ticks_per_beat, side="right")
+        columns.append(((cumulative[hi] - cumulative[lo]) / (hi - lo))[group])
+    called = called_line(notes, p, threshold)
+    called_onsets, called_pitch = onsets[called], pitch[called]
+    pitch_sums = np.concatenate([[0.0], np.cumsum(called_pitch)])
+    last = max(len(called_pitch) - 1, 0)
+    for reach in _CALLED_REACH_BEATS:
+        lo = np.searchsorted(called_onsets, onsets - reach * ticks_per_beat, side="left")
+        hi = np.searchsorted(called_onsets, onsets + reach * ticks_per_beat, side="right")
+        count = hi - lo
+        onset_count = (np.searchsorted(times, onsets + reach * ticks_per_beat, side="right")
+                       - np.searchsorted(times, onsets - reach * ticks_per_beat, side="left"))
+        below, top, bottom = np.zeros(n), np.full(n, -np.inf), np.full(n, np.inf)
+        for step in range(int(count.max())):  # the called notes of each window, one rank at a time
+            inside = lo + step < hi
+            other = called_pitch[np.minimum(lo + step, last)]
+            below += inside & (other < pitch)
+            top = np.where(inside, np.maximum(top, other), top)
+            bottom = np.where(inside, np.minimum(bottom, other), bottom)
+        some = count > 0
+        safe = np.maximum(count, 1)
+        columns += [count / np.maximum(onset_count, 1),
+                    np.where(some, pitch - (pitch_sums[hi] - pitch_sums[lo]) / safe, 0.0),
+                    np.where(some, below / safe, 0.5), np.where(some, pitch - top, 0.0),
+                    np.where(some, pitch - bottom, 0.0)]
+    if len(called_pitch):
+        before = np.searchsorted(called_onsets, onsets, side="left") - 1
+        after = np.searchsorted(called_onsets, onsets, side="right")
+        has_before, has_after = before >= 0, after < len(called_onsets)
+        b, a = np.clip(before, 0, last), np.clip(after, 0, last)
+        columns += [np.where(has_before, pitch - called_pitch[b], 0.0),
+                    np.where(has_before, np.log1p(np.maximum(onsets - called_onsets[b], 0) / ticks_per_beat),
+                             _NO_CALLED_BEATS),
+                    np.where(has_after, pitch - called_pitch[a], 0.0),
+                    np.where(has_after, np.log1p(np.maximum(called_onsets[a] - onsets, 0) / ticks_per_beat),
+                             _NO_CALLED_BEATS)]
+    else:
+        columns += [np.zeros(n), np.full(n, _NO_CALLED_BEATS), np.zeros(n), np.full(n, _NO_CALLED_BEATS)]
+    columns.append(called.astype(np.float64))
+    return np.concatenate([np.stack(columns, axis=1), np.asarray(stack_inputs, dtype=np.float64)],
+                          axis=1).astype(np.float32)
+
+
 class BoostedTrees:
     """Binary gradient-boosted regression trees (Friedman 2001), as scikit-learn's
     ``HistGradientBoostingClassifier`` grows them, evaluated in numpy: P = sigmoid(``baseline`` + the sum over
@@ -1095,7 +1239,11 @@ def melody_probabilities(notes: Sequence[Note], ticks_per_beat: int,
                   config.repeat_min_probability)
         if extractor.stacker is not None:
             window = members[0].config.window_beats
-            mean = extractor.stacker.probabilities(stack_features(arr, np.array(each), features[window], *repeat))
+            inputs = stack_features(arr, np.array(each), features[window], *repeat)
+            mean = extractor.stacker.probabilities(inputs)
+            if extractor.second_stage is not None:
+                mean = extractor.second_stage.probabilities(stage_two_features(
+                    arr, mean, inputs, ticks_per_beat, config.stage_one_threshold, *repeat[1:]))
         else:
             mean = repeat_consistent_probabilities(arr, mean, *repeat)
     out[order] = mean
