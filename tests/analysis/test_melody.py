@@ -733,13 +733,19 @@ def test_stack_features_read_the_members_the_repeats_the_onset_and_the_line() ->
     assert m.stack_features(arr[:0], each[:, :0], features[:0], TPB).shape == (0, 44)
 
 
-def test_an_ensemble_with_a_stacker_saves_loads_and_reads_it(tmp_path) -> None:
+def two_saved_members(folder) -> list:
+    """Two tiny extractors of different shapes, saved as ``folder/a`` and ``folder/b``, and loaded."""
     one = m.MelodyExtractorConfig(channels=4, kernel_size=3, dilations=(1,))
     two = m.MelodyExtractorConfig(channels=5, kernel_size=3, dilations=(1, 2))
     members = []
     for name, (config, seed) in {"a": (one, 7), "b": (two, 8)}.items():
-        m.save_melody_extractor(tmp_path / name, config, tiny_weights(config, seed), {})
+        m.save_melody_extractor(folder / name, config, tiny_weights(config, seed), {})
         members.append(m.MelodyExtractor(config, tiny_weights(config, seed)))
+    return members
+
+
+def test_an_ensemble_with_a_stacker_saves_loads_and_reads_it(tmp_path) -> None:
+    members = two_saved_members(tmp_path)
     config = m.MelodyEnsembleConfig(members=("a", "b"), threshold=0.5, repeat_window_beats=4.0, stacker=True)
     with pytest.raises(DataError, match="stacker"):
         m.save_melody_ensemble(tmp_path, config, {})
@@ -850,12 +856,7 @@ def test_stage_two_features_read_the_first_stage_its_line_and_its_phrase() -> No
 
 
 def test_an_ensemble_with_a_second_stacking_stage_saves_loads_and_reads_it(tmp_path) -> None:
-    one = m.MelodyExtractorConfig(channels=4, kernel_size=3, dilations=(1,))
-    two = m.MelodyExtractorConfig(channels=5, kernel_size=3, dilations=(1, 2))
-    members = []
-    for name, (config, seed) in {"a": (one, 7), "b": (two, 8)}.items():
-        m.save_melody_extractor(tmp_path / name, config, tiny_weights(config, seed), {})
-        members.append(m.MelodyExtractor(config, tiny_weights(config, seed)))
+    members = two_saved_members(tmp_path)
     first = m.BoostedTrees({"feature": np.array([3, 0, 11, 0, 0]), "threshold": np.array([0.45, 0, 1.2, 0, 0]),
                             "left": np.array([1, 0, 3, 0, 0]), "right": np.array([2, 0, 4, 0, 0]),
                             "value": np.array([0, -3.0, 0, 1.0, 3.0]), "is_leaf": np.array([0, 1, 0, 1, 1]),
