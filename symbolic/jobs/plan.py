@@ -188,15 +188,21 @@ def plan_segments(vocab, plan: Plan, segment_bars: int, warmup_bars: int, seed: 
                  for k, (warm, start, stop) in enumerate(zip(warmups, cuts, cuts[1:])))
 
 
+def _drum_slots(vocab, header: Sequence[int]) -> set[int]:
+    """The track slots a plan's header marks ``Drums``."""
+    drums, slot = set(), None
+    for token in header:
+        if vocab.types[token] == TokenType.TRACK:
+            slot = vocab.values[token]
+        elif vocab.types[token] == TokenType.DRUMS:
+            drums.add(slot)
+    return drums
+
+
 def _pitched_bars(vocab, plan: Plan) -> list[bool]:
     """For each bar of ``plan``: whether a given part that is not a drum part plays a note in it (the drum
     parts: the header's tracks marked ``Drums``)."""
-    types, drums, slot = vocab.types, set(), None
-    for token in plan.header:
-        if types[token] == TokenType.TRACK:
-            slot = vocab.values[token]
-        elif types[token] == TokenType.DRUMS:
-            drums.add(slot)
+    types, drums = vocab.types, _drum_slots(vocab, plan.header)
     pitch = TokenType.PITCH
     return [any(ids is not None and s not in drums and any(types[t] == pitch for t in ids) for s, ids in bar.parts)
             for bar in plan.bars]

@@ -8,7 +8,8 @@ the piano of the bar it repeats, against a mean 12% for random pairs of bars (``
 drifts away from the pattern it opened with and thins (``docs/results/pop-accompaniment.md``).  So for a
 style whose texture says so (:attr:`StyleTexture.repeat_parts
 <symbolic.styles.texture.StyleTexture.repeat_parts>`), each bar that repeats an earlier one takes the new
-parts' tokens of that bar (:func:`copy_repeats`), after the whole plan is decoded.
+parts' tokens of that bar: fed to the model instead of sampled where the segment decoding it kept the earlier
+bar (:func:`symbolic.jobs.plan.generate_planned`), copied after decoding otherwise (:func:`copy_repeats`).
 
 The rule (:func:`repeat_sources`): bar ``b`` repeats bar ``a < b`` when both are whole bars of the same
 length (and, when chords are given, the same chords at the same steps), the given pitched parts play in
@@ -81,33 +82,34 @@ def plan_repeat_sources(vocab, plan, chords=None, min_overlap: float = REPEAT_OV
         vocab: the tokenizer's vocabulary.
         plan: the plan; its given parts that are not drum parts are the melody compared.
         chords: given chords as ``(start_step, end_step, pitch classes, bass)`` spans on the plan's time line
-            (:func:`symbolic.jobs.arrange.given_chord_steps`), or ``None``: two repeating bars must then
-            also have the same chords at the same steps.
+            (:func:`symbolic.jobs.arrange.given_chord_steps`): two repeating bars must then also have the same
+            chords at the same steps; ``None``: no chords given.
         min_overlap: as in :func:`repeat_sources`.
 
     Returns:
         ``{plan bar: earlier plan bar}``.
     """
-    from symbolic.jobs.plan import _bar_states, _starts_a_bar
+    from bisect import bisect_right
+
+    from symbolic.jobs.plan import _bar_states, _drum_slots, _starts_a_bar
     from symbolic.jobs.rules import GivenTimeline
 
     timeline = GivenTimeline.of_plan(vocab, plan)
-    drums, slot = set(), None
-    for token in plan.header:
-        if vocab.types[token] == TokenType.TRACK:
-            slot = vocab.values[token]
-        elif vocab.types[token] == TokenType.DRUMS:
-            drums.add(slot)
-    states = _bar_states(vocab, plan)
+    drums = _drum_slots(vocab, plan.header)
     starts = list(timeline.bar_starts) + [timeline.end]
-    bars, kinds = [], []
-    for b, bar in enumerate(plan.bars):
+    notes: list[set] = [set() for _ in plan.bars]
+    for slot, spans in timeline.notes.items():
+        if slot not in drums:
+            for n in spans:
+                b = bisect_right(timeline.bar_starts, n.start) - 1
+                if b >= 0:
+                    notes[b].add((n.start - starts[b], n.pitch))
+    bars = [frozenset(found) for found in notes]
+    whole = [_starts_a_bar(vocab, state, bar.opening) for state, bar in zip(_bar_states(vocab, plan), plan.bars)]
+    kinds = []
+    for b in range(len(plan.bars)):
         lo, hi = starts[b], starts[b + 1]
-        bars.append(frozenset((n.start - lo, n.pitch) for s, notes in timeline.notes.items() if s not in drums
-                              for n in notes if lo <= n.start < hi))
-        if not _starts_a_bar(vocab, states[b], bar.opening) or (b + 1 < len(plan.bars)
-                                                               and not _starts_a_bar(vocab, states[b + 1],
-                                                                                     plan.bars[b + 1].opening)):
+        if not whole[b] or (b + 1 < len(plan.bars) and not whole[b + 1]):
             kinds.append(None)  # a long bar's chunks, a mid-bar meter change: not compared
             continue
         heard = tuple((max(s, lo) - lo, min(e, hi) - lo, pcs and tuple(sorted(pcs)), bass)
