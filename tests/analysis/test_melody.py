@@ -744,6 +744,24 @@ def two_saved_members(folder) -> list:
     return members
 
 
+def refuses_a_renamed_feature(folder, name: str, renamed: str, match: str) -> None:
+    """The ensemble in ``folder`` with feature ``name`` renamed in its meta.json does not load (``match``)."""
+    meta = (folder / "meta.json").read_text()
+    (folder / "meta.json").write_text(meta.replace(f'"{name}"', f'"{renamed}"'))
+    m.load_melody_extractor.cache_clear()
+    with pytest.raises(DataError, match=match):
+        m.load_melody_extractor(folder)
+    m.load_melody_extractor.cache_clear()
+
+
+def members_on_repeats(members: list) -> tuple:
+    """``REPEATS`` in canonical order (the order, the int rows), its note features and each member's P(melody)."""
+    order = m.note_order(REPEATS)
+    features = m.note_features(REPEATS, TPB)
+    return (order, np.asarray(REPEATS, dtype=np.int64)[order], features,
+            np.array([member.probabilities(features) for member in members]))
+
+
 def test_an_ensemble_with_a_stacker_saves_loads_and_reads_it(tmp_path) -> None:
     members = two_saved_members(tmp_path)
     config = m.MelodyEnsembleConfig(members=("a", "b"), threshold=0.5, repeat_window_beats=4.0, stacker=True)
@@ -759,10 +777,7 @@ def test_an_ensemble_with_a_stacker_saves_loads_and_reads_it(tmp_path) -> None:
     m.load_melody_extractor.cache_clear()
     ensemble = m.load_melody_extractor(tmp_path)
     assert ensemble.config == config and ensemble.stacker is not None
-    order = m.note_order(REPEATS)
-    arr = np.asarray(REPEATS, dtype=np.int64)[order]
-    features = m.note_features(REPEATS, TPB)
-    each = np.array([member.probabilities(features) for member in members])
+    order, arr, features, each = members_on_repeats(members)
     expected = np.zeros(len(REPEATS))
     expected[order] = trees.probabilities(m.stack_features(arr, each, features, TPB, 4.0, 0.3, 0.05))
     got = m.melody_probabilities(REPEATS, TPB, ensemble)
@@ -773,12 +788,7 @@ def test_an_ensemble_with_a_stacker_saves_loads_and_reads_it(tmp_path) -> None:
         expected_mask = m.skyline_mask(REPEATS)
     assert m.melody_mask(REPEATS, TPB, ensemble).tolist() == expected_mask.tolist()
     # its features must be this version's; a config and a stacker go together
-    meta = (tmp_path / "meta.json").read_text()
-    (tmp_path / "meta.json").write_text(meta.replace('"p_mean"', '"p_average"'))
-    m.load_melody_extractor.cache_clear()
-    with pytest.raises(DataError, match="stacker"):
-        m.load_melody_extractor(tmp_path)
-    m.load_melody_extractor.cache_clear()
+    refuses_a_renamed_feature(tmp_path, "p_mean", "p_average", "stacker")
     with pytest.raises(DataError, match="stacker"):
         m.MelodyEnsemble(config, members)
     with pytest.raises(DataError, match="stacker"):
@@ -880,10 +890,7 @@ def test_an_ensemble_with_a_second_stacking_stage_saves_loads_and_reads_it(tmp_p
     m.load_melody_extractor.cache_clear()
     ensemble = m.load_melody_extractor(tmp_path)
     assert ensemble.config == config and ensemble.second_stage is not None
-    order = m.note_order(REPEATS)
-    arr = np.asarray(REPEATS, dtype=np.int64)[order]
-    features = m.note_features(REPEATS, TPB)
-    each = np.array([member.probabilities(features) for member in members])
+    order, arr, features, each = members_on_repeats(members)
     inputs = m.stack_features(arr, each, features, TPB, 4.0, 0.3, 0.05)
     p1 = first.probabilities(inputs)
     assert np.any((p1 > 0.45) & (p1 < 0.8))  # stage_one_threshold decides which of these the line holds
@@ -894,12 +901,7 @@ def test_an_ensemble_with_a_second_stacking_stage_saves_loads_and_reads_it(tmp_p
     one_stage = m.MelodyEnsemble(replace(config, stacker_stages=1), members, first)
     assert not np.allclose(got, m.melody_probabilities(REPEATS, TPB, one_stage))  # the second stage changes calls
     # its features must be this version's; config and trees go together; settings validated
-    meta = (tmp_path / "meta.json").read_text()
-    (tmp_path / "meta.json").write_text(meta.replace('"called"', '"chosen"'))
-    m.load_melody_extractor.cache_clear()
-    with pytest.raises(DataError, match="second stacking stage"):
-        m.load_melody_extractor(tmp_path)
-    m.load_melody_extractor.cache_clear()
+    refuses_a_renamed_feature(tmp_path, "called", "chosen", "second stacking stage")
     with pytest.raises(DataError, match="second stacking stage"):
         m.MelodyEnsemble(config, members, first)
     with pytest.raises(DataError, match="second"):
