@@ -55,6 +55,8 @@ __all__ = [
     "note_features",
     "skyline_mask",
     "top_line_mask",
+    "fill_melody_rests",
+    "FILL_RESTS_BEATS",
     "repeat_matches",
     "repeat_consistent_probabilities",
     "STACK_FEATURE_NAMES",
@@ -983,6 +985,7 @@ def repeat_consistent_probabilities(notes: np.ndarray, probabilities: np.ndarray
 STACK_FEATURE_NAMES = (
     "p_mean", "p_min", "p_max", "p_repeat_consistent", "p_repeats", "repeat_weight", "p_best_other_at_onset",
     "p_best_at_onset", "line_within_1_beat", "line_within_4_beats", "line_within_16_beats",
+    "log_beats_from_first_onset", "log_beats_to_last_onset",
 ) + tuple(f"note_{name}" for name in FEATURE_NAMES)
 _LINE_REACH_BEATS = (1, 4, 16)
 
@@ -998,7 +1001,10 @@ def stack_features(notes: np.ndarray, member_probabilities: np.ndarray, features
     repeat-consistent mean, the weighted mean over the note's repeats alone (its own mean where it has none) and
     the repeats' total weight; the highest repeat-consistent probability among the other notes of its onset and
     at its onset; the mean of the highest repeat-consistent probability of each onset within 1, 4 and 16 beats
-    (how much melody the line around the note carries); then the 33 note features.  Float32 ``(n, 44)``.
+    (how much melody the line around the note carries); log1p of the beats from the piece's first onset to the
+    note's and from the note's to the last onset (where in the song it lies in time: an intro, before the voice
+    comes in, is some 8-16 bars long; :func:`song_position` counts notes); then the 33 note features.  Float32
+    ``(n, 46)``.
     """
     members = np.atleast_2d(np.asarray(member_probabilities, dtype=np.float64))
     n = members.shape[1]
@@ -1022,8 +1028,10 @@ def stack_features(notes: np.ndarray, member_probabilities: np.ndarray, features
         lo = np.searchsorted(times, times - reach * ticks_per_beat, side="left")
         hi = np.searchsorted(times, times + reach * ticks_per_beat, side="right")
         line.append(((cumulative[hi] - cumulative[lo]) / (hi - lo))[group])
+    onsets = np.asarray(notes)[:, 0].astype(np.float64)
+    clock = [np.log1p((onsets - onsets[0]) / ticks_per_beat), np.log1p((onsets[-1] - onsets) / ticks_per_beat)]
     columns = [p, members.min(axis=0), members.max(axis=0), consistent, repeats, weight, best_other, best[group],
-               *line]
+               *line, *clock]
     return np.concatenate([np.stack(columns, axis=1), np.asarray(features, dtype=np.float64)],
                           axis=1).astype(np.float32)
 
@@ -1065,7 +1073,7 @@ def stage_two_features(notes: np.ndarray, probabilities: np.ndarray, stack_input
     """The second stacking stage's input (:data:`STAGE_TWO_FEATURE_NAMES`): one row per note, canonical order.
 
     ``notes`` int ``(n, 4)``, ``probabilities`` float ``(n,)`` (the first stage's P(melody)), ``stack_inputs``
-    float ``(n, 44)`` (the first stage's input, :func:`stack_features`); ``threshold`` is the P above which the
+    float ``(n, 46)`` (the first stage's input, :func:`stack_features`); ``threshold`` is the P above which the
     first stage calls a note (:func:`called_line`); the repeat settings as in
     :func:`repeat_consistent_probabilities`.  Columns, all read from the first stage's P: P itself, its
     repeat-consistent mean, its mean over the note's repeats and their weight; the best P at the note's onset and
@@ -1074,7 +1082,7 @@ def stage_two_features(notes: np.ndarray, probabilities: np.ndarray, stack_input
     share of the window's onsets, the note's pitch (semitones) over their mean, the share of them below it, its
     pitch over their highest and their lowest (0 where none); the interval (semitones) from the nearest called
     note before the note's onset and to the nearest after, with log1p of the beats between (0 and 5.0 where there
-    is none); whether the note is called; then the 44 ``stack_inputs``.  Float32 ``(n, 69)``.
+    is none); whether the note is called; then the 46 ``stack_inputs``.  Float32 ``(n, 71)``.
     """
     notes = np.asarray(notes)
     p = np.asarray(probabilities, dtype=np.float64)
@@ -1287,24 +1295,80 @@ def melody_mask(notes: Sequence[Note], ticks_per_beat: int,
     return mask
 
 
+FILL_RESTS_BEATS = 16.0
+"""The rest, in beats, after which the jobs and ``symbolic analyze`` take the top line where the extractor calls
+no melody (:func:`fill_melody_rests`): 4 bars of 4/4.  A sung line rests a bar or two between phrases; where it
+rests 4 bars or more an instrument carries the tune (an intro, an interlude, a piano piece's melody the
+POP909-trained extractor does not hear as sung).  On every third POP909 validation song, 16 beats adds 2,944
+notes of the BRIDGE track (the instrumental tune) and 784 of the PIANO track to the extractor's line."""
+
+
+def fill_melody_rests(notes: Sequence[Note], mask: np.ndarray, ticks_per_beat: int,
+                      min_rest_beats: float = FILL_RESTS_BEATS) -> np.ndarray:
+    """``mask`` with its long rests filled by the top line: bool ``(n,)`` in the order of ``notes``.
+
+    A rest is the time from the end of a melody note of ``mask`` (or from the first onset) to the next melody
+    note's onset (or past the last note); where it lasts ``min_rest_beats`` beats or more, the notes of
+    :func:`top_line_mask` starting inside it are added.  So a piece keeps a tune where the extractor hears no
+    voice: an intro or interlude on the piano, or a whole section of a piano piece.  At most one note per onset
+    stays melody.  Empty input gives an empty mask.
+
+    Raises:
+        ConfigError: ``min_rest_beats`` not positive, or ``mask`` not of ``notes``' length.
+    """
+    if not min_rest_beats > 0:
+        raise ConfigError(f"min_rest_beats must be positive, got {min_rest_beats}")
+    mask = np.asarray(mask, dtype=bool)
+    if len(mask) != len(notes):
+        raise ConfigError(f"the mask has {len(mask)} entries for {len(notes)} notes")
+    out = mask.copy()
+    if not notes:
+        return out
+    called = sorted((n.onset_ticks, n.onset_ticks + n.duration_ticks) for n, m in zip(notes, mask) if m)
+    first = min(n.onset_ticks for n in notes)
+    last = max(n.onset_ticks + n.duration_ticks for n in notes)
+    rests, free_from = [], first
+    for onset, end in called + [(last + 1, last + 1)]:
+        if onset - free_from >= min_rest_beats * ticks_per_beat:
+            rests.append((free_from, onset))
+        free_from = max(free_from, end)
+    if not rests:
+        return out
+    starts = np.array([a for a, _ in rests])
+    ends = np.array([b for _, b in rests])
+    line = top_line_mask(notes, ticks_per_beat)
+    for i in np.flatnonzero(line):
+        k = np.searchsorted(starts, notes[i].onset_ticks, side="right") - 1
+        if k >= 0 and notes[i].onset_ticks < ends[k]:
+            out[i] = True
+    return out
+
+
 def extract_melody(notes: Track | Sequence[Note], ticks_per_beat: int = 480,
-                   extractor: MelodyExtractor | MelodyEnsemble | None = None) -> tuple[list[Note], list[Note]]:
+                   extractor: MelodyExtractor | MelodyEnsemble | None = None,
+                   fill_rests_beats: float | None = None) -> tuple[list[Note], list[Note]]:
     """Split a polyphonic track (or its notes) into ``(melody_notes, rest_notes)``, each sorted by onset.
 
     Every input note lands in exactly one of the two lists, unchanged.  ``ticks_per_beat`` is the score's
-    (features are measured in beats).  Empty input gives two empty lists.
+    (features are measured in beats).  With ``fill_rests_beats``, the melody's rests of that many beats or
+    more take the top line (:func:`fill_melody_rests`; the jobs pass :data:`FILL_RESTS_BEATS`).  Empty input
+    gives two empty lists.
     """
     items = list(notes.notes if isinstance(notes, Track) else notes)
     mask = melody_mask(items, ticks_per_beat, extractor)
+    if fill_rests_beats is not None:
+        mask = fill_melody_rests(items, mask, ticks_per_beat, fill_rests_beats)
     melody = sorted(n for n, m in zip(items, mask) if m)
     rest = sorted(n for n, m in zip(items, mask) if not m)
     return melody, rest
 
 
 def split_melody_track(score: Score, track_index: int,
-                       extractor: MelodyExtractor | MelodyEnsemble | None = None) -> Score:
+                       extractor: MelodyExtractor | MelodyEnsemble | None = None,
+                       fill_rests_beats: float | None = None) -> Score:
     """A copy of ``score`` whose track ``track_index`` is split in two, in its place: the extracted melody
-    (named ``"Melody (extracted)"``) and the rest (the track's own name), both on the track's program.
+    (named ``"Melody (extracted)"``) and the rest (the track's own name), both on the track's program
+    (``fill_rests_beats`` as in :func:`extract_melody`).
 
     Raises :class:`~symbolic.errors.ScoreError` when the index names no pitched track.
     """
@@ -1314,7 +1378,7 @@ def split_melody_track(score: Score, track_index: int,
         raise ScoreError(f"track {track_index} is not a pitched track of this score "
                          f"(it has {len(score.tracks)} tracks, numbered from 0)")
     source = score.tracks[track_index]
-    melody, rest = extract_melody(source, score.ticks_per_beat, extractor)
+    melody, rest = extract_melody(source, score.ticks_per_beat, extractor, fill_rests_beats)
     parts = [Track(program=source.program, name="Melody (extracted)", notes=melody),
              Track(program=source.program, name=source.name, notes=rest)]
     tracks = [replace(t, notes=list(t.notes)) for t in score.tracks]

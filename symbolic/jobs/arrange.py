@@ -192,7 +192,8 @@ def find_melody(score: Score, melody_track: int | None = None) -> MelodyChoice:
     """The melody of ``score``: ``melody_track`` when given, else the track roles' melody
     (:func:`symbolic.analysis.roles.analyze_tracks`); when no track is a melody line and a polyphonic
     track carries it, its melody is extracted onto its own track (the melody extractor's line, at most one note
-    at a time, :func:`symbolic.analysis.melody.split_melody_track`).  With neither, the highest pitched track.
+    at a time, with its long rests filled by the top voice: :func:`symbolic.analysis.melody.split_melody_track`
+    with :data:`~symbolic.analysis.melody.FILL_RESTS_BEATS`).  With neither, the highest pitched track.
 
     Raises:
         ScoreError: no pitched notes.  ConfigError: ``melody_track`` names no pitched track with notes.
@@ -214,16 +215,17 @@ def find_melody(score: Score, melody_track: int | None = None) -> MelodyChoice:
                             + "; ".join(role.reasons[:3]))
     index = analysis.extraction_track
     if index is not None:
-        from symbolic.analysis.melody import split_melody_track
+        from symbolic.analysis.melody import FILL_RESTS_BEATS, split_melody_track
 
-        split = split_melody_track(score, index)
+        split = split_melody_track(score, index, fill_rests_beats=FILL_RESTS_BEATS)
         melody, rest = split.tracks[index], split.tracks[index + 1]
         if melody.notes and rest.notes:
             return MelodyChoice(
                 split, index, index + 1, source[:index + 1] + source[index:],
                 roles[:index] + ("melody", "harmony") + roles[index + 1:],
                 f"melody: no track is a melody line; extracted {len(melody.notes)} notes (the melody extractor's "
-                f"line, one note at a time) from {_label(score.tracks[index], index)} onto their own track; its other "
+                f"line, one note at a time, and the top voice where that line rests {FILL_RESTS_BEATS:g} beats or "
+                f"more) from {_label(score.tracks[index], index)} onto their own track; its other "
                 f"{len(rest.notes)} notes are accompaniment")
     pitched = [i for i, t in enumerate(score.tracks) if not t.is_drum and t.notes]
     index = max(pitched, key=lambda i: _mean_pitch(score.tracks[i]))

@@ -706,7 +706,7 @@ def test_stack_features_read_the_members_the_repeats_the_onset_and_the_line() ->
     rng = np.random.default_rng(5)
     each = 0.1 + 0.9 * rng.random((2, len(arr)))
     x = m.stack_features(arr, each, features, TPB, 4.0, 0.6, 0.05)
-    assert x.shape == (len(arr), len(m.STACK_FEATURE_NAMES)) == (len(arr), 11 + 33) and x.dtype == np.float32
+    assert x.shape == (len(arr), len(m.STACK_FEATURE_NAMES)) == (len(arr), 13 + 33) and x.dtype == np.float32
     col = {name: x[:, k].astype(float) for k, name in enumerate(m.STACK_FEATURE_NAMES)}
     p = each.mean(axis=0)
     np.testing.assert_allclose(col["p_mean"], p, atol=1e-6)
@@ -729,8 +729,12 @@ def test_stack_features_read_the_members_the_repeats_the_onset_and_the_line() ->
     k = int(np.flatnonzero(arr[:, 0] == 1920 + 960)[0])  # beat 7: onsets within 4 beats are beats 3 .. 11
     near = np.abs(onsets - arr[k, 0]) <= 4 * TPB
     assert col["line_within_4_beats"][k] == pytest.approx(tops[near].mean(), abs=1e-6)
-    np.testing.assert_allclose(x[:, 11:], features, atol=1e-6)
-    assert m.stack_features(arr[:0], each[:, :0], features[:0], TPB).shape == (0, 44)
+    beats = (arr[:, 0] - arr[0, 0]) / TPB  # where in the piece, in beats: from the first onset, to the last
+    np.testing.assert_allclose(col["log_beats_from_first_onset"], np.log1p(beats), atol=1e-6)
+    np.testing.assert_allclose(col["log_beats_to_last_onset"], np.log1p(beats[-1] - beats), atol=1e-6)
+    assert col["log_beats_to_last_onset"][-1] == 0 and beats[-1] > 8
+    np.testing.assert_allclose(x[:, 13:], features, atol=1e-6)
+    assert m.stack_features(arr[:0], each[:, :0], features[:0], TPB).shape == (0, 46)
 
 
 def two_saved_members(folder) -> list:
@@ -822,7 +826,7 @@ def test_stage_two_features_read_the_first_stage_its_line_and_its_phrase() -> No
     p = 0.1 + 0.9 * rng.random(len(arr))
     inputs = rng.random((len(arr), len(m.STACK_FEATURE_NAMES)))
     x = m.stage_two_features(arr, p, inputs, TPB, 0.45, 4.0, 0.6, 0.05)
-    assert x.shape == (len(arr), len(m.STAGE_TWO_FEATURE_NAMES)) == (len(arr), 25 + 44) and x.dtype == np.float32
+    assert x.shape == (len(arr), len(m.STAGE_TWO_FEATURE_NAMES)) == (len(arr), 25 + 46) and x.dtype == np.float32
     col = {name: x[:, k].astype(float) for k, name in enumerate(m.STAGE_TWO_FEATURE_NAMES)}
     np.testing.assert_allclose(col["p1"], p, atol=1e-6)
     np.testing.assert_allclose(col["p1_repeat_consistent"], m.repeat_consistent_probabilities(arr, p, TPB, 4.0, 0.6),
@@ -862,7 +866,7 @@ def test_stage_two_features_read_the_first_stage_its_line_and_its_phrase() -> No
     none = m.stage_two_features(arr, np.zeros(len(arr)), inputs, TPB, 0.45)
     assert np.all(none[:, m.STAGE_TWO_FEATURE_NAMES.index("called")] == 0)
     assert np.all(none[:, m.STAGE_TWO_FEATURE_NAMES.index("log_beats_to_next_called")] == 5.0)
-    assert m.stage_two_features(arr[:0], p[:0], inputs[:0], TPB, 0.45).shape == (0, 69)
+    assert m.stage_two_features(arr[:0], p[:0], inputs[:0], TPB, 0.45).shape == (0, 71)
 
 
 def test_an_ensemble_with_a_second_stacking_stage_saves_loads_and_reads_it(tmp_path) -> None:
@@ -912,3 +916,42 @@ def test_an_ensemble_with_a_second_stacking_stage_saves_loads_and_reads_it(tmp_p
         m.MelodyEnsembleConfig(members=("a", "b"), repeat_window_beats=4.0, stacker_stages=2)
     with pytest.raises(ConfigError, match="stage_one_threshold"):
         m.MelodyEnsembleConfig(members=("a", "b"), stage_one_threshold=1.0)
+
+
+def test_fill_melody_rests_takes_the_top_line_where_the_melody_rests_long() -> None:
+    # 24 bars of 4/4: a right-hand tune (MIDI 72-79) over left-hand chords (48, 55) on every beat.  The mask
+    # calls bars 0-3 and 16-19 melody; bars 4-15 (48 beats) rest long, bar 20 after a 0-beat rest does not.
+    tune = [72, 74, 76, 79]
+    notes = []
+    for beat in range(24 * 4):
+        notes += [Note(beat * TPB, TPB, tune[beat % 4], 90), Note(beat * TPB, TPB, 55, 60), Note(beat * TPB, TPB, 48, 60)]
+    notes.sort()
+    bar = np.array([n.onset_ticks // (4 * TPB) for n in notes])
+    top = np.array([n.pitch >= 72 for n in notes])
+    mask = top & (((bar >= 0) & (bar < 4)) | ((bar >= 16) & (bar < 20)))
+    filled = m.fill_melody_rests(notes, mask, TPB, 16.0)
+    assert filled.dtype == bool and filled.shape == mask.shape
+    assert np.array_equal(filled[bar < 20], top[bar < 20])  # the 48-beat rest takes the tune, not the chords
+    assert np.array_equal(filled[bar >= 20], top[bar >= 20])  # the rest after the last call: to the end
+    # a rest shorter than the setting stays a rest
+    short = top & ~((bar >= 4) & (bar < 7))  # 12 beats of rest
+    assert np.array_equal(m.fill_melody_rests(notes, short, TPB, 16.0), short)
+    assert np.array_equal(m.fill_melody_rests(notes, short, TPB, 12.0), top)  # unless the setting is 12
+    # a rest runs from the end of the last melody note: a tune held 8 beats then 12 beats of chords stays
+    held = [Note(0, 8 * TPB, 72, 90), Note(20 * TPB, TPB, 74, 90)] + [Note(b * TPB, TPB, 67, 60) for b in range(8, 20)]
+    held.sort()
+    sung = np.array([n.pitch >= 72 for n in held])  # the chords, at 67, are the top line in between
+    assert np.array_equal(m.fill_melody_rests(held, sung, TPB, 16.0), sung)
+    assert m.fill_melody_rests(held, sung, TPB, 12.0).all()
+    # a rest at the start counts: nothing called in bars 0-4 (20 beats)
+    late = top & (bar >= 5)
+    assert np.array_equal(m.fill_melody_rests(notes, late, TPB, 16.0), top)
+    # at most one note per onset; the mask is not changed in place
+    onsets = np.array([n.onset_ticks for n in notes])
+    assert all(filled[onsets == t].sum() <= 1 for t in np.unique(onsets))
+    assert mask.sum() == 32
+    assert m.fill_melody_rests([], np.zeros(0, bool), TPB).shape == (0,)
+    with pytest.raises(ConfigError, match="min_rest_beats"):
+        m.fill_melody_rests(notes, mask, TPB, 0)
+    with pytest.raises(ConfigError, match="entries"):
+        m.fill_melody_rests(notes, mask[:-1], TPB)

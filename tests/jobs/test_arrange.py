@@ -14,7 +14,7 @@ from conftest import RecordingDecoder, tiny_gpt
 from symbolic.errors import ConfigError, ScoreError, StyleError
 from symbolic.inputs.midi import parse_midi_bytes
 from symbolic.jobs.arrange import (_overlap_ratio, accompany, choose_melody_track, continue_score, convert,
-                                   style_programs)
+                                   find_melody, style_programs)
 from symbolic.jobs.config import JobConfig
 from symbolic.outputs.midi import midi_bytes
 from symbolic.score import Note, Score, TempoChange, TimeSignature, Track
@@ -373,12 +373,15 @@ def test_a_piano_arrangement_has_its_melody_taken_out_and_kept(model, tokenizer)
     piano = Score(ticks_per_beat=song.ticks_per_beat, tempos=song.tempos, time_signatures=song.time_signatures,
                   tracks=[piano_track])
     truth = {n for n, s in zip(piano_track.notes, source) if song.tracks[s].name == "MELODY"}
+    intro = {n for n, s in zip(piano_track.notes, source)  # the piano's tune before the voice comes in (beat 84)
+             if song.tracks[s].name == "BRIDGE" and n.onset_ticks < min(t.onset_ticks for t in truth)}
     result = convert(model, tokenizer, piano, {"chorale": 1.0}, CONFIG)
     melody = result.score.tracks[0].notes
     assert "extracted" in result.decisions[0]
     assert set(melody) < set(piano_track.notes) and len(melody) < len(piano_track.notes) // 2
     found = len(set(melody) & truth)  # the sung line, not the chords
-    assert found >= 0.9 * len(melody) and found >= 0.9 * len(truth)
+    assert found >= 0.9 * len(truth) and len(set(melody) & intro) >= 0.5 * len(intro) and intro
+    assert len(set(melody) - truth - intro) <= 0.1 * len(melody)  # and the intro's tune, kept too
     assert result.kept_tracks == (0,) and len(result.new_tracks) == 3  # the rest of the piano is rewritten
     acc = accompany(model, tokenizer, piano, {"chorale": 1.0}, CONFIG)
     assert acc.score.tracks[0].notes == melody and acc.kept_tracks == (0,)  # the rest of the piano is replaced
@@ -773,3 +776,23 @@ def test_a_conversion_plays_through_the_bands_outro(model, tokenizer):
         notes = result.score.tracks[index].notes
         assert any(n.onset_ticks >= 3 * 4 * tpb for n in notes)  # the last bar of the outro has new notes
         assert max(n.onset_ticks + n.duration_ticks for n in notes) <= 4 * 4 * tpb
+
+
+def test_an_extracted_melody_keeps_the_top_voice_where_the_extractor_hears_none(monkeypatch):
+    import numpy as np
+
+    from symbolic.analysis import melody
+
+    # 12 bars of piano: a tune over two-note chords on every beat.  The extractor (stood in for) calls the tune
+    # in bars 6-11 only, as the shipped one does with an intro it hears as no voice; the first 6 bars (24 beats,
+    # over FILL_RESTS_BEATS) are the piece's tune too, so the job keeps their top voice.
+    notes = sorted(n for beat in range(48) for n in (Note(beat * 480, 480, (72, 74, 76, 79)[beat % 4], 90),
+                                                      Note(beat * 480, 480, 55, 60), Note(beat * 480, 480, 48, 60)))
+    piano = Score(tracks=[Track(program=0, name="Piano", notes=notes)])
+    monkeypatch.setattr(melody, "melody_mask", lambda ns, tpb, extractor=None: np.array(
+        [n.pitch >= 72 and n.onset_ticks >= 24 * 480 for n in ns]))
+    choice = find_melody(piano)
+    tune = [n for n in notes if n.pitch >= 72]
+    assert choice.rest_track == 1 and choice.score.tracks[0].notes == tune
+    assert choice.score.tracks[1].notes == [n for n in notes if n.pitch < 72]
+    assert "top voice where that line rests 16 beats" in choice.decision
