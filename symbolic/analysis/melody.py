@@ -57,6 +57,7 @@ __all__ = [
     "top_line_mask",
     "fill_melody_rests",
     "FILL_RESTS_BEATS",
+    "split_track_by_mask",
     "repeat_matches",
     "repeat_consistent_probabilities",
     "STACK_FEATURE_NAMES",
@@ -1297,10 +1298,10 @@ def melody_mask(notes: Sequence[Note], ticks_per_beat: int,
 
 FILL_RESTS_BEATS = 16.0
 """The rest, in beats, after which the jobs and ``symbolic analyze`` take the top line where the extractor calls
-no melody (:func:`fill_melody_rests`): 4 bars of 4/4.  A sung line rests a bar or two between phrases; where it
-rests 4 bars or more an instrument carries the tune (an intro, an interlude, a piano piece's melody the
-POP909-trained extractor does not hear as sung).  On every third POP909 validation song, 16 beats adds 2,944
-notes of the BRIDGE track (the instrumental tune) and 784 of the PIANO track to the extractor's line."""
+no melody (:func:`fill_melody_rests`): 4 bars of 4/4 (half that before the line's first note or after its last).
+A sung line rests a bar or two between phrases; where it rests 4 bars or more an instrument carries the tune (an
+intro, an interlude, a piano piece's melody the POP909-trained extractor does not hear as sung)."""
+_STRAY_BEATS = 4.0  # a melody note with no other within this many beats does not end a rest
 
 
 def fill_melody_rests(notes: Sequence[Note], mask: np.ndarray, ticks_per_beat: int,
@@ -1308,10 +1309,13 @@ def fill_melody_rests(notes: Sequence[Note], mask: np.ndarray, ticks_per_beat: i
     """``mask`` with its long rests filled by the top line: bool ``(n,)`` in the order of ``notes``.
 
     A rest is the time from the end of a melody note of ``mask`` (or from the first onset) to the next melody
-    note's onset (or past the last note); where it lasts ``min_rest_beats`` beats or more, the notes of
-    :func:`top_line_mask` starting inside it are added.  So a piece keeps a tune where the extractor hears no
-    voice: an intro or interlude on the piano, or a whole section of a piano piece.  At most one note per onset
-    stays melody.  Empty input gives an empty mask.
+    note's onset (or past the last note); a stray melody note, with no other starting within 4 beats of it,
+    does not end one.  Where a rest lasts ``min_rest_beats`` beats or more (half that before the line's first
+    note or after its last: an intro or an ending, where no voice rests between phrases), the notes of
+    :func:`top_line_mask` starting inside it are added, unless they lie at or below the track's median pitch
+    (there the top line is the left hand's accompaniment, not a tune) or a melody note starts with them (at
+    most one melody note per onset).  So a piece keeps a tune where the extractor hears no voice: an intro or interlude on the piano, or
+    a whole section of a piano piece.  Empty input gives an empty mask.
 
     Raises:
         ConfigError: ``min_rest_beats`` not positive, or ``mask`` not of ``notes``' length.
@@ -1325,21 +1329,30 @@ def fill_melody_rests(notes: Sequence[Note], mask: np.ndarray, ticks_per_beat: i
     if not notes:
         return out
     called = sorted((n.onset_ticks, n.onset_ticks + n.duration_ticks) for n, m in zip(notes, mask) if m)
+    onsets = np.array([c[0] for c in called], dtype=np.int64)
+    reach = _STRAY_BEATS * ticks_per_beat
+    company = (np.searchsorted(onsets, onsets + reach, side="right")
+               - np.searchsorted(onsets, onsets - reach, side="left")) > 1  # another melody note near it
     first = min(n.onset_ticks for n in notes)
     last = max(n.onset_ticks + n.duration_ticks for n in notes)
-    rests, free_from = [], first
-    for onset, end in called + [(last + 1, last + 1)]:
-        if onset - free_from >= min_rest_beats * ticks_per_beat:
+    rests, free_from, opening = [], first, True
+    for (onset, end), line in zip(called + [(last + 1, last + 1)], [*company, True]):
+        if not line:
+            continue
+        edge = opening or onset > last  # before the line's first note or after its last: an intro, an ending
+        if onset - free_from >= min_rest_beats * ticks_per_beat * (0.5 if edge else 1.0):
             rests.append((free_from, onset))
-        free_from = max(free_from, end)
+        free_from, opening = max(free_from, end), False
     if not rests:
         return out
     starts = np.array([a for a, _ in rests])
     ends = np.array([b for _, b in rests])
-    line = top_line_mask(notes, ticks_per_beat)
-    for i in np.flatnonzero(line):
-        k = np.searchsorted(starts, notes[i].onset_ticks, side="right") - 1
-        if k >= 0 and notes[i].onset_ticks < ends[k]:
+    floor = np.median([n.pitch for n in notes])
+    taken = set(onsets.tolist())
+    for i in np.flatnonzero(top_line_mask(notes, ticks_per_beat)):
+        note = notes[i]
+        k = np.searchsorted(starts, note.onset_ticks, side="right") - 1
+        if k >= 0 and note.onset_ticks < ends[k] and note.pitch > floor and note.onset_ticks not in taken:
             out[i] = True
     return out
 
@@ -1368,23 +1381,47 @@ def split_melody_track(score: Score, track_index: int,
                        fill_rests_beats: float | None = None) -> Score:
     """A copy of ``score`` whose track ``track_index`` is split in two, in its place: the extracted melody
     (named ``"Melody (extracted)"``) and the rest (the track's own name), both on the track's program
-    (``fill_rests_beats`` as in :func:`extract_melody`).
+    (``fill_rests_beats`` as in :func:`extract_melody`; :func:`split_track_by_mask` does the split).
 
     Raises :class:`~symbolic.errors.ScoreError` when the index names no pitched track.
     """
+    _check_pitched(score, track_index)
+    notes = score.tracks[track_index].notes
+    mask = melody_mask(notes, score.ticks_per_beat, extractor)
+    if fill_rests_beats is not None:
+        mask = fill_melody_rests(notes, mask, score.ticks_per_beat, fill_rests_beats)
+    return split_track_by_mask(score, track_index, mask)
+
+
+def split_track_by_mask(score: Score, track_index: int, is_melody: np.ndarray) -> Score:
+    """A copy of ``score`` whose track ``track_index`` is split in two, in its place: its notes where
+    ``is_melody`` (bool ``(n,)`` in the track's note order) is True, named ``"Melody (extracted)"``, and the
+    others, under the track's own name; both on the track's program, notes sorted.
+
+    Raises :class:`~symbolic.errors.ScoreError` when the index names no pitched track, or the mask is not of the
+    track's length.
+    """
     from dataclasses import replace
 
-    if not 0 <= track_index < len(score.tracks) or score.tracks[track_index].is_drum:
-        raise ScoreError(f"track {track_index} is not a pitched track of this score "
-                         f"(it has {len(score.tracks)} tracks, numbered from 0)")
+    _check_pitched(score, track_index)
     source = score.tracks[track_index]
-    melody, rest = extract_melody(source, score.ticks_per_beat, extractor, fill_rests_beats)
+    if len(is_melody) != len(source.notes):
+        raise ScoreError(f"the melody mask has {len(is_melody)} entries for track {track_index}'s "
+                         f"{len(source.notes)} notes")
+    melody = sorted(n for n, m in zip(source.notes, is_melody) if m)
+    rest = sorted(n for n, m in zip(source.notes, is_melody) if not m)
     parts = [Track(program=source.program, name="Melody (extracted)", notes=melody),
              Track(program=source.program, name=source.name, notes=rest)]
     tracks = [replace(t, notes=list(t.notes)) for t in score.tracks]
     return replace(score, tracks=tracks[:track_index] + parts + tracks[track_index + 1:],
                    tempos=list(score.tempos), time_signatures=list(score.time_signatures),
                    key_signatures=list(score.key_signatures))
+
+
+def _check_pitched(score: Score, track_index: int) -> None:
+    if not 0 <= track_index < len(score.tracks) or score.tracks[track_index].is_drum:
+        raise ScoreError(f"track {track_index} is not a pitched track of this score "
+                         f"(it has {len(score.tracks)} tracks, numbered from 0)")
 
 
 # ---------------------------------------------------------------------------------------------- evaluation

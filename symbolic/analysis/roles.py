@@ -177,7 +177,8 @@ class RoleConfig:
     ``min_melody_score``: below it no track is called the melody.  ``max_melody_polyphony``: a track that sounds
     several notes at once more often than this is not a melody line (its melody is extracted instead).
     ``bass_median_pitch``: a mostly single-line track whose median pitch lies at or below it (MIDI; 50 = D3)
-    is a bass.  ``counter_min_score``: a single-line track other than the melody with at least this melody
+    is a bass; a chordal track whose median and whose 95th-percentile pitch less an octave both lie at or below
+    it carries no melody to extract.  ``counter_min_score``: a single-line track other than the melody with at least this melody
     score is a counter-melody.  ``temperature``: softmax temperature turning melody scores into confidences.
     """
 
@@ -236,7 +237,7 @@ class TrackAnalysis:
             lines.append(f"melody: track {self.melody_track}")
         elif self.extraction_track is not None:
             lines.append(f"melody: no track is a melody line; extract it from track {self.extraction_track} "
-                         "(its top voice)")
+                         "(the melody extractor's line)")
         elif any(t.role not in ("drums", "empty") for t in self.tracks):
             lines.append("melody: none found (no pitched track reads as a melody line, and none plays chords to "
                          "extract one from)")
@@ -352,8 +353,10 @@ def analyze_tracks(score: Score, config: RoleConfig | None = None) -> TrackAnaly
         probs = dict(zip(candidates, (weights / weights.sum()).tolist()))
     extraction = None
     if melody is None and pitched:
+        # a chordal track above the bass, or one whose top reaches an octave above it: a piano whose busy left
+        # hand pulls its median down still carries a tune in its right hand
         chordal = [i for i in pitched if not line(i) and "bass" not in hints[i]
-                   and stats[i].median_pitch > config.bass_median_pitch]
+                   and max(stats[i].median_pitch, stats[i].high_pitch - 12) > config.bass_median_pitch]
         # the right hand rather than the left: register counts most, then how much of the piece it plays
         extraction = max(chordal, key=lambda i: (melody_scores[i] + 2.0 * stats[i].coverage + 3.0 * rank[i],
                                                  stats[i].high_pitch), default=None)
@@ -385,7 +388,7 @@ def analyze_tracks(score: Score, config: RoleConfig | None = None) -> TrackAnaly
             roles.append(TrackRole(i, track.name, "bass", confidence, tuple(why), melody_scores[i]))
         elif i == extraction:
             roles.append(TrackRole(i, track.name, "harmony", 1.0 - probs.get(i, 0.0),
-                                   ("plays chords; its top voice carries the melody",) + reasons[:3],
+                                   ("plays chords; the melody is in them",) + reasons[:3],
                                    melody_scores[i]))
         elif line(i) and ((melody is not None and melody_scores[i] >= config.counter_min_score)
                           or "counter-melody" in hints[i]) and ("harmony" not in hints[i] or "melody" in hints[i]):

@@ -139,6 +139,25 @@ def _new_parts_line(programs: list[int], parts: list[list[Note]]) -> str:
             f"{sum(map(len, parts))} notes")
 
 
+def _bars_of(score: Score, ticks: list[int]) -> str:
+    """The bars (numbered from 1, as :func:`symbolic.analysis.beats.bar_lines_ticks` lays them) holding
+    ``ticks``, as runs: ``"bars 1-8, 40-44"``."""
+    from bisect import bisect_right
+
+    from symbolic.analysis.beats import bar_lines_ticks
+
+    lines = bar_lines_ticks(score)
+    bars = sorted({bisect_right(lines, t) for t in ticks})
+    runs: list[list[int]] = []
+    for bar in bars:
+        if runs and bar == runs[-1][1] + 1:
+            runs[-1][1] = bar
+        else:
+            runs.append([bar, bar])
+    text = ", ".join(f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in runs)
+    return f"bar{'s' if len(bars) > 1 else ''} {text}"
+
+
 def _label(track: Track, index: int) -> str:
     return f"track {index} {track.name!r}" if track.name else f"track {index}"
 
@@ -215,17 +234,22 @@ def find_melody(score: Score, melody_track: int | None = None) -> MelodyChoice:
                             + "; ".join(role.reasons[:3]))
     index = analysis.extraction_track
     if index is not None:
-        from symbolic.analysis.melody import FILL_RESTS_BEATS, split_melody_track
+        from symbolic.analysis.melody import FILL_RESTS_BEATS, fill_melody_rests, melody_mask, split_track_by_mask
 
-        split = split_melody_track(score, index, fill_rests_beats=FILL_RESTS_BEATS)
+        notes = score.tracks[index].notes
+        line = melody_mask(notes, score.ticks_per_beat)
+        kept = fill_melody_rests(notes, line, score.ticks_per_beat, FILL_RESTS_BEATS)
+        split = split_track_by_mask(score, index, kept)
         melody, rest = split.tracks[index], split.tracks[index + 1]
+        filled = [n.onset_ticks for n, k, l in zip(notes, kept, line) if k and not l]
+        fill = (f"; {len(filled)} of them the top voice in {_bars_of(score, filled)}, where that line rests "
+                f"{FILL_RESTS_BEATS:g} beats or more" if filled else "")
         if melody.notes and rest.notes:
             return MelodyChoice(
                 split, index, index + 1, source[:index + 1] + source[index:],
                 roles[:index] + ("melody", "harmony") + roles[index + 1:],
                 f"melody: no track is a melody line; extracted {len(melody.notes)} notes (the melody extractor's "
-                f"line, one note at a time, and the top voice where that line rests {FILL_RESTS_BEATS:g} beats or "
-                f"more) from {_label(score.tracks[index], index)} onto their own track; its other "
+                f"line, one note at a time{fill}) from {_label(score.tracks[index], index)} onto their own track; its other "
                 f"{len(rest.notes)} notes are accompaniment")
     pitched = [i for i, t in enumerate(score.tracks) if not t.is_drum and t.notes]
     index = max(pitched, key=lambda i: _mean_pitch(score.tracks[i]))

@@ -795,4 +795,7 @@ def test_an_extracted_melody_keeps_the_top_voice_where_the_extractor_hears_none(
     tune = [n for n in notes if n.pitch >= 72]
     assert choice.rest_track == 1 and choice.score.tracks[0].notes == tune
     assert choice.score.tracks[1].notes == [n for n in notes if n.pitch < 72]
-    assert "top voice where that line rests 16 beats" in choice.decision
+    assert "24 of them the top voice in bars 1-6, where that line rests 16 beats or more" in choice.decision
+    monkeypatch.setattr(melody, "melody_mask", lambda ns, tpb, extractor=None: np.array([n.pitch >= 72 for n in ns]))
+    whole = find_melody(piano)  # nothing to fill: the line says so
+    assert whole.score.tracks[0].notes == tune and "top voice" not in whole.decision

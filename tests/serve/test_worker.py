@@ -96,8 +96,8 @@ def test_a_job_over_its_memory_limit_fails_with_the_reason(job_folder, tiny_mode
 
 def test_a_job_over_its_time_limit_fails_with_the_reason(job_folder, tiny_model):
     state, message, _ = execute(job_folder(), {"job": "continue", "style": "chorale", "bars": 60}, tiny_model,
-                                lambda done, total: None, 0.3, None)
-    assert (state, message) == ("failed", "stopped: the job ran over the server's time limit of 0.3 s; "
+                                lambda done, total: None, 0.1, None)
+    assert (state, message) == ("failed", "stopped: the job ran over the server's time limit of 0.1 s; "
                                           "ask for fewer bars")
 
 
