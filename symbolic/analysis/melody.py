@@ -1314,8 +1314,8 @@ def fill_melody_rests(notes: Sequence[Note], mask: np.ndarray, ticks_per_beat: i
     note or after its last: an intro or an ending, where no voice rests between phrases), the notes of
     :func:`top_line_mask` starting inside it are added, unless they lie at or below the track's median pitch
     (there the top line is the left hand's accompaniment, not a tune) or a melody note starts with them (at
-    most one melody note per onset).  So a piece keeps a tune where the extractor hears no voice: an intro or interlude on the piano, or
-    a whole section of a piano piece.  Empty input gives an empty mask.
+    most one melody note per onset).  So a piece keeps a tune where the extractor hears no voice: an intro or
+    interlude on the piano, or a whole section of a piano piece.  Empty input gives an empty mask.
 
     Raises:
         ConfigError: ``min_rest_beats`` not positive, or ``mask`` not of ``notes``' length.

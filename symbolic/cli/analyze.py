@@ -25,7 +25,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_analyze(args: argparse.Namespace) -> int:
     from symbolic.analysis.beats import performance_warning
-    from symbolic.analysis.melody import FILL_RESTS_BEATS, extract_melody, split_melody_track
+    from symbolic.analysis.melody import FILL_RESTS_BEATS, split_melody_track
     from symbolic.analysis.roles import analyze_tracks
     from symbolic.cli.common import expand_midi_paths, read_scores
     from symbolic.errors import DataError
@@ -47,11 +47,12 @@ def run_analyze(args: argparse.Namespace) -> int:
         index = analysis.extraction_track
         if index is not None:
             track = score.tracks[index]
-            melody, rest = extract_melody(track, score.ticks_per_beat, fill_rests_beats=FILL_RESTS_BEATS)
+            split = split_melody_track(score, index, fill_rests_beats=FILL_RESTS_BEATS)  # what the jobs keep
+            melody = split.tracks[index].notes
             print(f"extracted melody: {len(melody)} of the track's {len(track.notes)} notes "
                   f"(MIDI {min((n.pitch for n in melody), default=0)}-{max((n.pitch for n in melody), default=0)})")
             if args.out is not None:
-                write_midi(split_melody_track(score, index, fill_rests_beats=FILL_RESTS_BEATS), args.out)
+                write_midi(split, args.out)
                 print(f"wrote {args.out}")
         elif args.out is not None:
             print(f"nothing to extract in {path}; {args.out} not written")
