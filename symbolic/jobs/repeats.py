@@ -175,8 +175,13 @@ def cut_restrikes(notes: Sequence[Note]) -> list[Note]:
     return out
 
 
-def describe_repeats(sources: dict[int, int], first_bar: int = 1) -> str:
-    """The copied bars as runs, e.g. ``"bars 17-24 from 1-8, 33-40 from 1-8"`` (bars counted from ``first_bar``)."""
+DESCRIBED_RUNS = 8  # a decision line names this many runs of copied bars, then counts the others
+
+
+def describe_repeats(sources: dict[int, int], first_bar: int = 1, max_runs: int = DESCRIBED_RUNS) -> str:
+    """The copied bars as runs, e.g. ``"bars 17-24 from 1-8, 33-40 from 1-8"`` (bars counted from ``first_bar``);
+    past ``max_runs`` runs, ``"... and 12 more runs"`` (a song with short repeats scattered over it made a
+    1,435-character line)."""
     runs: list[list[int]] = []
     for b in sorted(sources):
         if runs and b == runs[-1][1] + 1 and sources[b] == sources[runs[-1][1]] + 1:
@@ -185,4 +190,6 @@ def describe_repeats(sources: dict[int, int], first_bar: int = 1) -> str:
             runs.append([b, b])
     def span(lo: int, hi: int) -> str:
         return f"{lo + first_bar}" if lo == hi else f"{lo + first_bar}-{hi + first_bar}"
-    return ", ".join(f"{span(lo, hi)} from {span(sources[lo], sources[hi])}" for lo, hi in runs)
+    text = ", ".join(f"{span(lo, hi)} from {span(sources[lo], sources[hi])}" for lo, hi in runs[:max_runs])
+    more = len(runs) - max_runs
+    return text + (f" and {more} more run{'s' if more > 1 else ''}" if more > 0 else "")

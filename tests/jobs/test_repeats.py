@@ -54,6 +54,9 @@ def test_the_overlap_is_jaccard_and_bounded():
 def test_describe_repeats_names_runs():
     assert describe_repeats({3: 0, 4: 1, 6: 0, 7: 1, 9: 5}) == "4-5 from 1-2, 7-8 from 1-2, 10 from 6"
     assert describe_repeats({}) == ""
+    scattered = {b: b - 20 for b in range(20, 60, 2)}  # 20 one-bar runs
+    assert describe_repeats(scattered, max_runs=3) == "21 from 1, 23 from 3, 25 from 5 and 17 more runs"
+    assert len(describe_repeats(scattered)) < 150
 
 
 def song(tpb: int = 480, phrase=(60, 62, 64, 65, 67, 65, 64, 62), other=(72, 71, 69, 67, 65, 64, 62, 60)) -> Score:
