@@ -1302,6 +1302,7 @@ no melody (:func:`fill_melody_rests`): 4 bars of 4/4 (half that before the line'
 A sung line rests a bar or two between phrases; where it rests 4 bars or more an instrument carries the tune (an
 intro, an interlude, a piano piece's melody the POP909-trained extractor does not hear as sung)."""
 _STRAY_BEATS = 4.0  # a melody note with no other within this many beats does not end a rest
+_MAX_REPEATED_SHARE = 0.5  # a rest's top line that repeats its pitch more often is chords' top, not a tune
 
 
 def fill_melody_rests(notes: Sequence[Note], mask: np.ndarray, ticks_per_beat: int,
@@ -1314,7 +1315,8 @@ def fill_melody_rests(notes: Sequence[Note], mask: np.ndarray, ticks_per_beat: i
     note or after its last: an intro or an ending, where no voice rests between phrases), the notes of
     :func:`top_line_mask` starting inside it are added, unless they lie at or below the track's median pitch
     (there the top line is the left hand's accompaniment, not a tune) or a melody note starts with them (at
-    most one melody note per onset).  So a piece keeps a tune where the extractor hears no voice: an intro or
+    most one melody note per onset); a rest whose top line repeats its previous pitch on more than half of its
+    notes keeps none (the top of block chords, a pedal note).  So a piece keeps a tune where the extractor hears no voice: an intro or
     interlude on the piano, or a whole section of a piano piece.  Empty input gives an empty mask.
 
     Raises:
@@ -1349,11 +1351,17 @@ def fill_melody_rests(notes: Sequence[Note], mask: np.ndarray, ticks_per_beat: i
     ends = np.array([b for _, b in rests])
     floor = np.median([n.pitch for n in notes])
     taken = set(onsets.tolist())
-    for i in np.flatnonzero(top_line_mask(notes, ticks_per_beat)):
+    fills: dict[int, list[int]] = {}  # rest -> the top line's notes that may fill it, in onset order
+    for i in sorted(np.flatnonzero(top_line_mask(notes, ticks_per_beat)), key=lambda i: notes[i].onset_ticks):
         note = notes[i]
         k = np.searchsorted(starts, note.onset_ticks, side="right") - 1
         if k >= 0 and note.onset_ticks < ends[k] and note.pitch > floor and note.onset_ticks not in taken:
-            out[i] = True
+            fills.setdefault(int(k), []).append(int(i))
+    for picked in fills.values():
+        pitches = [notes[i].pitch for i in picked]
+        repeated = sum(a == b for a, b in zip(pitches, pitches[1:]))
+        if repeated <= _MAX_REPEATED_SHARE * max(len(pitches) - 1, 1):  # else block chords' top note, not a tune
+            out[picked] = True
     return out
 
 

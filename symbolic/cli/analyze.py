@@ -25,10 +25,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_analyze(args: argparse.Namespace) -> int:
     from symbolic.analysis.beats import performance_warning
-    from symbolic.analysis.melody import FILL_RESTS_BEATS, split_melody_track
     from symbolic.analysis.roles import analyze_tracks
     from symbolic.cli.common import expand_midi_paths, read_scores
     from symbolic.errors import DataError
+    from symbolic.jobs.arrange import find_melody
     from symbolic.outputs.midi import write_midi
 
     files = expand_midi_paths(args.files)
@@ -46,13 +46,12 @@ def run_analyze(args: argparse.Namespace) -> int:
         print(analysis.describe())
         index = analysis.extraction_track
         if index is not None:
-            track = score.tracks[index]
-            split = split_melody_track(score, index, fill_rests_beats=FILL_RESTS_BEATS)  # what the jobs keep
-            melody = split.tracks[index].notes
-            print(f"extracted melody: {len(melody)} of the track's {len(track.notes)} notes "
-                  f"(MIDI {min((n.pitch for n in melody), default=0)}-{max((n.pitch for n in melody), default=0)})")
+            choice = find_melody(score)  # what the jobs keep, and their words for it
+            melody = choice.score.tracks[choice.melody_track].notes
+            print(f"extracted melody (MIDI {min((n.pitch for n in melody), default=0)}-"
+                  f"{max((n.pitch for n in melody), default=0)}): {choice.decision.removeprefix('melody: ')}")
             if args.out is not None:
-                write_midi(split, args.out)
+                write_midi(choice.score, args.out)
                 print(f"wrote {args.out}")
         elif args.out is not None:
             print(f"nothing to extract in {path}; {args.out} not written")

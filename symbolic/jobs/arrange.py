@@ -580,6 +580,15 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
         shift = _octave_shift(work.tracks[melody], texture.lead_program)
         moved = f", moved {abs(shift) // 12} octave{'s' if abs(shift) > 12 else ''} " \
                 f"{'up' if shift > 0 else 'down'} into its range" if shift else ""
+        from symbolic.jobs.rules import playable_range
+
+        low, high = playable_range(texture.lead_program)
+        outside = sorted({n.pitch + shift for n in work.tracks[melody].notes if not low <= n.pitch + shift <= high})
+        if outside:  # kept note for note: an octave move cannot bring a tune wider than the instrument inside it
+            count = sum(not low <= n.pitch + shift <= high for n in work.tracks[melody].notes)
+            moved += (f"; {count} of its notes {'still lies' if count == 1 else 'still lie'} outside the "
+                      f"instrument's MIDI {low}-{high} (MIDI {', '.join(map(str, outside))}): the melody is kept "
+                      "note for note")
         what = f"{style} is a solo tune" if texture.convert_parts == 0 else "no new part asked for"
         decisions.append(f"{what}: the melody alone on program {texture.lead_program}{moved}")
         if rewritten:

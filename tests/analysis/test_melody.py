@@ -940,11 +940,11 @@ def test_fill_melody_rests_takes_the_top_line_where_the_melody_rests_long() -> N
     assert np.array_equal(m.fill_melody_rests(notes, short, TPB, 12.0), top)  # unless the setting is 12
     # a rest runs from the end of the last melody note: a tune held 8 beats then 12 beats of chords stays
     held = [Note(0, TPB, 73, 90), Note(TPB, 7 * TPB, 72, 90), Note(20 * TPB, TPB, 74, 90), Note(21 * TPB, TPB, 76, 90)]
-    held += [Note(b * TPB, TPB, p, 60) for b in range(8, 20) for p in (70, 48, 43)]
+    held += [Note(b * TPB, TPB, p, 60) for b in range(8, 20) for p in (67 + b % 3, 48, 43)]
     held.sort()
-    sung = np.array([n.pitch >= 72 for n in held])  # the chords' 70s are the top line in between
+    sung = np.array([n.pitch >= 72 for n in held])  # the chords' tops, 67-69, are the top line in between
     assert np.array_equal(m.fill_melody_rests(held, sung, TPB, 16.0), sung)
-    assert np.array_equal(m.fill_melody_rests(held, sung, TPB, 12.0), np.array([n.pitch >= 70 for n in held]))
+    assert np.array_equal(m.fill_melody_rests(held, sung, TPB, 12.0), np.array([n.pitch >= 67 for n in held]))
     # before the line's first note and after its last, half the setting counts: a 3-bar intro, a 3-bar ending
     edges = top & (bar >= 3) & (bar < 21)
     assert np.array_equal(m.fill_melody_rests(notes, edges, TPB, 16.0), top)
@@ -970,6 +970,18 @@ def test_fill_melody_rests_takes_the_top_line_where_the_melody_rests_long() -> N
     both.sort()
     called = np.array([n.duration_ticks == 0 for n in both])
     assert m.fill_melody_rests(both, called, TPB, 16.0)[[n.onset_ticks == 0 for n in both]].sum() == 1
+    # block chords' top note repeated through a rest is not a tune: it stays accompaniment (QA: E4 18 times)
+    block = [n for beat in range(52) for n in (
+        [Note(beat * TPB, TPB, p, 60) for p in (55, 60, 64)] + ([Note(beat * TPB, TPB, 72 + beat % 8, 90)]
+                                                               if beat < 16 or beat >= 36 else []))]
+    block.sort()
+    sung_block = np.array([n.pitch >= 72 for n in block])
+    assert np.array_equal(m.fill_melody_rests(block, sung_block, TPB, 16.0), sung_block)
+    moving = [Note(n.onset_ticks, n.duration_ticks, n.pitch + (n.onset_ticks // TPB) % 3, 60) if n.pitch == 64 else n
+              for n in block]  # the chords' top moving 64-65-66: a line, taken
+    moving.sort()
+    filled_moving = m.fill_melody_rests(moving, np.array([n.pitch >= 72 for n in moving]), TPB, 16.0)
+    assert filled_moving.sum() == sung_block.sum() + 18  # beats 18-35: the first two lie a leap under the tune
     # at most one note per onset; the mask is not changed in place
     onsets = np.array([n.onset_ticks for n in notes])
     assert all(filled[onsets == t].sum() <= 1 for t in np.unique(onsets))

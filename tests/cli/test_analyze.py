@@ -28,7 +28,7 @@ def test_analyze_extracts_the_melody_of_a_piano_track(tmp_path, capsys) -> None:
     write_midi(Score(tracks=[Track(program=0, name="Piano", notes=notes)]), path)
     assert main(["analyze", str(path), "--out", str(out_path)]) == 0
     out = capsys.readouterr().out
-    assert "extract it from track 0" in out and "extracted melody:" in out
+    assert "extract it from track 0" in out and "extracted melody (MIDI 72-76): no track is a melody line" in out
     split = read_midi(out_path)
     assert [t.name for t in split.tracks] == ["Melody (extracted)", "Piano"]
     assert {n.pitch for n in split.tracks[0].notes} <= set(range(72, 77))

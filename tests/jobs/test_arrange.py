@@ -394,6 +394,12 @@ def test_a_solo_tune_style_moves_the_melody_by_octaves_into_its_instrument(model
     assert len(out) == 1 and out[0].program == 110
     assert [n.pitch for n in out[0].notes] == [n.pitch + 24 for n in low.tracks[0].notes]  # E2.. -> E4..
     assert any("moved 2 octaves up" in line for line in result.decisions)
+    assert not any("outside" in line for line in result.decisions)
+    # a tune wider than the fiddle (MIDI 55-96) keeps its notes; the job says which stay outside the instrument
+    wide = Score(tracks=[Track(program=0, notes=[Note(k * 480, 480, p, 80) for k, p in enumerate((50, 60, 70, 80, 100))])])
+    line = next(d for d in convert(model, tokenizer, wide, {"irish": 1.0}, CONFIG).decisions if "solo tune" in d)
+    assert line.endswith("moved 1 octave up into its range; 1 of its notes still lies outside the instrument's "
+                         "MIDI 55-96 (MIDI 112): the melody is kept note for note")
 
 
 def test_new_parts_have_a_range_even_on_instruments_without_one(model, tokenizer):
