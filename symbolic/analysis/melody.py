@@ -1015,13 +1015,28 @@ def stack_features(notes: np.ndarray, member_probabilities: np.ndarray, features
     total, weight = _repeat_sums(notes, p, ticks_per_beat, window_beats, min_similarity, min_probability)
     consistent = (p + total) / (1.0 + weight)
     repeats = np.where(weight > 0, total / np.maximum(weight, 1e-12), p)
-    group, _, times = onset_groups(np.asarray(notes)[:, 0])
+    best, best_other, line = _onset_context(np.asarray(notes)[:, 0], consistent, ticks_per_beat)
+    onsets = np.asarray(notes)[:, 0].astype(np.float64)
+    clock = [np.log1p((onsets - onsets[0]) / ticks_per_beat), np.log1p((onsets[-1] - onsets) / ticks_per_beat)]
+    columns = [p, members.min(axis=0), members.max(axis=0), consistent, repeats, weight, best_other, best,
+               *line, *clock]
+    return np.concatenate([np.stack(columns, axis=1), np.asarray(features, dtype=np.float64)],
+                          axis=1).astype(np.float32)
+
+
+def _onset_context(onsets: np.ndarray, values: np.ndarray, ticks_per_beat: int
+                   ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Per note (canonical order, ``onsets`` int ``(n,)``, ``values`` float ``(n,)``, ``n`` > 0): the highest value
+    at its onset, the highest among the other notes there (for the best note the runner-up, or the best itself
+    where two share it; 0 where it is alone), and for each reach of :data:`_LINE_REACH_BEATS` the mean of each
+    onset's highest value within that many beats (the line around the note); float ``(n,)`` each."""
+    group, _, times = onset_groups(onsets)
     best = np.full(len(times), -np.inf)
-    np.maximum.at(best, group, consistent)
-    is_best = consistent >= best[group]
-    runner_up = np.full(len(times), 0.0)  # the best of the others: the runner-up for the best note
-    np.maximum.at(runner_up, group[~is_best], consistent[~is_best])
-    ties = np.bincount(group[is_best], minlength=len(times)) > 1  # two notes share the best probability
+    np.maximum.at(best, group, values)
+    is_best = values >= best[group]
+    runner_up = np.zeros(len(times))  # the best of the others: the runner-up for the best note
+    np.maximum.at(runner_up, group[~is_best], values[~is_best])
+    ties = np.bincount(group[is_best], minlength=len(times)) > 1  # two notes share the best value
     best_other = np.where(is_best & ~ties[group], runner_up[group], best[group])
     cumulative = np.concatenate([[0.0], np.cumsum(best)])
     line = []
@@ -1029,12 +1044,7 @@ def stack_features(notes: np.ndarray, member_probabilities: np.ndarray, features
         lo = np.searchsorted(times, times - reach * ticks_per_beat, side="left")
         hi = np.searchsorted(times, times + reach * ticks_per_beat, side="right")
         line.append(((cumulative[hi] - cumulative[lo]) / (hi - lo))[group])
-    onsets = np.asarray(notes)[:, 0].astype(np.float64)
-    clock = [np.log1p((onsets - onsets[0]) / ticks_per_beat), np.log1p((onsets[-1] - onsets) / ticks_per_beat)]
-    columns = [p, members.min(axis=0), members.max(axis=0), consistent, repeats, weight, best_other, best[group],
-               *line, *clock]
-    return np.concatenate([np.stack(columns, axis=1), np.asarray(features, dtype=np.float64)],
-                          axis=1).astype(np.float32)
+    return best[group], best_other, line
 
 
 STAGE_TWO_CONTEXT_NAMES = (
@@ -1093,20 +1103,9 @@ def stage_two_features(notes: np.ndarray, probabilities: np.ndarray, stack_input
     onsets, pitch = notes[:, 0].astype(np.int64), notes[:, 2].astype(np.float64)
     total, weight = _repeat_sums(notes, p, ticks_per_beat, window_beats, min_similarity, min_probability)
     columns = [p, (p + total) / (1.0 + weight), np.where(weight > 0, total / np.maximum(weight, 1e-12), p), weight]
-    group, _, times = onset_groups(onsets)
-    best = np.full(len(times), -np.inf)
-    np.maximum.at(best, group, p)
-    is_best = p >= best[group]
-    runner_up = np.zeros(len(times))
-    np.maximum.at(runner_up, group[~is_best], p[~is_best])
-    ties = np.bincount(group[is_best], minlength=len(times)) > 1
-    best_other = np.where(is_best & ~ties[group], runner_up[group], best[group])
-    columns += [best[group], best_other, p - best_other]
-    cumulative = np.concatenate([[0.0], np.cumsum(best)])
-    for reach in _LINE_REACH_BEATS:
-        lo = np.searchsorted(times, times - reach * ticks_per_beat, side="left")
-        hi = np.searchsorted(times, times + reach * ticks_per_beat, side="right")
-        columns.append(((cumulative[hi] - cumulative[lo]) / (hi - lo))[group])
+    best, best_other, line = _onset_context(onsets, p, ticks_per_beat)
+    columns += [best, best_other, p - best_other, *line]
+    _, _, times = onset_groups(onsets)
     called = called_line(notes, p, threshold)
     called_onsets, called_pitch = onsets[called], pitch[called]
     pitch_sums = np.concatenate([[0.0], np.cumsum(called_pitch)])
@@ -1266,13 +1265,8 @@ def mask_from_probabilities(notes: Sequence[Note], probabilities: np.ndarray, th
     if not notes:
         return out
     order = note_order(notes)
-    probs = np.asarray(probabilities, dtype=float)[order]
-    group, _, times = onset_groups(np.asarray([notes[i].onset_ticks for i in order]))
-    best = np.full(len(times), -1.0)
-    np.maximum.at(best, group, probs)
-    chosen = np.flatnonzero((probs > threshold) & (probs >= best[group]))
-    _, first = np.unique(group[chosen], return_index=True)  # one per onset group
-    out[order[chosen[first]]] = True
+    out[order] = called_line(np.asarray(notes, dtype=np.int64).reshape(-1, 4)[order],
+                             np.asarray(probabilities, dtype=float)[order], threshold)
     return out
 
 
@@ -1316,8 +1310,9 @@ def fill_melody_rests(notes: Sequence[Note], mask: np.ndarray, ticks_per_beat: i
     :func:`top_line_mask` starting inside it are added, unless they lie at or below the track's median pitch
     (there the top line is the left hand's accompaniment, not a tune) or a melody note starts with them (at
     most one melody note per onset); a rest whose top line repeats its previous pitch on more than half of its
-    notes keeps none (the top of block chords, a pedal note).  So a piece keeps a tune where the extractor hears no voice: an intro or
-    interlude on the piano, or a whole section of a piano piece.  Empty input gives an empty mask.
+    notes keeps none (the top of block chords, a pedal note).  So a piece keeps a tune where the extractor hears
+    no voice: an intro or interlude on the piano, or a whole section of a piano piece.  Empty input gives an
+    empty mask.
 
     Raises:
         ConfigError: ``min_rest_beats`` not positive, or ``mask`` not of ``notes``' length.
@@ -1376,9 +1371,7 @@ def extract_melody(notes: Track | Sequence[Note], ticks_per_beat: int = 480,
     gives two empty lists.
     """
     items = list(notes.notes if isinstance(notes, Track) else notes)
-    mask = melody_mask(items, ticks_per_beat, extractor)
-    if fill_rests_beats is not None:
-        mask = fill_melody_rests(items, mask, ticks_per_beat, fill_rests_beats)
+    mask = _extracted_mask(items, ticks_per_beat, extractor, fill_rests_beats)
     melody = sorted(n for n, m in zip(items, mask) if m)
     rest = sorted(n for n, m in zip(items, mask) if not m)
     return melody, rest
@@ -1394,11 +1387,17 @@ def split_melody_track(score: Score, track_index: int,
     Raises :class:`~symbolic.errors.ScoreError` when the index names no pitched track.
     """
     _check_pitched(score, track_index)
-    notes = score.tracks[track_index].notes
-    mask = melody_mask(notes, score.ticks_per_beat, extractor)
-    if fill_rests_beats is not None:
-        mask = fill_melody_rests(notes, mask, score.ticks_per_beat, fill_rests_beats)
+    mask = _extracted_mask(score.tracks[track_index].notes, score.ticks_per_beat, extractor, fill_rests_beats)
     return split_track_by_mask(score, track_index, mask)
+
+
+def _extracted_mask(notes: Sequence[Note], ticks_per_beat: int, extractor: MelodyExtractor | MelodyEnsemble | None,
+                    fill_rests_beats: float | None) -> np.ndarray:
+    """:func:`melody_mask`, its long rests filled by the top line when ``fill_rests_beats`` is given."""
+    mask = melody_mask(notes, ticks_per_beat, extractor)
+    if fill_rests_beats is not None:
+        mask = fill_melody_rests(notes, mask, ticks_per_beat, fill_rests_beats)
+    return mask
 
 
 def split_track_by_mask(score: Score, track_index: int, is_melody: np.ndarray) -> Score:

@@ -249,8 +249,8 @@ def find_melody(score: Score, melody_track: int | None = None) -> MelodyChoice:
                 split, index, index + 1, source[:index + 1] + source[index:],
                 roles[:index] + ("melody", "harmony") + roles[index + 1:],
                 f"melody: no track is a melody line; extracted {len(melody.notes)} notes (the melody extractor's "
-                f"line, one note at a time{fill}) from {_label(score.tracks[index], index)} onto their own track; its other "
-                f"{len(rest.notes)} notes are accompaniment")
+                f"line, one note at a time{fill}) from {_label(score.tracks[index], index)} onto their own track; "
+                f"its other {len(rest.notes)} notes are accompaniment")
     pitched = [i for i, t in enumerate(score.tracks) if not t.is_drum and t.notes]
     index = max(pitched, key=lambda i: _mean_pitch(score.tracks[i]))
     roles = tuple("melody" if i == index else r for i, r in enumerate(roles))
@@ -583,12 +583,11 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
         from symbolic.jobs.rules import playable_range
 
         low, high = playable_range(texture.lead_program)
-        outside = sorted({n.pitch + shift for n in work.tracks[melody].notes if not low <= n.pitch + shift <= high})
+        outside = [n.pitch + shift for n in work.tracks[melody].notes if not low <= n.pitch + shift <= high]
         if outside:  # kept note for note: an octave move cannot bring a tune wider than the instrument inside it
-            count = sum(not low <= n.pitch + shift <= high for n in work.tracks[melody].notes)
-            moved += (f"; {count} of its notes {'still lies' if count == 1 else 'still lie'} outside the "
-                      f"instrument's MIDI {low}-{high} (MIDI {', '.join(map(str, outside))}): the melody is kept "
-                      "note for note")
+            moved += (f"; {len(outside)} of its notes {'still lies' if len(outside) == 1 else 'still lie'} outside "
+                      f"the instrument's MIDI {low}-{high} (MIDI {', '.join(map(str, sorted(set(outside))))}): the "
+                      "melody is kept note for note")
         what = f"{style} is a solo tune" if texture.convert_parts == 0 else "no new part asked for"
         decisions.append(f"{what}: the melody alone on program {texture.lead_program}{moved}")
         if rewritten:
