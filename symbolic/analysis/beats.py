@@ -162,7 +162,8 @@ def retime(score: Score, grid: BeatGrid, ticks_per_beat: int = 1920, tolerance_s
     length so that tick 0 starts a beat; after the last beat the last tempo goes on.
     Consecutive beats share one tempo while a constant tempo puts each of them within
     ``tolerance_seconds`` of its given time.  Key signatures and annotations are moved
-    to the new ticks too; track names, programs and velocities are kept.
+    to the new ticks too, and so are controllers (the sustain pedal) and pitch bends; track names, programs
+    and velocities are kept.
 
     Args:
         score: any score.
@@ -199,10 +200,18 @@ def retime(score: Score, grid: BeatGrid, ticks_per_beat: int = 1920, tolerance_s
         tick += length * ticks_per_beat
 
     # Notes and maps: seconds under the old map -> ticks under the new one.
+    def moved(times_ticks: list[int]) -> list[int]:
+        return [int(t) for t in ticks_of_seconds(out, seconds_of_ticks(score, times_ticks))] if times_ticks else []
+
     max_shift = 0.0
     for track in score.tracks:
+        # controllers (the sustain pedal) and pitch bends keep their seconds too
+        controls = [c._replace(time_ticks=t)
+                    for c, t in zip(track.controls, moved([c.time_ticks for c in track.controls]))]
+        bends = [b._replace(time_ticks=t)
+                 for b, t in zip(track.pitch_bends, moved([b.time_ticks for b in track.pitch_bends]))]
         if not track.notes:
-            out.tracks.append(Track(track.program, track.is_drum, track.name, []))
+            out.tracks.append(Track(track.program, track.is_drum, track.name, [], controls, bends))
             continue
         arr = np.asarray(track.notes, dtype=np.int64)
         on_s = seconds_of_ticks(score, arr[:, 0])
@@ -212,7 +221,7 @@ def retime(score: Score, grid: BeatGrid, ticks_per_beat: int = 1920, tolerance_s
         max_shift = max(max_shift, float(np.max(np.abs(seconds_of_ticks(out, on_t) - on_s))),
                         float(np.max(np.abs(seconds_of_ticks(out, off_t) - off_s))))
         notes = [Note(int(a), int(b - a), int(p), int(v)) for a, b, p, v in zip(on_t, off_t, arr[:, 2], arr[:, 3])]
-        out.tracks.append(Track(track.program, track.is_drum, track.name, notes))
+        out.tracks.append(Track(track.program, track.is_drum, track.name, notes, controls, bends))
     key_ticks = ticks_of_seconds(out, seconds_of_ticks(score, [k.time_ticks for k in score.key_signatures]))
     out.key_signatures = [k._replace(time_ticks=int(t)) for k, t in zip(score.key_signatures, key_ticks)]
     out.annotations = score.annotations.mapped(lambda t: ticks_of_seconds(out, seconds_of_ticks(score, t)))
@@ -245,9 +254,14 @@ def count_bars(score: Score) -> int:
 
 # ----------------------------------------------------------------------------- grid fit
 # A quantized file has nearly every onset on the 16th/triplet grid; onsets placed at random lie within
-# a tenth of a step of it one time in five.  Measured on POP909 and on constant-tempo performances made
-# from it: docs/results/quantize.md.
+# a tenth of a step of it one time in five.  A sequenced file played in by hand or "humanised" has its
+# onsets a few ms off that grid but still has notes on its beats; so does a performance after
+# `symbolic quantize` (its beats are put on notes).  A recorded performance on a constant tempo has notes
+# on few of its beats.  Measured on POP909, on constant-tempo performances made from it and on the real
+# files of benchmarks/real_midi: docs/results/quantize.md.
 PERFORMANCE_SHARE = 0.5
+PERFORMANCE_BEAT_SHARE = 0.5
+BEAT_TOLERANCE_BEATS = 1 / 32
 PERFORMANCE_MIN_ONSETS = 16
 
 @dataclass(frozen=True)
@@ -260,6 +274,8 @@ class GridFit:
         median_deviation_beats: median distance to the nearest step, in beats (0.0 for no onsets).
         median_deviation_seconds: the same in seconds.
         steps_per_beat: the grid.
+        beat_onset_share: share of the beats from the first onset to the last with an onset within
+            ``BEAT_TOLERANCE_BEATS`` (1/32 beat) of them (1.0 for no onsets).
     """
 
     n_onsets: int
@@ -267,18 +283,23 @@ class GridFit:
     median_deviation_beats: float
     median_deviation_seconds: float
     steps_per_beat: int
+    beat_onset_share: float = 1.0
 
     @property
     def is_performance(self) -> bool:
-        """True when the onsets do not follow the grid (fewer than half on it, given enough onsets)."""
-        return self.n_onsets >= PERFORMANCE_MIN_ONSETS and self.on_grid_share < PERFORMANCE_SHARE
+        """True when, given at least ``PERFORMANCE_MIN_ONSETS`` onsets, fewer than half of them lie on the grid
+        and notes start on fewer than half of the beats (a humanised sequence has its onsets off the grid by
+        a few ms, but notes on its beats)."""
+        return (self.n_onsets >= PERFORMANCE_MIN_ONSETS and self.on_grid_share < PERFORMANCE_SHARE
+                and self.beat_onset_share < PERFORMANCE_BEAT_SHARE)
 
     def warning(self, source: str) -> str | None:
         """One line that names ``source``, what is wrong and the fix; ``None`` when the grid fits."""
         if not self.is_performance:
             return None
         return (f"{source}: only {self.on_grid_share:.0%} of note onsets lie on the file's own beat grid "
-                f"(median {1000 * self.median_deviation_seconds:.0f} ms off): it looks like a recorded "
+                f"(median {1000 * self.median_deviation_seconds:.0f} ms off) and notes start on only "
+                f"{self.beat_onset_share:.0%} of its beats: it looks like a recorded "
                 f"performance, so bars and beats will not match the music; put it on a grid first with "
                 f"'symbolic quantize {source} --out quantized.mid'")
 
@@ -293,7 +314,9 @@ def grid_fit(score: Score, steps_per_beat: int = 12, tolerance_beats: float = 1 
     """Distance of each onset from the nearest of ``steps_per_beat`` steps of its beat.
 
     12 steps hold sixteenths and eighth-note triplets (the event tokenizer's grid).
-    Drum tracks count too.  Empty input: ``GridFit(0, 1.0, 0.0, 0.0, steps_per_beat)``.
+    Drum tracks count too.  Also measures the share of beats (whole beats of the tempo map, from the first
+    onset to the last) on which a note starts, within 1/32 beat.  Empty input:
+    ``GridFit(0, 1.0, 0.0, 0.0, steps_per_beat, 1.0)``.
     """
     if steps_per_beat < 1 or tolerance_beats < 0:
         raise ConfigError("steps_per_beat must be >= 1 and tolerance_beats >= 0")
@@ -304,8 +327,14 @@ def grid_fit(score: Score, steps_per_beat: int = 12, tolerance_beats: float = 1 
     dev_beats = np.abs(steps - np.rint(steps)) / steps_per_beat
     beat_ticks = score.ticks_per_beat
     seconds_per_beat = seconds_of_ticks(score, onsets + beat_ticks) - seconds_of_ticks(score, onsets)
+    in_beats = onsets / beat_ticks
+    beats = np.arange(np.ceil(in_beats[0]), np.floor(in_beats[-1]) + 1)
+    after = np.clip(np.searchsorted(in_beats, beats), 0, len(in_beats) - 1)
+    before = np.clip(after - 1, 0, len(in_beats) - 1)
+    nearest = np.minimum(np.abs(in_beats[after] - beats), np.abs(in_beats[before] - beats))
+    beat_share = float(np.mean(nearest <= BEAT_TOLERANCE_BEATS)) if len(beats) else 1.0
     return GridFit(len(onsets), float(np.mean(dev_beats <= tolerance_beats)), float(np.median(dev_beats)),
-                   float(np.median(dev_beats * seconds_per_beat)), steps_per_beat)
+                   float(np.median(dev_beats * seconds_per_beat)), steps_per_beat, beat_share)
 
 
 # ----------------------------------------------------------------------------- finding beats

@@ -19,7 +19,8 @@ from symbolic.analysis.beats import (
 from symbolic.data.pop909 import load_pop909_score, read_beat_grid
 from symbolic.errors import ConfigError, ScoreError
 from symbolic.resources import shared_data_dir
-from symbolic.score import (Annotations, ChordSpan, KeySpan, Note, Score, TempoChange, TimeSignature, Track,
+from symbolic.score import (Annotations, ChordSpan, ControlChange, KeySpan, Note, PitchBend, Score, TempoChange,
+                            TimeSignature, Track,
                             seconds_of_ticks, ticks_of_seconds)
 from symbolic.tokenization.events import EventTokenizer
 from symbolic.tokenization.verify import verify_events
@@ -81,6 +82,35 @@ def test_retime_keeps_seconds_and_puts_beats_and_bars_on_the_grid():
     assert grid_fit(score).on_grid_share < 0.5
 
 
+def test_retime_moves_the_sustain_pedal_and_pitch_bends_with_the_notes():
+    score, grid = uneven_score()
+    pedal = [ControlChange(t, 64, v) for t, v in ((700, 127), (1500, 0), (2300, 127), (4100, 0))]
+    bends = [PitchBend(1000, 4096), PitchBend(1900, 0)]
+    score.tracks[0].controls, score.tracks[0].pitch_bends = list(pedal), list(bends)
+    score.tracks.append(Track(program=48, name="pedal only", controls=[ControlChange(3000, 7, 90)]))
+    out = retime(score, grid, ticks_per_beat=960).score
+    keys, other = out.tracks
+    assert [(c.number, c.value) for c in keys.controls] == [(c.number, c.value) for c in pedal]
+    assert [b.value for b in keys.pitch_bends] == [b.value for b in bends]
+    assert np.allclose(seconds_of_ticks(out, [c.time_ticks for c in keys.controls + other.controls]),
+                       seconds_of_ticks(score, [c.time_ticks for c in pedal + score.tracks[1].controls]), atol=1e-3)
+    assert np.allclose(seconds_of_ticks(out, [b.time_ticks for b in keys.pitch_bends]),
+                       seconds_of_ticks(score, [b.time_ticks for b in bends]), atol=1e-3)
+
+
+def test_a_humanised_sequence_is_not_a_performance():
+    """A sequenced part played in by hand: every onset within 10 ms of its sixteenth (most of them off the
+    exact grid), at 130 qpm, bars right.  It must not be told to quantize."""
+    rng = np.random.default_rng(3)
+    tpb, qpm = 480, 130.0
+    jitter_ticks = rng.uniform(-0.010, 0.010, 512) * qpm / 60 * tpb
+    notes = [Note(max(0, int(round(k * tpb / 4 + j))), 100, 60 + k % 7, 90) for k, j in enumerate(jitter_ticks)]
+    score = Score(ticks_per_beat=tpb, tempos=[TempoChange(0, int(60e6 / qpm))], tracks=[Track(notes=notes)])
+    fit = grid_fit(score)
+    assert fit.on_grid_share < 0.5 and fit.beat_onset_share > 0.9
+    assert not fit.is_performance and performance_warning(score, "song.mid") is None
+
+
 def test_retime_checks_its_arguments():
     score, grid = uneven_score()
     with pytest.raises(ConfigError):
@@ -93,7 +123,7 @@ def test_retime_checks_its_arguments():
 
 def test_empty_score_fits_its_grid():
     fit = grid_fit(Score())
-    assert (fit.n_onsets, fit.on_grid_share, fit.is_performance) == (0, 1.0, False)
+    assert (fit.n_onsets, fit.on_grid_share, fit.beat_onset_share, fit.is_performance) == (0, 1.0, 1.0, False)
     assert fit.warning("x.mid") is None
 
 
