@@ -67,8 +67,9 @@ class JobResult:
 
         A note of the output is ``"new"`` in a new track or when the input has no note at the same
         onset, pitch and duration (a continuation's bars), else ``"melody"`` in the melody track and
-        ``"kept"`` elsewhere.  A note of the input is ``"melody"`` or ``"kept"`` when the output keeps it
-        so, else ``"dropped"`` (rewritten or left out).  Both scores are at the input's ticks per beat.
+        ``"kept"`` elsewhere.  A melody note moved by whole octaves (a solo tune put in its instrument's
+        range) is still ``"melody"``.  A note of the input is ``"melody"`` or ``"kept"`` when the output keeps
+        it so, else ``"dropped"`` (rewritten or left out).  Both scores are at the input's ticks per beat.
         """
         def key(note) -> tuple[int, int, int]:
             return note.onset_ticks, note.pitch, note.duration_ticks
@@ -78,11 +79,14 @@ class JobResult:
         for k, track in enumerate(self.score.tracks):
             roles = []
             for note in track.notes:
-                if k in self.new_tracks or key(note) not in before:
+                octaves = (0, -12, 12, -24, 24, -36, 36) if k == self.melody_track else (0,)
+                source = next(((note.onset_ticks, note.pitch + o, note.duration_ticks) for o in octaves
+                               if (note.onset_ticks, note.pitch + o, note.duration_ticks) in before), None)
+                if k in self.new_tracks or source is None:
                     roles.append("new")
                 else:
                     roles.append("melody" if k == self.melody_track else "kept")
-                    (melody if k == self.melody_track else kept).add(key(note))
+                    (melody if k == self.melody_track else kept).add(source)
             out.append(roles)
         return ([["melody" if key(n) in melody else "kept" if key(n) in kept else "dropped" for n in t.notes]
                  for t in original.tracks], out)
@@ -624,7 +628,8 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
     tracks += [Track(program=texture.part_program(k), name=f"new part {k + 1}", notes=notes)
                for k, notes in enumerate(new_notes)]
     tracks += [_copy_track(work.tracks[i]) for i in kept_pitched + kept_drums]
-    kept_rows = (0,) + tuple(range(1 + n_new, len(tracks)))
+    # a melody moved by octaves is still the melody (note_roles) but not the input's notes unchanged
+    kept_rows = ((0,) if shift == 0 else ()) + tuple(range(1 + n_new, len(tracks)))
     return JobResult(_frame(score, tracks), 0, kept_rows, tuple(range(1, 1 + n_new)), tuple(decisions))
 
 

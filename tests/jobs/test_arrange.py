@@ -395,6 +395,9 @@ def test_a_solo_tune_style_moves_the_melody_by_octaves_into_its_instrument(model
     assert [n.pitch for n in out[0].notes] == [n.pitch + 24 for n in low.tracks[0].notes]  # E2.. -> E4..
     assert any("moved 2 octaves up" in line for line in result.decisions)
     assert not any("outside" in line for line in result.decisions)
+    assert result.kept_tracks == ()  # moved, so not the input's notes unchanged ...
+    before, after = result.note_roles(low)
+    assert before == [["melody"] * 16] and after == [["melody"] * 16]  # ... but still the melody, note for note
     # a tune wider than the fiddle (MIDI 55-96) keeps its notes; the job says which stay outside the instrument
     wide = Score(tracks=[Track(program=0, notes=[Note(k * 480, 480, p, 80) for k, p in enumerate((50, 60, 70, 80, 100))])])
     line = next(d for d in convert(model, tokenizer, wide, {"irish": 1.0}, CONFIG).decisions if "solo tune" in d)
