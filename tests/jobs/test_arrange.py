@@ -304,6 +304,32 @@ def test_convert_follows_the_chords_of_the_parts_it_rewrites(model, tokenizer):
     assert [line for line in result.decisions if line.startswith("chords: the 2 chords given with the input")]
 
 
+def test_accompany_follows_the_chords_of_the_parts_it_keeps_or_replaces(model, tokenizer):
+    """The tester's All the Small Things in classical: new strings on 13-20% chord tones of the band's
+    guitars, because accompany did not hear them (convert did)."""
+    from symbolic.analysis.chords import chord_tone_ratio
+    from symbolic.analysis.harmony import chords_of_score
+
+    tpb, bar = 384, 4 * 384
+    melody = Track(program=73, name="flute", notes=[Note(k * tpb, tpb, 76, 80) for k in range(16)])
+    block = Track(program=0, name="piano", notes=[Note(k * bar + b * tpb, tpb, p, 60) for k, triad in enumerate(
+        [(57, 60, 64), (53, 57, 60), (48, 52, 55), (55, 59, 62)]) for b in range(4) for p in triad])  # Am F C G
+    score = Score(ticks_per_beat=tpb, tracks=[melody, block])
+    heard = chords_of_score(score)
+    def followed(penalty: float | None, replace: bool) -> float:
+        result = accompany(model, tokenizer, score, {"chorale": 1.0}, job(3, chord_penalty=penalty), melody_track=0,
+                           replace_accompaniment=replace)
+        assert [line for line in result.decisions if line.startswith("chords: the 8 chords heard from the input's")]
+        out = Score(ticks_per_beat=tpb, tracks=list(result.score.tracks))
+        out.annotations.chords = list(heard)
+        return min(chord_tone_ratio(out, i) for i in result.new_tracks)
+
+    for replace in (False, True):
+        assert followed(None, replace) > followed(0.0, replace) + 0.25  # the piano's Am F C G, followed at 4 nats
+    alone = accompany(model, tokenizer, Score(ticks_per_beat=tpb, tracks=[melody]), {"chorale": 1.0}, job(3))
+    assert not [line for line in alone.decisions if "heard from the input" in line]  # a melody alone: no band
+
+
 def test_unknown_or_empty_style_mixes_are_refused(model, tokenizer):
     score = melody_score(n_bars=2)
     config = job(4, guidance_scale=3.0)
