@@ -7,11 +7,11 @@ Two extractors share one interface, a boolean melody mask over the notes:
 - :func:`melody_mask`, the shipped extractor: per-note features of the note and its neighbourhood
   (:func:`note_features`) read by dilated 1-D convolutions over the note sequence, bidirectional GRU layers
   and optionally self-attention over the whole song, with a MELODY / BRIDGE / PIANO output, trained on the POP909
-  train split (``benchmarks/melody_extraction.py --train``); the shipped one is an ensemble of two such networks
+  train split (``benchmarks/melody_extraction.py --train``); the shipped one is an ensemble of three such networks
   (:class:`MelodyEnsemble`; weights in ``symbolic/assets/melody-extractor``, see MODEL_CARD.md) whose calls, with
   those of each note's repeats in the song (:func:`repeat_matches`), are read by a stacker of gradient-boosted
-  trees (:func:`stack_features`, :class:`BoostedTrees`) fit on the validation split.  Inference runs in numpy,
-  without torch or scikit-learn.
+  trees (:func:`stack_features`, :class:`BoostedTrees`) fit on the validation and train splits.  Inference runs
+  in numpy, without torch or scikit-learn.
 
 :func:`extract_melody` is the verb the jobs call: ``extract_melody(track) -> (melody_notes, rest_notes)``.
 
@@ -1187,15 +1187,20 @@ class BoostedTrees:
         n = len(x)
         if n == 0:
             return np.zeros(0)
-        rows = np.arange(n)[:, None]
-        node = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
-        while True:  # every row of every tree one level down, until all stand on leaves
-            inner = ~self.is_leaf[node]
-            if not inner.any():
+        n_trees, n_features = len(self.roots), x.shape[1]
+        node = np.tile(self.roots, n)  # (row, tree) pairs, row-major
+        row_start = np.repeat(np.arange(n) * n_features, n_trees)
+        flat = x.ravel()
+        active = np.arange(n * n_trees)
+        while True:  # the pairs not yet on a leaf go one level down; those on leaves drop out
+            here = node[active]
+            inner = ~self.is_leaf[here]
+            active, here = active[inner], here[inner]
+            if not len(active):
                 break
-            go_left = x[rows, np.where(inner, self.feature[node], 0)] <= self.threshold[node]
-            node = np.where(inner, np.where(go_left, self.left[node], self.right[node]), node)
-        return _sigmoid(self.baseline + self.value[node].sum(axis=1))
+            go_left = flat[row_start[active] + self.feature[here]] <= self.threshold[here]
+            node[active] = np.where(go_left, self.left[here], self.right[here])
+        return _sigmoid(self.baseline + self.value[node].reshape(n, n_trees).sum(axis=1))
 
 
 def save_boosted_trees(path: str | Path, trees: BoostedTrees) -> None:
