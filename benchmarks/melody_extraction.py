@@ -6,16 +6,18 @@ melody or not, and a call is right when it agrees with the note's source track (
 "Notes right" counts both classes (:func:`symbolic.analysis.melody.melody_note_accuracy`).
 
 Split, by song id (deterministic): id % 5 == 0 is the held-out TEST split (never seen in training or
-model choice), id % 5 == 1 validation (early stopping; the stacker is fit there), the rest train.
+model choice), id % 5 == 1 validation (early stopping; the stacker's figures and threshold), the rest train.
 
     python benchmarks/melody_extraction.py                                     # evaluates on TEST
 
-The shipped weights are an ensemble folder (``--ensemble``) of two networks: convolutions + 2 bidirectional GRU
+The shipped weights are an ensemble folder (``--ensemble``) of three networks: convolutions + 2 bidirectional GRU
 layers, three classes, trained from scratch for 55 minutes and fine-tuned for 12 with excerpts; and the same
-with a self-attention block after the GRU, trained for 62 minutes; their probabilities are read by a stacker
+with a self-attention block after the GRU, trained for 62 minutes, twice (seeds 11 and 23); their
+probabilities are read by a stacker
 (``--train-stacker``: gradient-boosted trees over the members' calls, the calls of each note's repeats elsewhere in
-the song, of its onset and of the line around it, and its note features), fit on the validation split with
-scikit-learn (3-fold cross-validation over the validation songs chooses its threshold) and evaluated in numpy.  The ``--train`` and ``--ensemble`` commands
+the song, of its onset and of the line around it, and its note features), fit on the validation and train
+splits with scikit-learn (``--stacker-train-split``; 3-fold cross-validation scored on the validation songs
+chooses its threshold) and evaluated in numpy.  The ``--train`` and ``--ensemble`` commands
 with their flags are in MODEL_CARD.md (the melody extractor's "Reproduce").  ``--train`` with the defaults trains the older convolution-only first pass
 (and ``--train-refiner`` its refiner), which older weight folders hold.
 
@@ -398,7 +400,7 @@ def boosted_trees_of(classifier) -> BoostedTrees:
     return BoostedTrees(arrays)
 
 
-STACKER_SETTINGS = {"max_iter": 100, "learning_rate": 0.1, "max_leaf_nodes": 31, "l2_regularization": 1.0,
+STACKER_SETTINGS = {"max_iter": 200, "learning_rate": 0.1, "max_leaf_nodes": 63, "l2_regularization": 1.0,
                     "early_stopping": False, "random_state": 0}
 
 
@@ -419,12 +421,14 @@ def bootstrap_gain(after: np.ndarray, before: np.ndarray, sizes: np.ndarray, dra
 
 def train_stacker(args: argparse.Namespace) -> int:
     """Fit the stacker of the ensemble in ``args.out`` on the validation split (songs its members never saw in
-    training): every song whole with real and with constant velocities, and two excerpts of 8-48 bars (short
-    pieces: everything measured on the excerpt alone).  Its threshold and figures come from 3-fold
-    cross-validation over the validation songs (fit on two thirds, scored on the third left out: whole songs,
-    whole songs at velocity 100, and 16-bar excerpts from the first melody note as ``--excerpt-bars 16`` cuts
-    them; the threshold is the one with most notes right over whole songs and excerpts together); then it is fit
-    on every validation song and written to ``stacker.safetensors`` and the ensemble's ``meta.json``.
+    training) and, with ``--stacker-train-split``, on the train split too (the members' calls on songs they
+    trained on, more confident than on new songs, but four times the data): every song whole with real and with
+    constant velocities, and two excerpts of 8-48 bars (short pieces: everything measured on the excerpt alone).
+    Its threshold and figures come from 3-fold cross-validation (fit on the songs of two thirds, scored on the
+    validation songs of the third left out: whole songs, whole songs at velocity 100, and 16-bar excerpts from
+    the first melody note as ``--excerpt-bars 16`` cuts them; the threshold is the one with most notes right
+    over whole songs and excerpts together); then it is fit on every song and written to ``stacker.safetensors``
+    and the ensemble's ``meta.json``.
 
     With ``--stacker-stages 2`` a second stage of trees reads the first stage's P(melody) and the line it calls
     (:func:`stage_two_features`).  It is fit on out-of-fold first-stage P (each third's from trees fit on the
@@ -454,10 +458,12 @@ def train_stacker(args: argparse.Namespace) -> int:
         return {"notes": notes, "truth": truth, "tpb": tpb, "arr": arr,
                 "x": stack_features(arr, each, features, tpb, *repeat)}
 
-    songs = []
-    for song_id in tqdm(song_ids(args.data, "valid"), desc="stacker inputs (valid)"):
+    ids = song_ids(args.data, "valid") + (song_ids(args.data, "train") if args.stacker_train_split else [])
+    songs = []  # every song the stacker learns from; the validation songs among them are also scored
+    for song_id in tqdm(sorted(ids), desc="stacker inputs"):
         notes, truth, tpb = load_song(args.data, song_id)
-        song = {"whole": piece(notes, truth, tpb), "flat": piece(constant_velocity(notes), truth, tpb)}
+        song = {"id": song_id, "scored": split_of(song_id) == "valid",
+                "whole": piece(notes, truth, tpb), "flat": piece(constant_velocity(notes), truth, tpb)}
         first_melody = min(n.onset_ticks for n, melody in zip(notes, truth) if melody)
         song["excerpt 16"] = piece(*excerpt_of(notes, truth, first_melody, 16, tpb), tpb)
         song["train"] = [song["whole"], song["flat"]]
@@ -490,10 +496,11 @@ def train_stacker(args: argparse.Namespace) -> int:
                          for threshold in thresholds])
 
     folds = np.arange(len(songs)) % 3
+    scored = [song for song in songs if song["scored"]]
     thresholds = np.round(np.arange(0.3, 0.71, 0.05), 2)
     kinds = ("whole", "flat", "excerpt 16")
-    total = {kind: sum(len(song[kind]["notes"]) for song in songs) for kind in kinds}
-    sizes = {kind: np.array([len(song[kind]["notes"]) for song in songs], dtype=float) for kind in kinds}
+    total = {kind: sum(len(song[kind]["notes"]) for song in scored) for kind in kinds}
+    sizes = {kind: np.array([len(song[kind]["notes"]) for song in scored], dtype=float) for kind in kinds}
     for fold in range(3):
         rest = [song for song, f in zip(songs, folds) if f != fold]
         classifier = fit(rest)
@@ -501,6 +508,8 @@ def train_stacker(args: argparse.Namespace) -> int:
             for kind in kinds:
                 notes, truth = song[kind]["notes"], song[kind]["truth"]
                 song[kind]["p1"] = classifier.predict_proba(song[kind]["x"])[:, 1]
+                if not song["scored"]:
+                    continue
                 song[kind]["right"] = scores(notes, truth, song[kind]["p1"])
                 # the ensemble without the stacker: its members' mean (stack_features' first column), its threshold
                 song[kind]["before"] = melody_note_accuracy(notes, mask_from_probabilities(
@@ -509,7 +518,7 @@ def train_stacker(args: argparse.Namespace) -> int:
                 p["p1"] = classifier.predict_proba(p["x"])[:, 1]
 
     def report(stage: str, key: str, against: str, best_against: int | None, before_name: str) -> int:
-        right = {kind: np.sum([song[kind][key] for song in songs], axis=0) for kind in kinds}
+        right = {kind: np.sum([song[kind][key] for song in scored], axis=0) for kind in kinds}
         score = {kind: right[kind] / total[kind] for kind in kinds}
         for k, threshold in enumerate(thresholds):
             print(f"{stage} threshold {threshold:.2f}: 3-fold cross-validated note accuracy {score['whole'][k]:.4f} "
@@ -517,9 +526,9 @@ def train_stacker(args: argparse.Namespace) -> int:
         pooled = (right["whole"] + right["excerpt 16"]) / (total["whole"] + total["excerpt 16"])
         best = int(np.argmax(pooled))  # whole songs and short pieces: both are what people bring
         for kind in kinds:  # paired bootstrap over songs of the cross-validated gain
-            after = np.array([song[kind][key][best] for song in songs])
+            after = np.array([song[kind][key][best] for song in scored])
             before = np.array([song[kind][against] if best_against is None else song[kind][against][best_against]
-                               for song in songs])
+                               for song in scored])
             low, high = bootstrap_gain(after, before, sizes[kind])
             print(f"{stage} {kind}: {before_name} {before.sum() / sizes[kind].sum():.4f}, now "
                   f"{after.sum() / sizes[kind].sum():.4f} (threshold {thresholds[best]:.2f}); gain 95% interval "
@@ -528,7 +537,7 @@ def train_stacker(args: argparse.Namespace) -> int:
         return best
 
     best = report("stage 1", "right", "before", None, "members' mean")
-    figures = {kind: float(sum(song[kind]["right"][best] for song in songs) / total[kind]) for kind in kinds}
+    figures = {kind: float(sum(song[kind]["right"][best] for song in scored) / total[kind]) for kind in kinds}
     call = float(thresholds[best])
     second = None
     if args.stacker_stages == 2:
@@ -536,13 +545,13 @@ def train_stacker(args: argparse.Namespace) -> int:
             rest = [song for song, f in zip(songs, folds) if f != fold]
             out_of_fold(rest, 2, "p1_inner")
             classifier = fit(rest, lambda p: second_inputs(p, "p1_inner", call))
-            for song in (song for song, f in zip(songs, folds) if f == fold):
+            for song in (song for song, f in zip(songs, folds) if f == fold and song["scored"]):
                 for kind in kinds:
                     p = song[kind]
                     p["right2"] = scores(p["notes"], p["truth"],
                                          classifier.predict_proba(second_inputs(p, "p1", call))[:, 1])
         best2 = report("stage 2", "right2", "right", best, "first stage alone")
-        figures = {kind: float(sum(song[kind]["right2"][best2] for song in songs) / total[kind]) for kind in kinds}
+        figures = {kind: float(sum(song[kind]["right2"][best2] for song in scored) / total[kind]) for kind in kinds}
         second = fit(songs, lambda p: second_inputs(p, "p1", call))  # on the 3-fold out-of-fold P of every song
         best = best2
     classifier = fit(songs)
@@ -558,8 +567,10 @@ def train_stacker(args: argparse.Namespace) -> int:
     meta = json.loads((args.out / "meta.json").read_text())
     keep = {k: v for k, v in meta.items() if k not in ("ensemble", "stacker_features", "second_stage_features")}
     keep["stacker_training"] = {
-        "data": "POP909 validation split (id % 5 == 1): every song whole with real and with constant velocities, "
-                "and two excerpts of 8-48 bars", "songs": len(songs), "seed": args.seed,
+        "data": ("POP909 validation and train splits (id % 5 >= 1)" if args.stacker_train_split else
+                 "POP909 validation split (id % 5 == 1)") + ": every song whole with real and with constant "
+                "velocities, and two excerpts of 8-48 bars; figures from the validation songs",
+        "songs": len(songs), "scored_songs": len(scored), "seed": args.seed,
         "settings": STACKER_SETTINGS, "trees": len(trees.roots), "nodes": len(trees.value),
         "stages": args.stacker_stages,
         "threshold_cross_validated_note_accuracy": figures}
@@ -715,6 +726,9 @@ def main() -> int:
     parser.add_argument("--baseline", type=Path, help="also score the extractor stored in this folder, same songs")
     parser.add_argument("--train-stacker", action="store_true",
                         help="fit the stacker of the ensemble in --out on the validation split (needs scikit-learn)")
+    parser.add_argument("--stacker-train-split", action="store_true",
+                        help="--train-stacker: also fit on the train split's songs (the members' calls on songs they "
+                             "trained on); the figures stay those of the validation songs")
     parser.add_argument("--stacker-stages", type=int, default=1, choices=(1, 2),
                         help="--train-stacker: 2 adds a second stage of trees over the first's calls (default 1)")
     parser.add_argument("--ensemble", type=Path, nargs="+", metavar="FOLDER",
