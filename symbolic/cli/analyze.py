@@ -55,4 +55,6 @@ def run_analyze(args: argparse.Namespace) -> int:
                 print(f"wrote {args.out}")
         elif args.out is not None:
             print(f"nothing to extract in {path}; {args.out} not written")
+    if skipped:
+        print(f"analyzed {len(files) - len(skipped)} files; skipped {len(skipped)} (listed above)")
     return 1 if skipped else 0

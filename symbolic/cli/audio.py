@@ -120,4 +120,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if "audio" in report:
         print(f"Fréchet distance (MFCC) {report['audio']['frechet_distance_mfcc']:.3f}")
     print(f"wrote {args.out / 'report.md'}, {args.out / 'report.json'} and {len(report['figures'])} figures")
-    return 0
+    if report["skipped"]:  # as every batch command: the report is written, the exit status says files were left out
+        print(f"{len(report['skipped'])} files skipped (listed above)")
+    return 1 if report["skipped"] else 0

@@ -37,7 +37,8 @@ def test_analyze_extracts_the_melody_of_a_piano_track(tmp_path, capsys) -> None:
 
 def test_analyze_bad_input(tmp_path, capsys) -> None:
     assert main(["analyze", str(tmp_path / "missing.mid")]) == 1
-    assert "missing.mid" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "missing.mid" in captured.err and "analyzed 0 files; skipped 1 (listed above)" in captured.out
     assert main(["analyze", str(tmp_path)]) == 2
     assert "no MIDI files" in capsys.readouterr().err
 

@@ -144,9 +144,10 @@ def test_classify_an_empty_folder(files, capsys):
 def test_evaluate_leaves_empty_files_out_of_the_means(files, capsys):
     out = files["tmp"] / "report"
     assert main(["evaluate", str(files["good"]), str(files["empty"]), "--reference", str(files["good"]),
-                 "--out", str(out), "--no-audio", "--no-progress"]) == 0
+                 "--out", str(out), "--no-audio", "--no-progress"]) == 1  # a file was left out, as in every batch
     captured = capsys.readouterr().out
     assert "evaluated 1 generated" in captured and f"skipped {files['empty']}: no notes" in captured
+    assert "1 files skipped (listed above)" in captured
     import json
 
     report = json.loads((out / "report.json").read_text())
