@@ -67,21 +67,28 @@ class JobResult:
 
         A note of the output is ``"new"`` in a new track or when the input has no note at the same
         onset, pitch and duration (a continuation's bars), else ``"melody"`` in the melody track and
-        ``"kept"`` elsewhere.  A melody note moved by whole octaves (a solo tune put in its instrument's
-        range) is still ``"melody"``.  A note of the input is ``"melody"`` or ``"kept"`` when the output keeps
-        it so, else ``"dropped"`` (rewritten or left out).  Both scores are at the input's ticks per beat.
+        ``"kept"`` elsewhere.  A melody moved by whole octaves (a solo tune put in its instrument's range) is
+        still ``"melody"`` (it is not among ``kept_tracks``): its notes are matched one octave move back, the
+        move that matches most of them.
+        A note of the input is ``"melody"`` or ``"kept"`` when the output keeps it so, else ``"dropped"``
+        (rewritten or left out).  Both scores are at the input's ticks per beat.
         """
         def key(note) -> tuple[int, int, int]:
             return note.onset_ticks, note.pitch, note.duration_ticks
 
         before = {key(n) for t in original.tracks for n in t.notes}
+        back = 0  # the octave move that brings a moved melody (not among the kept tracks) back to the input's notes
+        if self.melody_track is not None and self.melody_track not in self.kept_tracks + self.new_tracks:
+            line = self.score.tracks[self.melody_track].notes
+            back = max((-12, 12, -24, 24, -36, 36), key=lambda o: sum(
+                (n.onset_ticks, n.pitch + o, n.duration_ticks) in before for n in line))
         out, melody, kept = [], set(), set()
         for k, track in enumerate(self.score.tracks):
             roles = []
             for note in track.notes:
-                octaves = (0, -12, 12, -24, 24, -36, 36) if k == self.melody_track else (0,)
-                source = next(((note.onset_ticks, note.pitch + o, note.duration_ticks) for o in octaves
-                               if (note.onset_ticks, note.pitch + o, note.duration_ticks) in before), None)
+                move = back if k == self.melody_track else 0
+                source = (note.onset_ticks, note.pitch + move, note.duration_ticks)
+                source = source if source in before else None
                 if k in self.new_tracks or source is None:
                     roles.append("new")
                 else:

@@ -13,7 +13,7 @@ from conftest import RecordingDecoder, tiny_gpt
 
 from symbolic.errors import ConfigError, ScoreError, StyleError
 from symbolic.inputs.midi import parse_midi_bytes
-from symbolic.jobs.arrange import (_overlap_ratio, accompany, choose_melody_track, continue_score, convert,
+from symbolic.jobs.arrange import (JobResult, _overlap_ratio, accompany, choose_melody_track, continue_score, convert,
                                    find_melody, style_programs)
 from symbolic.jobs.config import JobConfig
 from symbolic.outputs.midi import midi_bytes
@@ -424,6 +424,11 @@ def test_a_solo_tune_style_moves_the_melody_by_octaves_into_its_instrument(model
     assert result.kept_tracks == ()  # moved, so not the input's notes unchanged ...
     before, after = result.note_roles(low)
     assert before == [["melody"] * 16] and after == [["melody"] * 16]  # ... but still the melody, note for note
+    # an accompaniment note an octave over the melody, at its onset and length, is not taken for it
+    band = Score(tracks=[Track(program=71, notes=[Note(0, 480, 48, 90)]),
+                         Track(program=0, notes=[Note(0, 480, 60, 60)])])
+    moved = JobResult(Score(tracks=[Track(program=110, notes=[Note(0, 480, 60, 90)])]), 0, (), ())
+    assert moved.note_roles(band) == ([["melody"], ["dropped"]], [["melody"]])
     # a tune wider than the fiddle (MIDI 55-96) keeps its notes; the job says which stay outside the instrument
     wide = Score(tracks=[Track(program=0, notes=[Note(k * 480, 480, p, 80) for k, p in enumerate((50, 60, 70, 80, 100))])])
     line = next(d for d in convert(model, tokenizer, wide, {"irish": 1.0}, CONFIG).decisions if "solo tune" in d)
