@@ -306,7 +306,8 @@ class GridFit:
 
 def performance_warning(score: Score, source: str) -> str | None:
     """The one-line warning (naming ``source`` and the fix) for a score whose notes do not follow its own
-    beat grid, or ``None``.  Jobs call it before any work: ``grid_fit(score).warning(source)``."""
+    beat grid, or ``None``.  The CLI prints it before any work (the jobs' decisions carry it too):
+    ``grid_fit(score).warning(source)``."""
     return grid_fit(score).warning(source)
 
 

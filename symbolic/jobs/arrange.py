@@ -467,6 +467,20 @@ def _kept_roles(choice: MelodyChoice, keep: tuple[str, ...],
     return drums, kept_drums, bass, decisions
 
 
+def _timing_decisions(score: Score) -> list[str]:
+    """The decision line on a recorded performance (:meth:`~symbolic.analysis.beats.GridFit.is_performance`):
+    its bars do not match the music, so the job's bars are not the song's; ``[]`` for a file on its grid.
+    Python and HTTP users see it in the decisions; the CLI also prints its warning before the job runs."""
+    from symbolic.analysis.beats import grid_fit
+
+    fit = grid_fit(score)
+    if not fit.is_performance:
+        return []
+    return [f"timing: the input looks like a recorded performance ({fit.on_grid_share:.0%} of its onsets on its "
+            f"beat grid, notes on {fit.beat_onset_share:.0%} of its beats), so its bars do not match the music; "
+            "put it on a grid first (symbolic.analysis.beats.quantize_score, or symbolic quantize)"]
+
+
 def _with_heard_chords(work: Score, parts: list[int]) -> tuple[Score, str]:
     """``work`` with the chords heard from its ``parts`` (track indices, the melody among them) when it carries
     none, and where the new parts' chords come from, for their decision line.  The parts left out or kept carry
@@ -531,7 +545,7 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
         programs = list(texture.part_programs)
     if not programs:
         raise ConfigError("ask for at least one accompanying part (programs is empty)")
-    decisions = [choice.decision]
+    decisions = _timing_decisions(score) + [choice.decision]
     rows = [i for i in range(len(work.tracks)) if i != choice.rest_track]
     if choice.rest_track is not None:
         decisions.append(f"rewritten: the rest of {_labels(choice, [choice.rest_track])} (the new parts replace it)")
@@ -603,7 +617,7 @@ def convert(model, tokenizer: EventTokenizer, score: Score, weights: dict[str, f
     style = lead_style(weights)
     texture = texture_of(style)
     drums, kept_drums, bass, dropped = _kept_roles(choice, keep, style)
-    decisions = [choice.decision] + dropped
+    decisions = _timing_decisions(score) + [choice.decision] + dropped
     rest = [choice.rest_track] if choice.rest_track is not None else []  # rewritten first
     order = rest + [i for i in _pitched_high_to_low(work, melody) if i not in rest + drums + bass]
     n_rewrite = math.ceil(strength * len(order) - 1e-9)
@@ -718,7 +732,8 @@ def continue_score(model, tokenizer: EventTokenizer, score: Score, weights: dict
     out.tempos += [TempoChange(round(t.time_ticks * scale), t.microseconds_per_beat)
                    for t in decoded.tempos if t.time_ticks >= start_ticks]
     out.sort().set_end(0)
-    return JobResult(out, None, (), (), (f"added {n_bars} bars after the bar of the input's last note, every "
+    return JobResult(out, None, (), (), (*_timing_decisions(score),
+                                         f"added {n_bars} bars after the bar of the input's last note, every "
                                          "track's new notes inside its instrument's range",
                                          f"continued in every new bar: tracks {', '.join(map(str, sorted(playing)))} "
                                          "(playing at the end of the input), each with at least "

@@ -6,6 +6,7 @@ model writes; tests/jobs/test_shipped_jobs.py runs the shipped model end to end.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -374,7 +375,8 @@ def test_convert_and_accompany_keep_the_vocal_of_the_five_track_song(model, toke
     vocal, bass, drums = song.tracks[4].notes, song.tracks[3].notes, song.tracks[0].notes
     result = convert(model, tokenizer, song, {"chorale": 1.0}, CONFIG)
     out = result.score
-    assert out.tracks[0].notes == vocal and result.decisions[0].startswith("melody: track 4")
+    # (the song's drums are off its grid: a timing line comes first)
+    assert out.tracks[0].notes == vocal and result.decisions[1].startswith("melody: track 4")
     assert not any(t.is_drum for t in out.tracks) and all(t.notes != bass for t in out.tracks)
     assert len(result.new_tracks) == 3 and all(out.tracks[i].notes for i in result.new_tracks)
     kept = convert(model, tokenizer, song, {"chorale": 1.0}, CONFIG, keep=("bass", "drums"))
@@ -839,3 +841,17 @@ def test_an_extracted_melody_keeps_the_top_voice_where_the_extractor_hears_none(
     monkeypatch.setattr(melody, "melody_mask", lambda ns, tpb, extractor=None: np.array([n.pitch >= 72 for n in ns]))
     whole = find_melody(piano)  # nothing to fill: the line says so
     assert whole.score.tracks[0].notes == tune and "top voice" not in whole.decision
+
+
+def test_the_jobs_say_when_the_input_is_a_recorded_performance(model, tokenizer):
+    """The CLI warns before a job runs; a Python or HTTP user reads it first in the decisions."""
+    rng = np.random.default_rng(4)
+    onsets = np.sort(rng.uniform(0, 48 * 480, 64)).astype(int)  # played without a click, on a 120 qpm map
+    played = Score(tracks=[Track(program=0, notes=[Note(int(t), 200, 60 + k % 12, 80) for k, t in enumerate(onsets)])])
+    on_grid = Score(tracks=[Track(program=0, notes=[Note(k * 240, 200, 60 + k % 12, 80) for k in range(64)])])
+    for job in (lambda s: convert(model, tokenizer, s, {"chorale": 1.0}, CONFIG),
+                lambda s: accompany(model, tokenizer, s, {"chorale": 1.0}, CONFIG),
+                lambda s: continue_score(model, tokenizer, s, {"chorale": 1.0}, CONFIG, n_bars=1)):
+        line = job(played).decisions[0]
+        assert line.startswith("timing: the input looks like a recorded performance") and "quantize" in line
+        assert not [d for d in job(on_grid).decisions if d.startswith("timing:")]
