@@ -179,7 +179,8 @@ class RoleConfig:
     ``bass_median_pitch``: a mostly single-line track whose median pitch lies at or below it (MIDI; 50 = D3)
     is a bass; a chordal track whose median and whose 95th-percentile pitch less an octave both lie at or below
     it carries no melody to extract.  ``counter_min_score``: a single-line track other than the melody with at
-    least this melody score is a counter-melody.  ``temperature``: softmax temperature turning melody scores into confidences.
+    least this melody score is a counter-melody.  ``temperature``: softmax temperature turning melody scores into
+    confidences.
     """
 
     min_melody_score: float = 0.5

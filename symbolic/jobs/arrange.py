@@ -559,11 +559,11 @@ def accompany(model, tokenizer: EventTokenizer, score: Score, weights: dict[str,
     others = [i for i in rows if i != melody and work.tracks[i].notes]
     if others:
         decisions.append(f"kept as they are: {_labels(choice, others)}")
-    given = [melody] + [i for i in _pitched_high_to_low(work, melody) if i in rows]
-    harmony = [i for i in _pitched_high_to_low(work, melody) if work.tracks[i].notes]  # kept, replaced or the rest
+    pitched = _pitched_high_to_low(work, melody)  # every pitched part beside the melody: kept, replaced or the rest
+    given = [melody] + [i for i in pitched if i in rows]
     chords_from = "given with the input"
-    if harmony:
-        work, chords_from = _with_heard_chords(work, [melody] + harmony)
+    if pitched:
+        work, chords_from = _with_heard_chords(work, [melody] + pitched)
     parts, notes_decisions = _write_parts(model, tokenizer, work, given, list(programs), weights, config, progress,
                                           on_bar, [i for i in rows if work.tracks[i].is_drum], chords_from)
     tracks = [_copy_track(work.tracks[i]) for i in rows]

@@ -432,7 +432,8 @@ def test_a_solo_tune_style_moves_the_melody_by_octaves_into_its_instrument(model
     moved = JobResult(Score(tracks=[Track(program=110, notes=[Note(0, 480, 60, 90)])]), 0, (), ())
     assert moved.note_roles(band) == ([["melody"], ["dropped"]], [["melody"]])
     # a tune wider than the fiddle (MIDI 55-96) keeps its notes; the job says which stay outside the instrument
-    wide = Score(tracks=[Track(program=0, notes=[Note(k * 480, 480, p, 80) for k, p in enumerate((50, 60, 70, 80, 100))])])
+    wide = Score(tracks=[Track(program=0, notes=[Note(k * 480, 480, p, 80)
+                                                 for k, p in enumerate((50, 60, 70, 80, 100))])])
     line = next(d for d in convert(model, tokenizer, wide, {"irish": 1.0}, CONFIG).decisions if "solo tune" in d)
     assert line.endswith("moved 1 octave up into its range; 1 of its notes still lies outside the instrument's "
                          "MIDI 55-96 (MIDI 112): the melody is kept note for note")
